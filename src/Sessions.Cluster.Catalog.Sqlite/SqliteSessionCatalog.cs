@@ -1,0 +1,347 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Catalog.Sqlite;
+
+/// <summary>
+/// The embedded catalog: one SQLite database (WAL mode) with a row per session and one per summary sidecar,
+/// indexed for listing by (tenant, project key, mtime). Schema changes are numbered migrations recorded in
+/// <c>PRAGMA user_version</c>.
+/// </summary>
+public sealed class SqliteSessionCatalog : ISessionCatalog
+{
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE sessions (
+            tenant TEXT NOT NULL,
+            project_key TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            mtime INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            listed INTEGER NOT NULL,
+            summary TEXT,
+            custom_title TEXT,
+            first_prompt TEXT,
+            tag TEXT,
+            cwd TEXT,
+            git_branch TEXT,
+            created_at INTEGER,
+            parent_session_id TEXT,
+            is_sidechain INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, project_key, session_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_sessions_listing ON sessions (tenant, project_key, mtime DESC, session_id DESC);
+        CREATE INDEX ix_sessions_last_write ON sessions (tenant, mtime);
+        CREATE TABLE summaries (
+            tenant TEXT NOT NULL,
+            project_key TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            mtime INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (tenant, project_key, session_id)
+        ) WITHOUT ROWID;
+        """,
+    ];
+
+    private const string Columns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
+    private readonly string _connectionString;
+
+    /// <summary>Creates the catalog over the database file in <paramref name="options"/>.</summary>
+    public SqliteSessionCatalog(SqliteCatalogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var full = System.IO.Path.GetFullPath(options.Path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 }.ToString();
+    }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+        var version = Convert.ToInt32(await ScalarAsync(connection, "PRAGMA user_version;", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        for (var i = version; i < Migrations.Length; i++)
+        {
+            await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var cmd = connection.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = Migrations[i] + $"\nPRAGMA user_version = {i + 1};";
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task UpsertAsync(SessionRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"""
+            INSERT INTO sessions ({Columns})
+            VALUES (@tenant, @pk, @sid, @mtime, @size, @listed, @summary, @title, @prompt, @tag, @cwd, @branch, @created, @parent, @sidechain)
+            ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
+                mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
+                custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
+                git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
+                is_sidechain = excluded.is_sidechain
+            WHERE excluded.size >= sessions.size;
+            """;
+        cmd.Parameters.AddWithValue("@tenant", record.Tenant);
+        cmd.Parameters.AddWithValue("@pk", record.ProjectKey);
+        cmd.Parameters.AddWithValue("@sid", record.SessionId);
+        cmd.Parameters.AddWithValue("@mtime", record.Mtime);
+        cmd.Parameters.AddWithValue("@size", record.Size);
+        cmd.Parameters.AddWithValue("@listed", record.Listed ? 1 : 0);
+        cmd.Parameters.AddWithValue("@summary", (object?)record.Summary ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@title", (object?)record.CustomTitle ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@prompt", (object?)record.FirstPrompt ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@tag", (object?)record.Tag ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@cwd", (object?)record.Cwd ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@branch", (object?)record.GitBranch ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@created", (object?)record.CreatedAt ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@parent", (object?)record.ParentSessionId ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@sidechain", record.IsSidechain ? 1 : 0);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@sid", sessionId);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var after = query.Cursor is null ? ((long Mtime, string SessionId)?)null : DecodeCursor(query.Cursor);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        var sql = new StringBuilder($"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND project_key = @pk");
+        if (!query.IncludeUnlisted)
+        {
+            sql.Append(" AND listed = 1");
+        }
+
+        if (query.Tag is not null)
+        {
+            sql.Append(" AND tag = @tag");
+            cmd.Parameters.AddWithValue("@tag", query.Tag);
+        }
+
+        if (!string.IsNullOrEmpty(query.Text))
+        {
+            sql.Append(" AND instr(lower(coalesce(custom_title, '') || char(10) || coalesce(summary, '') || char(10) || coalesce(first_prompt, '')), lower(@text)) > 0");
+            cmd.Parameters.AddWithValue("@text", query.Text);
+        }
+
+        if (after is { } a)
+        {
+            sql.Append(" AND (mtime < @amtime OR (mtime = @amtime AND session_id < @asid))");
+            cmd.Parameters.AddWithValue("@amtime", a.Mtime);
+            cmd.Parameters.AddWithValue("@asid", a.SessionId);
+        }
+
+        sql.Append(" ORDER BY mtime DESC, session_id DESC LIMIT @limit;");
+        cmd.CommandText = sql.ToString();
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@limit", query.Limit + 1);
+        var items = new List<SessionRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            items.Add(Read(reader));
+        }
+
+        string? next = null;
+        if (items.Count > query.Limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            next = EncodeCursor(items[^1].Mtime, items[^1].SessionId);
+        }
+
+        return new SessionPage(items, next);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT session_id, mtime FROM sessions WHERE tenant = @tenant AND project_key = @pk ORDER BY mtime DESC, session_id DESC;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return (reader.GetString(0), reader.GetInt64(1));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            """;
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@sid", sessionId);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT session_id, mtime, data, version FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@sid", sessionId);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new SummaryRecord(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT session_id, mtime, data, version FROM summaries WHERE tenant = @tenant AND project_key = @pk ORDER BY session_id;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return new SummaryRecord(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        if (expectedVersion == 0)
+        {
+            cmd.CommandText = "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, version) VALUES (@tenant, @pk, @sid, @mtime, @data, 1) ON CONFLICT DO NOTHING;";
+        }
+        else
+        {
+            cmd.CommandText = "UPDATE summaries SET mtime = @mtime, data = @data, version = version + 1 WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND version = @expected;";
+            cmd.Parameters.AddWithValue("@expected", expectedVersion);
+        }
+
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@sid", sessionId);
+        cmd.Parameters.AddWithValue("@mtime", mtime);
+        cmd.Parameters.AddWithValue("@data", dataJson);
+        if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+        {
+            return expectedVersion + 1;
+        }
+
+        var current = await GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        throw new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
+            expectedVersion.ToString(CultureInfo.InvariantCulture), (current?.Version ?? 0).ToString(CultureInfo.InvariantCulture));
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static SessionRecord Read(SqliteDataReader r) => new()
+    {
+        Tenant = r.GetString(0),
+        ProjectKey = r.GetString(1),
+        SessionId = r.GetString(2),
+        Mtime = r.GetInt64(3),
+        Size = r.GetInt64(4),
+        Listed = r.GetInt64(5) != 0,
+        Summary = r.IsDBNull(6) ? null : r.GetString(6),
+        CustomTitle = r.IsDBNull(7) ? null : r.GetString(7),
+        FirstPrompt = r.IsDBNull(8) ? null : r.GetString(8),
+        Tag = r.IsDBNull(9) ? null : r.GetString(9),
+        Cwd = r.IsDBNull(10) ? null : r.GetString(10),
+        GitBranch = r.IsDBNull(11) ? null : r.GetString(11),
+        CreatedAt = r.IsDBNull(12) ? null : r.GetInt64(12),
+        ParentSessionId = r.IsDBNull(13) ? null : r.GetString(13),
+        IsSidechain = r.GetInt64(14) != 0,
+    };
+
+    private static string EncodeCursor(long mtime, string sessionId) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{mtime.ToString(CultureInfo.InvariantCulture)}\n{sessionId}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static (long Mtime, string SessionId) DecodeCursor(string cursor)
+    {
+        try
+        {
+            var b64 = cursor.Replace('-', '+').Replace('_', '/');
+            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(b64));
+            var nl = text.IndexOf('\n', StringComparison.Ordinal);
+            if (nl > 0 && long.TryParse(text.AsSpan(0, nl), NumberStyles.None, CultureInfo.InvariantCulture, out var mtime) && nl + 1 < text.Length)
+            {
+                return (mtime, text[(nl + 1)..]);
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        throw new InvalidRequestException("invalid_cursor", "The cursor is not one this server produced.");
+    }
+}

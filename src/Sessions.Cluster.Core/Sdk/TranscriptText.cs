@@ -1,0 +1,40 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Sessions.Cluster.Core.Sdk;
+
+/// <summary>Splits transcript bytes into parsed entries the way the SDK's readers do (blank and unparseable lines are skipped).</summary>
+public static class TranscriptText
+{
+    /// <summary>Every line of <paramref name="utf8"/> that parses as a JSON object, in file order.</summary>
+    public static List<JsonObject> ParseObjects(ReadOnlySpan<byte> utf8)
+    {
+        var result = new List<JsonObject>();
+        while (!utf8.IsEmpty)
+        {
+            var nl = utf8.IndexOf((byte)'\n');
+            var line = nl >= 0 ? utf8[..nl] : utf8;
+            utf8 = nl >= 0 ? utf8[(nl + 1)..] : [];
+            var start = 0;
+            while (start < line.Length && line[start] <= 32)
+            {
+                start++;
+            }
+
+            if (start >= line.Length)
+            {
+                continue;
+            }
+
+            if (JsText.TryParse(Encoding.UTF8.GetString(line[start..])) is JsonObject obj)
+            {
+                result.Add(obj);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Decodes a window of transcript bytes (a head or tail window may cut a character; it becomes U+FFFD).</summary>
+    public static string Decode(ReadOnlySpan<byte> utf8) => Encoding.UTF8.GetString(utf8);
+}

@@ -1,0 +1,382 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Core.Sdk;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Core.Sessions;
+
+/// <summary>
+/// The session store's operations over one transcript store and one catalog: the SDK's <c>SessionStore</c>
+/// primitives and the session operations (info, list, messages, fork, rename, tag, delete, continue, context).
+/// Answers equal the Claude Agent SDK's for the same transcript (DESIGN.md §4). Free of hosting so any host
+/// (ASP.NET Core today, an Orleans grain one day) can wrap it.
+/// </summary>
+public sealed class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits)
+{
+    private readonly MemoryTranscriptStore _ephemeral = new(timeProvider);
+    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), bool> _ephemeralSessions = new();
+
+    /// <summary>Limits applied to appended entries.</summary>
+    public EntryLimits Limits => limits;
+
+    /// <summary>
+    /// Appends entries to a transcript or subpath (SessionStore <c>append</c>): persisted in order, deduplicated by
+    /// <c>uuid</c>, fenced by <paramref name="expectedLength"/> when given; the catalog row follows.
+    /// </summary>
+    /// <exception cref="InvalidKeyException">The key is not safe.</exception>
+    /// <exception cref="ConflictException">The transcript length is not <paramref name="expectedLength"/>.</exception>
+    public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        var target = StoreFor(tenant, key);
+        if (lines.Count == 0 && expectedLength is null)
+        {
+            var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+            return new AppendResult(0, 0, stat?.Length ?? 0, stat?.Mtime ?? 0, false);
+        }
+
+        var result = await target.AppendAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
+        if (key.IsMain && result.Appended > 0 && !IsEphemeral(tenant, key))
+        {
+            await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Opens the committed bytes of a transcript (JSONL) for streaming, fixed at the length it has now; null when
+    /// the key was never written (SessionStore <c>load</c> returns null then).
+    /// </summary>
+    public async Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        var target = StoreFor(tenant, key);
+        var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        if (stat is null)
+        {
+            return null;
+        }
+
+        var stream = await target.OpenReadAsync(tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false);
+        return stream is null ? null : (stream, stat.Length);
+    }
+
+    /// <summary>SessionStore <c>listSessions</c>: (sessionId, mtime) of main transcripts only.</summary>
+    public IAsyncEnumerable<(string SessionId, long Mtime)> ListSessionMtimesAsync(string tenant, string projectKey, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.ValidateProjectKey(projectKey);
+        return catalog.ListMtimesAsync(tenant, projectKey, cancellationToken);
+    }
+
+    /// <summary>SessionStore <c>listSessionSummaries</c>: the opaque sidecars, verbatim.</summary>
+    public IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.ValidateProjectKey(projectKey);
+        return catalog.ListSummariesAsync(tenant, projectKey, cancellationToken);
+    }
+
+    /// <summary>Reads one summary sidecar with its CAS version, or null.</summary>
+    public Task<SummaryRecord?> GetSummaryAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        return catalog.GetSummaryAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken);
+    }
+
+    /// <summary>Stores a summary sidecar if its version is still <paramref name="expectedVersion"/> (0 = new).</summary>
+    /// <exception cref="ConflictException">Another writer updated it first.</exception>
+    /// <exception cref="NotFoundException">The session has no transcript.</exception>
+    public async Task<long> PutSummaryAsync(string tenant, SessionKey key, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        if (await store.StatAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw SessionNotFound(key);
+        }
+
+        return await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>SessionStore <c>delete</c>: a main key removes the transcript, every subpath, the catalog row and sidecar; a subpath key only itself.</summary>
+    /// <returns>False when nothing existed.</returns>
+    public async Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        if (IsEphemeral(tenant, key))
+        {
+            if (key.IsMain)
+            {
+                _ephemeralSessions.TryRemove((tenant, key.ProjectKey, key.SessionId), out _);
+            }
+
+            return await _ephemeral.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        }
+
+        var removed = await store.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        if (key.IsMain)
+        {
+            removed |= await catalog.DeleteAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
+    }
+
+    /// <summary>SessionStore <c>listSubkeys</c>: subpaths of a session, never the main transcript.</summary>
+    public Task<IReadOnlyList<string>> ListSubkeysAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, sessionId);
+        Validate(tenant, key);
+        return StoreFor(tenant, key).ListSubpathsAsync(tenant, projectKey, sessionId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates a session with a new UUID. With <paramref name="ephemeral"/> it lives only in this process's memory:
+    /// it answers like any other but is never written to the transcript store.
+    /// </summary>
+    public string Create(string tenant, string projectKey, bool ephemeral)
+    {
+        var id = Guid.NewGuid().ToString();
+        Validate(tenant, new SessionKey(projectKey, id));
+        if (ephemeral)
+        {
+            _ephemeralSessions[(tenant, projectKey, id)] = true;
+        }
+
+        return id;
+    }
+
+    /// <summary>The SDK's <c>getSessionInfo</c> for one session.</summary>
+    /// <exception cref="NotFoundException">No such session, or the SDK would not list it (sidechain-only, nothing to show).</exception>
+    public async Task<SessionRecord> GetInfoAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, sessionId);
+        Validate(tenant, key);
+        if (IsEphemeral(tenant, key))
+        {
+            return await ComputeRecordAsync(_ephemeral, tenant, key, cancellationToken).ConfigureAwait(false) is { Listed: true } r ? r : throw SessionNotFound(key);
+        }
+
+        var record = await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        return record is { Listed: true } ? record : throw SessionNotFound(key);
+    }
+
+    /// <summary>A page of the SDK's <c>listSessions</c> for a project (newest first), with filters on tag and text.</summary>
+    public Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.ValidateProjectKey(projectKey);
+        if (query.Limit is < 1 or > 1000)
+        {
+            throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
+        }
+
+        return catalog.ListAsync(tenant, projectKey, query, cancellationToken);
+    }
+
+    /// <summary>"Continue": the most recent non-sidechain session of a project by mtime.</summary>
+    /// <exception cref="NotFoundException">The project has no session.</exception>
+    public async Task<SessionRecord> GetLatestAsync(string tenant, string projectKey, CancellationToken cancellationToken)
+    {
+        var page = await ListAsync(tenant, projectKey, new SessionQuery(Limit: 1), cancellationToken).ConfigureAwait(false);
+        return page.Items.Count > 0 ? page.Items[0] : throw new NotFoundException("session_not_found", $"Project '{projectKey}' has no session to continue.");
+    }
+
+    /// <summary>The SDK's <c>getSessionMessages</c>: the live chain's messages with offset/limit.</summary>
+    /// <exception cref="NotFoundException">No such session.</exception>
+    public async Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
+
+        var entries = await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        return SessionMessages.Build(entries, includeSystemMessages, offset, limit);
+    }
+
+    /// <summary>
+    /// Context after compaction: the entries from the last compaction boundary on (all entries when there is none).
+    /// The full history stays in the transcript.
+    /// </summary>
+    public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        var entries = await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        var last = entries.FindLastIndex(e => JsText.Str(e, "type") == "system" && JsText.Str(e, "subtype") == "compact_boundary");
+        return last < 0 ? entries : entries.GetRange(last, entries.Count - last);
+    }
+
+    /// <summary>
+    /// The SDK's <c>forkSession</c>: a new session seeded from the parent's history read at one consistent length,
+    /// up to <paramref name="upToMessageId"/> (inclusive) when given. The parent is unchanged.
+    /// </summary>
+    /// <returns>The fork's session id.</returns>
+    /// <exception cref="NotFoundException">No such session, or no such message in it.</exception>
+    public async Task<string> ForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, sessionId);
+        var entries = await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        if (entries.Count == 0)
+        {
+            throw SessionNotFound(key);
+        }
+
+        var parent = await ComputeRecordAsync(StoreFor(tenant, key), tenant, key, cancellationToken).ConfigureAwait(false);
+        var parentTitle = parent?.CustomTitle ?? parent?.FirstPrompt;
+        var forkId = Guid.NewGuid().ToString();
+        var forked = ForkBuilder.Build(entries, sessionId, forkId, upToMessageId, title, parentTitle, timeProvider.GetUtcNow(), () => Guid.NewGuid().ToString());
+        var lines = forked.Select(e => EntryParser.ParseLine(System.Text.Encoding.UTF8.GetBytes(e.ToJsonString()), limits)).ToList();
+        var forkKey = new SessionKey(projectKey, forkId);
+        if (IsEphemeral(tenant, key))
+        {
+            _ephemeralSessions[(tenant, projectKey, forkId)] = true;
+        }
+
+        await AppendAsync(tenant, forkKey, lines, expectedLength: 0, cancellationToken).ConfigureAwait(false);
+        return forkId;
+    }
+
+    /// <summary>The SDK's <c>renameSession</c>: appends a <c>custom-title</c> entry (never rewrites).</summary>
+    /// <exception cref="InvalidRequestException">The title is empty.</exception>
+    /// <exception cref="NotFoundException">No such session.</exception>
+    public Task RenameAsync(string tenant, string projectKey, string sessionId, string title, CancellationToken cancellationToken)
+    {
+        var trimmed = JsText.JsTrim(title ?? "");
+        if (trimmed.Length == 0)
+        {
+            throw new InvalidRequestException("invalid_title", "title must be non-empty.");
+        }
+
+        return AppendMarkerAsync(tenant, projectKey, sessionId, new JsonObject { ["type"] = "custom-title", ["customTitle"] = trimmed, ["sessionId"] = sessionId }, cancellationToken);
+    }
+
+    /// <summary>The SDK's <c>tagSession</c>: appends a <c>tag</c> entry; null clears the tag.</summary>
+    /// <exception cref="InvalidRequestException">The tag is empty (use null to clear).</exception>
+    /// <exception cref="NotFoundException">No such session.</exception>
+    public Task TagAsync(string tenant, string projectKey, string sessionId, string? tag, CancellationToken cancellationToken)
+    {
+        if (tag is not null)
+        {
+            tag = JsText.JsTrim(new string(tag.Where(c => !char.IsControl(c) && c is not ('\u200B' or '\u200C' or '\u200D' or '\uFEFF')).ToArray()));
+            if (tag.Length == 0)
+            {
+                throw new InvalidRequestException("invalid_tag", "tag must be non-empty (use null to clear).");
+            }
+        }
+
+        return AppendMarkerAsync(tenant, projectKey, sessionId, new JsonObject { ["type"] = "tag", ["tag"] = tag ?? "", ["sessionId"] = sessionId }, cancellationToken);
+    }
+
+    /// <summary>Rebuilds a tenant's catalog rows from its transcripts (<c>reindex</c>). Sidecars are kept.</summary>
+    /// <returns>How many sessions were indexed.</returns>
+    public async Task<int> ReindexAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        var count = 0;
+        await foreach (var stat in store.ListMainTranscriptsAsync(tenant, cancellationToken).ConfigureAwait(false))
+        {
+            await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false);
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>Every tenant with transcripts.</summary>
+    public IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken) => store.ListTenantsAsync(cancellationToken);
+
+    private async Task AppendMarkerAsync(string tenant, string projectKey, string sessionId, JsonObject entry, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, sessionId);
+        Validate(tenant, key);
+        if (await StoreFor(tenant, key).StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw SessionNotFound(key);
+        }
+
+        var line = EntryParser.ParseLine(System.Text.Encoding.UTF8.GetBytes(entry.ToJsonString()), limits);
+        await AppendAsync(tenant, key, [line], null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<JsonObject>> ReadEntriesAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        var opened = await OpenTranscriptAsync(tenant, key, cancellationToken).ConfigureAwait(false) ?? throw SessionNotFound(key);
+        await using var stream = opened.Content;
+        using var buffer = new MemoryStream(checked((int)opened.Length));
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return TranscriptText.ParseObjects(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    private async Task RefreshCatalogAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var record = await ComputeRecordAsync(store, tenant, new SessionKey(projectKey, sessionId), cancellationToken).ConfigureAwait(false);
+        if (record is not null)
+        {
+            await catalog.UpsertAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Reads the head and tail windows and computes the row the way the SDK computes SDKSessionInfo.
+    private static async Task<SessionRecord?> ComputeRecordAsync(ITranscriptStore from, string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        var stat = await from.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        if (stat is null)
+        {
+            return null;
+        }
+
+        var window = SessionInfoReader.WindowBytes;
+        var headBytes = await ReadRangeAsync(from, tenant, key, 0, Math.Min(window, stat.Length), cancellationToken).ConfigureAwait(false);
+        var head = TranscriptText.Decode(headBytes);
+        var tail = stat.Length > window
+            ? TranscriptText.Decode(await ReadRangeAsync(from, tenant, key, stat.Length - window, window, cancellationToken).ConfigureAwait(false))
+            : head;
+        var info = SessionInfoReader.Read(key.SessionId, head, tail, stat.Mtime, stat.Length);
+        return new SessionRecord
+        {
+            Tenant = tenant,
+            ProjectKey = key.ProjectKey,
+            SessionId = key.SessionId,
+            Mtime = stat.Mtime,
+            Size = stat.Length,
+            Listed = info is not null,
+            Summary = info?.Summary,
+            CustomTitle = info?.CustomTitle,
+            FirstPrompt = info?.FirstPrompt,
+            Tag = info?.Tag,
+            Cwd = info?.Cwd,
+            GitBranch = info?.GitBranch,
+            CreatedAt = info?.CreatedAt,
+            ParentSessionId = SessionInfoReader.ForkParent(head),
+            IsSidechain = SessionInfoReader.IsSidechainHead(head),
+        };
+    }
+
+    private static async Task<byte[]> ReadRangeAsync(ITranscriptStore from, string tenant, SessionKey key, long offset, long count, CancellationToken cancellationToken)
+    {
+        await using var stream = await from.OpenReadAsync(tenant, key, offset, count, cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return [];
+        }
+
+        using var buffer = new MemoryStream((int)count);
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    private bool IsEphemeral(string tenant, SessionKey key) => _ephemeralSessions.ContainsKey((tenant, key.ProjectKey, key.SessionId));
+
+    private ITranscriptStore StoreFor(string tenant, SessionKey key) => IsEphemeral(tenant, key) ? _ephemeral : store;
+
+    private static void Validate(string tenant, SessionKey key)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.Validate(key);
+    }
+
+    private static NotFoundException SessionNotFound(SessionKey key) =>
+        new("session_not_found", $"Session '{key.SessionId}' was not found in project '{key.ProjectKey}'" + (key.Subpath is null ? "." : $" (subpath '{key.Subpath}')."));
+}

@@ -1,0 +1,121 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Sessions.Cluster.Core.Storage;
+
+/// <summary>
+/// Turns a request body (a JSON array of entry objects) into <see cref="TranscriptLine"/>s, validating every entry
+/// before anything is written: each must be a JSON object with a string <c>type</c> (the SDK's
+/// <c>SessionStoreEntry</c>), at most <see cref="EntryLimits.MaxEntryBytes"/> long. An entry's original bytes are
+/// kept when they are already one compact line, so an import followed by a pull reproduces the file byte for byte.
+/// </summary>
+public static class EntryParser
+{
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = EntryLimits.MaxDepth };
+
+    /// <summary>Parses and validates a JSON array of entries.</summary>
+    /// <exception cref="InvalidEntryException">The body is not a JSON array of valid entries; nothing may be written.</exception>
+    public static List<TranscriptLine> ParseArray(ReadOnlyMemory<byte> body, EntryLimits limits)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(body, Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidEntryException($"The body is not valid JSON: {ex.Message}");
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                throw new InvalidEntryException("The body must be a JSON array of entry objects.");
+            }
+
+            var count = doc.RootElement.GetArrayLength();
+            if (count > limits.MaxEntriesPerBatch)
+            {
+                throw new InvalidEntryException($"A batch holds at most {limits.MaxEntriesPerBatch} entries; this one has {count}.");
+            }
+
+            var result = new List<TranscriptLine>(count);
+            var index = 0;
+            foreach (var element in doc.RootElement.EnumerateArray())
+            {
+                result.Add(ToLine(element, index++, limits));
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Parses and validates one JSONL line (used by importers reading files).</summary>
+    /// <exception cref="InvalidEntryException">The line is not a valid entry.</exception>
+    public static TranscriptLine ParseLine(ReadOnlyMemory<byte> line, EntryLimits limits, int index = 0)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line, Options);
+            return ToLine(doc.RootElement, index, limits);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidEntryException($"Entry {index} is not valid JSON: {ex.Message}", index);
+        }
+    }
+
+    private static TranscriptLine ToLine(JsonElement element, int index, EntryLimits limits)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidEntryException($"Entry {index} must be a JSON object, not {element.ValueKind}.", index);
+        }
+
+        if (!element.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+        {
+            throw new InvalidEntryException($"Entry {index} must have a string 'type'.", index);
+        }
+
+        string? uuid = element.TryGetProperty("uuid", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+        var raw = Encoding.UTF8.GetBytes(element.GetRawText());
+        if (raw.AsSpan().IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+        {
+            var buffer = new ArrayBufferWriter<byte>(raw.Length);
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                element.WriteTo(writer);
+            }
+
+            raw = buffer.WrittenSpan.ToArray();
+        }
+
+        if (raw.Length > limits.MaxEntryBytes)
+        {
+            throw new InvalidEntryException($"Entry {index} is {raw.Length} bytes; the limit is {limits.MaxEntryBytes}.", index);
+        }
+
+        return new TranscriptLine(raw, uuid);
+    }
+}
+
+/// <summary>Size limits on entries and batches.</summary>
+public sealed class EntryLimits
+{
+    /// <summary>Default largest entry: 16 MiB (Claude Code lines with images reach several MiB).</summary>
+    public const int DefaultMaxEntryBytes = 16 * 1024 * 1024;
+
+    /// <summary>Deepest JSON nesting accepted.</summary>
+    public const int MaxDepth = 256;
+
+    /// <summary>Largest entry in bytes.</summary>
+    public int MaxEntryBytes { get; init; } = DefaultMaxEntryBytes;
+
+    /// <summary>Most entries in one append.</summary>
+    public int MaxEntriesPerBatch { get; init; } = 10_000;
+
+    /// <summary>Largest request body in bytes (64 MiB by default).</summary>
+    public long MaxBatchBytes { get; init; } = 64L * 1024 * 1024;
+}

@@ -1,0 +1,47 @@
+namespace Sessions.Cluster.Core.Storage;
+
+/// <summary>
+/// The index of sessions derived from the transcript store: one row per main transcript with the fields the SDK's
+/// <c>listSessions</c>/<c>getSessionInfo</c> compute, plus the SDK's opaque summary sidecars. It can be rebuilt from
+/// the transcripts at any time (<c>reindex</c>); every implementation passes the same conformance suite.
+/// </summary>
+public interface ISessionCatalog
+{
+    /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Inserts or replaces the row of one session.</summary>
+    Task UpsertAsync(SessionRecord record, CancellationToken cancellationToken);
+
+    /// <summary>The row of one session, or null.</summary>
+    Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One page of a project's sessions, newest first by (mtime, sessionId), optionally filtered. The cursor is opaque
+    /// to callers and produced by this method.
+    /// </summary>
+    /// <exception cref="InvalidRequestException">The cursor is not one this catalog produced (code <c>invalid_cursor</c>).</exception>
+    Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken);
+
+    /// <summary>(sessionId, mtime) of every main transcript of a project, streamed; the SessionStore <c>listSessions</c>.</summary>
+    IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, CancellationToken cancellationToken);
+
+    /// <summary>Removes a session's row and its summary sidecar. False when there was none.</summary>
+    Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Removes every row and sidecar of a tenant (used by <c>reindex</c>).</summary>
+    Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>The summary sidecar of one session, or null.</summary>
+    Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Every summary sidecar of a project, streamed.</summary>
+    IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a summary sidecar verbatim if its current version equals <paramref name="expectedVersion"/>
+    /// (0 = must not exist yet). Returns the new version.
+    /// </summary>
+    /// <exception cref="ConflictException">Another writer changed the sidecar first (code <c>summary_version_conflict</c>).</exception>
+    Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken);
+}

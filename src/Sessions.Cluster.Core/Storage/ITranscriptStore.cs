@@ -1,0 +1,41 @@
+namespace Sessions.Cluster.Core.Storage;
+
+/// <summary>
+/// Append-only JSONL logs, one per transcript and subpath, laid out as Claude Code lays them out:
+/// <c>&lt;tenant&gt;/&lt;projectKey&gt;/&lt;sessionId&gt;.jsonl</c> and
+/// <c>&lt;tenant&gt;/&lt;projectKey&gt;/&lt;sessionId&gt;/&lt;subpath&gt;.jsonl</c>.
+/// The store is the source of truth for entries; every implementation passes the same conformance suite.
+/// </summary>
+public interface ITranscriptStore
+{
+    /// <summary>
+    /// Appends <paramref name="lines"/> in order, skipping any whose <c>uuid</c> is already in the log or earlier in
+    /// the batch (entries without a uuid are always appended). The write is fenced: when
+    /// <paramref name="expectedLength"/> is given it must equal the committed length, and in every case two writers
+    /// can never interleave or duplicate lines. Readers never see a partial line. An empty batch is a no-op.
+    /// </summary>
+    /// <exception cref="ConflictException"><paramref name="expectedLength"/> is not the committed length (code <c>append_position_conflict</c>).</exception>
+    /// <exception cref="StorageUnavailableException">The backend failed; nothing acknowledged is lost.</exception>
+    Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken);
+
+    /// <summary>Length and mtime of a log, or null when it was never written (or was deleted).</summary>
+    Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Opens the committed bytes <c>[offset, offset+count)</c> of a log for reading (count null = to the committed end,
+    /// fixed when the call is made, so later appends do not leak in). Null when the log does not exist.
+    /// </summary>
+    Task<Stream?> OpenReadAsync(string tenant, SessionKey key, long offset, long? count, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a log. A main key also deletes every subpath of the session; a subpath key deletes only itself. False when nothing existed.</summary>
+    Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken);
+
+    /// <summary>Subpaths of one session (e.g. <c>subagents/agent-abc</c>), never the main transcript.</summary>
+    Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Every main transcript of a tenant (all project keys), streamed; used by <c>reindex</c>.</summary>
+    IAsyncEnumerable<TranscriptStat> ListMainTranscriptsAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>Every tenant that has at least one log.</summary>
+    IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
+namespace Sessions.Cluster.Core.Storage;
+
+/// <summary>
+/// A transcript store held in process memory. Serves ephemeral sessions (persistence off: never written to the
+/// durable store, gone when the process ends) and unit tests. Same contract as every <see cref="ITranscriptStore"/>.
+/// </summary>
+public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscriptStore
+{
+    private readonly ConcurrentDictionary<(string Tenant, SessionKey Key), Log> _logs = new();
+
+    /// <inheritdoc />
+    public Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    {
+        var created = false;
+        var log = _logs.GetOrAdd((tenant, key), _ =>
+        {
+            created = true;
+            return new Log();
+        });
+        lock (log)
+        {
+            if (expectedLength is { } expected && expected != log.Bytes.Length)
+            {
+                throw new ConflictException("append_position_conflict", $"Expected transcript length {expected}, but it is {log.Bytes.Length}.", expected.ToString(System.Globalization.CultureInfo.InvariantCulture), log.Bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            int appended = 0, duplicates = 0;
+            foreach (var line in lines)
+            {
+                if (line.Uuid is not null && !log.Uuids.Add(line.Uuid))
+                {
+                    duplicates++;
+                    continue;
+                }
+
+                log.Bytes.Write(line.Json.Span);
+                log.Bytes.WriteByte((byte)'\n');
+                appended++;
+            }
+
+            if (appended > 0 || created)
+            {
+                log.Mtime = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            }
+
+            return Task.FromResult(new AppendResult(appended, duplicates, log.Bytes.Length, log.Mtime, created));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        if (!_logs.TryGetValue((tenant, key), out var log))
+        {
+            return Task.FromResult<TranscriptStat?>(null);
+        }
+
+        lock (log)
+        {
+            return Task.FromResult<TranscriptStat?>(new TranscriptStat(key, log.Bytes.Length, log.Mtime));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<Stream?> OpenReadAsync(string tenant, SessionKey key, long offset, long? count, CancellationToken cancellationToken)
+    {
+        if (!_logs.TryGetValue((tenant, key), out var log))
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+
+        lock (log)
+        {
+            var all = log.Bytes.GetBuffer();
+            var length = log.Bytes.Length;
+            var start = (int)Math.Min(offset, length);
+            var end = (int)Math.Min(length, count is { } c ? offset + c : length);
+            return Task.FromResult<Stream?>(new MemoryStream(all[start..end], writable: false));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        var removed = _logs.TryRemove((tenant, key), out _);
+        if (key.IsMain)
+        {
+            foreach (var k in _logs.Keys.Where(k => k.Tenant == tenant && k.Key.ProjectKey == key.ProjectKey && k.Key.SessionId == key.SessionId).ToList())
+            {
+                removed |= _logs.TryRemove(k, out _);
+            }
+        }
+
+        return Task.FromResult(removed);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>(_logs.Keys
+            .Where(k => k.Tenant == tenant && k.Key.ProjectKey == projectKey && k.Key.SessionId == sessionId && k.Key.Subpath is not null)
+            .Select(k => k.Key.Subpath!).Order(StringComparer.Ordinal).ToList());
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<TranscriptStat> ListMainTranscriptsAsync(string tenant, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var k in _logs.Keys.Where(k => k.Tenant == tenant && k.Key.IsMain).ToList())
+        {
+            if (await StatAsync(tenant, k.Key, cancellationToken).ConfigureAwait(false) is { } stat)
+            {
+                yield return stat;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListTenantsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (var t in _logs.Keys.Select(k => k.Tenant).Distinct())
+        {
+            yield return t;
+        }
+    }
+
+    private sealed class Log
+    {
+        public MemoryStream Bytes { get; } = new();
+
+        public HashSet<string> Uuids { get; } = new(StringComparer.Ordinal);
+
+        public long Mtime { get; set; }
+    }
+}
