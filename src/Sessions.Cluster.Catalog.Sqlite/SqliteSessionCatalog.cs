@@ -37,6 +37,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
         ) WITHOUT ROWID;
         CREATE INDEX ix_sessions_listing ON sessions (tenant, project_key, mtime DESC, session_id DESC);
         CREATE INDEX ix_sessions_last_write ON sessions (tenant, mtime);
+        CREATE INDEX ix_sessions_id ON sessions (tenant, session_id);
         CREATE TABLE summaries (
             tenant TEXT NOT NULL,
             project_key TEXT NOT NULL,
@@ -180,6 +181,24 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
         }
 
         return new SessionPage(items, next);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND session_id = @sid ORDER BY mtime DESC;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@sid", sessionId);
+        var result = new List<SessionRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(Read(reader));
+        }
+
+        return result;
     }
 
     /// <inheritdoc />

@@ -176,6 +176,14 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         return catalog.ListAsync(tenant, projectKey, query, cancellationToken);
     }
 
+    /// <summary>Every session with this id in any project key of the tenant, newest first.</summary>
+    public Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.Validate(new SessionKey("lookup", sessionId));
+        return catalog.FindAsync(tenant, sessionId, cancellationToken);
+    }
+
     /// <summary>"Continue": the most recent non-sidechain session of a project by mtime.</summary>
     /// <exception cref="NotFoundException">The project has no session.</exception>
     public async Task<SessionRecord> GetLatestAsync(string tenant, string projectKey, CancellationToken cancellationToken)

@@ -23,6 +23,9 @@ public interface ISessionCatalog
     /// <exception cref="InvalidRequestException">The cursor is not one this catalog produced (code <c>invalid_cursor</c>).</exception>
     Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken);
 
+    /// <summary>Rows with this session id in any project key of the tenant (usually one).</summary>
+    Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken);
+
     /// <summary>(sessionId, mtime) of every main transcript of a project, streamed; the SessionStore <c>listSessions</c>.</summary>
     IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, CancellationToken cancellationToken);
 

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Text.Json;
+using Sessions.Cluster.Client;
+
+namespace Sessions.Cluster.Cli;
+
+/// <summary>Options every verb shares (server URL, API key, tenant, output format) and the error-to-exit-code policy.</summary>
+public sealed class CliContext(TextWriter output, TextWriter error)
+{
+    /// <summary>JSON options for <c>--format json</c>.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>Standard output.</summary>
+    public TextWriter Out { get; } = output;
+
+    /// <summary>Standard error.</summary>
+    public TextWriter Error { get; } = error;
+
+    /// <summary><c>--url</c> (env <c>SESSIONS_URL</c>).</summary>
+    public Option<string?> Url { get; } = new("--url") { Description = $"Server URL (env {SessionsClientOptions.UrlVariable}; default {SessionsClientOptions.DefaultUrl})", Recursive = true };
+
+    /// <summary><c>--api-key</c> (env <c>SESSIONS_API_KEY</c>).</summary>
+    public Option<string?> ApiKey { get; } = new("--api-key") { Description = $"API key (env {SessionsClientOptions.ApiKeyVariable})", Recursive = true };
+
+    /// <summary><c>--tenant</c> (env <c>SESSIONS_TENANT</c>).</summary>
+    public Option<string?> Tenant { get; } = new("--tenant") { Description = $"Tenant (env {SessionsClientOptions.TenantVariable})", Recursive = true };
+
+    /// <summary><c>--format table|json</c>.</summary>
+    public Option<string> Format { get; } = CreateFormat();
+
+    /// <summary>The options above, added to the root command.</summary>
+    public IEnumerable<Option> GlobalOptions => [Url, ApiKey, Tenant, Format];
+
+    /// <summary>True when <c>--format json</c> was given.</summary>
+    public bool IsJson(ParseResult result) => result.GetValue(Format) == "json";
+
+    /// <summary>A client configured from options, then environment variables, then defaults.</summary>
+    public SessionsClient CreateClient(ParseResult result)
+    {
+        var url = result.GetValue(Url) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.UrlVariable) ?? SessionsClientOptions.DefaultUrl;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            throw new CliException(ExitCodes.InvalidInput, $"'{url}' is not an absolute URL.");
+        }
+
+        return new SessionsClient(new SessionsClientOptions
+        {
+            Url = uri,
+            ApiKey = result.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.ApiKeyVariable),
+            Tenant = result.GetValue(Tenant) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.TenantVariable),
+        });
+    }
+
+    /// <summary>Writes a value as indented JSON.</summary>
+    public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    /// <summary>Runs a verb body, turning errors into a message on stderr and an exit code.</summary>
+    public async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (CliException ex)
+        {
+            await Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ex.ExitCode;
+        }
+        catch (SessionsApiException ex)
+        {
+            await Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ex.Status switch
+            {
+                404 => ExitCodes.NotFound,
+                409 => ExitCodes.Conflict,
+                >= 400 and < 500 => ExitCodes.InvalidInput,
+                _ => ExitCodes.Unavailable,
+            };
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is SocketException || ex.HttpRequestError == HttpRequestError.ConnectionError)
+        {
+            await Error.WriteLineAsync($"error: cannot reach the server: {ex.Message}. Start one with 'sessions serve' or set --url / {SessionsClientOptions.UrlVariable}.").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
+        }
+    }
+
+    /// <summary>
+    /// The project key of a session: <paramref name="projectKey"/> when given, else looked up by id across projects.
+    /// </summary>
+    public static async Task<string> ResolveProjectAsync(SessionsClient client, string sessionId, string? projectKey, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrEmpty(projectKey))
+        {
+            return projectKey;
+        }
+
+        var found = await client.FindAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return found.Count switch
+        {
+            0 => throw new CliException(ExitCodes.NotFound, $"Session '{sessionId}' was not found."),
+            1 => found[0].ProjectKey,
+            _ => throw new CliException(ExitCodes.InvalidInput, $"Session '{sessionId}' exists in several projects ({string.Join(", ", found.Select(f => f.ProjectKey))}); pass --project."),
+        };
+    }
+
+    private static Option<string> CreateFormat()
+    {
+        var format = new Option<string>("--format") { Description = "Output format: table or json", DefaultValueFactory = _ => "table", Recursive = true };
+        format.AcceptOnlyFromAmong("table", "json");
+        return format;
+    }
+}
+
+/// <summary>An error the CLI reports with a message and a specific exit code.</summary>
+public sealed class CliException(int exitCode, string message) : Exception(message)
+{
+    /// <summary>The exit code to return.</summary>
+    public int ExitCode { get; } = exitCode;
+}

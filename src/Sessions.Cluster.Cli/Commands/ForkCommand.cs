@@ -1,0 +1,34 @@
+using System.CommandLine;
+
+namespace Sessions.Cluster.Cli.Commands;
+
+/// <summary><c>sessions fork &lt;id&gt; [--at uuid] [--title t]</c>: the SDK's forkSession; prints the new id.</summary>
+internal static class ForkCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var id = CommonArguments.SessionId();
+        var project = CommonArguments.Project();
+        var at = new Option<string?>("--at") { Description = "Fork up to this message uuid (inclusive); the whole session when omitted" };
+        var title = new Option<string?>("--title") { Description = "Title of the fork (default: '<title> (fork)')" };
+        var command = new Command("fork", "Fork a session, optionally at a message") { id, project, at, title };
+        command.SetAction((result, ct) => context.RunAsync(async () =>
+        {
+            using var client = context.CreateClient(result);
+            var sessionId = result.GetValue(id)!;
+            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            var forkId = await client.ForkAsync(projectKey, sessionId, result.GetValue(at), result.GetValue(title), ct).ConfigureAwait(false);
+            if (context.IsJson(result))
+            {
+                context.WriteJson(new { sessionId = forkId, projectKey, forkedFrom = sessionId });
+            }
+            else
+            {
+                context.Out.WriteLine(forkId);
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}

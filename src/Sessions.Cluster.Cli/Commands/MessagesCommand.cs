@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+
+namespace Sessions.Cluster.Cli.Commands;
+
+/// <summary><c>sessions messages &lt;id&gt;</c>: the live chain's messages (the SDK's getSessionMessages).</summary>
+internal static class MessagesCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var id = CommonArguments.SessionId();
+        var project = CommonArguments.Project();
+        var limit = new Option<int?>("--limit") { Description = "Most messages to show" };
+        var offset = new Option<int?>("--offset") { Description = "Messages to skip" };
+        var command = new Command("messages", "Show a session's messages") { id, project, limit, offset };
+        command.SetAction((result, ct) => context.RunAsync(async () =>
+        {
+            using var client = context.CreateClient(result);
+            var sessionId = result.GetValue(id)!;
+            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            var messages = await client.GetMessagesAsync(projectKey, sessionId, result.GetValue(limit), result.GetValue(offset), ct).ConfigureAwait(false);
+            if (context.IsJson(result))
+            {
+                context.Out.WriteLine(messages.ToJsonString(CliContext.Json));
+                return ExitCodes.Success;
+            }
+
+            foreach (var m in messages.OfType<JsonObject>())
+            {
+                context.Out.WriteLine($"[{m["type"]}] {m["uuid"]}  {Preview(m["message"])}");
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static string Preview(JsonNode? message)
+    {
+        var content = message?["content"];
+        var text = content switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var s) => s,
+            JsonArray blocks => string.Join(" ", blocks.OfType<JsonObject>().Select(b => b["type"]?.ToString() == "text" ? b["text"]?.ToString() : $"<{b["type"]}>")),
+            _ => "",
+        };
+        text = text.ReplaceLineEndings(" ");
+        return text.Length > 120 ? text[..120] + "…" : text;
+    }
+}

@@ -1,0 +1,3 @@
+using Sessions.Cluster.Cli;
+
+return await SessionsCli.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Sessions.Cluster.Cli.Commands;
+
+namespace Sessions.Cluster.Cli;
+
+/// <summary>The <c>sessions</c> command line: builds the verbs and runs one.</summary>
+public static class SessionsCli
+{
+    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code (<see cref="ExitCodes"/>).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        var context = new CliContext(output ?? Console.Out, error ?? Console.Error);
+        var root = new RootCommand("Sessions.Cluster: store, resume, fork and search Claude Code / Agent SDK sessions.");
+        foreach (var option in context.GlobalOptions)
+        {
+            root.Add(option);
+        }
+
+        root.Add(ServeCommand.Create());
+        root.Add(ImportCommand.Create(context));
+        root.Add(ListCommand.Create(context));
+        root.Add(ShowCommand.Create(context));
+        root.Add(MessagesCommand.Create(context));
+        root.Add(ForkCommand.Create(context));
+        root.Add(RenameCommand.Create(context));
+        root.Add(TagCommand.Create(context));
+        root.Add(RemoveCommand.Create(context));
+        root.Add(PullCommand.Create(context));
+        root.Add(PushCommand.Create(context));
+        var parsed = root.Parse(args);
+        var config = new InvocationConfiguration { Output = context.Out, Error = context.Error };
+        return await parsed.InvokeAsync(config).ConfigureAwait(false);
+    }
+}

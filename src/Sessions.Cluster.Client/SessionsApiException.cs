@@ -1,0 +1,11 @@
+namespace Sessions.Cluster.Client;
+
+/// <summary>The server answered with an error (a problem-details body); <see cref="Code"/> is its stable code.</summary>
+public sealed class SessionsApiException(int status, string code, string message) : Exception(message)
+{
+    /// <summary>HTTP status of the answer.</summary>
+    public int Status { get; } = status;
+
+    /// <summary>Problem-details <c>code</c>, e.g. <c>session_not_found</c>.</summary>
+    public string Code { get; } = code;
+}

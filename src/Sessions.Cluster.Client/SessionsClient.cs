@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Sessions.Cluster.Client;
+
+/// <summary>
+/// A thin typed client for the Sessions.Cluster HTTP API. Every method throws <see cref="SessionsApiException"/>
+/// with the server's problem-details code on an error answer.
+/// </summary>
+public sealed class SessionsClient : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+
+    /// <summary>Creates a client with its own <see cref="HttpClient"/>.</summary>
+    public SessionsClient(SessionsClientOptions options)
+        : this(new HttpClient(), options, ownsHttp: true)
+    {
+    }
+
+    /// <summary>Creates a client over a caller-owned <see cref="HttpClient"/>.</summary>
+    public SessionsClient(HttpClient http, SessionsClientOptions options, bool ownsHttp = false)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(options);
+        _http = http;
+        _ownsHttp = ownsHttp;
+        _http.BaseAddress = options.Url;
+        _http.Timeout = options.Timeout;
+        if (options.ApiKey is { Length: > 0 } key)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        if (options.Tenant is { Length: > 0 } tenant)
+        {
+            _http.DefaultRequestHeaders.Add("X-Sessions-Tenant", tenant);
+        }
+    }
+
+    /// <summary>
+    /// Appends raw JSONL lines (each one JSON object) to a transcript or subpath. The lines are sent verbatim, so the
+    /// stored bytes equal them. With <paramref name="expectedLength"/> the append fails with 409 unless the
+    /// transcript has exactly that length.
+    /// </summary>
+    public async Task<AppendResult> AppendLinesAsync(string projectKey, string sessionId, string? subpath, IReadOnlyList<string> lines, long? expectedLength, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var body = new StringBuilder("[");
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (i > 0)
+            {
+                body.Append(',');
+            }
+
+            body.Append(lines[i]);
+        }
+
+        body.Append(']');
+        var url = $"{SessionPath(projectKey, sessionId)}/entries{Query(("subpath", subpath), ("expectedLength", expectedLength?.ToString(System.Globalization.CultureInfo.InvariantCulture)))}";
+        using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync(url, content, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<AppendResult>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The raw JSONL bytes of a transcript or subpath, or null when it does not exist.</summary>
+    public async Task<byte[]?> GetTranscriptAsync(string projectKey, string sessionId, string? subpath, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"{SessionPath(projectKey, sessionId)}/transcript{Query(("subpath", subpath))}", cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Subpaths of a session (SessionStore <c>listSubkeys</c>).</summary>
+    public async Task<List<string>> ListSubkeysAsync(string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"{SessionPath(projectKey, sessionId)}/subkeys", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<List<string>>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A page of a project's sessions, newest first.</summary>
+    public async Task<SessionList> ListAsync(string projectKey, int limit, string? cursor, string? tag, string? text, CancellationToken cancellationToken)
+    {
+        var url = $"v1/projects/{Uri.EscapeDataString(projectKey)}/sessions{Query(("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("cursor", cursor), ("tag", tag), ("q", text))}";
+        using var response = await _http.GetAsync(url, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<SessionList>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sessions with this id in any project key (usually one; empty when unknown).</summary>
+    public async Task<List<SessionInfo>> FindAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"v1/sessions/{Uri.EscapeDataString(sessionId)}", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<List<SessionInfo>>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Info of one session (the SDK's <c>getSessionInfo</c>).</summary>
+    public async Task<SessionInfo> GetInfoAsync(string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(SessionPath(projectKey, sessionId), cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<SessionInfo>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The most recent session of a project ("continue").</summary>
+    public async Task<SessionInfo> GetLatestAsync(string projectKey, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/latest", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<SessionInfo>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Messages of the live chain (the SDK's <c>getSessionMessages</c>) as raw JSON objects.</summary>
+    public async Task<JsonArray> GetMessagesAsync(string projectKey, string sessionId, int? limit, int? offset, CancellationToken cancellationToken)
+    {
+        var url = $"{SessionPath(projectKey, sessionId)}/messages{Query(("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("offset", offset?.ToString(System.Globalization.CultureInfo.InvariantCulture)))}";
+        using var response = await _http.GetAsync(url, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<JsonArray>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Forks a session (the SDK's <c>forkSession</c>); returns the new session id.</summary>
+    public async Task<string> ForkAsync(string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync($"{SessionPath(projectKey, sessionId)}/fork", new { upToMessageId, title }, Json, cancellationToken).ConfigureAwait(false);
+        var result = await ReadAsync<JsonObject>(response, cancellationToken).ConfigureAwait(false);
+        return result["sessionId"]!.GetValue<string>();
+    }
+
+    /// <summary>Renames a session (appends a custom-title entry).</summary>
+    public async Task RenameAsync(string projectKey, string sessionId, string title, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync($"{SessionPath(projectKey, sessionId)}/rename", new { title }, Json, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Tags a session; null clears the tag.</summary>
+    public async Task TagAsync(string projectKey, string sessionId, string? tag, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync($"{SessionPath(projectKey, sessionId)}/tag", new { tag }, Json, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes a session with its subpaths, catalog row and sidecar.</summary>
+    public async Task DeleteAsync(string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.DeleteAsync(SessionPath(projectKey, sessionId), cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
+
+    private static string SessionPath(string projectKey, string sessionId) =>
+        $"v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(sessionId)}";
+
+    private static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var parts = parameters.Where(p => p.Value is not null).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false)
+            ?? throw new SessionsApiException((int)response.StatusCode, "empty_response", "The server sent an empty answer.");
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        string code = "http_" + (int)response.StatusCode, detail = text;
+        try
+        {
+            if (JsonNode.Parse(text) is JsonObject problem)
+            {
+                code = problem["code"]?.GetValue<string>() ?? code;
+                detail = problem["detail"]?.GetValue<string>() ?? problem["title"]?.GetValue<string>() ?? text;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new SessionsApiException((int)response.StatusCode, code, $"{(int)response.StatusCode} {code}: {detail}");
+    }
+}

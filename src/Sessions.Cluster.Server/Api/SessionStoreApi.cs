@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Sessions;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Server.Api;
+
+/// <summary>
+/// The SDK's <c>SessionStore</c> primitives over HTTP (what the TypeScript adapter and the .NET client call):
+/// append, load, listSessions, listSessionSummaries (with a CAS-guarded sidecar), delete, listSubkeys.
+/// </summary>
+internal static class SessionStoreApi
+{
+    public static void MapSessionStoreApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/projects/{projectKey}").WithTags("SessionStore");
+
+        group.MapPost("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, long? expectedLength, SessionService sessions, CancellationToken ct) =>
+        {
+            var key = new SessionKey(projectKey, sessionId, subpath);
+            KeyRules.Validate(key);
+            var body = await RequestContext.ReadBodyAsync(http.Request, sessions.Limits, ct).ConfigureAwait(false);
+            var lines = EntryParser.ParseArray(body, sessions.Limits);
+            var result = await sessions.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, ct).ConfigureAwait(false);
+            return TypedResults.Ok(result);
+        }).WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.");
+
+        group.MapGet("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
+        {
+            var opened = await sessions.OpenTranscriptAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false)
+                ?? throw new NotFoundException("session_not_found", $"Nothing was ever written at '{projectKey}/{sessionId}'{(subpath is null ? "" : "/" + subpath)}.");
+            http.Response.ContentType = "application/json";
+            await using var content = opened.Content;
+            await JsonlAsArray.CopyAsync(content, http.Response.Body, ct).ConfigureAwait(false);
+            return Results.Empty;
+        }).WithSummary("Load entries (SessionStore.load) as a JSON array, streamed; 404 for a key never written.");
+
+        group.MapGet("/sessions/{sessionId}/transcript", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
+        {
+            var opened = await sessions.OpenTranscriptAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false)
+                ?? throw new NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
+            return Results.Stream(opened.Content, "application/x-ndjson");
+        }).WithSummary("The raw transcript as JSONL, streamed byte for byte.");
+
+        group.MapGet("/store/sessions", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
+        {
+            var list = new List<StoreSession>();
+            await foreach (var (sessionId, mtime) in sessions.ListSessionMtimesAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))
+            {
+                list.Add(new StoreSession(sessionId, mtime));
+            }
+
+            return TypedResults.Ok(list);
+        }).WithSummary("SessionStore.listSessions: sessionId and mtime (epoch ms) of main transcripts.");
+
+        group.MapGet("/store/summaries", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
+        {
+            http.Response.ContentType = "application/json";
+            await using var writer = new Utf8JsonWriter(http.Response.Body);
+            writer.WriteStartArray();
+            await foreach (var s in sessions.ListSummariesAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))
+            {
+                WriteSummary(writer, s, includeVersion: false);
+            }
+
+            writer.WriteEndArray();
+            await writer.FlushAsync(ct).ConfigureAwait(false);
+            return Results.Empty;
+        }).WithSummary("SessionStore.listSessionSummaries: the opaque sidecars, verbatim.");
+
+        group.MapGet("/sessions/{sessionId}/summary", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        {
+            var s = await sessions.GetSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)
+                ?? throw new NotFoundException("summary_not_found", $"Session '{sessionId}' has no summary sidecar.");
+            http.Response.ContentType = "application/json";
+            http.Response.Headers.ETag = $"\"{s.Version}\"";
+            await using var writer = new Utf8JsonWriter(http.Response.Body);
+            WriteSummary(writer, s, includeVersion: true);
+            await writer.FlushAsync(ct).ConfigureAwait(false);
+            return Results.Empty;
+        }).WithSummary("One summary sidecar with its version (also in ETag).");
+
+        group.MapPut("/sessions/{sessionId}/summary", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        {
+            var expected = ParseIfMatch(http.Request.Headers.IfMatch.ToString());
+            var body = await RequestContext.ReadBodyAsync(http.Request, sessions.Limits, ct).ConfigureAwait(false);
+            var (mtime, data) = ParseSummaryBody(body);
+            var version = await sessions.PutSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
+            http.Response.Headers.ETag = $"\"{version}\"";
+            return TypedResults.Ok(new { version });
+        }).WithSummary("Compare-and-swap a summary sidecar: If-Match: \"<version>\" (\"0\" = create). 409 when another writer was first.");
+
+        group.MapDelete("/sessions/{sessionId}", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
+        {
+            var removed = await sessions.DeleteAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false);
+            return removed ? Results.NoContent() : throw new NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
+        }).WithSummary("Delete a session (cascades to subpaths, catalog row and sidecar) or one subpath.");
+
+        group.MapGet("/sessions/{sessionId}/subkeys", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(await sessions.ListSubkeysAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false)))
+            .WithSummary("SessionStore.listSubkeys: subpaths of a session.");
+    }
+
+    private static long ParseIfMatch(string value)
+    {
+        var v = value.Trim().Trim('"');
+        if (v.Length == 0 || !long.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version))
+        {
+            throw new InvalidRequestException("if_match_required", "PUT of a summary needs If-Match: \"<version>\" (\"0\" to create it).");
+        }
+
+        return version;
+    }
+
+    private static (long Mtime, string Data) ParseSummaryBody(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object &&
+                doc.RootElement.TryGetProperty("mtime", out var m) && m.TryGetInt64(out var mtime) &&
+                doc.RootElement.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object)
+            {
+                return (mtime, d.GetRawText());
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new InvalidRequestException("invalid_summary", "The body must be {\"mtime\": <integer epoch ms>, \"data\": {…}}.");
+    }
+
+    private static void WriteSummary(Utf8JsonWriter writer, SummaryRecord s, bool includeVersion)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("sessionId", s.SessionId);
+        writer.WriteNumber("mtime", s.Mtime);
+        writer.WritePropertyName("data");
+        writer.WriteRawValue(s.DataJson, skipInputValidation: true);
+        if (includeVersion)
+        {
+            writer.WriteNumber("version", s.Version);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>One row of SessionStore.listSessions.</summary>
+    internal sealed record StoreSession(string SessionId, long Mtime);
+}

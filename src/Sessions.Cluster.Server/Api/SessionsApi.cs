@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Sessions;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Server.Api;
+
+/// <summary>
+/// Session operations whose answers equal the Claude Agent SDK's: list (cursor paging, tag and text filters),
+/// create (optionally ephemeral), continue (latest), info, messages, context after compaction, fork, rename, tag,
+/// subagents.
+/// </summary>
+internal static class SessionsApi
+{
+    public static void MapSessionsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/projects/{projectKey}/sessions").WithTags("Sessions");
+
+        group.MapGet("", async (HttpContext http, string projectKey, int? limit, string? cursor, string? tag, string? q, SessionService sessions, CancellationToken ct) =>
+        {
+            var page = await sessions.ListAsync(RequestContext.Tenant(http), projectKey, new SessionQuery(limit ?? 100, cursor, tag, q), ct).ConfigureAwait(false);
+            return TypedResults.Ok(new SessionList(page.Items.Select(SessionInfoDto.From).ToList(), page.NextCursor));
+        }).WithSummary("List sessions newest first (the SDK's listSessions), with limit, cursor, tag and text (q) filters.");
+
+        group.MapPost("", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
+        {
+            var body = await RequestContext.ReadJsonAsync<CreateRequest>(http.Request, ct).ConfigureAwait(false);
+            var id = sessions.Create(RequestContext.Tenant(http), projectKey, body.Ephemeral);
+            return TypedResults.Created($"/v1/projects/{projectKey}/sessions/{id}", new CreatedSession(id, body.Ephemeral));
+        }).WithSummary("Create a session id (UUID); ephemeral sessions live in this node's memory only and are never persisted.");
+
+        group.MapGet("/latest", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(SessionInfoDto.From(await sessions.GetLatestAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))))
+            .WithSummary("Continue: the most recent non-sidechain session of the project.");
+
+        group.MapGet("/{sessionId}", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(SessionInfoDto.From(await sessions.GetInfoAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false))))
+            .WithSummary("Session info (the SDK's getSessionInfo).");
+
+        group.MapGet("/{sessionId}/messages", async (HttpContext http, string projectKey, string sessionId, int? limit, int? offset, bool? includeSystemMessages, string? subpath, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(await sessions.GetMessagesAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), includeSystemMessages ?? false, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            .WithSummary("Messages of the live chain (the SDK's getSessionMessages), with limit and offset.");
+
+        group.MapGet("/{sessionId}/context", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(await sessions.GetContextAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)))
+            .WithSummary("Entries from the last compaction boundary on (the context a resumed agent sees); the full history stays.");
+
+        group.MapPost("/{sessionId}/fork", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        {
+            var body = await RequestContext.ReadJsonAsync<ForkRequest>(http.Request, ct).ConfigureAwait(false);
+            var id = await sessions.ForkAsync(RequestContext.Tenant(http), projectKey, sessionId, body.UpToMessageId, body.Title, ct).ConfigureAwait(false);
+            return TypedResults.Created($"/v1/projects/{projectKey}/sessions/{id}", new ForkResult(id));
+        }).WithSummary("Fork (the SDK's forkSession), optionally up to a message (inclusive) and with a title.");
+
+        group.MapPost("/{sessionId}/rename", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        {
+            var body = await RequestContext.ReadJsonAsync<RenameRequest>(http.Request, ct).ConfigureAwait(false);
+            await sessions.RenameAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Title ?? "", ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary("Rename (the SDK's renameSession): appends a custom-title entry.");
+
+        group.MapPost("/{sessionId}/tag", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        {
+            var body = await RequestContext.ReadJsonAsync<TagRequest>(http.Request, ct).ConfigureAwait(false);
+            await sessions.TagAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Tag, ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary("Tag (the SDK's tagSession): appends a tag entry; {\"tag\": null} clears it.");
+
+        group.MapGet("/{sessionId}/subagents", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        {
+            var subkeys = await sessions.ListSubkeysAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false);
+            var ids = subkeys.Where(k => k.StartsWith("subagents/", StringComparison.Ordinal))
+                .Select(k => k[(k.LastIndexOf('/') + 1)..])
+                .Where(name => name.StartsWith("agent-", StringComparison.Ordinal))
+                .Select(name => name["agent-".Length..])
+                .Distinct()
+                .ToList();
+            return TypedResults.Ok(ids);
+        }).WithSummary("Subagent ids of a session (the SDK's listSubagents).");
+    }
+
+    /// <summary>Body of create.</summary>
+    internal sealed class CreateRequest
+    {
+        public bool Ephemeral { get; set; }
+    }
+
+    /// <summary>Body of fork.</summary>
+    internal sealed class ForkRequest
+    {
+        public string? UpToMessageId { get; set; }
+
+        public string? Title { get; set; }
+    }
+
+    /// <summary>Body of rename.</summary>
+    internal sealed class RenameRequest
+    {
+        public string? Title { get; set; }
+    }
+
+    /// <summary>Body of tag.</summary>
+    internal sealed class TagRequest
+    {
+        public string? Tag { get; set; }
+    }
+
+    internal sealed record CreatedSession(string SessionId, bool Ephemeral);
+
+    internal sealed record ForkResult(string SessionId);
+
+    internal sealed record SessionList(List<SessionInfoDto> Sessions, string? NextCursor);
+}
+
+/// <summary>The SDK's <c>SDKSessionInfo</c> shape (times in epoch ms), plus the project key and fork parent.</summary>
+internal sealed record SessionInfoDto(
+    string SessionId,
+    string Summary,
+    long LastModified,
+    long FileSize,
+    string? CustomTitle,
+    string? FirstPrompt,
+    string? GitBranch,
+    string? Cwd,
+    string? Tag,
+    long? CreatedAt,
+    string ProjectKey,
+    string? ForkedFrom)
+{
+    public static SessionInfoDto From(SessionRecord r) =>
+        new(r.SessionId, r.Summary ?? "", r.Mtime, r.Size, r.CustomTitle, r.FirstPrompt, r.GitBranch, r.Cwd, r.Tag, r.CreatedAt, r.ProjectKey, r.ParentSessionId);
+}

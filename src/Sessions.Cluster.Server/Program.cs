@@ -1,0 +1,4 @@
+using Sessions.Cluster.Server;
+
+var app = SessionsServer.Build(args);
+await app.RunAsync().ConfigureAwait(false);

@@ -1,0 +1,67 @@
+using Sessions.Cluster.Catalog.Sqlite;
+using Sessions.Cluster.Core.Sessions;
+using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Server.Api;
+using Sessions.Cluster.Storage.FileSystem;
+
+namespace Sessions.Cluster.Server;
+
+/// <summary>
+/// Builds the Sessions.Cluster HTTP server. Embedded deployment (the default): transcripts as files under
+/// <c>Sessions:DataDir</c> (default <c>.data</c>) and the catalog in SQLite beside them.
+/// Configuration keys (also as environment variables, <c>Sessions__DataDir</c> …):
+/// <c>Sessions:DataDir</c>, <c>Sessions:MaxEntryBytes</c>, <c>Sessions:FlushToDisk</c>; <c>--urls</c> picks the address
+/// (default <c>http://127.0.0.1:5080</c>).
+/// </summary>
+public static class SessionsServer
+{
+    /// <summary>Default listen address of the embedded server.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Builds the application from command-line arguments; <paramref name="configure"/> may override services (tests inject a clock).</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var section = builder.Configuration.GetSection("Sessions");
+        var dataDir = section["DataDir"] ?? ".data";
+        var limits = new EntryLimits
+        {
+            MaxEntryBytes = section.GetValue("MaxEntryBytes", EntryLimits.DefaultMaxEntryBytes),
+        };
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton<ITranscriptStore>(sp => new FileSystemTranscriptStore(
+            new FileSystemTranscriptStoreOptions
+            {
+                Root = Path.Combine(dataDir, "transcripts"),
+                FlushToDisk = section.GetValue("FlushToDisk", true),
+            },
+            sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<ISessionCatalog>(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
+        builder.Services.AddSingleton<SessionService>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHealthChecks();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapHealthChecks("/health/live");
+        app.MapHealthChecks("/health/ready");
+        app.MapSessionStoreApi();
+        app.MapSessionsApi();
+        app.MapAdminApi();
+        return app;
+    }
+}
