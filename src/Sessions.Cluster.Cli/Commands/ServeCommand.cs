@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Sessions.Cluster.Server;
 
 namespace Sessions.Cluster.Cli.Commands;

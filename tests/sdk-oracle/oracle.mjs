@@ -1,0 +1,57 @@
+// The oracle: what the real @anthropic-ai/claude-agent-sdk answers for the sessions in CLAUDE_CONFIG_DIR.
+// Usage: CLAUDE_CONFIG_DIR=<dir> node oracle.mjs list
+//        CLAUDE_CONFIG_DIR=<dir> node oracle.mjs dump <forks.json>
+//   list: listSessions() over every project.
+//   dump: for every session: getSessionInfo, getSessionMessages, listSubagents, and the entries of
+//         forkSession at each fork point: those named for that session in forks.json
+//         ({"<sessionId>": ["<uuid>|*", ...]}, "*" = whole session), by default the whole session and its
+//         first, middle and last message. Forks are written by the SDK next to the session and removed after reading.
+// Prints one JSON document on stdout.
+import { listSessions, getSessionInfo, getSessionMessages, listSubagents, forkSession } from '@anthropic-ai/claude-agent-sdk';
+import { readFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [command, forksFile] = process.argv.slice(2);
+const configDir = process.env.CLAUDE_CONFIG_DIR;
+if (!configDir) throw new Error('CLAUDE_CONFIG_DIR must be set');
+
+function findFile(sessionId) {
+  const projects = join(configDir, 'projects');
+  for (const p of readdirSync(projects)) {
+    const f = join(projects, p, `${sessionId}.jsonl`);
+    if (existsSync(f)) return { projectKey: p, file: f };
+  }
+  return null;
+}
+
+const sessions = await listSessions();
+if (command === 'list') {
+  process.stdout.write(JSON.stringify(sessions));
+} else if (command === 'dump') {
+  const forks = forksFile ? JSON.parse(readFileSync(forksFile, 'utf8')) : {};
+  const out = { sessions, details: {} };
+  for (const s of sessions) {
+    const info = await getSessionInfo(s.sessionId);
+    const messages = await getSessionMessages(s.sessionId);
+    const subagents = await listSubagents(s.sessionId);
+    const forkResults = {};
+    const u = messages.map(m => m.uuid);
+    const points = forks[s.sessionId] ?? ['*', ...new Set([u[0], u[Math.floor(u.length / 2)], u[u.length - 1]].filter(Boolean))];
+    for (const at of points) {
+      try {
+        const opts = at === '*' ? {} : { upToMessageId: at };
+        const { sessionId: forkId } = await forkSession(s.sessionId, opts);
+        const loc = findFile(forkId);
+        const entries = readFileSync(loc.file, 'utf8').split('\n').filter(l => l.trim()).map(l => JSON.parse(l));
+        rmSync(loc.file);
+        forkResults[at] = { forkId, entries };
+      } catch (e) {
+        forkResults[at] = { error: String(e.message ?? e) };
+      }
+    }
+    out.details[s.sessionId] = { info, messageUuids: messages.map(m => m.uuid), messages, subagents: [...subagents].sort(), forks: forkResults };
+  }
+  process.stdout.write(JSON.stringify(out));
+} else {
+  throw new Error(`unknown command ${command}`);
+}
