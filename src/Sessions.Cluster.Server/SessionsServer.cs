@@ -62,6 +62,11 @@ public static class SessionsServer
         app.MapSessionStoreApi();
         app.MapSessionsApi();
         app.MapAdminApi();
+        app.MapFallback((HttpContext http) => Results.Problem(
+            detail: $"No endpoint matches {http.Request.Method} {http.Request.Path}. Keys must not contain '/', '\\', '..' or '%'; see /openapi/v1.json.",
+            statusCode: StatusCodes.Status404NotFound,
+            title: "Not found",
+            extensions: new Dictionary<string, object?> { ["code"] = "route_not_found" }));
         return app;
     }
 }

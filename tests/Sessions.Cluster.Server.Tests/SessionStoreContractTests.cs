@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+
+namespace Sessions.Cluster.Server.Tests;
+
+/// <summary>The SessionStore contracts the SDK documents on its <c>SessionStore</c> type, over HTTP.</summary>
+public sealed class SessionStoreContractTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private static string P() => "proj-" + Guid.NewGuid().ToString("N")[..8];
+
+    private async Task<JsonArray?> LoadAsync(string pk, string sid, string? subpath = null)
+    {
+        var (status, body) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/sessions/{sid}/entries" + (subpath is null ? "" : $"?subpath={Uri.EscapeDataString(subpath)}"));
+        return status == HttpStatusCode.NotFound ? null : (JsonArray)body!;
+    }
+
+    private Task<(HttpStatusCode, JsonNode?)> AppendAsync(string pk, string sid, string body, string? subpath = null) =>
+        Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{pk}/sessions/{sid}/entries" + (subpath is null ? "" : $"?subpath={Uri.EscapeDataString(subpath)}"), body);
+
+    [Fact]
+    public async Task Append_ThenLoad_ReturnsSameEntriesInOrder_DeepEqual()
+    {
+        var pk = P();
+        var entries = new JsonArray(
+            JsonNode.Parse("""{"type":"user","uuid":"a","message":{"content":"hi"},"unknownField":{"nested":[1,2.5,true,null]}}"""),
+            JsonNode.Parse("""{"type":"x-custom","payload":"no uuid"}"""),
+            JsonNode.Parse("""{"type":"assistant","uuid":"b","parentUuid":"a","émoji":"😀"}"""));
+        Assert.Equal(HttpStatusCode.OK, (await AppendAsync(pk, "sess", entries.ToJsonString())).Item1);
+        Assert.True(JsonNode.DeepEquals(entries, await LoadAsync(pk, "sess")));
+    }
+
+    [Fact]
+    public async Task Load_UnknownKey_IsNotFound()
+    {
+        Assert.Null(await LoadAsync(P(), "never-written"));
+    }
+
+    [Fact]
+    public async Task Append_SeveralCalls_KeepsCallOrder_AndEmptyBatchIsNoOp()
+    {
+        var pk = P();
+        await AppendAsync(pk, "s", $"[{Calls.Entry("1")}]");
+        await AppendAsync(pk, "s", "[]");
+        await AppendAsync(pk, "s", $"[{Calls.Entry("2")},{Calls.Entry("3")}]");
+        Assert.Equal(["1", "2", "3"], (await LoadAsync(pk, "s"))!.Select(e => e!["uuid"]!.GetValue<string>()));
+        var (status, _) = await AppendAsync(pk, "empty", "[]");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(await LoadAsync(pk, "empty"));
+    }
+
+    [Fact]
+    public async Task Append_DuplicateUuid_IsStoredOnce_EntriesWithoutUuidAlwaysAppended()
+    {
+        var pk = P();
+        await AppendAsync(pk, "s", $"[{Calls.Entry("1")},{{\"type\":\"tag\",\"tag\":\"x\"}}]");
+        var (_, second) = await AppendAsync(pk, "s", $"[{Calls.Entry("1")},{Calls.Entry("2")},{Calls.Entry("2")},{{\"type\":\"tag\",\"tag\":\"x\"}}]");
+        Assert.Equal(2, second!["appended"]!.GetValue<int>());
+        Assert.Equal(2, second["duplicates"]!.GetValue<int>());
+        Assert.Equal(["user", "tag", "user", "tag"], (await LoadAsync(pk, "s"))!.Select(e => e!["type"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Subpaths_AreIndependentLogs_ListedBySubkeys_NotBySessions()
+    {
+        var pk = P();
+        await AppendAsync(pk, "s", $"[{Calls.Entry("main")}]");
+        await AppendAsync(pk, "s", $"[{Calls.Entry("sub")}]", "subagents/agent-1");
+        await AppendAsync(pk, "s", $"[{Calls.Entry("sub2")}]", "subagents/agent-2");
+        Assert.Equal(["main"], (await LoadAsync(pk, "s"))!.Select(e => e!["uuid"]!.GetValue<string>()));
+        Assert.Equal(["sub"], (await LoadAsync(pk, "s", "subagents/agent-1"))!.Select(e => e!["uuid"]!.GetValue<string>()));
+        var (_, subkeys) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/sessions/s/subkeys");
+        Assert.Equal(["subagents/agent-1", "subagents/agent-2"], ((JsonArray)subkeys!).Select(x => x!.GetValue<string>()));
+        var (_, sessions) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/store/sessions");
+        Assert.Equal(["s"], ((JsonArray)sessions!).Select(x => x!["sessionId"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task ProjectKey_Isolates_SameSessionIdUnderTwoProjects()
+    {
+        string a = P(), b = P();
+        await AppendAsync(a, "same", $"[{Calls.Entry("in-a")}]");
+        await AppendAsync(b, "same", $"[{Calls.Entry("in-b")}]");
+        Assert.Equal(["in-a"], (await LoadAsync(a, "same"))!.Select(e => e!["uuid"]!.GetValue<string>()));
+        Assert.Equal(["in-b"], (await LoadAsync(b, "same"))!.Select(e => e!["uuid"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Delete_MainKey_CascadesToSubpaths_SubpathKeyRemovesOnlyItself()
+    {
+        var pk = P();
+        await AppendAsync(pk, "s", $"[{Calls.Entry("m")}]");
+        await AppendAsync(pk, "s", $"[{Calls.Entry("x")}]", "subagents/agent-1");
+        await AppendAsync(pk, "s", $"[{Calls.Entry("y")}]", "subagents/agent-2");
+        Assert.Equal(HttpStatusCode.NoContent, (await Calls.SendAsync(server.Http, HttpMethod.Delete, $"v1/projects/{pk}/sessions/s?subpath=subagents/agent-1")).Status);
+        Assert.Null(await LoadAsync(pk, "s", "subagents/agent-1"));
+        Assert.NotNull(await LoadAsync(pk, "s", "subagents/agent-2"));
+        Assert.NotNull(await LoadAsync(pk, "s"));
+        Assert.Equal(HttpStatusCode.NoContent, (await Calls.SendAsync(server.Http, HttpMethod.Delete, $"v1/projects/{pk}/sessions/s")).Status);
+        Assert.Null(await LoadAsync(pk, "s"));
+        Assert.Null(await LoadAsync(pk, "s", "subagents/agent-2"));
+        var (_, sessions) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/store/sessions");
+        Assert.Empty((JsonArray)sessions!);
+    }
+
+    [Fact]
+    public async Task Summary_SidecarMtimeSharesTheListSessionsClock_AndCasRejectsStaleVersion()
+    {
+        var pk = P();
+        var (_, appended) = await AppendAsync(pk, "s", $"[{Calls.Entry("1")}]");
+        var mtime = appended!["mtime"]!.GetValue<long>();
+        var (_, sessions) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/store/sessions");
+        Assert.Equal(mtime, sessions![0]!["mtime"]!.GetValue<long>());
+
+        async Task<HttpStatusCode> PutAsync(string version, string data)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, $"v1/projects/{pk}/sessions/s/summary") { Content = Calls.Json($"{{\"mtime\":{mtime},\"data\":{data}}}") };
+            request.Headers.TryAddWithoutValidation("If-Match", $"\"{version}\"");
+            using var response = await server.Http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PutAsync("0", """{"firstPrompt":"one","opaque":{"k":[1]}}"""));
+        Assert.Equal(HttpStatusCode.Conflict, await PutAsync("0", """{"firstPrompt":"lost"}"""));
+        Assert.Equal(HttpStatusCode.OK, await PutAsync("1", """{"firstPrompt":"two"}"""));
+        Assert.Equal(HttpStatusCode.Conflict, await PutAsync("1", """{"firstPrompt":"stale"}"""));
+        var (_, summaries) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/store/summaries");
+        var only = Assert.Single((JsonArray)summaries!);
+        Assert.Equal(mtime, only!["mtime"]!.GetValue<long>());
+        Assert.Equal("two", only["data"]!["firstPrompt"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Append_WithStaleExpectedLength_IsConflict_AndWritesNothing()
+    {
+        var pk = P();
+        var (_, first) = await AppendAsync(pk, "s", $"[{Calls.Entry("1")}]");
+        var length = first!["length"]!.GetValue<long>();
+        var answer = await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{pk}/sessions/s/entries?expectedLength={length - 1}", $"[{Calls.Entry("2")}]");
+        Calls.AssertProblem(answer, 409, "append_position_conflict");
+        Assert.Equal(length.ToString(System.Globalization.CultureInfo.InvariantCulture), answer.Body!["actual"]!.GetValue<string>());
+        Assert.Single((await LoadAsync(pk, "s"))!);
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{pk}/sessions/s/entries?expectedLength={length}", $"[{Calls.Entry("2")}]")).Status);
+    }
+}
