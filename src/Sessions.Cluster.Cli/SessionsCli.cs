@@ -28,6 +28,17 @@ public static class SessionsCli
         root.Add(PullCommand.Create(context));
         root.Add(PushCommand.Create(context));
         var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var parseError in parsed.Errors)
+            {
+                await context.Error.WriteLineAsync($"error: {parseError.Message}").ConfigureAwait(false);
+            }
+
+            await context.Error.WriteLineAsync("Run 'sessions --help' (or '<verb> --help') for usage.").ConfigureAwait(false);
+            return ExitCodes.InvalidInput;
+        }
+
         var config = new InvocationConfiguration { Output = context.Out, Error = context.Error };
         return await parsed.InvokeAsync(config).ConfigureAwait(false);
     }

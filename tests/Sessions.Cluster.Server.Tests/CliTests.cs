@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Cli;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+
+namespace Sessions.Cluster.Server.Tests;
+
+/// <summary>The <c>sessions</c> CLI against a live server: every verb, JSON output, exit codes, push/pull round trip.</summary>
+public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private const string FixtureSession = "609efeca-2f51-4118-b077-e91c9fe63f73";
+    private const string FixtureProject = "-Users-philipp-dev-studio";
+
+    // Each test works in a tenant of its own, so tests sharing the server never see each other's sessions.
+    private readonly string _tenant = "cli-" + Guid.NewGuid().ToString("N")[..10];
+
+    private Task<(int Code, string Out, string Err)> Cli(params string[] args) => server.CliAsync([.. args, "--tenant", _tenant]);
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("import", "--help")]
+    [InlineData("pull", "--help")]
+    [InlineData("list", "--help")]
+    public async Task Help_IsPrintedForEveryVerb(params string[] args)
+    {
+        var (code, output, _) = await Cli(args);
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verbs_RenameTagListShowMessagesForkRm_WorkTogether_AndMatchTheSdkAfterPull()
+    {
+        var config = await ImportOneAsync();
+        Assert.Equal(0, (await Cli("rename", FixtureSession, "Catalog design, take two")).Code);
+        Assert.Equal(0, (await Cli("tag", FixtureSession, "review")).Code);
+
+        var (code, listed, _) = await Cli("list", "--project", FixtureProject, "--tag", "review", "--format", "json");
+        Assert.Equal(0, code);
+        var only = Assert.Single(((JsonArray)JsonNode.Parse(listed)!["sessions"]!).OfType<JsonObject>());
+        Assert.Equal("Catalog design, take two", only["summary"]!.GetValue<string>());
+
+        var (_, shown, _) = await Cli("show", FixtureSession, "--format", "json");
+        var info = JsonNode.Parse(shown)!;
+        Assert.Equal("review", info["tag"]!.GetValue<string>());
+        Assert.Equal("Catalog design, take two", info["customTitle"]!.GetValue<string>());
+
+        // The SDK reads the renamed and tagged transcript the same way we do.
+        var pulled = RepoPaths.TempDir("pulled");
+        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", pulled)).Code);
+        var sdk = (JsonObject)(await SdkOracle.ListSessionsAsync(pulled)).Single()!;
+        Assert.Equal(info["customTitle"]!.GetValue<string>(), sdk["customTitle"]!.GetValue<string>());
+        Assert.Equal(info["tag"]!.GetValue<string>(), sdk["tag"]!.GetValue<string>());
+        Assert.Equal(info["summary"]!.GetValue<string>(), sdk["summary"]!.GetValue<string>());
+
+        var (_, messages, _) = await Cli("messages", FixtureSession, "--format", "json", "--limit", "2");
+        var firstTwo = (JsonArray)JsonNode.Parse(messages)!;
+        Assert.Equal(2, firstTwo.Count);
+
+        var (forkCode, forkOut, forkErr) = await Cli("fork", FixtureSession, "--at", firstTwo[1]!["uuid"]!.GetValue<string>(), "--title", "branch", "--format", "json");
+        Assert.True(forkCode == 0, forkErr);
+        var forkId = JsonNode.Parse(forkOut)!["sessionId"]!.GetValue<string>();
+        var (_, forkShown, _) = await Cli("show", forkId, "--format", "json");
+        Assert.Equal("branch", JsonNode.Parse(forkShown)!["summary"]!.GetValue<string>());
+        Assert.Equal(FixtureSession, JsonNode.Parse(forkShown)!["forkedFrom"]!.GetValue<string>());
+
+        Assert.Equal(0, (await Cli("tag", FixtureSession, "--clear")).Code);
+        Assert.Equal(0, (await Cli("rm", forkId)).Code);
+        Assert.Equal(ExitCodes.NotFound, (await Cli("show", forkId)).Code);
+        var (_, afterClear, _) = await Cli("show", FixtureSession, "--format", "json");
+        Assert.Null(JsonNode.Parse(afterClear)!["tag"]);
+        Assert.True(Directory.Exists(config));
+    }
+
+    [Fact]
+    public async Task Push_AfterAClaudeCodeHostAppendsLocally_SendsOnlyTheNewLines()
+    {
+        await ImportOneAsync();
+        var host = RepoPaths.TempDir("host-b");
+        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", host)).Code);
+        var file = Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl");
+        var appended = new[]
+        {
+            Calls.Entry(Guid.NewGuid().ToString(), text: "resumed on host B"),
+            Calls.Entry(Guid.NewGuid().ToString(), type: "assistant", text: "hello from B"),
+        };
+        await File.AppendAllTextAsync(file, string.Join('\n', appended) + "\n");
+
+        var (code, output, err) = await Cli("push", FixtureSession, "--config-dir", host, "--format", "json");
+        Assert.True(code == 0, err);
+        Assert.Equal(2, JsonNode.Parse(output)![0]!["appended"]!.GetValue<int>());
+        using var client = server.CreateClient(_tenant);
+        Assert.Equal(await File.ReadAllBytesAsync(file), await client.GetTranscriptAsync(FixtureProject, FixtureSession, null, CancellationToken.None));
+
+        var (again, againOut, _) = await Cli("push", FixtureSession, "--config-dir", host, "--format", "json");
+        Assert.Equal(0, again);
+        Assert.Equal(0, JsonNode.Parse(againOut)![0]!["appended"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Push_WhenTheServerCopyDiverged_RefusesWithConflictExitCode()
+    {
+        await ImportOneAsync();
+        var host = RepoPaths.TempDir("host-c");
+        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", host)).Code);
+        var file = Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl");
+        var text = await File.ReadAllTextAsync(file);
+        await File.WriteAllTextAsync(file, text.Replace("\"type\":\"user\"", "\"type\": \"user\"", StringComparison.Ordinal));
+        var (code, _, _) = await Cli("push", FixtureSession, "--config-dir", host);
+        Assert.Equal(ExitCodes.Conflict, code);
+    }
+
+    [Theory]
+    [InlineData(ExitCodes.NotFound, "show", "00000000-0000-0000-0000-000000000000")]
+    [InlineData(ExitCodes.NotFound, "import", "/nonexistent/claude")]
+    [InlineData(ExitCodes.InvalidInput, "list")]
+    [InlineData(ExitCodes.InvalidInput, "list", "--project", "p", "--format", "xml")]
+    [InlineData(ExitCodes.InvalidInput, "tag", "some-id")]
+    public async Task Errors_GiveAMessageAndANamedExitCode(int expected, params string[] args)
+    {
+        var (code, _, err) = await Cli(args);
+        Assert.Equal(expected, code);
+        Assert.False(string.IsNullOrWhiteSpace(err));
+    }
+
+    [Fact]
+    public async Task AnyVerb_ServerUnreachable_ExitsUnavailableWithAHint()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await SessionsCli.RunAsync(["list", "--project", "p", "--url", "http://127.0.0.1:9"], output, error);
+        Assert.Equal(ExitCodes.Unavailable, code);
+        Assert.Contains("sessions serve", error.ToString(), StringComparison.Ordinal);
+    }
+
+    private async Task<string> ImportOneAsync()
+    {
+        var config = RepoPaths.TempDir("one");
+        var source = Path.Combine(RepoPaths.ClaudeFixtures, "projects", FixtureProject);
+        Directory.CreateDirectory(Path.Combine(config, "projects", FixtureProject));
+        File.Copy(Path.Combine(source, FixtureSession + ".jsonl"), Path.Combine(config, "projects", FixtureProject, FixtureSession + ".jsonl"));
+        var (code, _, err) = await Cli("import", config);
+        Assert.True(code == 0, err);
+        return config;
+    }
+}
