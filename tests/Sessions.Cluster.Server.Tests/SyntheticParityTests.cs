@@ -1,0 +1,137 @@
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+
+namespace Sessions.Cluster.Server.Tests;
+
+/// <summary>
+/// Transcript shapes no public fixture covers (SOURCES.md): custom and AI titles, last-prompt, tags set and cleared,
+/// summary-only and sidechain-only files, command wrappers, bash input, pasted content, long and image-only
+/// prompts, metadata beyond the 64 KiB head window. Each is written as a Claude Code folder, imported, and our list
+/// compared with the real SDK's listSessions on the same files.
+/// </summary>
+public sealed class SyntheticParityTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private const string Project = "-tmp-synthetic";
+    private static readonly string[] Fields = ["summary", "firstPrompt", "customTitle", "tag", "gitBranch", "cwd", "createdAt", "fileSize"];
+
+    private static string U(int i) => $"00000000-0000-4000-8000-{i:D12}";
+
+    private static JsonObject User(int i, object content, int? parent = null, string? extra = null)
+    {
+        var e = new JsonObject
+        {
+            ["parentUuid"] = parent is null ? null : U(parent.Value),
+            ["isSidechain"] = false,
+            ["type"] = "user",
+            ["message"] = new JsonObject { ["role"] = "user", ["content"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(content)) },
+            ["uuid"] = U(i),
+            ["timestamp"] = $"2026-01-0{1 + (i % 9)}T10:00:{i % 60:D2}.000Z",
+            ["cwd"] = "/tmp/synthetic",
+            ["sessionId"] = "S",
+            ["gitBranch"] = "main",
+        };
+        if (extra is not null)
+        {
+            foreach (var (k, v) in JsonNode.Parse(extra)!.AsObject())
+            {
+                e[k] = v?.DeepClone();
+            }
+        }
+
+        return e;
+    }
+
+    private static JsonObject Assistant(int i, int parent, string text, string branch = "main") => new()
+    {
+        ["parentUuid"] = U(parent),
+        ["isSidechain"] = false,
+        ["type"] = "assistant",
+        ["message"] = new JsonObject { ["role"] = "assistant", ["id"] = $"msg_{i}", ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }) },
+        ["uuid"] = U(i),
+        ["timestamp"] = "2026-01-02T10:00:00.000Z",
+        ["cwd"] = "/tmp/synthetic",
+        ["sessionId"] = "S",
+        ["gitBranch"] = branch,
+    };
+
+    public static IEnumerable<(string Name, List<JsonObject> Entries)> Cases()
+    {
+        yield return ("custom-title", [User(1, "plain prompt"), Assistant(2, 1, "ok"), Obj("""{"type":"custom-title","customTitle":"My title","sessionId":"S"}""")]);
+        yield return ("ai-title", [User(1, "prompt for ai"), Obj("""{"type":"ai-title","aiTitle":"AI made this","sessionId":"S"}""")]);
+        yield return ("custom-beats-ai", [User(1, "p"), Obj("""{"type":"custom-title","customTitle":"Mine","sessionId":"S"}"""), Obj("""{"type":"ai-title","aiTitle":"Theirs","sessionId":"S"}""")]);
+        yield return ("last-prompt", [User(1, "first one"), Assistant(2, 1, "a"), Obj("""{"type":"last-prompt","lastPrompt":"the latest prompt","sessionId":"S"}""")]);
+        yield return ("tag-set", [User(1, "tagged"), Obj("""{"type":"tag","tag":"alpha","sessionId":"S"}"""), Obj("""{"type":"tag","tag":"beta","sessionId":"S"}""")]);
+        yield return ("tag-cleared", [User(1, "untagged"), Obj("""{"type":"tag","tag":"alpha","sessionId":"S"}"""), Obj("""{"type":"tag","tag":"","sessionId":"S"}""")]);
+        yield return ("summary-only", [Obj("""{"type":"summary","summary":"Only a summary","leafUuid":"x"}""")]);
+        yield return ("sidechain-only", [User(1, "side", extra: """{"isSidechain":true}""")]);
+        yield return ("command-wrapper", [User(1, "<command-name>/compact</command-name>\n<command-message>compact</command-message>"), User(2, "real prompt after command", 1)]);
+        yield return ("command-only", [User(1, "<command-name>/init</command-name>")]);
+        yield return ("bash-input", [User(1, "<bash-input>ls -la</bash-input>")]);
+        yield return ("pasted", [User(1, "look:\n\n<pasted_content id=\"ab12\">\npasted body\n</pasted_content id=\"ab12\">\n\nthanks")]);
+        yield return ("long-prompt", [User(1, new string('é', 150) + " " + new string('z', 120))]);
+        yield return ("surrogate-cut", [User(1, new string('a', 199) + "😀 tail")]);
+        yield return ("meta-then-real", [User(1, "caveat", extra: """{"isMeta":true}"""), User(2, "<local-command-stdout>x</local-command-stdout>", 1), User(3, "the real one", 2)]);
+        yield return ("interrupted", [User(1, "[Request interrupted by user]"), User(2, "after interrupt", 1)]);
+        yield return ("image-only", [User(1, new object[] { new { type = "image", source = new { type = "base64", media_type = "image/png", data = "iVBORw0KGgo=" } } })]);
+        yield return ("tool-result-first", [User(1, new object[] { new { type = "tool_result", tool_use_id = "t", content = "r" } }), User(2, "after tool", 1)]);
+        yield return ("branch-changes", [User(1, "p"), Assistant(2, 1, "a", branch: "feature/x")]);
+        yield return ("relocated", [User(1, "moved"), Obj("""{"type":"relocated","relocatedCwd":"/new/place","sessionId":"S"}""")]);
+        var big = new List<JsonObject> { User(1, "before the window") };
+        for (var i = 2; i < 60; i++)
+        {
+            big.Add(Assistant(i, i - 1, new string('w', 2000)));
+        }
+
+        big.Add(Obj("""{"type":"custom-title","customTitle":"Title beyond 64 KiB","sessionId":"S"}"""));
+        big.Add(Obj("""{"type":"tag","tag":"late","sessionId":"S"}"""));
+        yield return ("beyond-head-window", big);
+    }
+
+    [Fact]
+    public async Task List_DocumentedShapesWithoutPublicFixtures_EqualsSdkListSessions()
+    {
+        var config = RepoPaths.TempDir("synthetic");
+        var dir = Path.Combine(config, "projects", Project);
+        Directory.CreateDirectory(dir);
+        var names = new Dictionary<string, string>();
+        var n = 0;
+        foreach (var (name, entries) in Cases())
+        {
+            var id = $"11111111-1111-4111-8111-{++n:D12}";
+            names[id] = name;
+            var lines = entries.Select(e =>
+            {
+                if (e["sessionId"] is not null)
+                {
+                    e["sessionId"] = id;
+                }
+
+                return e.ToJsonString();
+            });
+            await File.WriteAllTextAsync(Path.Combine(dir, id + ".jsonl"), string.Join('\n', lines) + "\n");
+        }
+
+        var tenant = "synthetic-" + Guid.NewGuid().ToString("N")[..8];
+        var (code, _, err) = await server.CliAsync("import", config, "--tenant", tenant);
+        Assert.True(code == 0, err);
+        var sdk = (await SdkOracle.ListSessionsAsync(config)).OfType<JsonObject>().ToDictionary(s => s["sessionId"]!.GetValue<string>());
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/projects/{Project}/sessions?limit=1000");
+        request.Headers.Add("X-Sessions-Tenant", tenant);
+        using var response = await server.Http.SendAsync(request);
+        var ours = ((JsonArray)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["sessions"]!).OfType<JsonObject>().ToDictionary(s => s["sessionId"]!.GetValue<string>());
+
+        Assert.True(sdk.Keys.Order().SequenceEqual(ours.Keys.Order()),
+            $"listed sessions differ: SDK lists [{string.Join(", ", sdk.Keys.Select(k => names[k]))}], we list [{string.Join(", ", ours.Keys.Select(k => names[k]))}]");
+        Assert.True(sdk.Count >= Cases().Count() - 3, "the SDK should list nearly every case");
+        foreach (var (id, expected) in sdk)
+        {
+            foreach (var field in Fields)
+            {
+                Assert.True(JsonNode.DeepEquals(expected[field], ours[id][field]),
+                    $"{names[id]}: {field} is {ours[id][field]?.ToJsonString() ?? "absent"}, the SDK says {expected[field]?.ToJsonString() ?? "absent"}");
+            }
+        }
+    }
+
+    private static JsonObject Obj(string json) => JsonNode.Parse(json)!.AsObject();
+}
