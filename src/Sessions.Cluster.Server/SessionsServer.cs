@@ -13,7 +13,7 @@ namespace Sessions.Cluster.Server;
 /// <c>Sessions:DataDir</c>, <c>Sessions:MaxEntryBytes</c>, <c>Sessions:FlushToDisk</c>; <c>--urls</c> picks the address
 /// (default <c>http://127.0.0.1:5080</c>).
 /// </summary>
-public static class SessionsServer
+public static partial class SessionsServer
 {
     /// <summary>Default listen address of the embedded server.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
@@ -34,6 +34,7 @@ public static class SessionsServer
             MaxEntryBytes = section.GetValue("MaxEntryBytes", EntryLimits.DefaultMaxEntryBytes),
         };
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<ITranscriptStore>(sp => new FileSystemTranscriptStore(
@@ -54,6 +55,7 @@ public static class SessionsServer
 
         var app = builder.Build();
         app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        ServerLog.Started(app.Logger, Path.GetFullPath(dataDir));
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi("/openapi/{documentName}.json");
@@ -68,5 +70,11 @@ public static class SessionsServer
             title: "Not found",
             extensions: new Dictionary<string, object?> { ["code"] = "route_not_found" }));
         return app;
+    }
+
+    private static partial class ServerLog
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Sessions.Cluster (embedded): transcripts and catalog under {DataDir}")]
+        public static partial void Started(ILogger logger, string dataDir);
     }
 }

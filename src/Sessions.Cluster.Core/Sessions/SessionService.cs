@@ -30,7 +30,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     {
         Validate(tenant, key);
         var target = StoreFor(tenant, key);
-        if (lines.Count == 0 && expectedLength is null)
+        if (lines.Count == 0)
         {
             var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
             return new AppendResult(0, 0, stat?.Length ?? 0, stat?.Mtime ?? 0, false);
