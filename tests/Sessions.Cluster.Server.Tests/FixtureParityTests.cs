@@ -74,6 +74,18 @@ public sealed class FixtureParityTests(FixtureParityTests.Imported imported) : I
     }
 
     [Fact]
+    public async Task Messages_IncludingSystemMessages_EqualSdkUuidsInOrder()
+    {
+        foreach (var (sessionId, detail) in Details)
+        {
+            using var response = await imported.Server.Http.GetAsync($"v1/projects/{imported.ProjectOf(sessionId)}/sessions/{sessionId}/messages?includeSystemMessages=true");
+            response.EnsureSuccessStatusCode();
+            var ours = (JsonArray)JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.Equal(((JsonArray)detail["withSystemUuids"]!).Select(u => u!.GetValue<string>()), ours.Select(m => m!["uuid"]!.GetValue<string>()));
+        }
+    }
+
+    [Fact]
     public async Task Messages_WithLimitAndOffset_AreASliceOfTheChain()
     {
         var (sessionId, detail) = Details.First(d => ((JsonArray)d.Detail["messageUuids"]!).Count > 10);
@@ -129,7 +141,7 @@ public sealed class FixtureParityTests(FixtureParityTests.Imported imported) : I
             }
         }
 
-        Assert.True(compared >= 30, $"only {compared} forks were compared");
+        Assert.True(compared >= 40, $"only {compared} forks were compared");
     }
 
     [Fact]

@@ -35,8 +35,13 @@ if (command === 'list') {
     const messages = await getSessionMessages(s.sessionId);
     const subagents = await listSubagents(s.sessionId);
     const forkResults = {};
+    const withSystem = await getSessionMessages(s.sessionId, { includeSystemMessages: true });
     const u = messages.map(m => m.uuid);
-    const points = forks[s.sessionId] ?? ['*', ...new Set([u[0], u[Math.floor(u.length / 2)], u[u.length - 1]].filter(Boolean))];
+    // Compaction entries exercise forkSession's upToMessageId compaction rules: boundaries and their summaries.
+    const lines = readFileSync(findFile(s.sessionId).file, 'utf8').split('\n').filter(l => l.trim()).map(l => { try { return JSON.parse(l); } catch { return {}; } });
+    const boundaries = lines.filter(e => e.type === 'system' && e.subtype === 'compact_boundary').map(e => e.uuid).slice(0, 2);
+    const summaries = lines.filter(e => e.type === 'user' && e.isCompactSummary === true).map(e => e.uuid).slice(0, 2);
+    const points = forks[s.sessionId] ?? ['*', ...new Set([u[0], u[Math.floor(u.length / 2)], u[u.length - 1], ...boundaries, ...summaries].filter(Boolean))];
     for (const at of points) {
       try {
         const opts = at === '*' ? {} : { upToMessageId: at };
@@ -49,7 +54,7 @@ if (command === 'list') {
         forkResults[at] = { error: String(e.message ?? e) };
       }
     }
-    out.details[s.sessionId] = { info, messageUuids: messages.map(m => m.uuid), messages, subagents: [...subagents].sort(), forks: forkResults };
+    out.details[s.sessionId] = { info, messageUuids: messages.map(m => m.uuid), messages, withSystemUuids: withSystem.map(m => m.uuid), subagents: [...subagents].sort(), forks: forkResults };
   }
   process.stdout.write(JSON.stringify(out));
 } else {
