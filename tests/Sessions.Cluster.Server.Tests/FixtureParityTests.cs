@@ -109,6 +109,32 @@ public sealed class FixtureParityTests(FixtureParityTests.Imported imported) : I
     }
 
     [Fact]
+    public async Task SubagentMessages_EverySubagent_EqualSdkGetSubagentMessages()
+    {
+        var compared = 0;
+        foreach (var (sessionId, detail) in Details)
+        {
+            foreach (var (agentId, expected) in (JsonObject)detail["subagentMessages"]!)
+            {
+                using var response = await imported.Server.Http.GetAsync($"v1/projects/{imported.ProjectOf(sessionId)}/sessions/{sessionId}/subagents/{agentId}/messages");
+                response.EnsureSuccessStatusCode();
+                var ours = (JsonArray)JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+                var sdk = (JsonArray)expected!;
+                Assert.Equal(sdk.Select(m => m!["uuid"]!.GetValue<string>()), ours.Select(m => m!["uuid"]!.GetValue<string>()));
+                for (var i = 0; i < sdk.Count; i++)
+                {
+                    Assert.True(JsonNode.DeepEquals(sdk[i]!["message"], ours[i]!["message"]), $"{sessionId}/{agentId}: message {i} differs");
+                    Assert.True(JsonNode.DeepEquals(sdk[i]!["parent_tool_use_id"], ours[i]!["parent_tool_use_id"]), $"{sessionId}/{agentId}: parent_tool_use_id {i} differs");
+                }
+
+                compared++;
+            }
+        }
+
+        Assert.Equal(4, compared);
+    }
+
+    [Fact]
     public async Task Fork_EverySessionAtSeveralMessages_EqualsSdkForkSessionUpToFreshUuids()
     {
         var compared = 0;

@@ -7,7 +7,7 @@
 //         ({"<sessionId>": ["<uuid>|*", ...]}, "*" = whole session), by default the whole session and its
 //         first, middle and last message. Forks are written by the SDK next to the session and removed after reading.
 // Prints one JSON document on stdout.
-import { listSessions, getSessionInfo, getSessionMessages, listSubagents, forkSession } from '@anthropic-ai/claude-agent-sdk';
+import { listSessions, getSessionInfo, getSessionMessages, getSubagentMessages, listSubagents, forkSession } from '@anthropic-ai/claude-agent-sdk';
 import { readFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -54,7 +54,9 @@ if (command === 'list') {
         forkResults[at] = { error: String(e.message ?? e) };
       }
     }
-    out.details[s.sessionId] = { info, messageUuids: messages.map(m => m.uuid), messages, withSystemUuids: withSystem.map(m => m.uuid), subagents: [...subagents].sort(), forks: forkResults };
+    const subagentMessages = {};
+    for (const agentId of subagents) subagentMessages[agentId] = await getSubagentMessages(s.sessionId, agentId);
+    out.details[s.sessionId] = { subagentMessages, info, messageUuids: messages.map(m => m.uuid), messages, withSystemUuids: withSystem.map(m => m.uuid), subagents: [...subagents].sort(), forks: forkResults };
   }
   process.stdout.write(JSON.stringify(out));
 } else {

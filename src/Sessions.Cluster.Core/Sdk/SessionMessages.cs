@@ -35,6 +35,50 @@ public static class SessionMessages
         return page.ToList();
     }
 
+    /// <summary>
+    /// The messages of a subagent transcript, as the SDK's <c>getSubagentMessages</c> returns them: the chain walked up
+    /// from the last user/assistant entry (sidechain and meta entries kept), with <c>parent_tool_use_id</c> and
+    /// <c>parent_agent_id</c> from the agent's metadata (the last <c>agent_metadata</c> entry, which the SDK's import
+    /// stores from <c>agent-&lt;id&gt;.meta.json</c>).
+    /// </summary>
+    public static List<JsonObject> BuildSubagent(IReadOnlyList<JsonObject> entries, int offset, int? limit)
+    {
+        var metadata = entries.LastOrDefault(e => JsText.Str(e, "type") == "agent_metadata");
+        var toolUseId = JsText.Str(metadata, "toolUseId");
+        var parentAgentId = JsText.Str(metadata, "parentAgentId");
+        var graph = entries
+            .Where(e => JsText.Str(e, "type") is "user" or "assistant" or "attachment" && JsText.Str(e, "uuid") is not null)
+            .Select(e => new ChainEntry(e, JsText.Str(e, "uuid")!, JsText.Str(e, "parentUuid"), JsText.Str(e, "type")!))
+            .ToList();
+        var byUuid = new Dictionary<string, ChainEntry>(StringComparer.Ordinal);
+        foreach (var e in graph)
+        {
+            byUuid[e.Uuid] = e;
+        }
+
+        var chain = new List<ChainEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var e = graph.LastOrDefault(x => x.IsUserOrAssistant); e is not null && seen.Add(e.Uuid); e = e.ParentUuid is { Length: > 0 } p ? byUuid.GetValueOrDefault(p) : null)
+        {
+            chain.Add(e);
+        }
+
+        chain.Reverse();
+        IEnumerable<JsonObject> messages = chain.Where(e => e.IsUserOrAssistant).Select(e =>
+        {
+            var m = ToMessage(e);
+            m["parent_tool_use_id"] = toolUseId;
+            m["parent_agent_id"] = parentAgentId;
+            return m;
+        }).Skip(offset);
+        if (limit is > 0)
+        {
+            messages = messages.Take(limit.Value);
+        }
+
+        return messages.ToList();
+    }
+
     private static bool Visible(ChainEntry e, bool includeSystem)
     {
         if (!(e.IsUserOrAssistant || (e.Type == "system" && includeSystem)))

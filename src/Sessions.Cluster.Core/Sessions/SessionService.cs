@@ -206,6 +206,24 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     }
 
     /// <summary>
+    /// The SDK's <c>getSubagentMessages</c>: messages of the subagent transcript <c>subagents/…/agent-&lt;agentId&gt;</c>.
+    /// </summary>
+    /// <exception cref="NotFoundException">No such session or subagent.</exception>
+    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
+
+        var subpaths = await ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var subpath = subpaths.FirstOrDefault(k => k.StartsWith("subagents/", StringComparison.Ordinal) && k[(k.LastIndexOf('/') + 1)..] == "agent-" + agentId)
+            ?? throw new NotFoundException("subagent_not_found", $"Session '{sessionId}' has no subagent '{agentId}'.");
+        var entries = await ReadEntriesAsync(tenant, new SessionKey(projectKey, sessionId, subpath), cancellationToken).ConfigureAwait(false);
+        return SessionMessages.BuildSubagent(entries, offset, limit);
+    }
+
+    /// <summary>
     /// Context after compaction: the entries from the last compaction boundary on (all entries when there is none).
     /// The full history stays in the transcript.
     /// </summary>

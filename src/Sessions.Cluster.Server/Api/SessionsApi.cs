@@ -77,7 +77,14 @@ internal static class SessionsApi
                 .ToList();
             return TypedResults.Ok(ids);
         }).WithSummary("Subagent ids of a session (the SDK's listSubagents).");
+
+        MapSubagentMessages(group);
     }
+
+    private static void MapSubagentMessages(RouteGroupBuilder group) =>
+        group.MapGet("/{sessionId}/subagents/{agentId}/messages", async (HttpContext http, string projectKey, string sessionId, string agentId, int? limit, int? offset, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(await sessions.GetSubagentMessagesAsync(RequestContext.Tenant(http), projectKey, sessionId, agentId, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            .WithSummary("Messages of one subagent (the SDK's getSubagentMessages).");
 
     /// <summary>Body of create.</summary>
     internal sealed class CreateRequest
