@@ -85,6 +85,22 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         }
     }
 
+    /// <summary>A client plus the session a verb acts on, its project key resolved (see <see cref="ResolveProjectAsync"/>).</summary>
+    public async Task<SessionTarget> OpenSessionAsync(ParseResult result, Argument<string> sessionId, Option<string?> projectKey, CancellationToken cancellationToken)
+    {
+        var client = CreateClient(result);
+        try
+        {
+            var id = result.GetValue(sessionId)!;
+            return new SessionTarget(client, id, await ResolveProjectAsync(client, id, result.GetValue(projectKey), cancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// The project key of a session: <paramref name="projectKey"/> when given, else looked up by id across projects.
     /// </summary>
@@ -110,6 +126,13 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         format.AcceptOnlyFromAmong("table", "json");
         return format;
     }
+}
+
+/// <summary>The session a verb acts on, with the client that reaches it; disposing it disposes the client.</summary>
+public sealed record SessionTarget(SessionsClient Client, string SessionId, string ProjectKey) : IDisposable
+{
+    /// <inheritdoc />
+    public void Dispose() => Client.Dispose();
 }
 
 /// <summary>An error the CLI reports with a message and a specific exit code.</summary>

@@ -14,9 +14,8 @@ internal static class ForkCommand
         var command = new Command("fork", "Fork a session, optionally at a message") { id, project, at, title };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
-            using var client = context.CreateClient(result);
-            var sessionId = result.GetValue(id)!;
-            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
+            var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             var forkId = await client.ForkAsync(projectKey, sessionId, result.GetValue(at), result.GetValue(title), ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {

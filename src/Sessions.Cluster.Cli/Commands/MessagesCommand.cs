@@ -15,9 +15,8 @@ internal static class MessagesCommand
         var command = new Command("messages", "Show a session's messages") { id, project, limit, offset };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
-            using var client = context.CreateClient(result);
-            var sessionId = result.GetValue(id)!;
-            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
+            var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             var messages = await client.GetMessagesAsync(projectKey, sessionId, result.GetValue(limit), result.GetValue(offset), ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {

@@ -16,9 +16,8 @@ internal static class PullCommand
         var command = new Command("pull", "Write a session into a Claude Code config folder") { id, project, configDir };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
-            using var client = context.CreateClient(result);
-            var sessionId = result.GetValue(id)!;
-            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
+            var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             var files = await TranscriptSync.PullAsync(client, projectKey, sessionId, result.GetValue(configDir)!, ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {

@@ -12,9 +12,8 @@ internal static class RemoveCommand
         var command = new Command("rm", "Delete a session and its subagent transcripts") { id, project };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
-            using var client = context.CreateClient(result);
-            var sessionId = result.GetValue(id)!;
-            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
+            var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             await client.DeleteAsync(projectKey, sessionId, ct).ConfigureAwait(false);
             return ExitCodes.Success;
         }));

@@ -13,9 +13,8 @@ internal static class RenameCommand
         var command = new Command("rename", "Set a session's title") { id, title, project };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
-            using var client = context.CreateClient(result);
-            var sessionId = result.GetValue(id)!;
-            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
+            var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             await client.RenameAsync(projectKey, sessionId, result.GetValue(title)!, ct).ConfigureAwait(false);
             return ExitCodes.Success;
         }));

@@ -12,9 +12,8 @@ internal static class ShowCommand
         var command = new Command("show", "Show one session's info") { id, project };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
-            using var client = context.CreateClient(result);
-            var sessionId = result.GetValue(id)!;
-            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
+            var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             var info = await client.GetInfoAsync(projectKey, sessionId, ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {

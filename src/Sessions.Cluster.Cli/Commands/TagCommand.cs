@@ -20,9 +20,8 @@ internal static class TagCommand
                 throw new CliException(ExitCodes.InvalidInput, "Give either a tag or --clear.");
             }
 
-            using var client = context.CreateClient(result);
-            var sessionId = result.GetValue(id)!;
-            var projectKey = await CliContext.ResolveProjectAsync(client, sessionId, result.GetValue(project), ct).ConfigureAwait(false);
+            using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
+            var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             await client.TagAsync(projectKey, sessionId, value, ct).ConfigureAwait(false);
             return ExitCodes.Success;
         }));
