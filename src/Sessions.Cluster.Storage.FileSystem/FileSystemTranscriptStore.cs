@@ -67,22 +67,15 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
                 throw Conflict(expected, state.Committed);
             }
 
+            var (write, duplicates) = AppendPlan.Plan(lines, state.Uuids.Contains);
             var buffer = new MemoryStream();
-            var batchUuids = new HashSet<string>(StringComparer.Ordinal);
-            int appended = 0, duplicates = 0;
-            foreach (var line in lines)
+            foreach (var line in write)
             {
-                if (line.Uuid is not null && (state.Uuids.Contains(line.Uuid) || !batchUuids.Add(line.Uuid)))
-                {
-                    duplicates++;
-                    continue;
-                }
-
                 buffer.Write(line.Json.Span);
                 buffer.WriteByte((byte)'\n');
-                appended++;
             }
 
+            var appended = write.Count;
             var now = _timeProvider.GetUtcNow();
             if (appended > 0 || created)
             {
@@ -99,7 +92,7 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
                 }
 
                 state.Committed += buffer.Length;
-                state.Uuids.UnionWith(batchUuids);
+                state.Uuids.UnionWith(write.Where(l => l.Uuid is not null).Select(l => l.Uuid!));
                 File.SetLastWriteTimeUtc(path, now.UtcDateTime);
                 state.Mtime = now.ToUnixTimeMilliseconds();
             }

@@ -50,6 +50,22 @@ public abstract class TranscriptStoreConformance
     }
 
     [Fact]
+    public async Task Append_ReplayedBatch_WritesNothing_EvenItsEntriesWithoutUuid()
+    {
+        var key = new SessionKey("p", "replay");
+        var batch = new[] { Line("a"), Line(null, "summary"), Line("b") };
+        var first = await Store.AppendAsync(Tenant, key, batch, null, CancellationToken.None);
+        var replay = await Store.AppendAsync(Tenant, key, batch, null, CancellationToken.None);
+        Assert.Equal(0, replay.Appended);
+        Assert.Equal(3, replay.Duplicates);
+        Assert.Equal(first.Length, replay.Length);
+
+        // A batch with only uuid-less entries is always appended (titles, tags, markers).
+        var markers = await Store.AppendAsync(Tenant, key, [Line(null, "summary")], null, CancellationToken.None);
+        Assert.Equal(1, markers.Appended);
+    }
+
+    [Fact]
     public async Task Append_WithWrongExpectedLength_ThrowsConflictWithBothLengths_AndWritesNothing()
     {
         var key = new SessionKey("p", "fenced");

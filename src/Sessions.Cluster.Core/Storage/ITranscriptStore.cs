@@ -9,8 +9,9 @@ namespace Sessions.Cluster.Core.Storage;
 public interface ITranscriptStore
 {
     /// <summary>
-    /// Appends <paramref name="lines"/> in order, skipping any whose <c>uuid</c> is already in the log or earlier in
-    /// the batch (entries without a uuid are always appended). The write is fenced: when
+    /// Appends <paramref name="lines"/> in order, deduplicated as <see cref="AppendPlan"/> says: an entry whose
+    /// <c>uuid</c> is already in the log or earlier in the batch is skipped, entries without a uuid are appended,
+    /// and a replayed batch (all its uuids already stored) writes nothing. The write is fenced: when
     /// <paramref name="expectedLength"/> is given it must equal the committed length, and in every case two writers
     /// can never interleave or duplicate lines. Readers never see a partial line. An empty batch is a no-op.
     /// </summary>

@@ -27,20 +27,19 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
                 throw new ConflictException("append_position_conflict", $"Expected transcript length {expected}, but it is {log.Bytes.Length}.", expected.ToString(System.Globalization.CultureInfo.InvariantCulture), log.Bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
-            int appended = 0, duplicates = 0;
-            foreach (var line in lines)
+            var (write, duplicates) = AppendPlan.Plan(lines, log.Uuids.Contains);
+            foreach (var line in write)
             {
-                if (line.Uuid is not null && !log.Uuids.Add(line.Uuid))
+                if (line.Uuid is not null)
                 {
-                    duplicates++;
-                    continue;
+                    log.Uuids.Add(line.Uuid);
                 }
 
                 log.Bytes.Write(line.Json.Span);
                 log.Bytes.WriteByte((byte)'\n');
-                appended++;
             }
 
+            var appended = write.Count;
             if (appended > 0 || created)
             {
                 log.Mtime = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();

@@ -1,0 +1,213 @@
+import {
+  foldSessionSummary,
+  type SessionKey,
+  type SessionStore,
+  type SessionStoreEntry,
+  type SessionSummaryEntry,
+} from '@anthropic-ai/claude-agent-sdk';
+
+/** Options of {@link ClusterSessionStore}. */
+export interface ClusterSessionStoreOptions {
+  /** Server base URL, e.g. `http://127.0.0.1:5080`. */
+  url: string;
+  /** API key, sent as `Authorization: Bearer <key>`. */
+  apiKey?: string;
+  /** Bearer token (alternative to `apiKey`), sent as `Authorization: Bearer <token>`. */
+  bearerToken?: string;
+  /** Tenant, sent as `X-Sessions-Tenant`; omit to let the server decide (the key's tenant). */
+  tenant?: string;
+  /** Timeout of one HTTP request in ms (default 15 000). */
+  requestTimeoutMs?: number;
+  /**
+   * Time budget of one store call including retries, in ms (default 45 000). Kept under the SDK's 60 s append
+   * timeout so a retried call never outlives the SDK's wait.
+   */
+  callBudgetMs?: number;
+  /** `fetch` to use (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/** An error answer of the server, carrying its problem-details `code`. */
+export class ClusterSessionStoreError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status (0 when the server could not be reached). */
+    readonly status: number,
+    /** Problem-details `code`, e.g. `invalid_key`, `session_not_found`, `summary_version_conflict`. */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ClusterSessionStoreError';
+  }
+
+  /** True when retrying may help: unreachable server, timeouts, 429 and 5xx answers. */
+  get isTransient(): boolean {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+interface AppendResult {
+  appended: number;
+  duplicates: number;
+  length: number;
+  mtime: number;
+}
+
+interface StoredSummary extends SessionSummaryEntry {
+  version: number;
+}
+
+/**
+ * A Claude Agent SDK `SessionStore` backed by a Sessions.Cluster server.
+ *
+ * - `append` persists entries in order; the server deduplicates by `uuid`, so the adapter's retries and
+ *   `importSessionToStore` replays never duplicate a line. It then folds the batch into the session's summary
+ *   sidecar with the SDK's own `foldSessionSummary`, stamped with the server's mtime, under the server's
+ *   compare-and-swap, so concurrent appends from several hosts never lose a sidecar update.
+ * - `load` returns `null` for a key never written; `delete` of a main key cascades to its subpaths.
+ * - Transient failures (unreachable server, 429, 5xx) are retried with exponential backoff within `callBudgetMs`.
+ */
+export class ClusterSessionStore implements SessionStore {
+  readonly #base: string;
+  readonly #headers: Record<string, string>;
+  readonly #requestTimeoutMs: number;
+  readonly #callBudgetMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: ClusterSessionStoreOptions) {
+    if (!options?.url) throw new TypeError('ClusterSessionStore: options.url is required');
+    this.#base = options.url.replace(/\/+$/, '');
+    this.#headers = { accept: 'application/json' };
+    const token = options.apiKey ?? options.bearerToken;
+    if (token) this.#headers.authorization = `Bearer ${token}`;
+    if (options.tenant) this.#headers['x-sessions-tenant'] = options.tenant;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.#callBudgetMs = options.callBudgetMs ?? 45_000;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const result = (await this.#call('POST', entriesPath(key), JSON.stringify(entries))) as AppendResult;
+    if (key.subpath === undefined) await this.#foldSummary(key, entries, result.mtime);
+  }
+
+  async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
+    return (await this.#call('GET', entriesPath(key), undefined, { notFound: null })) as SessionStoreEntry[] | null;
+  }
+
+  async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
+    return (await this.#call('GET', `/v1/projects/${enc(projectKey)}/store/sessions`)) as Array<{ sessionId: string; mtime: number }>;
+  }
+
+  async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
+    return (await this.#call('GET', `/v1/projects/${enc(projectKey)}/store/summaries`)) as SessionSummaryEntry[];
+  }
+
+  async delete(key: SessionKey): Promise<void> {
+    await this.#call('DELETE', sessionPath(key) + subpathQuery(key), undefined, { notFound: undefined });
+  }
+
+  async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
+    return (await this.#call('GET', `${sessionPath(key)}/subkeys`)) as string[];
+  }
+
+  // Read-fold-write of the summary sidecar under the server's compare-and-swap (If-Match version).
+  async #foldSummary(key: SessionKey, entries: SessionStoreEntry[], mtime: number): Promise<void> {
+    const path = `${sessionPath(key)}/summary`;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const current = (await this.#call('GET', path, undefined, { notFound: null })) as StoredSummary | null;
+      const previous: SessionSummaryEntry | undefined = current
+        ? { sessionId: current.sessionId, mtime: current.mtime, data: current.data }
+        : undefined;
+      // Concurrent folds may land out of order: the sidecar keeps the newest store mtime.
+      const folded = foldSessionSummary(previous, key, entries, { mtime: Math.max(mtime, current?.mtime ?? 0) });
+      try {
+        await this.#call('PUT', path, JSON.stringify({ mtime: folded.mtime, data: folded.data }), {
+          headers: { 'if-match': `"${current?.version ?? 0}"` },
+        });
+        return;
+      } catch (error) {
+        if (!(error instanceof ClusterSessionStoreError) || error.code !== 'summary_version_conflict') throw error;
+        await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * Math.random());
+      }
+    }
+    throw new ClusterSessionStoreError(`summary of ${key.sessionId} kept changing; gave up after 50 attempts`, 409, 'summary_version_conflict');
+  }
+
+  async #call(
+    method: string,
+    path: string,
+    body?: string,
+    options: { notFound?: null | undefined; headers?: Record<string, string> } = {},
+  ): Promise<unknown> {
+    const deadline = Date.now() + this.#callBudgetMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#once(method, path, body, options);
+      } catch (error) {
+        const transient = error instanceof ClusterSessionStoreError && error.isTransient;
+        const wait = Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        if (!transient || Date.now() + wait + this.#requestTimeoutMs > deadline) throw error;
+        await sleep(wait);
+      }
+    }
+  }
+
+  async #once(
+    method: string,
+    path: string,
+    body: string | undefined,
+    options: { notFound?: null | undefined; headers?: Record<string, string> },
+  ): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#base + path, {
+        method,
+        headers: { ...this.#headers, ...(body !== undefined && { 'content-type': 'application/json' }), ...options.headers },
+        body,
+        signal: AbortSignal.timeout(this.#requestTimeoutMs),
+      });
+    } catch (error) {
+      throw new ClusterSessionStoreError(`${method} ${path}: ${(error as Error).message}`, 0, 'unreachable');
+    }
+    if (response.status === 404 && 'notFound' in options) {
+      await response.body?.cancel();
+      return options.notFound;
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      let code = `http_${response.status}`;
+      let detail = text;
+      try {
+        const problem = JSON.parse(text) as { code?: string; detail?: string; title?: string };
+        code = problem.code ?? code;
+        detail = problem.detail ?? problem.title ?? text;
+      } catch {
+        // Not a problem-details body: keep the raw text.
+      }
+      throw new ClusterSessionStoreError(`${method} ${path}: ${response.status} ${code}: ${detail}`, response.status, code);
+    }
+    return text.length === 0 ? undefined : JSON.parse(text);
+  }
+}
+
+function enc(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function sessionPath(key: { projectKey: string; sessionId: string }): string {
+  return `/v1/projects/${enc(key.projectKey)}/sessions/${enc(key.sessionId)}`;
+}
+
+function subpathQuery(key: SessionKey): string {
+  return key.subpath === undefined ? '' : `?subpath=${enc(key.subpath)}`;
+}
+
+function entriesPath(key: SessionKey): string {
+  return `${sessionPath(key)}/entries${subpathQuery(key)}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,168 @@
+// The SessionStore contracts documented on the SDK's SessionStore type, against a live server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ClusterSessionStore, ClusterSessionStoreError } from '../dist/index.js';
+import { entry, newStore, url } from './helpers.mjs';
+
+test('append then load returns the same entries in order, deep-equal', async () => {
+  const store = newStore();
+  const key = { projectKey: 'proj', sessionId: 'sess' };
+  const entries = [entry('a', { extra: { nested: [1, 2.5, true, null] } }), { type: 'custom-title', customTitle: 'no uuid' }, entry('b')];
+  await store.append(key, entries);
+  assert.deepEqual(await store.load(key), entries);
+});
+
+test('load of a key never written is null', async () => {
+  assert.equal(await newStore().load({ projectKey: 'proj', sessionId: 'never' }), null);
+});
+
+test('multiple appends keep call order; append([]) is a no-op', async () => {
+  const store = newStore();
+  const key = { projectKey: 'proj', sessionId: 'order' };
+  await store.append(key, [entry('1')]);
+  await store.append(key, []);
+  await store.append(key, [entry('2'), entry('3')]);
+  assert.deepEqual((await store.load(key)).map((e) => e.uuid), ['1', '2', '3']);
+  await store.append({ projectKey: 'proj', sessionId: 'empty' }, []);
+  assert.equal(await store.load({ projectKey: 'proj', sessionId: 'empty' }), null);
+});
+
+test('subpaths are independent of the main transcript', async () => {
+  const store = newStore();
+  const main = { projectKey: 'proj', sessionId: 'sess' };
+  const sub = { ...main, subpath: 'subagents/agent-1' };
+  await store.append(main, [entry('m')]);
+  await store.append(sub, [entry('s')]);
+  assert.deepEqual((await store.load(main)).map((e) => e.uuid), ['m']);
+  assert.deepEqual((await store.load(sub)).map((e) => e.uuid), ['s']);
+});
+
+test('projectKey isolates: the same session id under two project keys are two sessions', async () => {
+  const store = newStore();
+  await store.append({ projectKey: 'a', sessionId: 'same' }, [entry('in-a')]);
+  await store.append({ projectKey: 'b', sessionId: 'same' }, [entry('in-b')]);
+  assert.deepEqual((await store.load({ projectKey: 'a', sessionId: 'same' })).map((e) => e.uuid), ['in-a']);
+  assert.deepEqual((await store.load({ projectKey: 'b', sessionId: 'same' })).map((e) => e.uuid), ['in-b']);
+});
+
+test('listSessions has main transcripts only', async () => {
+  const store = newStore();
+  await store.append({ projectKey: 'p', sessionId: 's1' }, [entry('1')]);
+  await store.append({ projectKey: 'p', sessionId: 's1', subpath: 'subagents/agent-x' }, [entry('x')]);
+  await store.append({ projectKey: 'p', sessionId: 's2' }, [entry('2')]);
+  const listed = await store.listSessions('p');
+  assert.deepEqual(listed.map((s) => s.sessionId).sort(), ['s1', 's2']);
+  for (const s of listed) assert.ok(Number.isInteger(s.mtime) && s.mtime > 0);
+});
+
+test('delete of the main key cascades to subpaths; delete of a subpath removes only it', async () => {
+  const store = newStore();
+  const main = { projectKey: 'p', sessionId: 'del' };
+  await store.append(main, [entry('m')]);
+  await store.append({ ...main, subpath: 'subagents/agent-1' }, [entry('1')]);
+  await store.append({ ...main, subpath: 'subagents/agent-2' }, [entry('2')]);
+  await store.delete({ ...main, subpath: 'subagents/agent-1' });
+  assert.equal(await store.load({ ...main, subpath: 'subagents/agent-1' }), null);
+  assert.notEqual(await store.load({ ...main, subpath: 'subagents/agent-2' }), null);
+  assert.notEqual(await store.load(main), null);
+  await store.delete(main);
+  assert.equal(await store.load(main), null);
+  assert.equal(await store.load({ ...main, subpath: 'subagents/agent-2' }), null);
+  assert.deepEqual(await store.listSessions('p'), []);
+  await store.delete(main); // deleting again is a harmless no-op
+});
+
+test('listSubkeys has subpaths only', async () => {
+  const store = newStore();
+  const main = { projectKey: 'p', sessionId: 'subs' };
+  await store.append(main, [entry('m')]);
+  await store.append({ ...main, subpath: 'subagents/agent-a' }, [entry('a')]);
+  await store.append({ ...main, subpath: 'subagents/nested/agent-b' }, [entry('b')]);
+  assert.deepEqual((await store.listSubkeys(main)).sort(), ['subagents/agent-a', 'subagents/nested/agent-b']);
+});
+
+test('the summary sidecar mtime equals the listSessions mtime', async () => {
+  const store = newStore();
+  const key = { projectKey: 'p', sessionId: 'sidecar' };
+  await store.append(key, [entry('1', { cwd: '/x' })]);
+  await store.append(key, [{ type: 'custom-title', customTitle: 'Named', sessionId: 'sidecar' }]);
+  const [listed] = await store.listSessions('p');
+  const [summary] = await store.listSessionSummaries('p');
+  assert.equal(summary.sessionId, 'sidecar');
+  assert.equal(summary.mtime, listed.mtime);
+  assert.equal(summary.data.customTitle, 'Named');
+  assert.equal(summary.data.cwd, '/x');
+});
+
+test('uuid is the idempotency key: a replayed batch adds nothing', async () => {
+  const store = newStore();
+  const key = { projectKey: 'p', sessionId: 'idem' };
+  const batch = [entry('1'), entry('2')];
+  await store.append(key, batch);
+  await store.append(key, batch);
+  assert.deepEqual((await store.load(key)).map((e) => e.uuid), ['1', '2']);
+});
+
+test('errors carry the server problem-details code', async () => {
+  const store = newStore();
+  await assert.rejects(store.append({ projectKey: 'a/b', sessionId: 's' }, [entry('1')]), (error) => {
+    assert.ok(error instanceof ClusterSessionStoreError);
+    assert.equal(error.status, 400);
+    assert.equal(error.code, 'invalid_key');
+    assert.match(error.message, /projectKey/);
+    return true;
+  });
+});
+
+test('transient failures are retried with backoff and never duplicate entries', async () => {
+  let failures = 2;
+  const flaky = async (input, init) => {
+    if (init?.method === 'POST' && failures-- > 0) {
+      // The request reaches the server, but the answer is lost: the retry must not duplicate.
+      await fetch(input, init);
+      throw new TypeError('fetch failed: connection reset');
+    }
+    return fetch(input, init);
+  };
+  const tenant = `ts-flaky-${Date.now()}`;
+  const store = new ClusterSessionStore({ url, tenant, fetch: flaky });
+  const key = { projectKey: 'p', sessionId: 'flaky' };
+  await store.append(key, [entry('1'), entry('2')]);
+  assert.deepEqual((await newStore(tenant).load(key)).map((e) => e.uuid), ['1', '2']);
+});
+
+test('an unreachable server fails within the call budget with a transient error', async () => {
+  const store = new ClusterSessionStore({ url: 'http://127.0.0.1:9', callBudgetMs: 1500, requestTimeoutMs: 500 });
+  const started = Date.now();
+  await assert.rejects(store.load({ projectKey: 'p', sessionId: 's' }), (error) => error instanceof ClusterSessionStoreError && error.isTransient);
+  assert.ok(Date.now() - started < 5000);
+});
+
+test('two adapter instances appending to one session concurrently lose nothing and fold every batch into the sidecar', async () => {
+  const tenant = `ts-race-${Date.now()}`;
+  const a = newStore(tenant);
+  const b = newStore(tenant);
+  const key = { projectKey: 'p', sessionId: 'race' };
+  const batches = 15;
+  const writer = async (store, name) => {
+    for (let i = 0; i < batches; i++) {
+      await store.append(key, [entry(`${name}-${i}-a`, { cwd: '/race' }), entry(`${name}-${i}-b`), { type: 'tag', tag: `${name}${i}`, sessionId: 'race' }]);
+    }
+  };
+  await Promise.all([writer(a, 'A'), writer(b, 'B')]);
+  const loaded = await a.load(key);
+  assert.equal(loaded.length, batches * 2 * 3);
+  const uuids = loaded.filter((e) => e.uuid).map((e) => e.uuid);
+  assert.equal(new Set(uuids).size, batches * 2 * 2);
+  for (const name of ['A', 'B']) {
+    const mine = loaded.filter((e) => e.type === 'tag' && e.tag.startsWith(name)).map((e) => Number(e.tag.slice(1)));
+    assert.deepEqual(mine, [...mine].sort((x, y) => x - y), `${name}'s batches kept their order`);
+  }
+  // Every batch was folded exactly once: the sidecar's CAS version counts the folds.
+  const response = await fetch(`${url}/v1/projects/p/sessions/race/summary`, { headers: { 'x-sessions-tenant': tenant } });
+  const summary = await response.json();
+  assert.equal(summary.version, batches * 2);
+  const [listed] = await a.listSessions('p');
+  assert.equal(summary.mtime, listed.mtime);
+  assert.equal(summary.data.cwd, '/race');
+});
