@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
 
 namespace Sessions.Cluster.Server.Tests;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
 
 namespace Sessions.Cluster.Server.Tests;
 

@@ -1,4 +1,5 @@
 using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
 
 namespace Sessions.Cluster.Server.Tests;
 

@@ -39,7 +39,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         var result = await target.AppendAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
         if (key.IsMain && result.Appended > 0 && !IsEphemeral(tenant, key))
         {
-            await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+            await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, result.Mtime, cancellationToken).ConfigureAwait(false);
         }
 
         return result;
@@ -303,7 +303,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         var count = 0;
         await foreach (var stat in store.ListMainTranscriptsAsync(tenant, cancellationToken).ConfigureAwait(false))
         {
-            await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false);
+            await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, cancellationToken).ConfigureAwait(false);
             count++;
         }
 
@@ -335,12 +335,14 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         return TranscriptText.ParseObjects(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
-    private async Task RefreshCatalogAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    // The catalog row follows the transcript; its mtime is the append's own write time when there is one (the
+    // appending node's clock, in ms), else what the store reports.
+    private async Task RefreshCatalogAsync(string tenant, string projectKey, string sessionId, long? mtime, CancellationToken cancellationToken)
     {
         var record = await ComputeRecordAsync(store, tenant, new SessionKey(projectKey, sessionId), cancellationToken).ConfigureAwait(false);
         if (record is not null)
         {
-            await catalog.UpsertAsync(record, cancellationToken).ConfigureAwait(false);
+            await catalog.UpsertAsync(mtime is { } m ? record with { Mtime = m } : record, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -2,6 +2,8 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 
+using Sessions.Cluster.Testing;
+
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>Small HTTP helpers for API tests.</summary>

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 
+using Sessions.Cluster.Testing;
+
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>

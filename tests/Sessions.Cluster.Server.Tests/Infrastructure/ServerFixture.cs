@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Cluster.Client;
 
+using Sessions.Cluster.Testing;
+
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>A real Sessions.Cluster server (Kestrel on a free loopback port) over a fresh data folder, per test class.</summary>

@@ -1,7 +1,7 @@
-namespace Sessions.Cluster.Server.Tests.Infrastructure;
+namespace Sessions.Cluster.Testing;
 
 /// <summary>Where the repository, the shared fixtures and the SDK oracle are.</summary>
-internal static class RepoPaths
+public static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 
@@ -18,6 +18,9 @@ internal static class RepoPaths
     }
 
     public static string OracleDir => Path.Combine(Root, "tests", "sdk-oracle");
+
+    /// <summary>The npm package that pins the real servers the tests start (Azurite).</summary>
+    public static string ServersDir => Path.Combine(Root, "tests", "servers");
 
     /// <summary>A writable copy of the fixtures (the SDK's forkSession writes next to the session).</summary>
     public static string CopyFixtures()

@@ -1,12 +1,12 @@
 using System.Diagnostics;
 
-namespace Sessions.Cluster.Server.Tests.Infrastructure;
+namespace Sessions.Cluster.Testing;
 
 /// <summary>
 /// Runs node and npm for the tests. A missing tool fails with the command that installs it; nothing is skipped.
 /// Packages are installed with <c>npm ci</c> from each folder's committed lockfile, once per test run.
 /// </summary>
-internal static class NodeTools
+public static class NodeTools
 {
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
     private static readonly HashSet<string> Installed = new(StringComparer.Ordinal);

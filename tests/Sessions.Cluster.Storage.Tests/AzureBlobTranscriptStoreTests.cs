@@ -1,0 +1,133 @@
+using System.Text;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Storage.AzureBlob;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Storage.Tests;
+
+/// <summary>A real Azurite for one test class.</summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    public AzuriteServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await AzuriteServer.StartNewAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>The transcript store conformance suite on append blobs in a real Azurite, plus what only blobs have.</summary>
+public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, IClassFixture<AzuriteFixture>, IDisposable
+{
+    private readonly AzureBlobOptions _options;
+    private readonly AzureBlobTranscriptStore _store;
+
+    public AzureBlobTranscriptStoreTests(AzuriteFixture azurite)
+    {
+        _options = new AzureBlobOptions { ConnectionString = azurite.Server.ConnectionString, Container = "c" + Guid.NewGuid().ToString("N")[..20] };
+        _store = new AzureBlobTranscriptStore(_options, Clock);
+    }
+
+    protected override ITranscriptStore Store => _store;
+
+    [Fact]
+    public async Task Append_PastTheBlockLimit_RollsOverToSegments_ReadersSeeOneLog()
+    {
+        using var store = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        var key = new SessionKey("p", "rolling");
+        for (var i = 0; i < 10; i++)
+        {
+            await store.AppendAsync(Tenant, key, [Line($"r{i:D2}")], null, CancellationToken.None);
+        }
+
+        var expected = string.Concat(Enumerable.Range(0, 10).Select(i => $"{{\"type\":\"t\",\"uuid\":\"r{i:D2}\",\"b\":\"x\"}}\n"));
+        await using (var stream = await store.OpenReadAsync(Tenant, key, 0, null, CancellationToken.None))
+        {
+            Assert.Equal(expected, await new StreamReader(stream!).ReadToEndAsync());
+        }
+
+        Assert.Equal(Encoding.UTF8.GetByteCount(expected), (await store.StatAsync(Tenant, key, CancellationToken.None))!.Length);
+
+        // A node that never saw the log finds every segment, and dedupes across them.
+        using var other = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        Assert.Equal(0, (await other.AppendAsync(Tenant, key, [Line("r01")], null, CancellationToken.None)).Appended);
+        await using var middle = await other.OpenReadAsync(Tenant, key, 40, 100, CancellationToken.None);
+        Assert.Equal(expected.Substring(40, 100), await new StreamReader(middle!).ReadToEndAsync());
+        Assert.Empty(await other.ListSubpathsAsync(Tenant, "p", "rolling", CancellationToken.None));
+        Assert.True(await other.DeleteAsync(Tenant, key, CancellationToken.None));
+        Assert.Null(await store.StatAsync(Tenant, key, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Append_AfterAnotherNodeWrote_ResolvesThe412_AndKeepsBothWritersEntriesOnce()
+    {
+        using var nodeB = new AzureBlobTranscriptStore(_options, Clock);
+        var key = new SessionKey("p", "two-nodes");
+        await _store.AppendAsync(Tenant, key, [Line("a1")], null, CancellationToken.None);
+        await nodeB.AppendAsync(Tenant, key, [Line("b1"), Line("a1")], null, CancellationToken.None);
+        var result = await _store.AppendAsync(Tenant, key, [Line("b1"), Line("a2")], null, CancellationToken.None);
+        Assert.Equal(1, result.Appended);
+        var text = await ReadAllAsync(key);
+        Assert.Equal(["a1", "b1", "a2"], text!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split("\"uuid\":\"")[1][..2]));
+    }
+
+    [Fact]
+    public async Task Append_WhenOurEarlierBlockLandedButTheAnswerWasLost_DoesNotWriteItTwice()
+    {
+        var key = new SessionKey("p", "lost-answer");
+        await _store.AppendAsync(Tenant, key, [Line("x0")], null, CancellationToken.None);
+        var length = (await _store.StatAsync(Tenant, key, CancellationToken.None))!.Length;
+
+        // Our block lands (written straight to the blob at our position) but we never heard back.
+        using var raw = new BlobRestClient(_options);
+        var block = Encoding.UTF8.GetBytes("{\"type\":\"t\",\"b\":\"x\"}\n");
+        Assert.NotNull(await raw.AppendBlockAsync(AzureBlobTranscriptStore.BlobName(Tenant, key), block, length, CancellationToken.None));
+
+        var retry = await _store.AppendAsync(Tenant, key, [Line(null)], null, CancellationToken.None);
+        Assert.Equal(1, retry.Appended);
+        Assert.Equal(2, (await ReadAllAsync(key))!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task Append_EntryLargerThanABlock_IsRejectedBeforeWriting()
+    {
+        var key = new SessionKey("p", "huge");
+        var huge = new TranscriptLine(Encoding.UTF8.GetBytes("{\"type\":\"t\",\"b\":\"" + new string('x', AzureBlobOptions.MaxBlockBytes) + "\"}"), "h");
+        await Assert.ThrowsAsync<InvalidEntryException>(() => _store.AppendAsync(Tenant, key, [Line("ok"), huge], null, CancellationToken.None));
+        Assert.Null(await _store.StatAsync(Tenant, key, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Keys_WithSpacesAndNonAsciiCharacters_AreSignedAndStored()
+    {
+        var key = new SessionKey("projét clé", "séance 1", "subagents/agent-é");
+        await _store.AppendAsync("tenant-é", key, [Line("u")], null, CancellationToken.None);
+        Assert.Equal(["subagents/agent-é"], await _store.ListSubpathsAsync("tenant-é", "projét clé", "séance 1", CancellationToken.None));
+        Assert.Contains("tenant-é", await ToListAsync(_store.ListTenantsAsync(CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task Append_BatchLargerThanOneBlock_IsPackedIntoSeveralWholeLineBlocks()
+    {
+        var key = new SessionKey("p", "big-batch");
+        var lines = Enumerable.Range(0, 6).Select(i => new TranscriptLine(Encoding.UTF8.GetBytes($"{{\"type\":\"t\",\"uuid\":\"big{i}\",\"b\":\"{new string('y', 1_500_000)}\"}}"), $"big{i}")).ToList();
+        var result = await _store.AppendAsync(Tenant, key, lines, null, CancellationToken.None);
+        Assert.Equal(6, result.Appended);
+        var text = await ReadAllAsync(key);
+        Assert.Equal(6, text!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.True(text.EndsWith('\n'));
+    }
+
+    public void Dispose() => _store.Dispose();
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items)
+        {
+            list.Add(item);
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Sessions.Cluster.Testing;
+
+/// <summary>
+/// A real PostgreSQL server (Debian package <c>postgresql</c>) started as a local process on a free loopback port over a
+/// throw-away data folder (initdb, trust authentication, fsync off). As root it runs as the <c>postgres</c> user.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private readonly string _dataDir = RepoPaths.TempDir("postgres");
+    private readonly string _binDir = FindBinDir();
+
+    public int Port { get; } = LocalPorts.Free();
+
+    /// <summary>Connection string of the <c>postgres</c> database as the <c>postgres</c> superuser.</summary>
+    public string ConnectionString => ConnectionStringFor("postgres");
+
+    public string ConnectionStringFor(string database) => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=15";
+
+    public static async Task<PostgresServer> StartNewAsync()
+    {
+        var server = new PostgresServer();
+        await server.StartAsync().ConfigureAwait(false);
+        return server;
+    }
+
+    public async Task StartAsync()
+    {
+        if (Environment.UserName == "root")
+        {
+            await RunAsync("chown", "-R", "postgres:postgres", _dataDir).ConfigureAwait(false);
+        }
+
+        var data = Path.Combine(_dataDir, "data");
+        await RunPgAsync("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").ConfigureAwait(false);
+        await RunPgAsync("pg_ctl", "-D", data, "-l", Path.Combine(_dataDir, "server.log"), "-w", "-t", "60", "-o",
+            $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start").ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a fresh database and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string name)
+    {
+        await RunPgAsync("createdb", "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", name).ConfigureAwait(false);
+        return ConnectionStringFor(name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await RunPgAsync("pg_ctl", "-D", Path.Combine(_dataDir, "data"), "-m", "immediate", "-w", "stop").ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static string FindBinDir()
+    {
+        var candidates = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.EnumerateDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "initdb"))).OrderDescending().ToList()
+            : [];
+        return candidates.FirstOrDefault()
+            ?? throw new InvalidOperationException("PostgreSQL is not installed: the cluster tests start a real server. Install it with 'apt-get install -y postgresql' (Debian).");
+    }
+
+    private Task RunPgAsync(string tool, params string[] args)
+    {
+        var path = Path.Combine(_binDir, tool);
+        return Environment.UserName == "root" ? RunAsync("runuser", ["-u", "postgres", "--", path, .. args]) : RunAsync(path, args);
+    }
+
+    private static async Task RunAsync(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"{file} did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}");
+        }
+    }
+}
