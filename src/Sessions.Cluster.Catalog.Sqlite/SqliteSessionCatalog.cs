@@ -133,7 +133,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
     public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var after = query.Cursor is null ? ((long Mtime, string SessionId)?)null : DecodeCursor(query.Cursor);
+        var after = query.Cursor is null ? ((long Mtime, string SessionId)?)null : CatalogCursor.Decode(query.Cursor);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
         var sql = new StringBuilder($"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND project_key = @pk");
@@ -177,7 +177,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
         if (items.Count > query.Limit)
         {
             items.RemoveAt(items.Count - 1);
-            next = EncodeCursor(items[^1].Mtime, items[^1].SessionId);
+            next = CatalogCursor.Encode(items[^1].Mtime, items[^1].SessionId);
         }
 
         return new SessionPage(items, next);
@@ -340,27 +340,4 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
         ParentSessionId = r.IsDBNull(13) ? null : r.GetString(13),
         IsSidechain = r.GetInt64(14) != 0,
     };
-
-    private static string EncodeCursor(long mtime, string sessionId) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{mtime.ToString(CultureInfo.InvariantCulture)}\n{sessionId}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static (long Mtime, string SessionId) DecodeCursor(string cursor)
-    {
-        try
-        {
-            var b64 = cursor.Replace('-', '+').Replace('_', '/');
-            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(b64));
-            var nl = text.IndexOf('\n', StringComparison.Ordinal);
-            if (nl > 0 && long.TryParse(text.AsSpan(0, nl), NumberStyles.None, CultureInfo.InvariantCulture, out var mtime) && nl + 1 < text.Length)
-            {
-                return (mtime, text[(nl + 1)..]);
-            }
-        }
-        catch (FormatException)
-        {
-        }
-
-        throw new InvalidRequestException("invalid_cursor", "The cursor is not one this server produced.");
-    }
 }

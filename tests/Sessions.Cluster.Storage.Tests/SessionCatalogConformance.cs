@@ -9,7 +9,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
 {
     protected abstract ISessionCatalog Catalog { get; }
 
-    public Task InitializeAsync() => Catalog.InitializeAsync(CancellationToken.None);
+    public virtual Task InitializeAsync() => Catalog.InitializeAsync(CancellationToken.None);
 
     public virtual Task DisposeAsync() => Task.CompletedTask;
 
@@ -96,5 +96,56 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
         await _catalog.InitializeAsync(CancellationToken.None);
         await _catalog.InitializeAsync(CancellationToken.None);
         Assert.Null(await _catalog.GetAsync("t", "p", "s", CancellationToken.None));
+    }
+}
+
+/// <summary>A real PostgreSQL server for one test class.</summary>
+public sealed class PostgresFixture : IAsyncLifetime
+{
+    public Sessions.Cluster.Testing.PostgresServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await Sessions.Cluster.Testing.PostgresServer.StartNewAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>The catalog conformance suite on a real PostgreSQL, each test in a fresh database.</summary>
+public sealed class PostgresSessionCatalogTests(PostgresFixture postgres) : SessionCatalogConformance, IClassFixture<PostgresFixture>
+{
+    private Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog? _catalog;
+
+    protected override ISessionCatalog Catalog => _catalog!;
+
+    public override async Task InitializeAsync()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync("c" + Guid.NewGuid().ToString("N"));
+        _catalog = new Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog(new() { ConnectionString = connectionString });
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync() => await _catalog!.DisposeAsync();
+
+    [Fact]
+    public async Task Initialize_FromManyNodesAtOnce_MigratesOnce()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync("m" + Guid.NewGuid().ToString("N"));
+        var catalogs = Enumerable.Range(0, 6).Select(_ => new Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog(new() { ConnectionString = connectionString })).ToList();
+        await Task.WhenAll(catalogs.Select(c => c.InitializeAsync(CancellationToken.None)));
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand("SELECT count(*) FROM schema_migrations", connection);
+        Assert.Equal(1L, await cmd.ExecuteScalarAsync());
+        foreach (var c in catalogs)
+        {
+            await c.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Summary_DataIsKeptVerbatim_KeyOrderAndSpacingIncluded()
+    {
+        const string data = "{\"z\":1,\"a\":{\"y\":[3, 2]},\"m\":\"é\"}";
+        await Catalog.PutSummaryAsync("t", "p", "verbatim", data, 5, 0, CancellationToken.None);
+        Assert.Equal(data, (await Catalog.GetSummaryAsync("t", "p", "verbatim", CancellationToken.None))!.DataJson);
     }
 }

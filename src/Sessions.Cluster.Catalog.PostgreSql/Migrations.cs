@@ -1,0 +1,42 @@
+namespace Sessions.Cluster.Catalog.PostgreSql;
+
+/// <summary>The catalog schema as numbered migrations; a version is applied once and never edited afterwards.</summary>
+internal static class Migrations
+{
+    public static readonly IReadOnlyList<(int Version, string Name, string Sql)> All =
+    [
+        (1, "sessions and summaries", """
+            CREATE TABLE sessions (
+                tenant text NOT NULL,
+                project_key text NOT NULL,
+                session_id text NOT NULL,
+                mtime bigint NOT NULL,
+                size bigint NOT NULL,
+                listed boolean NOT NULL,
+                summary text,
+                custom_title text,
+                first_prompt text,
+                tag text,
+                cwd text,
+                git_branch text,
+                created_at bigint,
+                parent_session_id text,
+                is_sidechain boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (tenant, project_key, session_id)
+            );
+            CREATE INDEX ix_sessions_listing ON sessions (tenant, project_key, mtime DESC, session_id DESC);
+            CREATE INDEX ix_sessions_last_write ON sessions (tenant, mtime);
+            CREATE INDEX ix_sessions_id ON sessions (tenant, session_id);
+            CREATE TABLE summaries (
+                tenant text NOT NULL,
+                project_key text NOT NULL,
+                session_id text NOT NULL,
+                mtime bigint NOT NULL,
+                data jsonb NOT NULL,
+                data_text text NOT NULL,
+                version bigint NOT NULL,
+                PRIMARY KEY (tenant, project_key, session_id)
+            );
+            """),
+    ];
+}

@@ -1,0 +1,301 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Npgsql;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Catalog.PostgreSql;
+
+/// <summary>
+/// The cluster catalog in PostgreSQL: the same contract as the SQLite catalog, shared by every node. Schema changes
+/// are the numbered <see cref="Migrations"/>, recorded in <c>schema_migrations</c> and applied under an advisory
+/// lock so nodes that start together migrate once.
+/// </summary>
+public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
+{
+    private const long MigrationLockId = 0x5E55_1045;
+    private const string Columns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>Creates the catalog over <paramref name="options"/>' connection string.</summary>
+    /// <exception cref="ArgumentException">The connection string is empty.</exception>
+    public PostgresSessionCatalog(PostgresCatalogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            throw new ArgumentException("The PostgreSQL connection string is empty (Sessions:Postgres).", nameof(options));
+        }
+
+        _dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+    }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, tx, $"SELECT pg_advisory_xact_lock({MigrationLockId}); CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());", cancellationToken).ConfigureAwait(false);
+        var applied = new HashSet<int>();
+        await using (var cmd = new NpgsqlCommand("SELECT version FROM schema_migrations", connection, tx))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        foreach (var (version, name, sql) in Migrations.All.Where(m => !applied.Contains(m.Version)))
+        {
+            await ExecuteAsync(connection, tx, sql, cancellationToken).ConfigureAwait(false);
+            await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", connection, tx);
+            record.Parameters.Add(new NpgsqlParameter { Value = version });
+            record.Parameters.Add(new NpgsqlParameter { Value = name });
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task UpsertAsync(SessionRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        await using var cmd = _dataSource.CreateCommand($"""
+            INSERT INTO sessions ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
+                mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
+                custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
+                git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
+                is_sidechain = excluded.is_sidechain
+            WHERE sessions.size <= excluded.size
+            """);
+        Add(cmd, record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
+            record.FirstPrompt, record.Tag, record.Cwd, record.GitBranch, record.CreatedAt, record.ParentSessionId, record.IsSidechain);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        Add(cmd, tenant, projectKey, sessionId);
+        var rows = await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
+        return rows.Count > 0 ? rows[0] : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM sessions WHERE tenant = $1 AND session_id = $2 ORDER BY mtime DESC");
+        Add(cmd, tenant, sessionId);
+        return await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var after = query.Cursor is null ? ((long Mtime, string SessionId)?)null : CatalogCursor.Decode(query.Cursor);
+        var sql = new StringBuilder($"SELECT {Columns} FROM sessions WHERE tenant = $1 AND project_key = $2");
+        var args = new List<object?> { tenant, projectKey };
+        if (!query.IncludeUnlisted)
+        {
+            sql.Append(" AND listed");
+        }
+
+        if (query.Tag is not null)
+        {
+            args.Add(query.Tag);
+            sql.Append(CultureInfo.InvariantCulture, $" AND tag = ${args.Count}");
+        }
+
+        if (!string.IsNullOrEmpty(query.Text))
+        {
+            args.Add(query.Text);
+            sql.Append(CultureInfo.InvariantCulture, $" AND strpos(lower(coalesce(custom_title, '') || E'\\n' || coalesce(summary, '') || E'\\n' || coalesce(first_prompt, '')), lower(${args.Count})) > 0");
+        }
+
+        if (after is { } a)
+        {
+            args.Add(a.Mtime);
+            args.Add(a.SessionId);
+            sql.Append(CultureInfo.InvariantCulture, $" AND (mtime, session_id) < (${args.Count - 1}, ${args.Count})");
+        }
+
+        args.Add(query.Limit + 1);
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY mtime DESC, session_id DESC LIMIT ${args.Count}");
+        await using var cmd = _dataSource.CreateCommand(sql.ToString());
+        Add(cmd, [.. args]);
+        var items = await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
+        string? next = null;
+        if (items.Count > query.Limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            next = CatalogCursor.Encode(items[^1].Mtime, items[^1].SessionId);
+        }
+
+        return new SessionPage(items, next);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT session_id, mtime FROM sessions WHERE tenant = $1 AND project_key = $2 ORDER BY mtime DESC, session_id DESC");
+        Add(cmd, tenant, projectKey);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return (reader.GetString(0), reader.GetInt64(1));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand(
+            "WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3) DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        Add(cmd, tenant, projectKey, sessionId);
+        return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("WITH s AS (DELETE FROM summaries WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1");
+        Add(cmd, tenant);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT session_id, mtime, data_text, version FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        Add(cmd, tenant, projectKey, sessionId);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new SummaryRecord(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT session_id, mtime, data_text, version FROM summaries WHERE tenant = $1 AND project_key = $2 ORDER BY session_id");
+        Add(cmd, tenant, projectKey);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return new SummaryRecord(reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    {
+        // The opaque data is kept verbatim as text (jsonb alone would reorder keys) and as jsonb for queries.
+        await using var cmd = _dataSource.CreateCommand(expectedVersion == 0
+            ? "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $5::jsonb, $5, 1) ON CONFLICT DO NOTHING"
+            : "UPDATE summaries SET mtime = $4, data = $5::jsonb, data_text = $5, version = version + 1 WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND version = $6");
+        if (expectedVersion == 0)
+        {
+            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson);
+        }
+        else
+        {
+            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson, expectedVersion);
+        }
+
+        if (await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) == 1)
+        {
+            return expectedVersion + 1;
+        }
+
+        var current = await GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        throw new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
+            expectedVersion.ToString(CultureInfo.InvariantCulture), (current?.Version ?? 0).ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (ex.IsTransient || ex.InnerException is System.Net.Sockets.SocketException)
+        {
+            throw new StorageUnavailableException($"The PostgreSQL catalog is unreachable: {ex.Message}", ex);
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand(sql, connection, tx);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ExecuteAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (ex.IsTransient)
+        {
+            throw new StorageUnavailableException($"The PostgreSQL catalog failed: {ex.Message}", ex);
+        }
+    }
+
+    private static void Add(NpgsqlCommand cmd, params object?[] values)
+    {
+        foreach (var v in values)
+        {
+            cmd.Parameters.Add(v switch
+            {
+                null => new NpgsqlParameter { Value = DBNull.Value },
+                _ => new NpgsqlParameter { Value = v },
+            });
+        }
+    }
+
+    private static async Task<List<SessionRecord>> ReadRecordsAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
+    {
+        var result = new List<SessionRecord>();
+        try
+        {
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(new SessionRecord
+                {
+                    Tenant = r.GetString(0),
+                    ProjectKey = r.GetString(1),
+                    SessionId = r.GetString(2),
+                    Mtime = r.GetInt64(3),
+                    Size = r.GetInt64(4),
+                    Listed = r.GetBoolean(5),
+                    Summary = r.IsDBNull(6) ? null : r.GetString(6),
+                    CustomTitle = r.IsDBNull(7) ? null : r.GetString(7),
+                    FirstPrompt = r.IsDBNull(8) ? null : r.GetString(8),
+                    Tag = r.IsDBNull(9) ? null : r.GetString(9),
+                    Cwd = r.IsDBNull(10) ? null : r.GetString(10),
+                    GitBranch = r.IsDBNull(11) ? null : r.GetString(11),
+                    CreatedAt = r.IsDBNull(12) ? null : r.GetInt64(12),
+                    ParentSessionId = r.IsDBNull(13) ? null : r.GetString(13),
+                    IsSidechain = r.GetBoolean(14),
+                });
+            }
+        }
+        catch (NpgsqlException ex) when (ex.IsTransient)
+        {
+            throw new StorageUnavailableException($"The PostgreSQL catalog failed: {ex.Message}", ex);
+        }
+
+        return result;
+    }
+}
