@@ -1,17 +1,15 @@
-using Sessions.Cluster.Catalog.Sqlite;
 using Sessions.Cluster.Core.Sessions;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Server.Api;
-using Sessions.Cluster.Storage.FileSystem;
 
 namespace Sessions.Cluster.Server;
 
 /// <summary>
-/// Builds the Sessions.Cluster HTTP server. Embedded deployment (the default): transcripts as files under
-/// <c>Sessions:DataDir</c> (default <c>.data</c>) and the catalog in SQLite beside them.
-/// Configuration keys (also as environment variables, <c>Sessions__DataDir</c> …):
-/// <c>Sessions:DataDir</c>, <c>Sessions:MaxEntryBytes</c>, <c>Sessions:FlushToDisk</c>; <c>--urls</c> picks the address
-/// (default <c>http://127.0.0.1:5080</c>).
+/// Builds the Sessions.Cluster HTTP server. <c>Sessions:Mode</c> picks the deployment (see
+/// <see cref="StorageRegistration"/>): embedded (default; files and SQLite under <c>Sessions:DataDir</c>) or cluster
+/// (Azure Blob and PostgreSQL). Other keys (also as environment variables, <c>Sessions__MaxEntryBytes</c> …):
+/// <c>Sessions:MaxEntryBytes</c>, <c>Sessions:FlushToDisk</c>; <c>--urls</c> picks the address (default
+/// <c>http://127.0.0.1:5080</c>).
 /// </summary>
 public static partial class SessionsServer
 {
@@ -28,23 +26,15 @@ public static partial class SessionsServer
         }
 
         var section = builder.Configuration.GetSection("Sessions");
-        var dataDir = section["DataDir"] ?? ".data";
         var limits = new EntryLimits
         {
             MaxEntryBytes = section.GetValue("MaxEntryBytes", EntryLimits.DefaultMaxEntryBytes),
         };
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
+        var storage = builder.Services.AddSessionStorage(section, limits);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
         builder.Services.AddSingleton(limits);
-        builder.Services.AddSingleton<ITranscriptStore>(sp => new FileSystemTranscriptStore(
-            new FileSystemTranscriptStoreOptions
-            {
-                Root = Path.Combine(dataDir, "transcripts"),
-                FlushToDisk = section.GetValue("FlushToDisk", true),
-            },
-            sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<ISessionCatalog>(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
         builder.Services.AddSingleton<SessionService>();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
@@ -55,7 +45,7 @@ public static partial class SessionsServer
 
         var app = builder.Build();
         app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
-        ServerLog.Started(app.Logger, Path.GetFullPath(dataDir));
+        ServerLog.Started(app.Logger, storage);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi("/openapi/{documentName}.json");
@@ -74,7 +64,7 @@ public static partial class SessionsServer
 
     private static partial class ServerLog
     {
-        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Sessions.Cluster (embedded): transcripts and catalog under {DataDir}")]
-        public static partial void Started(ILogger logger, string dataDir);
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Sessions.Cluster started, {Storage}")]
+        public static partial void Started(ILogger logger, string storage);
     }
 }

@@ -9,7 +9,8 @@ namespace Sessions.Cluster.Server.Tests;
 /// is compared with the real Claude Agent SDK's on the same files: list and info, messages, subagents, forks at
 /// several messages, and pull reproducing the files byte for byte.
 /// </summary>
-public sealed class FixtureParityTests(FixtureParityTests.Imported imported) : IClassFixture<FixtureParityTests.Imported>
+public abstract class FixtureParityTests<TServer>(FixtureParityTests<TServer>.Imported imported)
+    where TServer : ITestServer, new()
 {
     private static readonly string[] InfoFields = ["summary", "firstPrompt", "customTitle", "tag", "gitBranch", "cwd", "createdAt", "fileSize"];
 
@@ -28,7 +29,6 @@ public sealed class FixtureParityTests(FixtureParityTests.Imported imported) : I
     {
         var sdk = (JsonArray)imported.Sdk["sessions"]!;
         var ours = new List<JsonObject>();
-        using var client = imported.Server.CreateClient();
         foreach (var projectKey in imported.ProjectKeys)
         {
             using var response = await imported.Server.Http.GetAsync($"v1/projects/{projectKey}/sessions?limit=1000");
@@ -302,7 +302,7 @@ public sealed class FixtureParityTests(FixtureParityTests.Imported imported) : I
     /// <summary>The server with every fixture imported by the CLI, and the SDK's answers on the same files.</summary>
     public sealed class Imported : IAsyncLifetime
     {
-        public ServerFixture Server { get; } = new();
+        public TServer Server { get; } = new();
 
         public string ConfigDir { get; } = RepoPaths.CopyFixtures();
 
@@ -329,3 +329,11 @@ public sealed class FixtureParityTests(FixtureParityTests.Imported imported) : I
         public Task DisposeAsync() => Server.DisposeAsync();
     }
 }
+
+/// <summary>Fixture parity on the embedded deployment (files and SQLite).</summary>
+public sealed class EmbeddedFixtureParityTests(FixtureParityTests<ServerFixture>.Imported imported)
+    : FixtureParityTests<ServerFixture>(imported), IClassFixture<FixtureParityTests<ServerFixture>.Imported>;
+
+/// <summary>Fixture parity on the cluster deployment (three nodes over Azurite and PostgreSQL; requests rotate over the nodes).</summary>
+public sealed class ClusterFixtureParityTests(FixtureParityTests<ClusterFixture>.Imported imported)
+    : FixtureParityTests<ClusterFixture>(imported), IClassFixture<FixtureParityTests<ClusterFixture>.Imported>;

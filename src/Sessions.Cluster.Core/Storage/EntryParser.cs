@@ -111,7 +111,7 @@ public sealed class EntryLimits
     public const int MaxDepth = 256;
 
     /// <summary>Largest entry in bytes.</summary>
-    public int MaxEntryBytes { get; init; } = DefaultMaxEntryBytes;
+    public int MaxEntryBytes { get; set; } = DefaultMaxEntryBytes;
 
     /// <summary>Most entries in one append.</summary>
     public int MaxEntriesPerBatch { get; init; } = 10_000;

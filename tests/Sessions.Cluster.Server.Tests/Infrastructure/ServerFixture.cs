@@ -9,7 +9,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>A real Sessions.Cluster server (Kestrel on a free loopback port) over a fresh data folder, per test class.</summary>
-public sealed class ServerFixture : IAsyncLifetime
+public sealed class ServerFixture : ITestServer
 {
     private WebApplication? _app;
 

@@ -1,0 +1,69 @@
+using Sessions.Cluster.Catalog.PostgreSql;
+using Sessions.Cluster.Catalog.Sqlite;
+using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Storage.AzureBlob;
+using Sessions.Cluster.Storage.FileSystem;
+
+namespace Sessions.Cluster.Server;
+
+/// <summary>
+/// Chooses the transcript store and catalog from configuration. <c>Sessions:Mode</c> is <c>embedded</c> (default:
+/// files and SQLite under <c>Sessions:DataDir</c>) or <c>cluster</c> (Azure Blob transcripts, PostgreSQL catalog,
+/// shared by every node).
+/// </summary>
+/// <remarks>
+/// Cluster settings: <c>Sessions:Blob:ConnectionString</c> (default: Azurite's well-known development account on
+/// 127.0.0.1:10000), <c>Sessions:Blob:Container</c> (default <c>sessions</c>), <c>Sessions:Postgres:ConnectionString</c>
+/// (required). As environment variables: <c>Sessions__Mode</c>, <c>Sessions__Blob__ConnectionString</c>, …
+/// </remarks>
+public static class StorageRegistration
+{
+    /// <summary>The embedded deployment.</summary>
+    public const string EmbeddedMode = "embedded";
+
+    /// <summary>The cluster deployment.</summary>
+    public const string ClusterMode = "cluster";
+
+    /// <summary>Registers <see cref="ITranscriptStore"/> and <see cref="ISessionCatalog"/> for the configured mode.</summary>
+    /// <returns>A one-line description of where data lives, for the startup log.</returns>
+    /// <exception cref="InvalidOperationException">The mode is unknown or a required setting is missing.</exception>
+    public static string AddSessionStorage(this IServiceCollection services, IConfiguration section, EntryLimits limits)
+    {
+        var mode = (section["Mode"] ?? EmbeddedMode).Trim().ToLowerInvariant();
+        switch (mode)
+        {
+            case EmbeddedMode:
+            {
+                var dataDir = Path.GetFullPath(section["DataDir"] ?? ".data");
+                services.AddSingleton<ITranscriptStore>(sp => new FileSystemTranscriptStore(
+                    new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = section.GetValue("FlushToDisk", true) },
+                    sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton<ISessionCatalog>(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
+                return $"embedded: transcripts and catalog under {dataDir}";
+            }
+
+            case ClusterMode:
+            {
+                var blob = new AzureBlobOptions
+                {
+                    ConnectionString = section["Blob:ConnectionString"] ?? AzureBlobOptions.DevelopmentConnectionString,
+                    Container = section["Blob:Container"] ?? AzureBlobOptions.DefaultContainer,
+                };
+                var postgres = section["Postgres:ConnectionString"];
+                if (string.IsNullOrWhiteSpace(postgres))
+                {
+                    throw new InvalidOperationException("Cluster mode needs Sessions:Postgres:ConnectionString (env Sessions__Postgres__ConnectionString).");
+                }
+
+                // One entry must fit in one append block.
+                limits.MaxEntryBytes = Math.Min(limits.MaxEntryBytes, AzureBlobTranscriptStore.MaxEntryBytes);
+                services.AddSingleton<ITranscriptStore>(sp => new AzureBlobTranscriptStore(blob, sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = postgres }));
+                return $"cluster: transcripts in blob container '{blob.Container}', catalog in PostgreSQL";
+            }
+
+            default:
+                throw new InvalidOperationException($"Sessions:Mode is '{mode}'; use '{EmbeddedMode}' or '{ClusterMode}'.");
+        }
+    }
+}

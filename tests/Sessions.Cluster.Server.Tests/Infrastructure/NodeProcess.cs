@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Server.Tests.Infrastructure;
+
+/// <summary>One Sessions.Cluster server as an operating-system process (so it can be killed with SIGKILL).</summary>
+public sealed class NodeProcess(IReadOnlyList<string> arguments) : IAsyncDisposable
+{
+    private readonly StringBuilder _log = new();
+    private Process? _process;
+
+    public int Port { get; } = LocalPorts.Free();
+
+    public Uri Url => new($"http://127.0.0.1:{Port}/");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Sessions.Cluster.Server.dll"));
+        psi.ArgumentList.Add("--urls");
+        psi.ArgumentList.Add(Url.ToString().TrimEnd('/'));
+        foreach (var a in arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_gcServer"] = "0";
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("The node did not start.");
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        using var http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The node exited with {_process.ExitCode}: {Log}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync("health/live");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"The node on {Url} did not become healthy: {Log}");
+    }
+
+    /// <summary>Kills the process at once (SIGKILL), as a crash would.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+}
