@@ -5,6 +5,8 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Xml.Linq;
+using Polly;
+using Polly.Retry;
 using Sessions.Cluster.Core;
 
 namespace Sessions.Cluster.Storage.AzureBlob;
@@ -26,6 +28,19 @@ internal sealed class BlobRestClient : IDisposable
     private readonly string _account;
     private readonly byte[] _key;
     private readonly Uri _containerUri;
+
+    // Connection-level failures (a dead pooled connection after a storage restart, a refused connect) are retried
+    // briefly. This is safe for every operation we send: reads and deletes are idempotent, creates are conditional,
+    // and a repeated Append Block is caught by its append-position condition.
+    private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>(),
+            MaxRetryAttempts = 2,
+            Delay = TimeSpan.FromMilliseconds(100),
+            BackoffType = DelayBackoffType.Exponential,
+        })
+        .Build();
 
     public BlobRestClient(AzureBlobOptions options)
     {
@@ -55,7 +70,16 @@ internal sealed class BlobRestClient : IDisposable
     /// <summary>Creates an empty append blob unless one exists; true when this call created it.</summary>
     public async Task<bool> CreateAppendBlobAsync(string blob, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(HttpMethod.Put, blob, null, [("x-ms-blob-type", "AppendBlob"), ("If-None-Match", "*")], null, cancellationToken).ConfigureAwait(false);
+        var response = await SendAsync(HttpMethod.Put, blob, null, [("x-ms-blob-type", "AppendBlob"), ("If-None-Match", "*")], null, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound && Header(response, "x-ms-error-code") == "ContainerNotFound")
+        {
+            // The container was removed behind our back: create it again, then the blob.
+            response.Dispose();
+            await CreateContainerAsync(cancellationToken).ConfigureAwait(false);
+            response = await SendAsync(HttpMethod.Put, blob, null, [("x-ms-blob-type", "AppendBlob"), ("If-None-Match", "*")], null, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var _ = response;
         return response.StatusCode switch
         {
             HttpStatusCode.Created => true,
@@ -199,9 +223,42 @@ internal sealed class BlobRestClient : IDisposable
         HttpMethod method, string? blob, string? query, (string Name, string Value)[]? headers, ReadOnlyMemory<byte>? body, CancellationToken cancellationToken,
         HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _retry.ExecuteAsync(
+                async ct =>
+                {
+                    using var request = CreateRequest(method, blob, query, headers, body);
+                    return await _http.SendAsync(request, completion, ct).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new StorageUnavailableException($"Blob storage is unreachable ({method} {blob}): {ex.Message}", ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new StorageUnavailableException($"Blob storage did not answer in time ({method} {blob}).", ex);
+        }
+
+        if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            using (response)
+            {
+                throw new StorageUnavailableException($"Blob storage answered {(int)response.StatusCode} {Header(response, "x-ms-error-code")} for {method} {blob}.");
+            }
+        }
+
+        return response;
+    }
+
+    private HttpRequestMessage CreateRequest(HttpMethod method, string? blob, string? query, (string Name, string Value)[]? headers, ReadOnlyMemory<byte>? body)
+    {
         var path = _containerUri.AbsolutePath + (blob is null ? "" : "/" + string.Join('/', blob.Split('/').Select(Uri.EscapeDataString)));
         var uri = new UriBuilder(_containerUri) { Path = path, Query = query ?? "" }.Uri;
-        using var request = new HttpRequestMessage(method, uri);
+        var request = new HttpRequestMessage(method, uri);
         request.Headers.TryAddWithoutValidation("x-ms-date", DateTimeOffset.UtcNow.ToString("R", CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("x-ms-version", ApiVersion);
         foreach (var (name, value) in headers ?? [])
@@ -217,27 +274,7 @@ internal sealed class BlobRestClient : IDisposable
         }
 
         request.Headers.Authorization = new AuthenticationHeaderValue("SharedKey", $"{_account}:{Sign(request)}");
-        try
-        {
-            var response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
-            if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests)
-            {
-                using (response)
-                {
-                    throw new StorageUnavailableException($"Blob storage answered {(int)response.StatusCode} {Header(response, "x-ms-error-code")} for {method} {blob}.");
-                }
-            }
-
-            return response;
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new StorageUnavailableException($"Blob storage is unreachable ({method} {blob}): {ex.Message}", ex);
-        }
-        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new StorageUnavailableException($"Blob storage did not answer in time ({method} {blob}).", ex);
-        }
+        return request;
     }
 
     // Shared Key: 12 fixed lines (Content-Length empty when 0), the sorted x-ms-* headers, then the canonical resource

@@ -52,13 +52,29 @@ public sealed class AzuriteServer : IAsyncDisposable
         await LocalPorts.WaitListeningAsync(Port, TimeSpan.FromSeconds(60), () => $"Azurite said: {Log}").ConfigureAwait(false);
     }
 
-    /// <summary>Stops the process (the data folder stays, so <see cref="StartAsync"/> resumes it).</summary>
+    /// <summary>
+    /// Stops the process the way a service is stopped (SIGTERM, so Azurite saves its metadata; killed after 15 s).
+    /// The data folder stays, so <see cref="StartAsync"/> resumes it.
+    /// </summary>
     public async Task StopAsync()
     {
         if (_process is { HasExited: false })
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().ConfigureAwait(false);
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync().ConfigureAwait(false);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().ConfigureAwait(false);
+            }
         }
 
         _process?.Dispose();
