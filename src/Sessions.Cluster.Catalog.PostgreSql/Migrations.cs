@@ -38,5 +38,20 @@ internal static class Migrations
                 PRIMARY KEY (tenant, project_key, session_id)
             );
             """),
+        (2, "retention: claims, holds, policies, audit", """
+            ALTER TABLE sessions ADD COLUMN claimed_by text, ADD COLUMN claimed_at bigint;
+            CREATE TABLE holds (
+                tenant text NOT NULL, project_key text NOT NULL, session_id text NOT NULL, reason text NOT NULL, created_at bigint NOT NULL,
+                PRIMARY KEY (tenant, project_key, session_id)
+            );
+            CREATE TABLE tenant_policies (tenant text PRIMARY KEY, cleanup_period_days int NOT NULL CHECK (cleanup_period_days >= 1));
+            CREATE TABLE retention_audit (
+                id bigserial PRIMARY KEY,
+                tenant text NOT NULL, project_key text NOT NULL, session_id text NOT NULL,
+                last_write bigint NOT NULL, size bigint NOT NULL, deleted_at bigint NOT NULL, node text NOT NULL, reason text NOT NULL,
+                UNIQUE (tenant, project_key, session_id, last_write)
+            );
+            CREATE INDEX ix_retention_audit_tenant ON retention_audit (tenant, deleted_at DESC);
+            """),
     ];
 }

@@ -69,7 +69,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
                 custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
-                is_sidechain = excluded.is_sidechain
+                is_sidechain = excluded.is_sidechain, claimed_by = NULL, claimed_at = NULL
             WHERE sessions.size <= excluded.size
             """);
         Add(cmd, record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
@@ -156,7 +156,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         await using var cmd = _dataSource.CreateCommand(
-            "WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3) DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+            "WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3), h AS (DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3) DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
         Add(cmd, tenant, projectKey, sessionId);
         return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
     }
@@ -164,7 +164,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("WITH s AS (DELETE FROM summaries WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1");
+        await using var cmd = _dataSource.CreateCommand("WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1");
         Add(cmd, tenant);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -216,6 +216,128 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
         var current = await GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         throw new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
             expectedVersion.ToString(CultureInfo.InvariantCulture), (current?.Version ?? 0).ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListTenantsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT DISTINCT tenant FROM sessions ORDER BY tenant");
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return reader.GetString(0);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<int?> GetCleanupPeriodDaysAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT cleanup_period_days FROM tenant_policies WHERE tenant = $1");
+        Add(cmd, tenant);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int days ? days : null;
+    }
+
+    /// <inheritdoc />
+    public async Task SetCleanupPeriodDaysAsync(string tenant, int days, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("INSERT INTO tenant_policies (tenant, cleanup_period_days) VALUES ($1, $2) ON CONFLICT (tenant) DO UPDATE SET cleanup_period_days = excluded.cleanup_period_days");
+        Add(cmd, tenant, days);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task SetHoldAsync(string tenant, string projectKey, string sessionId, string reason, long now, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("INSERT INTO holds (tenant, project_key, session_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET reason = excluded.reason");
+        Add(cmd, tenant, projectKey, sessionId, reason, now);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveHoldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        Add(cmd, tenant, projectKey, sessionId);
+        return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    // Sessions of $1 last written before $2, without a hold row and without one of the hold tags in $3.
+    private const string ExpiredFilter = "s.tenant = $1 AND s.mtime < $2"
+        + " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = s.tenant AND h.project_key = s.project_key AND h.session_id = s.session_id)"
+        + " AND (s.tag IS NULL OR NOT (s.tag = ANY($3)))";
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter} ORDER BY s.mtime, s.session_id LIMIT $4");
+        Add(cmd, tenant, cutoff, holdTags.ToArray(), limit);
+        return await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken)
+    {
+        // SKIP LOCKED: nodes sweeping at once take disjoint rows instead of waiting on each other.
+        await using var cmd = _dataSource.CreateCommand($"""
+            WITH c AS (
+                SELECT s.tenant, s.project_key, s.session_id FROM sessions s
+                WHERE {ExpiredFilter} AND (s.claimed_by IS NULL OR s.claimed_at < $5 - $6)
+                ORDER BY s.mtime LIMIT $4 FOR UPDATE SKIP LOCKED)
+            UPDATE sessions s SET claimed_by = $7, claimed_at = $5
+            FROM c WHERE s.tenant = c.tenant AND s.project_key = c.project_key AND s.session_id = c.session_id
+            RETURNING s.tenant, s.project_key, s.session_id, s.mtime, s.size
+            """);
+        Add(cmd, tenant, cutoff, holdTags.ToArray(), limit, now, leaseMs, node);
+        var result = new List<RetentionClaim>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new RetentionClaim(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var cmd = _dataSource.CreateCommand("""
+            WITH d AS (
+                DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND claimed_by = $4 AND mtime = $5
+                RETURNING tenant, project_key, session_id),
+            s AS (DELETE FROM summaries x USING d WHERE x.tenant = d.tenant AND x.project_key = d.project_key AND x.session_id = d.session_id)
+            INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+            SELECT tenant, project_key, session_id, $5, $6, $7, $4, 'retention' FROM d
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+            """);
+        Add(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId, node, claim.Mtime, claim.Size, now);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var cmd = _dataSource.CreateCommand("UPDATE sessions SET claimed_by = NULL, claimed_at = NULL WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND claimed_by = $4");
+        Add(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId, node);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT tenant, project_key, session_id, last_write, size, deleted_at, node, reason FROM retention_audit WHERE tenant = $1 ORDER BY deleted_at DESC, id DESC LIMIT $2");
+        Add(cmd, tenant, limit);
+        var result = new List<AuditRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new AuditRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetString(6), reader.GetString(7)));
+        }
+
+        return result;
     }
 
     /// <inheritdoc />

@@ -48,6 +48,22 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
             PRIMARY KEY (tenant, project_key, session_id)
         ) WITHOUT ROWID;
         """,
+        """
+        ALTER TABLE sessions ADD COLUMN claimed_by TEXT;
+        ALTER TABLE sessions ADD COLUMN claimed_at INTEGER;
+        CREATE TABLE holds (
+            tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL, reason TEXT NOT NULL, created_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, project_key, session_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE tenant_policies (tenant TEXT PRIMARY KEY, cleanup_period_days INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE retention_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL,
+            last_write INTEGER NOT NULL, size INTEGER NOT NULL, deleted_at INTEGER NOT NULL, node TEXT NOT NULL, reason TEXT NOT NULL,
+            UNIQUE (tenant, project_key, session_id, last_write)
+        );
+        CREATE INDEX ix_retention_audit_tenant ON retention_audit (tenant, deleted_at DESC);
+        """,
     ];
 
     private const string Columns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
@@ -95,7 +111,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
                 custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
-                is_sidechain = excluded.is_sidechain
+                is_sidechain = excluded.is_sidechain, claimed_by = NULL, claimed_at = NULL
             WHERE excluded.size >= sessions.size;
             """;
         cmd.Parameters.AddWithValue("@tenant", record.Tenant);
@@ -223,6 +239,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
         await using var cmd = connection.CreateCommand();
         cmd.CommandText = """
             DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            DELETE FROM holds WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             """;
         cmd.Parameters.AddWithValue("@tenant", tenant);
@@ -236,7 +253,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -299,6 +316,189 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
         var current = await GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         throw new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
             expectedVersion.ToString(CultureInfo.InvariantCulture), (current?.Version ?? 0).ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListTenantsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT tenant FROM sessions ORDER BY tenant;";
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return reader.GetString(0);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<int?> GetCleanupPeriodDaysAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT cleanup_period_days FROM tenant_policies WHERE tenant = @tenant;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long days ? (int)days : null;
+    }
+
+    /// <inheritdoc />
+    public async Task SetCleanupPeriodDaysAsync(string tenant, int days, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "INSERT INTO tenant_policies (tenant, cleanup_period_days) VALUES (@tenant, @days) ON CONFLICT (tenant) DO UPDATE SET cleanup_period_days = excluded.cleanup_period_days;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@days", days);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task SetHoldAsync(string tenant, string projectKey, string sessionId, string reason, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "INSERT INTO holds (tenant, project_key, session_id, reason, created_at) VALUES (@tenant, @pk, @sid, @reason, @now) ON CONFLICT DO UPDATE SET reason = excluded.reason;";
+        AddKey(cmd, tenant, projectKey, sessionId);
+        cmd.Parameters.AddWithValue("@reason", reason);
+        cmd.Parameters.AddWithValue("@now", now);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveHoldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "DELETE FROM holds WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        AddKey(cmd, tenant, projectKey, sessionId);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter(cmd, holdTags)} ORDER BY s.mtime, s.session_id LIMIT @limit;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@cutoff", cutoff);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        var result = new List<SessionRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(Read(reader));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"""
+            UPDATE sessions SET claimed_by = @node, claimed_at = @now
+            WHERE (tenant, project_key, session_id) IN (
+                SELECT s.tenant, s.project_key, s.session_id FROM sessions s
+                WHERE {ExpiredFilter(cmd, holdTags)} AND (s.claimed_by IS NULL OR s.claimed_at < @now - @lease)
+                ORDER BY s.mtime LIMIT @limit)
+            RETURNING tenant, project_key, session_id, mtime, size;
+            """;
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@cutoff", cutoff);
+        cmd.Parameters.AddWithValue("@node", node);
+        cmd.Parameters.AddWithValue("@now", now);
+        cmd.Parameters.AddWithValue("@lease", leaseMs);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        var result = new List<RetentionClaim>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new RetentionClaim(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND claimed_by = @node AND mtime = @mtime;";
+        AddKey(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId);
+        cmd.Parameters.AddWithValue("@node", node);
+        cmd.Parameters.AddWithValue("@mtime", claim.Mtime);
+        if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        cmd.CommandText = """
+            DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+            VALUES (@tenant, @pk, @sid, @mtime, @size, @now, @node, 'retention') ON CONFLICT DO NOTHING;
+            """;
+        cmd.Parameters.AddWithValue("@size", claim.Size);
+        cmd.Parameters.AddWithValue("@now", now);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "UPDATE sessions SET claimed_by = NULL, claimed_at = NULL WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND claimed_by = @node;";
+        AddKey(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId);
+        cmd.Parameters.AddWithValue("@node", node);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT tenant, project_key, session_id, last_write, size, deleted_at, node, reason FROM retention_audit WHERE tenant = @tenant ORDER BY deleted_at DESC, id DESC LIMIT @limit;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        var result = new List<AuditRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new AuditRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetString(6), reader.GetString(7)));
+        }
+
+        return result;
+    }
+
+    // Sessions of @tenant last written before @cutoff, without a hold row and without a hold tag.
+    private static string ExpiredFilter(SqliteCommand cmd, IReadOnlyCollection<string> holdTags)
+    {
+        var tags = holdTags.Select((t, i) =>
+        {
+            cmd.Parameters.AddWithValue($"@hold{i}", t);
+            return $"@hold{i}";
+        }).ToList();
+        return "s.tenant = @tenant AND s.mtime < @cutoff"
+            + " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = s.tenant AND h.project_key = s.project_key AND h.session_id = s.session_id)"
+            + (tags.Count == 0 ? "" : $" AND (s.tag IS NULL OR s.tag NOT IN ({string.Join(", ", tags)}))");
+    }
+
+    private static void AddKey(SqliteCommand cmd, string tenant, string projectKey, string sessionId)
+    {
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@sid", sessionId);
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

@@ -225,6 +225,48 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Every append changes the last segment's ETag, so deleting it with <c>If-Match</c> on the ETag read together
+    /// with the length is atomic with respect to appends from any node.
+    /// </remarks>
+    public async Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken)
+    {
+        var name = BlobName(tenant, key.Main);
+        var segments = new List<(string Name, BlobRestClient.BlobProperties Props)>();
+        for (var i = 0; ; i++)
+        {
+            var props = await _client.GetPropertiesAsync(SegmentName(name, i), cancellationToken).ConfigureAwait(false);
+            if (props is null)
+            {
+                break;
+            }
+
+            segments.Add((SegmentName(name, i), props));
+        }
+
+        if (segments.Count == 0)
+        {
+            return ConditionalDelete.Missing;
+        }
+
+        if (segments.Sum(s => s.Props.Length) != expectedLength)
+        {
+            return ConditionalDelete.Changed;
+        }
+
+        var last = segments[^1];
+        var deleted = await _client.DeleteIfMatchAsync(last.Name, last.Props.ETag, cancellationToken).ConfigureAwait(false);
+        if (deleted is null)
+        {
+            return ConditionalDelete.Changed;
+        }
+
+        _states.TryRemove(name, out _);
+        await DeleteAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false);
+        return ConditionalDelete.Deleted;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         KeyRules.Validate(new SessionKey(projectKey, sessionId));

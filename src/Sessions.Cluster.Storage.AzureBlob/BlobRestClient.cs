@@ -58,7 +58,7 @@ internal sealed class BlobRestClient : IDisposable
     public sealed record AppendBlockResult(long Offset, int CommittedBlocks);
 
     /// <summary>Properties of a blob.</summary>
-    public sealed record BlobProperties(long Length, int CommittedBlocks, DateTimeOffset LastModified);
+    public sealed record BlobProperties(long Length, int CommittedBlocks, DateTimeOffset LastModified, string ETag);
 
     /// <summary>Creates the container; true when it was created, false when it existed.</summary>
     public async Task<bool> CreateContainerAsync(CancellationToken cancellationToken)
@@ -127,7 +127,8 @@ internal sealed class BlobRestClient : IDisposable
         return new BlobProperties(
             response.Content.Headers.ContentLength ?? 0,
             int.Parse(Header(response, "x-ms-blob-committed-block-count") ?? "0", CultureInfo.InvariantCulture),
-            response.Content.Headers.LastModified ?? DateTimeOffset.UnixEpoch);
+            response.Content.Headers.LastModified ?? DateTimeOffset.UnixEpoch,
+            response.Headers.ETag?.Tag ?? "");
     }
 
     /// <summary>Opens bytes <c>[offset, offset+count)</c> of a blob as a stream; null when the blob does not exist.</summary>
@@ -171,10 +172,22 @@ internal sealed class BlobRestClient : IDisposable
     }
 
     /// <summary>Deletes a blob; false when it did not exist.</summary>
-    public async Task<bool> DeleteAsync(string blob, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(string blob, CancellationToken cancellationToken) => await DeleteIfMatchAsync(blob, null, cancellationToken).ConfigureAwait(false) == true;
+
+    /// <summary>
+    /// Deletes a blob if its ETag is still <paramref name="etag"/> (any ETag when null): true when deleted, false when
+    /// it did not exist, null when it changed since.
+    /// </summary>
+    public async Task<bool?> DeleteIfMatchAsync(string blob, string? etag, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(HttpMethod.Delete, blob, null, null, null, cancellationToken).ConfigureAwait(false);
-        return response.StatusCode == HttpStatusCode.Accepted || (response.StatusCode == HttpStatusCode.NotFound ? false : throw await FailAsync(response).ConfigureAwait(false));
+        using var response = await SendAsync(HttpMethod.Delete, blob, null, etag is null ? null : [("If-Match", etag)], null, cancellationToken).ConfigureAwait(false);
+        return response.StatusCode switch
+        {
+            HttpStatusCode.Accepted => true,
+            HttpStatusCode.NotFound => false,
+            HttpStatusCode.PreconditionFailed => null,
+            _ => throw await FailAsync(response).ConfigureAwait(false),
+        };
     }
 
     /// <summary>Blob names (and, with a delimiter, virtual folder prefixes) under a prefix, page by page.</summary>

@@ -194,6 +194,38 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
     }
 
     /// <inheritdoc />
+    public async Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken)
+    {
+        var path = PathOf(tenant, key.Main);
+        var gate = LockFor(path);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return ConditionalDelete.Missing;
+            }
+
+            var committed = _states.TryGetValue(path, out var state) ? state.Committed : await CommittedLengthAsync(path, new FileInfo(path).Length, cancellationToken).ConfigureAwait(false);
+            if (committed != expectedLength)
+            {
+                return ConditionalDelete.Changed;
+            }
+
+            // Appends to this log wait on the same lock, so none can slip in before the file is gone.
+            File.Delete(path);
+            _states.TryRemove(path, out _);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        await DeleteAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false);
+        return ConditionalDelete.Deleted;
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         var dir = SessionFolder(tenant, projectKey, sessionId);

@@ -116,6 +116,22 @@ public abstract class TranscriptStoreConformance
     }
 
     [Fact]
+    public async Task DeleteIfUnchanged_DeletesOnlyWhenTheLengthIsStillTheClaimedOne()
+    {
+        var key = new SessionKey("p", "retained");
+        var first = await Store.AppendAsync(Tenant, key, [Line("1")], null, CancellationToken.None);
+        await Store.AppendAsync(Tenant, key with { Subpath = "subagents/agent-1" }, [Line("s")], null, CancellationToken.None);
+        await Store.AppendAsync(Tenant, key, [Line("2")], null, CancellationToken.None);
+        Assert.Equal(ConditionalDelete.Changed, await Store.DeleteIfUnchangedAsync(Tenant, key, first.Length, CancellationToken.None));
+        Assert.NotNull(await ReadAllAsync(key));
+        var now = (await Store.StatAsync(Tenant, key, CancellationToken.None))!.Length;
+        Assert.Equal(ConditionalDelete.Deleted, await Store.DeleteIfUnchangedAsync(Tenant, key, now, CancellationToken.None));
+        Assert.Null(await ReadAllAsync(key));
+        Assert.Empty(await Store.ListSubpathsAsync(Tenant, "p", "retained", CancellationToken.None));
+        Assert.Equal(ConditionalDelete.Missing, await Store.DeleteIfUnchangedAsync(Tenant, key, now, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Tenants_AreIsolated_AndListMainTranscriptsSeesOnlyMainLogs()
     {
         var key = new SessionKey("p", "iso");

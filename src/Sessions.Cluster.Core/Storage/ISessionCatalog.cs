@@ -47,4 +47,43 @@ public interface ISessionCatalog
     /// </summary>
     /// <exception cref="ConflictException">Another writer changed the sidecar first (code <c>summary_version_conflict</c>).</exception>
     Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken);
+
+    /// <summary>Every tenant with at least one session row.</summary>
+    IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The tenant's <c>cleanupPeriodDays</c>, or null when it has none of its own.</summary>
+    Task<int?> GetCleanupPeriodDaysAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>Sets the tenant's <c>cleanupPeriodDays</c> (validated by the caller, ≥ 1).</summary>
+    Task SetCleanupPeriodDaysAsync(string tenant, int days, CancellationToken cancellationToken);
+
+    /// <summary>Places a hold on a session (exempt from retention) or replaces its reason.</summary>
+    Task SetHoldAsync(string tenant, string projectKey, string sessionId, string reason, long now, CancellationToken cancellationToken);
+
+    /// <summary>Removes a hold; false when there was none.</summary>
+    Task<bool> RemoveHoldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sessions of a tenant last written before <paramref name="cutoff"/> (epoch ms), oldest first, without a hold and
+    /// without one of <paramref name="holdTags"/>; a dry run of retention.
+    /// </summary>
+    Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically claims up to <paramref name="limit"/> expired sessions for <paramref name="node"/>: rows that are
+    /// unclaimed, or whose claim is older than <paramref name="leaseMs"/>. No two nodes get the same row.
+    /// </summary>
+    Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Finishes a deletion: removes the row and its sidecar if it is still claimed by <paramref name="node"/> and
+    /// unchanged since the claim, and writes one audit record. False when the row changed (it was written again).
+    /// </summary>
+    Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken);
+
+    /// <summary>Gives a claim back (the transcript changed after the claim).</summary>
+    Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken);
+
+    /// <summary>The tenant's deletion audit records, newest first.</summary>
+    Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken);
 }

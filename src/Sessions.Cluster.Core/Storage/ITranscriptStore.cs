@@ -31,6 +31,13 @@ public interface ITranscriptStore
     /// <summary>Deletes a log. A main key also deletes every subpath of the session; a subpath key deletes only itself. False when nothing existed.</summary>
     Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes a session's main transcript and its subpaths only if the main transcript's committed length is still
+    /// <paramref name="expectedLength"/>, atomically with respect to appends (retention must never delete a session
+    /// written after it was claimed).
+    /// </summary>
+    Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken);
+
     /// <summary>Subpaths of one session (e.g. <c>subagents/agent-abc</c>), never the main transcript.</summary>
     Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
@@ -39,4 +46,17 @@ public interface ITranscriptStore
 
     /// <summary>Every tenant that has at least one log.</summary>
     IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Outcome of <see cref="ITranscriptStore.DeleteIfUnchangedAsync"/>.</summary>
+public enum ConditionalDelete
+{
+    /// <summary>The session was deleted.</summary>
+    Deleted,
+
+    /// <summary>Nothing was stored (already deleted).</summary>
+    Missing,
+
+    /// <summary>The transcript changed since the expected length; nothing was deleted.</summary>
+    Changed,
 }

@@ -97,6 +97,28 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
     }
 
     /// <inheritdoc />
+    public async Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken)
+    {
+        if (!_logs.TryGetValue((tenant, key), out var log))
+        {
+            return ConditionalDelete.Missing;
+        }
+
+        lock (log)
+        {
+            if (log.Bytes.Length != expectedLength)
+            {
+                return ConditionalDelete.Changed;
+            }
+
+            _logs.TryRemove((tenant, key), out _);
+        }
+
+        await DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        return ConditionalDelete.Deleted;
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>(_logs.Keys
             .Where(k => k.Tenant == tenant && k.Key.ProjectKey == projectKey && k.Key.SessionId == sessionId && k.Key.Subpath is not null)
