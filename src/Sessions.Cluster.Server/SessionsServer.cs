@@ -1,3 +1,4 @@
+using Sessions.Cluster.Core.Retention;
 using Sessions.Cluster.Core.Sessions;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Server.Api;
@@ -36,6 +37,15 @@ public static partial class SessionsServer
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<SessionService>();
+        var retention = new RetentionOptions();
+        section.GetSection("Retention").Bind(retention);
+        builder.Services.AddSingleton(retention);
+        builder.Services.AddSingleton<RetentionService>();
+        if (retention.Enabled)
+        {
+            builder.Services.AddHostedService<RetentionSweeper>();
+        }
+
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi();
@@ -54,6 +64,7 @@ public static partial class SessionsServer
         app.MapSessionStoreApi();
         app.MapSessionsApi();
         app.MapAdminApi();
+        app.MapRetentionApi();
         app.MapFallback((HttpContext http) => Results.Problem(
             detail: $"No endpoint matches {http.Request.Method} {http.Request.Path}. Keys must not contain '/', '\\', '..' or '%'; see /openapi/v1.json.",
             statusCode: StatusCodes.Status404NotFound,

@@ -9,7 +9,7 @@ public abstract class TranscriptStoreConformance
 {
     protected const string Tenant = "t1";
 
-    protected ManualTimeProvider Clock { get; } = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    protected Sessions.Cluster.Testing.FakeTimeProvider Clock { get; } = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
     protected abstract ITranscriptStore Store { get; }
 
@@ -162,14 +162,4 @@ public abstract class TranscriptStoreConformance
         Assert.Equal(400, lines.Length);
         Assert.Equal(400, lines.Distinct().Count());
     }
-}
-
-/// <summary>A clock tests move by hand (the Microsoft testing package does not restore here).</summary>
-public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset _now = start;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
 }
