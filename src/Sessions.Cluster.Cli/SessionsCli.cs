@@ -27,6 +27,8 @@ public static class SessionsCli
         root.Add(RemoveCommand.Create(context));
         root.Add(PullCommand.Create(context));
         root.Add(PushCommand.Create(context));
+        root.Add(HoldCommand.Create(context));
+        root.Add(RetentionCommand.Create(context));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

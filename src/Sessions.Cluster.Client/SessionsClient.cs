@@ -155,6 +155,25 @@ public sealed class SessionsClient : IDisposable
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sends a request with an optional JSON body and returns the JSON answer (null for 204).</summary>
+    public async Task<JsonNode?> SendJsonAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, options: Json);
+        }
+
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        return text.Length == 0 ? null : JsonNode.Parse(text);
+    }
+
+    /// <summary>Places a hold on a session (retention never deletes it), or releases it.</summary>
+    public Task SetHoldAsync(string projectKey, string sessionId, bool hold, string? reason, CancellationToken cancellationToken) =>
+        SendJsonAsync(hold ? HttpMethod.Put : HttpMethod.Delete, $"{SessionPath(projectKey, sessionId)}/hold", hold ? new { reason } : null, cancellationToken);
+
     /// <inheritdoc />
     public void Dispose()
     {

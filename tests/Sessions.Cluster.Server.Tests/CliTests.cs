@@ -110,6 +110,28 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         Assert.Equal(ExitCodes.Conflict, code);
     }
 
+    [Fact]
+    public async Task Retention_SetPreviewSweepAuditAndHold_WorkFromTheCli()
+    {
+        await ImportOneAsync();
+        Assert.Equal(0, (await Cli("retention", "set", "7")).Code);
+        var (_, shown, _) = await Cli("retention", "show");
+        Assert.Equal(7, JsonNode.Parse(shown)!["cleanupPeriodDays"]!.GetValue<int>());
+        Assert.Equal(ExitCodes.InvalidInput, (await Cli("retention", "set", "0")).Code);
+
+        // The fixture session was imported just now: nothing is due, and a hold can be placed and released.
+        var (code, preview, _) = await Cli("retention", "preview", "--format", "json");
+        Assert.Equal(0, code);
+        Assert.Empty((JsonArray)JsonNode.Parse(preview)!["sessions"]!);
+        Assert.Equal(0, (await Cli("hold", FixtureSession, "--reason", "audit")).Code);
+        Assert.Equal(0, (await Cli("hold", FixtureSession, "--release")).Code);
+        Assert.Equal(ExitCodes.NotFound, (await Cli("hold", FixtureSession, "--release")).Code);
+        var (_, swept, _) = await Cli("retention", "sweep");
+        Assert.Equal(0, JsonNode.Parse(swept)!["deleted"]!.GetValue<int>());
+        var (_, audit, _) = await Cli("retention", "audit");
+        Assert.Empty((JsonArray)JsonNode.Parse(audit)!);
+    }
+
     [Theory]
     [InlineData(ExitCodes.NotFound, "show", "00000000-0000-0000-0000-000000000000")]
     [InlineData(ExitCodes.NotFound, "import", "/nonexistent/claude")]
