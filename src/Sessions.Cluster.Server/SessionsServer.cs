@@ -46,6 +46,7 @@ public static partial class SessionsServer
             builder.Services.AddHostedService<RetentionSweeper>();
         }
 
+        builder.Services.AddSessionsTelemetry(section);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi();
@@ -55,7 +56,9 @@ public static partial class SessionsServer
 
         var app = builder.Build();
         app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.Services.UseSessionsTelemetry();
         ServerLog.Started(app.Logger, storage);
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi("/openapi/{documentName}.json");

@@ -1,6 +1,7 @@
 using Sessions.Cluster.Catalog.PostgreSql;
 using Sessions.Cluster.Catalog.Sqlite;
 using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Core.Telemetry;
 using Sessions.Cluster.Storage.AzureBlob;
 using Sessions.Cluster.Storage.FileSystem;
 
@@ -35,9 +36,11 @@ public static class StorageRegistration
             case EmbeddedMode:
             {
                 var dataDir = Path.GetFullPath(section["DataDir"] ?? ".data");
-                services.AddSingleton<ITranscriptStore>(sp => new FileSystemTranscriptStore(
-                    new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = section.GetValue("FlushToDisk", true) },
-                    sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(
+                    new FileSystemTranscriptStore(
+                        new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = section.GetValue("FlushToDisk", true) },
+                        sp.GetRequiredService<TimeProvider>()),
+                    "filesystem"));
                 services.AddSingleton<ISessionCatalog>(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
                 return $"embedded: transcripts and catalog under {dataDir}";
             }
@@ -57,7 +60,8 @@ public static class StorageRegistration
 
                 // One entry must fit in one append block.
                 limits.MaxEntryBytes = Math.Min(limits.MaxEntryBytes, AzureBlobTranscriptStore.MaxEntryBytes);
-                services.AddSingleton<ITranscriptStore>(sp => new AzureBlobTranscriptStore(blob, sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton<AzureBlobTranscriptStore>(sp => new AzureBlobTranscriptStore(blob, sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(sp.GetRequiredService<AzureBlobTranscriptStore>(), "azureblob"));
                 services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = postgres }));
                 return $"cluster: transcripts in blob container '{blob.Container}', catalog in PostgreSQL";
             }

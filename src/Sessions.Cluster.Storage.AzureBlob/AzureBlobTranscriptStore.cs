@@ -67,6 +67,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
             var fence = expectedLength;
             var appended = 0;
             var duplicates = 0;
+            long bytes = 0;
             for (var attempt = 0; ; attempt++)
             {
                 if (attempt > 100)
@@ -121,6 +122,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
 
                 appended += count;
                 duplicates += skipped;
+                bytes += block.Length;
                 fence = null;
                 remaining = write.Skip(count).ToList();
                 if (remaining.Count == 0)
@@ -134,7 +136,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
                 state.Mtime = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             }
 
-            return new AppendResult(appended, duplicates, state.Length, state.Mtime, created);
+            return new AppendResult(appended, duplicates, state.Length, state.Mtime, created, bytes);
         }
         finally
         {

@@ -97,7 +97,7 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
                 state.Mtime = now.ToUnixTimeMilliseconds();
             }
 
-            return new AppendResult(appended, duplicates, state.Committed, state.Mtime, created);
+            return new AppendResult(appended, duplicates, state.Committed, state.Mtime, created, appended > 0 ? buffer.Length : 0);
         }
         catch (IOException ex)
         {

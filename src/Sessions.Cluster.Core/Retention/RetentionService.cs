@@ -127,6 +127,7 @@ public sealed class RetentionService(ITranscriptStore store, ISessionCatalog cat
                 }
             }).ConfigureAwait(false);
             report += new SweepReport(deleted, changed, missing);
+            Telemetry.SessionsTelemetry.Expirations.Add(deleted + missing);
             if (deleted + missing == 0 && changed == claims.Count)
             {
                 // Everything claimed was written again meanwhile: stop rather than spin; the next sweep looks again.

@@ -261,6 +261,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         }
 
         await AppendAsync(tenant, forkKey, lines, expectedLength: 0, cancellationToken).ConfigureAwait(false);
+        Telemetry.SessionsTelemetry.Forks.Add(1);
         return forkId;
     }
 

@@ -40,12 +40,13 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
             }
 
             var appended = write.Count;
+            var bytes = write.Sum(l => (long)l.Json.Length + 1);
             if (appended > 0 || created)
             {
                 log.Mtime = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             }
 
-            return Task.FromResult(new AppendResult(appended, duplicates, log.Bytes.Length, log.Mtime, created));
+            return Task.FromResult(new AppendResult(appended, duplicates, log.Bytes.Length, log.Mtime, created, bytes));
         }
     }
 

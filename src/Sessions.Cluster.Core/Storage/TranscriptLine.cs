@@ -14,7 +14,8 @@ public sealed record TranscriptLine(ReadOnlyMemory<byte> Json, string? Uuid);
 /// <param name="Length">Committed length of the log in bytes after the call.</param>
 /// <param name="Mtime">The store's write time, integer Unix epoch milliseconds (unchanged when nothing was written).</param>
 /// <param name="Created">True when this call created the log.</param>
-public sealed record AppendResult(int Appended, int Duplicates, long Length, long Mtime, bool Created);
+/// <param name="Bytes">Bytes this call wrote, newlines included.</param>
+public sealed record AppendResult(int Appended, int Duplicates, long Length, long Mtime, bool Created, long Bytes = 0);
 
 /// <summary>What a store knows about one log without reading it.</summary>
 /// <param name="Key">The log's key.</param>

@@ -33,6 +33,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         problem.Extensions["code"] = code;
         if (exception is ConflictException conflict)
         {
+            Core.Telemetry.SessionsTelemetry.Conflicts.Add(1, new KeyValuePair<string, object?>("code", conflict.Code));
             problem.Extensions["expected"] = conflict.Expected;
             problem.Extensions["actual"] = conflict.Actual;
         }

@@ -9,7 +9,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>A real Sessions.Cluster server (Kestrel on a free loopback port) over a fresh data folder, per test class.</summary>
-public sealed class ServerFixture : ITestServer
+public sealed class ServerFixture : ITestServer, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -48,4 +48,6 @@ public sealed class ServerFixture : ITestServer
             await _app.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 }

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Core.Telemetry;
+
+/// <summary>
+/// Wraps any <see cref="ITranscriptStore"/> with a span and a <c>sessions.storage.duration</c> measurement per
+/// operation, and counts appended entries and bytes. Keys appear in spans; entry contents never do.
+/// </summary>
+public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string backend) : ITranscriptStore
+{
+    /// <inheritdoc />
+    public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    {
+        var result = await MeasureAsync("append", tenant, key, () => inner.AppendAsync(tenant, key, lines, expectedLength, cancellationToken)).ConfigureAwait(false);
+        if (result.Appended > 0)
+        {
+            SessionsTelemetry.AppendedEntries.Add(result.Appended, new KeyValuePair<string, object?>("backend", backend));
+            SessionsTelemetry.AppendedBytes.Add(result.Bytes, new KeyValuePair<string, object?>("backend", backend));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
+        MeasureAsync("stat", tenant, key, () => inner.StatAsync(tenant, key, cancellationToken));
+
+    /// <inheritdoc />
+    public Task<Stream?> OpenReadAsync(string tenant, SessionKey key, long offset, long? count, CancellationToken cancellationToken) =>
+        MeasureAsync("read", tenant, key, () => inner.OpenReadAsync(tenant, key, offset, count, cancellationToken));
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
+        MeasureAsync("delete", tenant, key, () => inner.DeleteAsync(tenant, key, cancellationToken));
+
+    /// <inheritdoc />
+    public Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken) =>
+        MeasureAsync("delete_if_unchanged", tenant, key, () => inner.DeleteIfUnchangedAsync(tenant, key, expectedLength, cancellationToken));
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        MeasureAsync("list_subpaths", tenant, new SessionKey(projectKey, sessionId), () => inner.ListSubpathsAsync(tenant, projectKey, sessionId, cancellationToken));
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<TranscriptStat> ListMainTranscriptsAsync(string tenant, CancellationToken cancellationToken) => inner.ListMainTranscriptsAsync(tenant, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken) => inner.ListTenantsAsync(cancellationToken);
+
+    private async Task<T> MeasureAsync<T>(string operation, string tenant, SessionKey key, Func<Task<T>> call)
+    {
+        using var activity = SessionsTelemetry.ActivitySource.StartActivity($"storage {operation}", ActivityKind.Client);
+        activity?.SetTag("sessions.backend", backend);
+        activity?.SetTag("sessions.tenant", tenant);
+        activity?.SetTag("sessions.key", key.ToString());
+        var started = Stopwatch.GetTimestamp();
+        var status = "ok";
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            status = ex is SessionsException se ? se.Code : "error";
+            activity?.SetStatus(ActivityStatusCode.Error, status);
+            throw;
+        }
+        finally
+        {
+            SessionsTelemetry.StorageDuration.Record(
+                Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("operation", operation),
+                new KeyValuePair<string, object?>("backend", backend),
+                new KeyValuePair<string, object?>("status", status));
+        }
+    }
+}

@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Cluster.Core.Telemetry;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Server.Tests;
+
+[CollectionDefinition("telemetry", DisableParallelization = true)]
+public sealed class TelemetryCollection;
+
+/// <summary>Traces and metrics: the instruments record what happens, and OTLP export works end to end.</summary>
+[Collection("telemetry")]
+public sealed class TelemetryTests
+{
+    [Fact]
+    public async Task Instruments_RecordRequestsAppendsForksConflictsAndStorageLatency_WithRouteNotPathLabels()
+    {
+        var measurements = new ConcurrentBag<(string Name, double Value, Dictionary<string, object?> Tags)>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == SessionsTelemetry.Name)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((i, v, tags, _) => measurements.Add((i.Name, v, ToDictionary(tags))));
+        meters.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Add((i.Name, v, ToDictionary(tags))));
+        meters.Start();
+        var spans = new ConcurrentBag<Activity>();
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == SessionsTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(activities);
+
+        await using var server = new ServerFixture();
+        await server.InitializeAsync();
+        var pk = "telemetry-" + Guid.NewGuid().ToString("N")[..6];
+        var secretSession = "secret-session-id";
+        using (var r = await server.Http.PostAsync($"v1/projects/{pk}/sessions/{secretSession}/entries", Calls.Json($"[{Calls.Entry("a")},{Calls.Entry("b")}]")))
+        {
+            r.EnsureSuccessStatusCode();
+        }
+
+        using (var fork = await server.Http.PostAsync($"v1/projects/{pk}/sessions/{secretSession}/fork", Calls.Json("{}")))
+        {
+            fork.EnsureSuccessStatusCode();
+        }
+
+        using (var conflict = await server.Http.PostAsync($"v1/projects/{pk}/sessions/{secretSession}/entries?expectedLength=1", Calls.Json($"[{Calls.Entry("c")}]")))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        }
+
+        meters.RecordObservableInstruments();
+        Assert.Contains(measurements, m => m.Name == "sessions.requests" && (string)m.Tags["operation"]! == "POST /v1/projects/{projectKey}/sessions/{sessionId}/entries" && (int)m.Tags["status"]! == 200);
+        Assert.Contains(measurements, m => m.Name == "sessions.requests" && (int)m.Tags["status"]! == 409);
+        Assert.True(measurements.Where(m => m.Name == "sessions.append.entries").Sum(m => m.Value) >= 2);
+        Assert.True(measurements.Where(m => m.Name == "sessions.append.bytes").Sum(m => m.Value) > 0);
+        Assert.Equal(1, measurements.Where(m => m.Name == "sessions.forks").Sum(m => m.Value));
+        Assert.Equal(1, measurements.Count(m => m.Name == "sessions.conflicts" && (string)m.Tags["code"]! == "append_position_conflict"));
+        Assert.Contains(measurements, m => m.Name == "sessions.storage.duration" && (string)m.Tags["backend"]! == "filesystem" && (string)m.Tags["operation"]! == "append");
+        Assert.DoesNotContain(measurements, m => m.Tags.Values.Any(v => v?.ToString()?.Contains(secretSession, StringComparison.Ordinal) == true));
+        Assert.Contains(spans, s => s.Kind == ActivityKind.Server && s.DisplayName == "POST /v1/projects/{projectKey}/sessions/{sessionId}/fork");
+        Assert.Contains(spans, s => s.DisplayName == "storage append");
+    }
+
+    [Fact]
+    public async Task Otlp_WhenAnEndpointIsConfigured_ExportsTracesAndMetricsOverHttpProtobuf()
+    {
+        var received = new ConcurrentBag<(string Path, string ContentType, int Length)>();
+        var collector = WebApplication.CreateSlimBuilder();
+        collector.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var receiver = collector.Build();
+        receiver.MapPost("/v1/{signal}", async (HttpContext http, string signal) =>
+        {
+            using var body = new MemoryStream();
+            await http.Request.Body.CopyToAsync(body);
+            received.Add(("/v1/" + signal, http.Request.ContentType ?? "", (int)body.Length));
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        var collectorUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        var data = RepoPaths.TempDir("otlp");
+        var app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", data, "--Sessions:Telemetry:OtlpEndpoint", collectorUrl, "--Sessions:Telemetry:MetricExportIntervalMs", "300", "--Logging:LogLevel:Default", "Warning"]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // A caller without trace context: the server starts (and, by the parent-based default, samples) its own trace.
+        var handler = new SocketsHttpHandler { ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator() };
+        using (var http = new HttpClient(handler) { BaseAddress = new Uri(address + "/") })
+        {
+            using var r = await http.PostAsync("v1/projects/otlp/sessions/s/entries", Calls.Json($"[{Calls.Entry("x")}]"));
+            r.EnsureSuccessStatusCode();
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(received.Any(r => r.Path == "/v1/metrics") && received.Any(r => r.Path == "/v1/traces")) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        // Stopping the node disposes the providers, which flushes the spans still batched.
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Assert.Contains(received, r => r.Path == "/v1/metrics" && r.ContentType == "application/x-protobuf" && r.Length > 0);
+        Assert.Contains(received, r => r.Path == "/v1/traces" && r.ContentType == "application/x-protobuf" && r.Length > 0);
+    }
+
+    private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var d = new Dictionary<string, object?>();
+        foreach (var t in tags)
+        {
+            d[t.Key] = t.Value;
+        }
+
+        return d;
+    }
+}
