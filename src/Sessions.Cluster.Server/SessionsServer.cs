@@ -17,6 +17,19 @@ public static partial class SessionsServer
     /// <summary>Default listen address of the embedded server.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
+    /// <summary>
+    /// Every configuration key the server reads (as environment variables, <c>:</c> becomes <c>__</c>). README.md lists
+    /// them; the deploy files may use only these.
+    /// </summary>
+    public static readonly IReadOnlyList<string> ConfigurationKeys =
+    [
+        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:MaxEntryBytes",
+        "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString",
+        "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:ClaimLease",
+        "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
+        "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
+    ];
+
     /// <summary>Builds the application from command-line arguments; <paramref name="configure"/> may override services (tests inject a clock).</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {

@@ -8,7 +8,8 @@ namespace Sessions.Cluster.Server.Tests;
 /// against a live server: the SDK-documented SessionStore contracts, parity with the SDK's InMemorySessionStore on
 /// every fixture session, idempotent replays and concurrent adapters.
 /// </summary>
-public sealed class TypeScriptAdapterTests(ServerFixture server) : IClassFixture<ServerFixture>
+public abstract class TypeScriptAdapterTests<TServer>(TServer server)
+    where TServer : ITestServer
 {
     private static string PackageDir => Path.Combine(RepoPaths.Root, "src", "claude-agent-sdk-store");
 
@@ -30,3 +31,9 @@ public sealed class TypeScriptAdapterTests(ServerFixture server) : IClassFixture
         Assert.DoesNotContain("ℹ pass 0", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The adapter's suites against the embedded deployment.</summary>
+public sealed class EmbeddedTypeScriptAdapterTests(ServerFixture server) : TypeScriptAdapterTests<ServerFixture>(server), IClassFixture<ServerFixture>;
+
+/// <summary>The adapter's suites against the three-node cluster (Azure Blob transcripts, PostgreSQL catalog).</summary>
+public sealed class ClusterTypeScriptAdapterTests(ClusterFixture server) : TypeScriptAdapterTests<ClusterFixture>(server), IClassFixture<ClusterFixture>;

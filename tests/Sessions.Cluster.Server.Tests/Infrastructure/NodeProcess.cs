@@ -5,7 +5,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>One Sessions.Cluster server as an operating-system process (so it can be killed with SIGKILL).</summary>
-public sealed class NodeProcess(IReadOnlyList<string> arguments) : IAsyncDisposable
+public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null) : IAsyncDisposable
 {
     private readonly StringBuilder _log = new();
     private Process? _process;
@@ -39,6 +39,11 @@ public sealed class NodeProcess(IReadOnlyList<string> arguments) : IAsyncDisposa
         }
 
         psi.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+
         _process = Process.Start(psi) ?? throw new InvalidOperationException("The node did not start.");
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);

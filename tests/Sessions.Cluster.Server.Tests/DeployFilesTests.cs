@@ -1,0 +1,104 @@
+using System.Text.RegularExpressions;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
+using YamlDotNet.RepresentationModel;
+using YamlDotNet.Serialization;
+
+namespace Sessions.Cluster.Server.Tests;
+
+/// <summary>
+/// No Docker engine runs here, so the deploy files are validated as far as possible: parsed, checked against the
+/// configuration keys the server reads and the README documents, and a real node is booted from the compose file's
+/// own environment against real Azurite and PostgreSQL.
+/// </summary>
+public sealed partial class DeployFilesTests
+{
+    private static readonly HashSet<string> KnownEnvironmentNames = SessionsServer.ConfigurationKeys.Select(k => k.Replace(":", "__", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+
+    [GeneratedRegex(@"\bSessions__[A-Za-z_]+")]
+    private static partial Regex SettingName();
+
+    [Fact]
+    public void Compose_HasAzuritePostgresThreeClusterNodesAndALoadBalancer()
+    {
+        var compose = LoadCompose();
+        var services = (Dictionary<object, object>)compose["services"];
+        Assert.Equal(["azurite", "lb", "node1", "node2", "node3", "postgres"], services.Keys.Select(k => (string)k).Order());
+        foreach (var node in new[] { "node1", "node2", "node3" })
+        {
+            var environment = NodeEnvironment(services, node);
+            Assert.Equal("cluster", environment["Sessions__Mode"]);
+            Assert.Contains("BlobEndpoint=http://azurite:10000/", environment["Sessions__Blob__ConnectionString"], StringComparison.Ordinal);
+            Assert.Contains("Host=postgres", environment["Sessions__Postgres__ConnectionString"], StringComparison.Ordinal);
+        }
+
+        var nginx = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "nginx.conf"));
+        foreach (var node in new[] { "node1", "node2", "node3" })
+        {
+            Assert.Contains($"server {node}:8080", nginx, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("EXPOSE 8080", File.ReadAllText(Path.Combine(RepoPaths.Root, "Dockerfile")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kubernetes_ManifestsParse_AndProbeTheServersHealthEndpoints()
+    {
+        var yaml = new YamlStream();
+        using (var reader = new StreamReader(Path.Combine(RepoPaths.Root, "infra", "kubernetes", "sessions-cluster.yaml")))
+        {
+            yaml.Load(reader);
+        }
+
+        var kinds = yaml.Documents.Select(d => ((YamlScalarNode)((YamlMappingNode)d.RootNode)[new YamlScalarNode("kind")]).Value).ToList();
+        Assert.Equal(["ConfigMap", "Deployment", "PodDisruptionBudget", "Secret", "Service"], kinds.Order());
+        var text = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "kubernetes", "sessions-cluster.yaml"));
+        Assert.Contains("path: /health/ready", text, StringComparison.Ordinal);
+        Assert.Contains("path: /health/live", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EverySettingTheDeployFilesUse_IsOneTheServerReads_AndTheReadmeDocuments()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        foreach (var key in SessionsServer.ConfigurationKeys)
+        {
+            var last = key.Split(':')[^1];
+            Assert.True(readme.Contains(key, StringComparison.Ordinal) || readme.Contains($"`{last}`", StringComparison.Ordinal), $"README does not document {key}");
+        }
+
+        foreach (var file in new[] { "docker-compose.yml", "infra/kubernetes/sessions-cluster.yaml", "Dockerfile" })
+        {
+            foreach (Match m in SettingName().Matches(File.ReadAllText(Path.Combine(RepoPaths.Root, file))))
+            {
+                Assert.True(KnownEnvironmentNames.Contains(m.Value), $"{file} sets {m.Value}, which the server does not read");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ANodeConfiguredExactlyAsTheComposeFileSays_ServesAppendsAndReads()
+    {
+        await using var azurite = await AzuriteServer.StartNewAsync();
+        await using var postgres = await PostgresServer.StartNewAsync();
+        var database = await postgres.CreateDatabaseAsync("sessions");
+        var environment = NodeEnvironment((Dictionary<object, object>)LoadCompose()["services"], "node1");
+
+        // Only the host names change: the compose network's "azurite" and "postgres" are local processes here.
+        environment["Sessions__Blob__ConnectionString"] = environment["Sessions__Blob__ConnectionString"].Replace("http://azurite:10000/devstoreaccount1", azurite.BlobEndpoint.ToString().TrimEnd('/'), StringComparison.Ordinal);
+        environment["Sessions__Postgres__ConnectionString"] = database;
+        await using var node = new NodeProcess(["--Logging:LogLevel:Default", "Warning"], environment);
+        await node.StartAsync();
+        using var http = new HttpClient { BaseAddress = node.Url };
+        using var append = await http.PostAsync("v1/projects/compose/sessions/s/entries", Calls.Json($"[{Calls.Entry("from-compose")}]"));
+        Assert.True(append.IsSuccessStatusCode, await append.Content.ReadAsStringAsync());
+        using var load = await http.GetAsync("v1/projects/compose/sessions/s/entries");
+        Assert.Contains("from-compose", await load.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private static Dictionary<object, object> LoadCompose() =>
+        new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(File.ReadAllText(Path.Combine(RepoPaths.Root, "docker-compose.yml")));
+
+    private static Dictionary<string, string> NodeEnvironment(Dictionary<object, object> services, string node) =>
+        ((Dictionary<object, object>)((Dictionary<object, object>)services[node])["environment"]).ToDictionary(kv => (string)kv.Key, kv => (string)kv.Value);
+}
