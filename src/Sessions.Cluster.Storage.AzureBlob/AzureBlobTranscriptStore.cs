@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Storage;
 
@@ -439,7 +438,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
             if (segments[i].Length > from)
             {
                 var bytes = await _client.ReadRangeAsync(segments[i].Name, from, segments[i].Length - from, cancellationToken).ConfigureAwait(false) ?? [];
-                foreach (var uuid in UuidsOf(bytes))
+                foreach (var uuid in TranscriptUuids.Read(bytes))
                 {
                     state.Uuids.Add(uuid);
                 }
@@ -470,47 +469,6 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
 
             result.Add((SegmentName(name, i), props.Length, props.CommittedBlocks, props.LastModified));
         }
-    }
-
-    private static List<string> UuidsOf(ReadOnlySpan<byte> data)
-    {
-        var result = new List<string>();
-        while (!data.IsEmpty)
-        {
-            var nl = data.IndexOf((byte)'\n');
-            var line = nl >= 0 ? data[..nl] : data;
-            data = nl >= 0 ? data[(nl + 1)..] : [];
-            try
-            {
-                var reader = new Utf8JsonReader(line);
-                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                {
-                    continue;
-                }
-
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    var isUuid = reader.ValueTextEquals("uuid"u8);
-                    reader.Read();
-                    if (isUuid)
-                    {
-                        if (reader.TokenType == JsonTokenType.String)
-                        {
-                            result.Add(reader.GetString()!);
-                        }
-
-                        break;
-                    }
-
-                    reader.Skip();
-                }
-            }
-            catch (JsonException)
-            {
-            }
-        }
-
-        return result;
     }
 
     private sealed class LogState

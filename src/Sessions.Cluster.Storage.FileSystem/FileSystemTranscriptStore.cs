@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Storage;
 
@@ -335,59 +334,13 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
 
         var data = buffer.AsSpan(0, read);
         state.Committed = data.LastIndexOf((byte)'\n') + 1;
-        foreach (var uuid in UuidsOf(data[..(int)state.Committed]))
+        foreach (var uuid in TranscriptUuids.Read(data[..(int)state.Committed]))
         {
             state.Uuids.Add(uuid);
         }
 
         _states[path] = state;
         return state;
-    }
-
-    private static List<string> UuidsOf(ReadOnlySpan<byte> data)
-    {
-        var result = new List<string>();
-        while (!data.IsEmpty)
-        {
-            var nl = data.IndexOf((byte)'\n');
-            var line = nl >= 0 ? data[..nl] : data;
-            data = nl >= 0 ? data[(nl + 1)..] : [];
-            if (TopLevelUuid(line) is { } uuid)
-            {
-                result.Add(uuid);
-            }
-        }
-
-        return result;
-    }
-
-    private static string? TopLevelUuid(ReadOnlySpan<byte> line)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(line);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isUuid = reader.ValueTextEquals("uuid"u8);
-                reader.Read();
-                if (isUuid)
-                {
-                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                }
-
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return null;
     }
 
     private static async Task<long> CommittedLengthAsync(string path, long length, CancellationToken cancellationToken)
