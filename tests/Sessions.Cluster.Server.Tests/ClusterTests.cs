@@ -141,6 +141,10 @@ public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<Cluster
                 Assert.Equal("storage_unavailable", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["code"]!.GetValue<string>());
                 using var load = await http.GetAsync($"v1/projects/{pk}/sessions/s/entries");
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, load.StatusCode);
+                using var ready = await http.GetAsync("health/ready");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                using var live = await http.GetAsync("health/live");
+                Assert.Equal(HttpStatusCode.OK, live.StatusCode);
                 answers++;
                 await Task.Delay(500);
             }
@@ -150,6 +154,11 @@ public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<Cluster
         finally
         {
             await cluster.Azurite.StartAsync();
+        }
+
+        using (var ready = await http.GetAsync("health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         }
 
         using (var after = await http.PostAsync($"v1/projects/{pk}/sessions/s/entries", Calls.Json($"[{Calls.Entry("after")}]")))
