@@ -53,5 +53,25 @@ internal static class Migrations
             );
             CREATE INDEX ix_retention_audit_tenant ON retention_audit (tenant, deleted_at DESC);
             """),
+        (3, "tenants, API keys, row-level security", """
+            CREATE TABLE tenants (
+                tenant text PRIMARY KEY, created_at bigint NOT NULL,
+                max_sessions bigint, max_bytes bigint, max_entry_bytes int, requests_per_minute int
+            );
+            CREATE TABLE api_keys (
+                key_id text PRIMARY KEY, tenant text NOT NULL, secret_hash text NOT NULL, scopes text NOT NULL,
+                label text NOT NULL, created_at bigint NOT NULL, revoked_at bigint
+            );
+            CREATE INDEX ix_api_keys_tenant ON api_keys (tenant);
+            DO $$
+            DECLARE t text;
+            BEGIN
+                FOREACH t IN ARRAY ARRAY['sessions', 'summaries', 'holds', 'tenant_policies', 'retention_audit'] LOOP
+                    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+                    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+                    EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (current_setting(''sessions.tenant'', true) IN (tenant, ''*'')) WITH CHECK (current_setting(''sessions.tenant'', true) IN (tenant, ''*''))', t);
+                END LOOP;
+            END $$;
+            """),
     ];
 }

@@ -4,15 +4,19 @@ using System.Text;
 using Npgsql;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Core.Tenants;
 
 namespace Sessions.Cluster.Catalog.PostgreSql;
 
 /// <summary>
 /// The cluster catalog in PostgreSQL: the same contract as the SQLite catalog, shared by every node. Schema changes
 /// are the numbered <see cref="Migrations"/>, recorded in <c>schema_migrations</c> and applied under an advisory
-/// lock so nodes that start together migrate once.
+/// lock so nodes that start together migrate once. Row-level security is a second wall behind the tenant filter in
+/// every query: each command runs with <c>sessions.tenant</c> set to the tenant it acts for (<c>*</c> only for
+/// cross-tenant system work such as the retention sweeper and the tenant directory), and rows of other tenants are
+/// invisible to it, even to a query that forgot its filter.
 /// </summary>
-public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
+public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, IAsyncDisposable
 {
     private const long MigrationLockId = 0x5E55_1045;
     private const string Columns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
@@ -30,6 +34,12 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
 
         _dataSource = NpgsqlDataSource.Create(options.ConnectionString);
     }
+
+    /// <summary>
+    /// False when the catalog connects as a role that bypasses row-level security (a superuser or a BYPASSRLS role);
+    /// known after <see cref="InitializeAsync"/>. Connect as an ordinary role that owns the tables.
+    /// </summary>
+    public bool RowLevelSecurityEnforced { get; private set; }
 
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken)
@@ -57,13 +67,15 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
         }
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await using var bypass = new NpgsqlCommand("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", connection);
+        RowLevelSecurityEnforced = await bypass.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is false;
     }
 
     /// <inheritdoc />
     public async Task UpsertAsync(SessionRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        await using var cmd = _dataSource.CreateCommand($"""
+        await using var cmd = await CommandAsync(record.Tenant, $"""
             INSERT INTO sessions ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
             ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
@@ -71,7 +83,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
                 is_sidechain = excluded.is_sidechain, claimed_by = NULL, claimed_at = NULL
             WHERE sessions.size <= excluded.size
-            """);
+            """, cancellationToken).ConfigureAwait(false);
         Add(cmd, record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
             record.FirstPrompt, record.Tag, record.Cwd, record.GitBranch, record.CreatedAt, record.ParentSessionId, record.IsSidechain);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
@@ -80,7 +92,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        await using var cmd = await CommandAsync(tenant, $"SELECT {Columns} FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey, sessionId);
         var rows = await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
         return rows.Count > 0 ? rows[0] : null;
@@ -89,7 +101,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM sessions WHERE tenant = $1 AND session_id = $2 ORDER BY mtime DESC");
+        await using var cmd = await CommandAsync(tenant, $"SELECT {Columns} FROM sessions WHERE tenant = $1 AND session_id = $2 ORDER BY mtime DESC", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, sessionId);
         return await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -127,7 +139,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
 
         args.Add(query.Limit + 1);
         sql.Append(CultureInfo.InvariantCulture, $" ORDER BY mtime DESC, session_id DESC LIMIT ${args.Count}");
-        await using var cmd = _dataSource.CreateCommand(sql.ToString());
+        await using var cmd = await CommandAsync(tenant, sql.ToString(), cancellationToken).ConfigureAwait(false);
         Add(cmd, [.. args]);
         var items = await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
         string? next = null;
@@ -143,7 +155,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("SELECT session_id, mtime FROM sessions WHERE tenant = $1 AND project_key = $2 ORDER BY mtime DESC, session_id DESC");
+        await using var cmd = await CommandAsync(tenant, "SELECT session_id, mtime FROM sessions WHERE tenant = $1 AND project_key = $2 ORDER BY mtime DESC, session_id DESC", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -155,8 +167,8 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand(
-            "WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3), h AS (DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3) DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        await using var cmd = await CommandAsync(tenant, 
+            "WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3), h AS (DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3) DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey, sessionId);
         return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
     }
@@ -164,7 +176,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1");
+        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -172,7 +184,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("SELECT session_id, mtime, data_text, version FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        await using var cmd = await CommandAsync(tenant, "SELECT session_id, mtime, data_text, version FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey, sessionId);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
@@ -183,7 +195,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("SELECT session_id, mtime, data_text, version FROM summaries WHERE tenant = $1 AND project_key = $2 ORDER BY session_id");
+        await using var cmd = await CommandAsync(tenant, "SELECT session_id, mtime, data_text, version FROM summaries WHERE tenant = $1 AND project_key = $2 ORDER BY session_id", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -196,9 +208,9 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
     {
         // The opaque data is kept verbatim as text (jsonb alone would reorder keys) and as jsonb for queries.
-        await using var cmd = _dataSource.CreateCommand(expectedVersion == 0
+        await using var cmd = await CommandAsync(tenant, expectedVersion == 0
             ? "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $5::jsonb, $5, 1) ON CONFLICT DO NOTHING"
-            : "UPDATE summaries SET mtime = $4, data = $5::jsonb, data_text = $5, version = version + 1 WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND version = $6");
+            : "UPDATE summaries SET mtime = $4, data = $5::jsonb, data_text = $5, version = version + 1 WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND version = $6", cancellationToken).ConfigureAwait(false);
         if (expectedVersion == 0)
         {
             Add(cmd, tenant, projectKey, sessionId, mtime, dataJson);
@@ -221,7 +233,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<string> ListTenantsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("SELECT DISTINCT tenant FROM sessions ORDER BY tenant");
+        await using var cmd = await CommandAsync("*", "SELECT DISTINCT tenant FROM sessions ORDER BY tenant", cancellationToken).ConfigureAwait(false);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -232,7 +244,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<int?> GetCleanupPeriodDaysAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("SELECT cleanup_period_days FROM tenant_policies WHERE tenant = $1");
+        await using var cmd = await CommandAsync(tenant, "SELECT cleanup_period_days FROM tenant_policies WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int days ? days : null;
     }
@@ -240,7 +252,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task SetCleanupPeriodDaysAsync(string tenant, int days, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("INSERT INTO tenant_policies (tenant, cleanup_period_days) VALUES ($1, $2) ON CONFLICT (tenant) DO UPDATE SET cleanup_period_days = excluded.cleanup_period_days");
+        await using var cmd = await CommandAsync(tenant, "INSERT INTO tenant_policies (tenant, cleanup_period_days) VALUES ($1, $2) ON CONFLICT (tenant) DO UPDATE SET cleanup_period_days = excluded.cleanup_period_days", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, days);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -248,7 +260,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task SetHoldAsync(string tenant, string projectKey, string sessionId, string reason, long now, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("INSERT INTO holds (tenant, project_key, session_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET reason = excluded.reason");
+        await using var cmd = await CommandAsync(tenant, "INSERT INTO holds (tenant, project_key, session_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET reason = excluded.reason", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey, sessionId, reason, now);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -256,7 +268,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<bool> RemoveHoldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3");
+        await using var cmd = await CommandAsync(tenant, "DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey, sessionId);
         return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
     }
@@ -269,7 +281,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter} ORDER BY s.mtime, s.session_id LIMIT $4");
+        await using var cmd = await CommandAsync(tenant, $"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter} ORDER BY s.mtime, s.session_id LIMIT $4", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, cutoff, holdTags.ToArray(), limit);
         return await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -278,7 +290,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     public async Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken)
     {
         // SKIP LOCKED: nodes sweeping at once take disjoint rows instead of waiting on each other.
-        await using var cmd = _dataSource.CreateCommand($"""
+        await using var cmd = await CommandAsync(tenant, $"""
             WITH c AS (
                 SELECT s.tenant, s.project_key, s.session_id FROM sessions s
                 WHERE {ExpiredFilter} AND (s.claimed_by IS NULL OR s.claimed_at < $5 - $6)
@@ -286,7 +298,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
             UPDATE sessions s SET claimed_by = $7, claimed_at = $5
             FROM c WHERE s.tenant = c.tenant AND s.project_key = c.project_key AND s.session_id = c.session_id
             RETURNING s.tenant, s.project_key, s.session_id, s.mtime, s.size
-            """);
+            """, cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, cutoff, holdTags.ToArray(), limit, now, leaseMs, node);
         var result = new List<RetentionClaim>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -302,7 +314,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     public async Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        await using var cmd = _dataSource.CreateCommand("""
+        await using var cmd = await CommandAsync(claim.Tenant, """
             WITH d AS (
                 DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND claimed_by = $4 AND mtime = $5
                 RETURNING tenant, project_key, session_id),
@@ -311,7 +323,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
             SELECT tenant, project_key, session_id, $5, $6, $7, $4, 'retention' FROM d
             ON CONFLICT DO NOTHING
             RETURNING 1
-            """);
+            """, cancellationToken).ConfigureAwait(false);
         Add(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId, node, claim.Mtime, claim.Size, now);
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
     }
@@ -320,7 +332,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     public async Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        await using var cmd = _dataSource.CreateCommand("UPDATE sessions SET claimed_by = NULL, claimed_at = NULL WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND claimed_by = $4");
+        await using var cmd = await CommandAsync(claim.Tenant, "UPDATE sessions SET claimed_by = NULL, claimed_at = NULL WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND claimed_by = $4", cancellationToken).ConfigureAwait(false);
         Add(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId, node);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -328,7 +340,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     /// <inheritdoc />
     public async Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken)
     {
-        await using var cmd = _dataSource.CreateCommand("SELECT tenant, project_key, session_id, last_write, size, deleted_at, node, reason FROM retention_audit WHERE tenant = $1 ORDER BY deleted_at DESC, id DESC LIMIT $2");
+        await using var cmd = await CommandAsync(tenant, "SELECT tenant, project_key, session_id, last_write, size, deleted_at, node, reason FROM retention_audit WHERE tenant = $1 ORDER BY deleted_at DESC, id DESC LIMIT $2", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, limit);
         var result = new List<AuditRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -341,7 +353,141 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task CreateTenantAsync(TenantRecord tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        await using var cmd = await CommandAsync("*", "INSERT INTO tenants (tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant.Tenant, tenant.CreatedAt, tenant.Limits.MaxSessions, tenant.Limits.MaxBytes, tenant.Limits.MaxEntryBytes, tenant.Limits.RequestsPerMinute);
+        if (await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) == 0)
+        {
+            throw new ConflictException("tenant_exists", $"Tenant '{tenant.Tenant}' exists already.", "absent", "present");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantRecord?> GetTenantAsync(string tenant, CancellationToken cancellationToken) =>
+        (await QueryTenantsAsync("WHERE tenant = $1", tenant, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TenantRecord>> ListTenantRecordsAsync(CancellationToken cancellationToken) => QueryTenantsAsync("", null, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> SetLimitsAsync(string tenant, TenantLimits limits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        await using var cmd = await CommandAsync("*", "UPDATE tenants SET max_sessions = $2, max_bytes = $3, max_entry_bytes = $4, requests_per_minute = $5 WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, limits.MaxSessions, limits.MaxBytes, limits.MaxEntryBytes, limits.RequestsPerMinute);
+        return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteTenantRecordAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, "WITH k AS (DELETE FROM api_keys WHERE tenant = $1), p AS (DELETE FROM tenant_policies WHERE tenant = $1) DELETE FROM tenants WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantUsage> GetUsageAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, "SELECT count(*), coalesce(sum(size), 0)::bigint FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new TenantUsage(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <inheritdoc />
+    public async Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var cmd = await CommandAsync("*", "INSERT INTO api_keys (key_id, tenant, secret_hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)", cancellationToken).ConfigureAwait(false);
+        Add(cmd, key.KeyId, key.Tenant, key.SecretHash, string.Join(' ', key.Scopes), key.Label, key.CreatedAt);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ApiKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken) =>
+        (await QueryKeysAsync("WHERE key_id = $1", keyId, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(string tenant, CancellationToken cancellationToken) =>
+        QueryKeysAsync("WHERE tenant = $1 ORDER BY created_at DESC, key_id", tenant, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> RevokeKeyAsync(string tenant, string keyId, long now, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync("*", "UPDATE api_keys SET revoked_at = $3 WHERE key_id = $1 AND tenant = $2 AND revoked_at IS NULL", cancellationToken).ConfigureAwait(false);
+        Add(cmd, keyId, tenant, now);
+        return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task AuditErasureAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, "INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason) VALUES ($1, $2, $3, $5, $4, $5, $6, 'erasure') ON CONFLICT DO NOTHING", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, sessionId, size, now, actor);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private async Task<IReadOnlyList<TenantRecord>> QueryTenantsAsync(string where, string? tenant, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync("*", $"SELECT tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute FROM tenants {where} ORDER BY tenant", cancellationToken).ConfigureAwait(false);
+        if (tenant is not null)
+        {
+            Add(cmd, tenant);
+        }
+
+        var result = new List<TenantRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new TenantRecord(r.GetString(0), r.GetInt64(1), new TenantLimits(
+                r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetInt32(5))));
+        }
+
+        return result;
+    }
+
+    private async Task<IReadOnlyList<ApiKeyRecord>> QueryKeysAsync(string where, string value, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync("*", $"SELECT key_id, tenant, secret_hash, scopes, label, created_at, revoked_at FROM api_keys {where}", cancellationToken).ConfigureAwait(false);
+        Add(cmd, value);
+        var result = new List<ApiKeyRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), r.GetString(4), r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6)));
+        }
+
+        return result;
+    }
+
+    // A command on its own pooled connection with sessions.tenant set for row-level security; disposing the command
+    // returns the connection (whose session state the pool resets).
+    private async Task<NpgsqlCommand> CommandAsync(string tenantScope, string sql, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using (var scope = new NpgsqlCommand("SELECT set_config('sessions.tenant', $1, false)", connection))
+            {
+                scope.Parameters.Add(new NpgsqlParameter { Value = tenantScope });
+                await scope.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return new OwningCommand(sql, connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
@@ -419,5 +565,29 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, IAsyncDisposable
         }
 
         return result;
+    }
+
+    /// <summary>A command that returns its connection to the pool when it is disposed.</summary>
+    private sealed class OwningCommand : NpgsqlCommand
+    {
+        private readonly NpgsqlConnection _owned;
+
+        public OwningCommand(string sql, NpgsqlConnection connection)
+            : base(sql, connection) => _owned = connection;
+
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            if (disposing)
+            {
+                _owned.Dispose();
+            }
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await base.DisposeAsync().ConfigureAwait(false);
+            await _owned.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

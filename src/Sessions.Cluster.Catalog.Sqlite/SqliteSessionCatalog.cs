@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Core.Tenants;
 
 namespace Sessions.Cluster.Catalog.Sqlite;
 
@@ -12,7 +13,7 @@ namespace Sessions.Cluster.Catalog.Sqlite;
 /// indexed for listing by (tenant, project key, mtime). Schema changes are numbered migrations recorded in
 /// <c>PRAGMA user_version</c>.
 /// </summary>
-public sealed class SqliteSessionCatalog : ISessionCatalog
+public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
 {
     private static readonly string[] Migrations =
     [
@@ -63,6 +64,17 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
             UNIQUE (tenant, project_key, session_id, last_write)
         );
         CREATE INDEX ix_retention_audit_tenant ON retention_audit (tenant, deleted_at DESC);
+        """,
+        """
+        CREATE TABLE tenants (
+            tenant TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
+            max_sessions INTEGER, max_bytes INTEGER, max_entry_bytes INTEGER, requests_per_minute INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, secret_hash TEXT NOT NULL, scopes TEXT NOT NULL,
+            label TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_api_keys_tenant ON api_keys (tenant);
         """,
     ];
 
@@ -479,6 +491,157 @@ public sealed class SqliteSessionCatalog : ISessionCatalog
         }
 
         return result;
+    }
+
+    /// <inheritdoc />
+    public async Task CreateTenantAsync(TenantRecord tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "INSERT INTO tenants (tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute) VALUES (@tenant, @at, @ms, @mb, @me, @rpm) ON CONFLICT DO NOTHING;";
+        cmd.Parameters.AddWithValue("@tenant", tenant.Tenant);
+        cmd.Parameters.AddWithValue("@at", tenant.CreatedAt);
+        AddLimits(cmd, tenant.Limits);
+        if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+        {
+            throw new ConflictException("tenant_exists", $"Tenant '{tenant.Tenant}' exists already.", "absent", "present");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantRecord?> GetTenantAsync(string tenant, CancellationToken cancellationToken) =>
+        (await QueryTenantsAsync("WHERE tenant = @tenant", tenant, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TenantRecord>> ListTenantRecordsAsync(CancellationToken cancellationToken) => QueryTenantsAsync("", null, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> SetLimitsAsync(string tenant, TenantLimits limits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "UPDATE tenants SET max_sessions = @ms, max_bytes = @mb, max_entry_bytes = @me, requests_per_minute = @rpm WHERE tenant = @tenant;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        AddLimits(cmd, limits);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteTenantRecordAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "DELETE FROM api_keys WHERE tenant = @tenant; DELETE FROM tenant_policies WHERE tenant = @tenant; DELETE FROM tenants WHERE tenant = @tenant;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantUsage> GetUsageAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT count(*), coalesce(sum(size), 0) FROM sessions WHERE tenant = @tenant;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new TenantUsage(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <inheritdoc />
+    public async Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "INSERT INTO api_keys (key_id, tenant, secret_hash, scopes, label, created_at, revoked_at) VALUES (@id, @tenant, @hash, @scopes, @label, @at, NULL);";
+        cmd.Parameters.AddWithValue("@id", key.KeyId);
+        cmd.Parameters.AddWithValue("@tenant", key.Tenant);
+        cmd.Parameters.AddWithValue("@hash", key.SecretHash);
+        cmd.Parameters.AddWithValue("@scopes", string.Join(' ', key.Scopes));
+        cmd.Parameters.AddWithValue("@label", key.Label);
+        cmd.Parameters.AddWithValue("@at", key.CreatedAt);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ApiKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken) =>
+        (await QueryKeysAsync("WHERE key_id = @p", keyId, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(string tenant, CancellationToken cancellationToken) =>
+        QueryKeysAsync("WHERE tenant = @p ORDER BY created_at DESC, key_id", tenant, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> RevokeKeyAsync(string tenant, string keyId, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "UPDATE api_keys SET revoked_at = @now WHERE key_id = @id AND tenant = @tenant AND revoked_at IS NULL;";
+        cmd.Parameters.AddWithValue("@id", keyId);
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@now", now);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task AuditErasureAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason) VALUES (@tenant, @pk, @sid, @now, @size, @now, @actor, 'erasure') ON CONFLICT DO NOTHING;";
+        AddKey(cmd, tenant, projectKey, sessionId);
+        cmd.Parameters.AddWithValue("@size", size);
+        cmd.Parameters.AddWithValue("@now", now);
+        cmd.Parameters.AddWithValue("@actor", actor);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<TenantRecord>> QueryTenantsAsync(string where, string? tenant, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"SELECT tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute FROM tenants {where} ORDER BY tenant;";
+        if (tenant is not null)
+        {
+            cmd.Parameters.AddWithValue("@tenant", tenant);
+        }
+
+        var result = new List<TenantRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new TenantRecord(r.GetString(0), r.GetInt64(1), new TenantLimits(
+                r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3), r.IsDBNull(4) ? null : (int)r.GetInt64(4), r.IsDBNull(5) ? null : (int)r.GetInt64(5))));
+        }
+
+        return result;
+    }
+
+    private async Task<IReadOnlyList<ApiKeyRecord>> QueryKeysAsync(string where, string value, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"SELECT key_id, tenant, secret_hash, scopes, label, created_at, revoked_at FROM api_keys {where};";
+        cmd.Parameters.AddWithValue("@p", value);
+        var result = new List<ApiKeyRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), r.GetString(4), r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6)));
+        }
+
+        return result;
+    }
+
+    private static void AddLimits(SqliteCommand cmd, TenantLimits limits)
+    {
+        cmd.Parameters.AddWithValue("@ms", (object?)limits.MaxSessions ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@mb", (object?)limits.MaxBytes ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@me", (object?)limits.MaxEntryBytes ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@rpm", (object?)limits.RequestsPerMinute ?? DBNull.Value);
     }
 
     // Sessions of @tenant last written before @cutoff, without a hold row and without a hold tag.

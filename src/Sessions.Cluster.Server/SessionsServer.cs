@@ -72,6 +72,11 @@ public static partial class SessionsServer
         app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         app.Services.UseSessionsTelemetry();
         ServerLog.Started(app.Logger, storage);
+        if (app.Services.GetRequiredService<ISessionCatalog>() is Catalog.PostgreSql.PostgresSessionCatalog { RowLevelSecurityEnforced: false })
+        {
+            ServerLog.RowLevelSecurityBypassed(app.Logger);
+        }
+
         app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -94,5 +99,8 @@ public static partial class SessionsServer
     {
         [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Sessions.Cluster started, {Storage}")]
         public static partial void Started(ILogger logger, string storage);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "The PostgreSQL catalog connects as a role that bypasses row-level security (a superuser?); connect as an ordinary role that owns the tables so RLS is a second wall between tenants")]
+        public static partial void RowLevelSecurityBypassed(ILogger logger);
     }
 }

@@ -1,6 +1,7 @@
 using Sessions.Cluster.Catalog.Sqlite;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Core.Tenants;
 
 namespace Sessions.Cluster.Storage.Tests;
 
@@ -159,6 +160,44 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tenants_CreateGetLimitsUsageAndDelete()
+    {
+        var directory = (ITenantDirectory)Catalog;
+        await directory.CreateTenantAsync(new TenantRecord("acme", 5, new TenantLimits(MaxSessions: 10)), CancellationToken.None);
+        await Assert.ThrowsAsync<ConflictException>(() => directory.CreateTenantAsync(new TenantRecord("acme", 6, new TenantLimits()), CancellationToken.None));
+        Assert.Equal(new TenantRecord("acme", 5, new TenantLimits(MaxSessions: 10)), await directory.GetTenantAsync("acme", CancellationToken.None));
+        Assert.True(await directory.SetLimitsAsync("acme", new TenantLimits(1, 2, 3, 4), CancellationToken.None));
+        Assert.False(await directory.SetLimitsAsync("nobody", new TenantLimits(), CancellationToken.None));
+        Assert.Equal(new TenantLimits(1, 2, 3, 4), (await directory.GetTenantAsync("acme", CancellationToken.None))!.Limits);
+        await Catalog.UpsertAsync(Row("acme", "p", "a", 1, size: 100), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("acme", "q", "b", 1, size: 50), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("other", "p", "c", 1, size: 1000), CancellationToken.None);
+        Assert.Equal(new TenantUsage(2, 150), await directory.GetUsageAsync("acme", CancellationToken.None));
+        Assert.Contains(await directory.ListTenantRecordsAsync(CancellationToken.None), t => t.Tenant == "acme");
+        await directory.DeleteTenantRecordAsync("acme", CancellationToken.None);
+        Assert.Null(await directory.GetTenantAsync("acme", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Keys_AreStoredHashed_FoundById_AndRevokedOnlyByTheirTenant()
+    {
+        var directory = (ITenantDirectory)Catalog;
+        var (key, keyId, hash) = ApiKeys.Generate();
+        await directory.CreateKeyAsync(new ApiKeyRecord(keyId, "acme", hash, [ApiScopes.Read, ApiScopes.Write], "ci", 7, null), CancellationToken.None);
+        var found = await directory.FindKeyAsync(keyId, CancellationToken.None);
+        Assert.NotNull(found);
+        Assert.Equal([ApiScopes.Read, ApiScopes.Write], found!.Scopes);
+        Assert.DoesNotContain(key.Split('_')[^1], found.SecretHash, StringComparison.Ordinal);
+        Assert.True(ApiKeys.TryParse(key, out var parsedId, out var secret) && parsedId == keyId && ApiKeys.Matches(secret, found.SecretHash));
+        Assert.False(await directory.RevokeKeyAsync("other", keyId, 8, CancellationToken.None));
+        Assert.True(await directory.RevokeKeyAsync("acme", keyId, 9, CancellationToken.None));
+        Assert.False(await directory.RevokeKeyAsync("acme", keyId, 10, CancellationToken.None));
+        Assert.Equal(9, (await directory.FindKeyAsync(keyId, CancellationToken.None))!.RevokedAt);
+        Assert.Single(await directory.ListKeysAsync("acme", CancellationToken.None));
+        Assert.Empty(await directory.ListKeysAsync("other", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Delete_RemovesRowAndSummary()
     {
         await Catalog.UpsertAsync(Row("t", "p", "gone", 1), CancellationToken.None);
@@ -227,6 +266,44 @@ public sealed class PostgresSessionCatalogTests(PostgresFixture postgres) : Sess
         {
             await c.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task RowLevelSecurity_IsASecondWall_QueriesWithoutTheTenantSeeNothingOfIt()
+    {
+        await Catalog.UpsertAsync(new SessionRecord { Tenant = "a", ProjectKey = "p", SessionId = "secret", Mtime = 1, Size = 1, Listed = true }, CancellationToken.None);
+        await Catalog.UpsertAsync(new SessionRecord { Tenant = "b", ProjectKey = "p", SessionId = "other", Mtime = 1, Size = 1, Listed = true }, CancellationToken.None);
+        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(((Npgsql.NpgsqlDataSource)typeof(Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog)
+            .GetField("_dataSource", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_catalog)!).ConnectionString).ToString();
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+
+        async Task<long> CountAsync(string? scope)
+        {
+            await using var cmd = new Npgsql.NpgsqlCommand(scope is null ? "SELECT count(*) FROM sessions" : $"SELECT set_config('sessions.tenant', '{scope}', false); SELECT count(*) FROM sessions", connection);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            if (scope is not null)
+            {
+                await reader.NextResultAsync();
+            }
+
+            await reader.ReadAsync();
+            return reader.GetInt64(0);
+        }
+
+        Assert.True(_catalog!.RowLevelSecurityEnforced);
+
+        // A query with no tenant filter at all sees only the tenant it runs for.
+        Assert.Equal(1, await CountAsync("b"));
+        Assert.Equal(2, await CountAsync("*"));
+        await using (var reset = new Npgsql.NpgsqlCommand("RESET sessions.tenant", connection))
+        {
+            await reset.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(0, await CountAsync(null));
+        await using var sneak = new Npgsql.NpgsqlCommand("SELECT set_config('sessions.tenant', 'b', false); INSERT INTO sessions (tenant, project_key, session_id, mtime, size, listed) VALUES ('a', 'p', 'planted', 1, 1, true)", connection);
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => sneak.ExecuteNonQueryAsync());
     }
 
     [Fact]

@@ -11,6 +11,8 @@ public sealed class PostgresServer : IAsyncDisposable
 {
     private readonly string _dataDir = RepoPaths.TempDir("postgres");
     private readonly string _binDir = FindBinDir();
+    private readonly SemaphoreSlim _roleGate = new(1, 1);
+    private bool _roleCreated;
 
     public int Port { get; } = LocalPorts.Free();
 
@@ -39,11 +41,29 @@ public sealed class PostgresServer : IAsyncDisposable
             $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start").ConfigureAwait(false);
     }
 
-    /// <summary>Creates a fresh database and returns its connection string.</summary>
+    /// <summary>
+    /// Creates a fresh database owned by the ordinary (non-superuser) role <c>sessions</c> and returns a connection
+    /// string as that role, the way the catalog should connect in production (superusers bypass row-level security).
+    /// </summary>
     public async Task<string> CreateDatabaseAsync(string name)
     {
-        await RunPgAsync("createdb", "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", name).ConfigureAwait(false);
-        return ConnectionStringFor(name);
+        var port = Port.ToString(CultureInfo.InvariantCulture);
+        await _roleGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_roleCreated)
+            {
+                await RunPgAsync("createuser", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "--no-superuser", "--no-createdb", "--no-createrole", "sessions").ConfigureAwait(false);
+                _roleCreated = true;
+            }
+        }
+        finally
+        {
+            _roleGate.Release();
+        }
+
+        await RunPgAsync("createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-O", "sessions", name).ConfigureAwait(false);
+        return $"Host=127.0.0.1;Port={port};Username=sessions;Database={name};Pooling=true;Timeout=15";
     }
 
     public async ValueTask DisposeAsync()
