@@ -60,3 +60,23 @@ public sealed class StorageUnavailableException(string message, Exception? inner
     /// <inheritdoc />
     public override bool IsTransient => true;
 }
+
+/// <summary>The caller may not do this (a key without the scope, or the operator key on tenant data).</summary>
+public sealed class ForbiddenException(string code, string message) : SessionsException(code, message);
+
+/// <summary>
+/// A quota or limit was reached. <see cref="Status"/> is 413 for sizes (an entry, the tenant's bytes) and 429 for
+/// counts and rates; the limit travels in the problem-details body.
+/// </summary>
+public sealed class LimitExceededException(string code, string message, int status, long limit, long? used = null)
+    : SessionsException(code, message)
+{
+    /// <summary>HTTP status: 413 or 429.</summary>
+    public int Status { get; } = status;
+
+    /// <summary>The limit that was reached.</summary>
+    public long Limit { get; } = limit;
+
+    /// <summary>What is used now, when known.</summary>
+    public long? Used { get; } = used;
+}

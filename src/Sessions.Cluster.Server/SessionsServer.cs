@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Sessions.Cluster.Core.Retention;
 using Sessions.Cluster.Core.Sessions;
 using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Core.Tenants;
 using Sessions.Cluster.Server.Api;
+using Sessions.Cluster.Server.Auth;
 
 namespace Sessions.Cluster.Server;
 
@@ -29,6 +31,7 @@ public static partial class SessionsServer
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:ClaimLease",
         "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
         "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
+        "Sessions:Auth:OperatorKey", "Sessions:Limits:MaxSessions", "Sessions:Limits:MaxBytes", "Sessions:Limits:MaxEntryBytes", "Sessions:Limits:RequestsPerMinute",
     ];
 
     /// <summary>Builds the application from command-line arguments; <paramref name="configure"/> may override services (tests inject a clock).</summary>
@@ -48,6 +51,12 @@ public static partial class SessionsServer
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
         var storage = builder.Services.AddSessionStorage(section, limits);
+        var auth = builder.Services.AddSessionsAuth(section);
+        AuthRegistration.EnsureSafeBinding(auth, (builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey) ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries));
+        var defaults = new TenantLimits();
+        section.GetSection("Limits").Bind(defaults);
+        builder.Services.AddSingleton(defaults);
+        builder.Services.AddSingleton<TenantService>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<SessionService>();
@@ -80,18 +89,22 @@ public static partial class SessionsServer
         app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseMiddleware<TenantRateLimitMiddleware>();
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
         app.MapSessionStoreApi();
         app.MapSessionsApi();
         app.MapAdminApi();
         app.MapRetentionApi();
+        app.MapTenantsApi();
         app.MapFallback((HttpContext http) => Results.Problem(
             detail: $"No endpoint matches {http.Request.Method} {http.Request.Path}. Keys must not contain '/', '\\', '..' or '%'; see /openapi/v1.json.",
             statusCode: StatusCodes.Status404NotFound,
             title: "Not found",
-            extensions: new Dictionary<string, object?> { ["code"] = "route_not_found" }));
+            extensions: new Dictionary<string, object?> { ["code"] = "route_not_found" })).AllowAnonymous();
         return app;
     }
 

@@ -2,6 +2,7 @@ using Sessions.Cluster.Catalog.PostgreSql;
 using Sessions.Cluster.Catalog.Sqlite;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Core.Telemetry;
+using Sessions.Cluster.Core.Tenants;
 using Sessions.Cluster.Storage.AzureBlob;
 using Sessions.Cluster.Storage.FileSystem;
 
@@ -42,6 +43,7 @@ public static class StorageRegistration
                         sp.GetRequiredService<TimeProvider>()),
                     "filesystem"));
                 services.AddSingleton<ISessionCatalog>(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
+                services.AddSingleton(sp => (ITenantDirectory)sp.GetRequiredService<ISessionCatalog>());
                 return $"embedded: transcripts and catalog under {dataDir}";
             }
 
@@ -63,6 +65,7 @@ public static class StorageRegistration
                 services.AddSingleton<AzureBlobTranscriptStore>(sp => new AzureBlobTranscriptStore(blob, sp.GetRequiredService<TimeProvider>()));
                 services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(sp.GetRequiredService<AzureBlobTranscriptStore>(), "azureblob"));
                 services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = postgres }));
+                services.AddSingleton(sp => (ITenantDirectory)sp.GetRequiredService<ISessionCatalog>());
                 return $"cluster: transcripts in blob container '{blob.Container}', catalog in PostgreSQL";
             }
 

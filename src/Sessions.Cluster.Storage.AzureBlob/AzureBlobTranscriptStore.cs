@@ -51,7 +51,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
         {
             if (lines[i].Json.Length + 1 > AzureBlobOptions.MaxBlockBytes)
             {
-                throw new InvalidEntryException($"Entry {i} is {lines[i].Json.Length} bytes; blob storage holds entries of at most {MaxEntryBytes} bytes.", i);
+                throw new LimitExceededException("entry_too_large", $"Entry {i} is {lines[i].Json.Length} bytes; blob storage holds entries of at most {MaxEntryBytes} bytes.", 413, MaxEntryBytes, lines[i].Json.Length);
             }
         }
 
@@ -265,6 +265,29 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
         _states.TryRemove(name, out _);
         await DeleteAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false);
         return ConditionalDelete.Deleted;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        var names = new List<string>();
+        await foreach (var item in _client.ListAsync(tenant + "/", null, cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(item.Name);
+        }
+
+        var deleted = 0;
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (name, ct) =>
+        {
+            if (await _client.DeleteAsync(name, ct).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref deleted);
+            }
+
+            _states.TryRemove(name, out _);
+        }).ConfigureAwait(false);
+        return deleted;
     }
 
     /// <inheritdoc />

@@ -225,6 +225,26 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
     }
 
     /// <inheritdoc />
+    public Task<int> DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        var dir = Path.Combine(_root, tenant);
+        if (!Directory.Exists(dir))
+        {
+            return Task.FromResult(0);
+        }
+
+        var files = Directory.EnumerateFiles(dir, "*" + Extension, SearchOption.AllDirectories).ToList();
+        foreach (var file in files)
+        {
+            _states.TryRemove(file, out _);
+        }
+
+        Directory.Delete(dir, recursive: true);
+        return Task.FromResult(files.Count);
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         var dir = SessionFolder(tenant, projectKey, sessionId);

@@ -35,12 +35,12 @@ public sealed class BadInputTests(ServerFixture server) : IClassFixture<ServerFi
     }
 
     [Fact]
-    public async Task Append_EntryOverTheSizeLimit_Is400_AndNothingIsWritten()
+    public async Task Append_EntryOverTheSizeLimit_Is413WithTheLimit_AndNothingIsWritten()
     {
         var huge = $"[{Calls.Entry("ok")},{Calls.Entry("big", text: new string('x', Sessions.Cluster.Core.Storage.EntryLimits.DefaultMaxEntryBytes + 10))}]";
         var answer = await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{Pk}/sessions/huge/entries", huge);
-        Calls.AssertProblem(answer, 400, "invalid_entry");
-        Assert.Equal(1, answer.Body!["index"]!.GetValue<int>());
+        Calls.AssertProblem(answer, 413, "entry_too_large");
+        Assert.Equal(Sessions.Cluster.Core.Storage.EntryLimits.DefaultMaxEntryBytes, answer.Body!["limit"]!.GetValue<long>());
         Assert.Equal(HttpStatusCode.NotFound, (await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{Pk}/sessions/huge/entries")).Status);
     }
 

@@ -90,6 +90,17 @@ public sealed partial class DeployFilesTests
         await using var node = new NodeProcess(["--Logging:LogLevel:Default", "Warning"], environment);
         await node.StartAsync();
         using var http = new HttpClient { BaseAddress = node.Url };
+
+        // The compose nodes require API keys: the operator key creates a tenant and issues its key.
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", environment["Sessions__Auth__OperatorKey"]);
+        using (var created = await http.PostAsync("v1/tenants", Calls.Json("{\"tenant\":\"acme\"}")))
+        {
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
+
+        using var issued = await http.PostAsync("v1/tenants/acme/keys", Calls.Json("{\"scopes\":[\"read\",\"write\"]}"));
+        var key = System.Text.Json.Nodes.JsonNode.Parse(await issued.Content.ReadAsStringAsync())!["key"]!.GetValue<string>();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         using var append = await http.PostAsync("v1/projects/compose/sessions/s/entries", Calls.Json($"[{Calls.Entry("from-compose")}]"));
         Assert.True(append.IsSuccessStatusCode, await append.Content.ReadAsStringAsync());
         using var load = await http.GetAsync("v1/projects/compose/sessions/s/entries");

@@ -12,7 +12,7 @@ namespace Sessions.Cluster.Core.Sessions;
 /// Answers equal the Claude Agent SDK's for the same transcript (DESIGN.md §4). Free of hosting so any host
 /// (ASP.NET Core today, an Orleans grain one day) can wrap it.
 /// </summary>
-public sealed class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits)
+public sealed class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits, Tenants.TenantService? tenants = null, Tenants.ITenantDirectory? directory = null)
 {
     private readonly MemoryTranscriptStore _ephemeral = new(timeProvider);
     private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), bool> _ephemeralSessions = new();
@@ -36,6 +36,11 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             return new AppendResult(0, 0, stat?.Length ?? 0, stat?.Mtime ?? 0, false);
         }
 
+        if (!IsEphemeral(tenant, key))
+        {
+            await EnforceQuotasAsync(tenant, key, lines, cancellationToken).ConfigureAwait(false);
+        }
+
         var result = await target.AppendAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
         if (key.IsMain && result.Appended > 0 && !IsEphemeral(tenant, key))
         {
@@ -43,6 +48,39 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         }
 
         return result;
+    }
+
+    // The tenant's entry size limit (413), session count (429) and byte quota (413), checked before anything is written.
+    private async Task EnforceQuotasAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, CancellationToken cancellationToken)
+    {
+        if (tenants is null || directory is null)
+        {
+            return;
+        }
+
+        var effective = await tenants.GetEffectiveLimitsAsync(tenant, cancellationToken).ConfigureAwait(false);
+        if (effective.MaxEntryBytes is { } maxEntry && lines.FirstOrDefault(l => l.Json.Length > maxEntry) is { } big)
+        {
+            throw new LimitExceededException("entry_too_large", $"An entry is {big.Json.Length} bytes; this tenant's limit is {maxEntry}.", 413, maxEntry, big.Json.Length);
+        }
+
+        if (effective.MaxSessions is null && effective.MaxBytes is null)
+        {
+            return;
+        }
+
+        var usage = await directory.GetUsageAsync(tenant, cancellationToken).ConfigureAwait(false);
+        if (effective.MaxSessions is { } maxSessions && key.IsMain && usage.Sessions >= maxSessions
+            && await catalog.GetAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new LimitExceededException("quota_sessions_exceeded", $"This tenant holds {usage.Sessions} sessions; its quota is {maxSessions}.", 429, maxSessions, usage.Sessions);
+        }
+
+        var incoming = lines.Sum(l => (long)l.Json.Length + 1);
+        if (effective.MaxBytes is { } maxBytes && usage.Bytes + incoming > maxBytes)
+        {
+            throw new LimitExceededException("quota_bytes_exceeded", $"This tenant holds {usage.Bytes} bytes; {incoming} more would pass its quota of {maxBytes}.", 413, maxBytes, usage.Bytes);
+        }
     }
 
     /// <summary>
@@ -102,7 +140,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
 
     /// <summary>SessionStore <c>delete</c>: a main key removes the transcript, every subpath, the catalog row and sidecar; a subpath key only itself.</summary>
     /// <returns>False when nothing existed.</returns>
-    public async Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken, string? actor = null)
     {
         Validate(tenant, key);
         if (IsEphemeral(tenant, key))
@@ -115,10 +153,16 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             return await _ephemeral.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
         }
 
+        var stat = key.IsMain ? await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) : null;
         var removed = await store.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
         if (key.IsMain)
         {
             removed |= await catalog.DeleteAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+            if (removed && directory is not null)
+            {
+                // Right to erasure: the deletion itself is recorded (ids and size, no content).
+                await directory.AuditErasureAsync(tenant, key.ProjectKey, key.SessionId, stat?.Length ?? 0, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), actor ?? "api", cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return removed;

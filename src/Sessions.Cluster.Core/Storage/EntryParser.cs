@@ -94,7 +94,7 @@ public static class EntryParser
 
         if (raw.Length > limits.MaxEntryBytes)
         {
-            throw new InvalidEntryException($"Entry {index} is {raw.Length} bytes; the limit is {limits.MaxEntryBytes}.", index);
+            throw new LimitExceededException("entry_too_large", $"Entry {index} is {raw.Length} bytes; the limit is {limits.MaxEntryBytes}.", 413, limits.MaxEntryBytes, raw.Length);
         }
 
         return new TranscriptLine(raw, uuid);

@@ -44,6 +44,9 @@ public interface ITranscriptStore
     /// <summary>Every main transcript of a tenant (all project keys), streamed; used by <c>reindex</c>.</summary>
     IAsyncEnumerable<TranscriptStat> ListMainTranscriptsAsync(string tenant, CancellationToken cancellationToken);
 
+    /// <summary>Deletes every log of a tenant (right to erasure); returns how many logs were deleted.</summary>
+    Task<int> DeleteTenantAsync(string tenant, CancellationToken cancellationToken);
+
     /// <summary>Every tenant that has at least one log.</summary>
     IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken);
 }

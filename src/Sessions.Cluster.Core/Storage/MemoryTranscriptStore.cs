@@ -120,6 +120,18 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
     }
 
     /// <inheritdoc />
+    public Task<int> DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var k in _logs.Keys.Where(k => k.Tenant == tenant).ToList())
+        {
+            removed += _logs.TryRemove(k, out _) ? 1 : 0;
+        }
+
+        return Task.FromResult(removed);
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>(_logs.Keys
             .Where(k => k.Tenant == tenant && k.Key.ProjectKey == projectKey && k.Key.SessionId == sessionId && k.Key.Subpath is not null)

@@ -43,6 +43,10 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
         MeasureAsync("list_subpaths", tenant, new SessionKey(projectKey, sessionId), () => inner.ListSubpathsAsync(tenant, projectKey, sessionId, cancellationToken));
 
     /// <inheritdoc />
+    public Task<int> DeleteTenantAsync(string tenant, CancellationToken cancellationToken) =>
+        MeasureAsync("delete_tenant", tenant, new SessionKey("*", "*"), () => inner.DeleteTenantAsync(tenant, cancellationToken));
+
+    /// <inheritdoc />
     public IAsyncEnumerable<TranscriptStat> ListMainTranscriptsAsync(string tenant, CancellationToken cancellationToken) => inner.ListMainTranscriptsAsync(tenant, cancellationToken);
 
     /// <inheritdoc />

@@ -6,9 +6,12 @@ internal static class ApiErrors
     public static string TitleOf(int status) => status switch
     {
         400 => "Invalid request",
+        401 => "Unauthenticated",
+        403 => "Forbidden",
         404 => "Not found",
         409 => "Conflict",
         413 => "Payload too large",
+        429 => "Too many requests",
         503 => "Storage unavailable",
         _ => "Error",
     };

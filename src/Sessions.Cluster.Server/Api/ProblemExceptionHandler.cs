@@ -16,6 +16,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         var (status, code, detail) = exception switch
         {
             NotFoundException e => (StatusCodes.Status404NotFound, e.Code, e.Message),
+            ForbiddenException e => (StatusCodes.Status403Forbidden, e.Code, e.Message),
+            LimitExceededException e => (e.Status, e.Code, e.Message),
             ConflictException e => (StatusCodes.Status409Conflict, e.Code, e.Message),
             StorageUnavailableException e => (StatusCodes.Status503ServiceUnavailable, e.Code, e.Message),
             SessionsException e => (StatusCodes.Status400BadRequest, e.Code, e.Message),
@@ -36,6 +38,15 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             Core.Telemetry.SessionsTelemetry.Conflicts.Add(1, new KeyValuePair<string, object?>("code", conflict.Code));
             problem.Extensions["expected"] = conflict.Expected;
             problem.Extensions["actual"] = conflict.Actual;
+        }
+
+        if (exception is LimitExceededException limit)
+        {
+            problem.Extensions["limit"] = limit.Limit;
+            if (limit.Used is { } used)
+            {
+                problem.Extensions["used"] = used;
+            }
         }
 
         if (exception is InvalidEntryException { Index: { } index })

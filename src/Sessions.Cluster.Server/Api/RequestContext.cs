@@ -7,19 +7,21 @@ namespace Sessions.Cluster.Server.Api;
 /// <summary>Helpers shared by the endpoint groups: tenant resolution and bounded body reading.</summary>
 internal static class RequestContext
 {
-    /// <summary>Header naming the tenant until API keys carry it (issue 5); absent = <see cref="DefaultTenant"/>.</summary>
-    public const string TenantHeader = "X-Sessions-Tenant";
-
-    /// <summary>Tenant of requests that name none.</summary>
-    public const string DefaultTenant = "default";
-
+    /// <summary>
+    /// The tenant the request acts for: the tenant of its API key (never anything in the request), or, on an open
+    /// loopback server, the <c>X-Sessions-Tenant</c> header.
+    /// </summary>
+    /// <exception cref="ForbiddenException">The key has no tenant (the operator key acts on tenants only through /v1/tenants).</exception>
     public static string Tenant(HttpContext context)
     {
-        var tenant = context.Request.Headers[TenantHeader].ToString();
-        tenant = string.IsNullOrEmpty(tenant) ? DefaultTenant : tenant;
+        var tenant = context.User.FindFirst(Auth.SessionsClaims.Tenant)?.Value
+            ?? throw new ForbiddenException("no_tenant", "The operator key has no tenant: use a tenant's key for session data, and /v1/tenants to manage tenants.");
         KeyRules.ValidateTenant(tenant);
         return tenant;
     }
+
+    /// <summary>Who is acting, for audit records: the key id (never the key).</summary>
+    public static string Actor(HttpContext context) => context.User.FindFirst(Auth.SessionsClaims.KeyId)?.Value ?? "unknown";
 
     /// <summary>Reads the whole request body, refusing more than <see cref="EntryLimits.MaxBatchBytes"/>.</summary>
     public static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, EntryLimits limits, CancellationToken cancellationToken)

@@ -7,7 +7,7 @@ internal static class RetentionApi
 {
     public static void MapRetentionApi(this IEndpointRouteBuilder routes)
     {
-        var admin = routes.MapGroup("/v1/admin/retention").WithTags("Retention");
+        var admin = routes.MapGroup("/v1/admin/retention").WithTags("Retention").RequireAuthorization(Auth.SessionsClaims.AdminPolicy);
 
         admin.MapGet("", async (HttpContext http, RetentionService retention, CancellationToken ct) =>
         {
@@ -41,7 +41,7 @@ internal static class RetentionApi
             TypedResults.Ok(await retention.ListAuditAsync(RequestContext.Tenant(http), limit ?? 100, ct).ConfigureAwait(false)))
             .WithSummary("The tenant's deletion audit records, newest first.");
 
-        var hold = routes.MapGroup("/v1/projects/{projectKey}/sessions/{sessionId}/hold").WithTags("Retention");
+        var hold = routes.MapGroup("/v1/projects/{projectKey}/sessions/{sessionId}/hold").WithTags("Retention").RequireAuthorization(Auth.SessionsClaims.AdminPolicy);
 
         hold.MapPut("", async (HttpContext http, string projectKey, string sessionId, RetentionService retention, CancellationToken ct) =>
         {

@@ -13,7 +13,7 @@ internal static class SessionStoreApi
 {
     public static void MapSessionStoreApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/projects/{projectKey}").WithTags("SessionStore");
+        var group = routes.MapGroup("/v1/projects/{projectKey}").WithTags("SessionStore").RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy);
 
         group.MapPost("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, long? expectedLength, SessionService sessions, CancellationToken ct) =>
         {
@@ -92,7 +92,7 @@ internal static class SessionStoreApi
 
         group.MapDelete("/sessions/{sessionId}", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
         {
-            var removed = await sessions.DeleteAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false);
+            var removed = await sessions.DeleteAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct, RequestContext.Actor(http)).ConfigureAwait(false);
             return removed ? Results.NoContent() : throw new NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
         }).WithSummary("Delete a session (cascades to subpaths, catalog row and sidecar) or one subpath.");
 

@@ -14,7 +14,7 @@ internal static class SessionsApi
 {
     public static void MapSessionsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/projects/{projectKey}/sessions").WithTags("Sessions");
+        var group = routes.MapGroup("/v1/projects/{projectKey}/sessions").WithTags("Sessions").RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy);
 
         group.MapGet("", async (HttpContext http, string projectKey, int? limit, string? cursor, string? tag, string? q, SessionService sessions, CancellationToken ct) =>
         {
