@@ -29,6 +29,8 @@ public static class SessionsCli
         root.Add(PushCommand.Create(context));
         root.Add(HoldCommand.Create(context));
         root.Add(RetentionCommand.Create(context));
+        root.Add(TenantsCommand.Create(context));
+        root.Add(KeysCommand.Create(context));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -9,7 +9,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>A real Sessions.Cluster server (Kestrel on a free loopback port) over a fresh data folder, per test class.</summary>
-public sealed class ServerFixture : ITestServer, IAsyncDisposable
+public class ServerFixture : ITestServer, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -21,11 +21,22 @@ public sealed class ServerFixture : ITestServer, IAsyncDisposable
 
     public async Task InitializeAsync()
     {
-        _app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", DataDir, "--Logging:LogLevel:Default", "Warning"]);
+        _app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", DataDir, "--Logging:LogLevel:Default", "Warning", .. ExtraArguments], Configure);
         await _app.StartAsync().ConfigureAwait(false);
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseUrl = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
         Http = new HttpClient { BaseAddress = BaseUrl };
+    }
+
+    /// <summary>More command-line arguments for the server.</summary>
+    protected virtual IEnumerable<string> ExtraArguments => [];
+
+    /// <summary>The running application (its services, for tests that look inside).</summary>
+    public WebApplication App => _app!;
+
+    /// <summary>Hook to change services before the server is built.</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
     }
 
     public SessionsClient CreateClient(string? tenant = null) => new(new SessionsClientOptions { Url = BaseUrl, Tenant = tenant });
