@@ -163,7 +163,11 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
         try
         {
             var existed = File.Exists(path);
-            File.Delete(path);
+            if (existed)
+            {
+                File.Delete(path);
+            }
+
             _states.TryRemove(path, out _);
             if (key.IsMain)
             {

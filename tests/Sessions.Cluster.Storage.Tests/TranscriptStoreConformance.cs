@@ -132,6 +132,14 @@ public abstract class TranscriptStoreConformance
     }
 
     [Fact]
+    public async Task Delete_OfKeysNeverWritten_IsFalse_NotAnError()
+    {
+        Assert.False(await Store.DeleteAsync(Tenant, new SessionKey("nowhere", "never", "subagents/agent-x"), CancellationToken.None));
+        Assert.False(await Store.DeleteAsync(Tenant, new SessionKey("nowhere", "never"), CancellationToken.None));
+        Assert.False(await Store.DeleteAsync("tenant-never-seen", new SessionKey("p", "s", "a/b"), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Tenants_AreIsolated_AndListMainTranscriptsSeesOnlyMainLogs()
     {
         var key = new SessionKey("p", "iso");
