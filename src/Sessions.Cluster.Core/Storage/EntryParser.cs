@@ -18,6 +18,12 @@ public static class EntryParser
     /// <exception cref="InvalidEntryException">The body is not a JSON array of valid entries; nothing may be written.</exception>
     public static List<TranscriptLine> ParseArray(ReadOnlyMemory<byte> body, EntryLimits limits)
     {
+        // The JSON reader does not check the UTF-8 inside strings; text that is not UTF-8 would fail later, when read.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            throw new InvalidEntryException("The body is not valid UTF-8.");
+        }
+
         JsonDocument doc;
         try
         {
@@ -56,6 +62,11 @@ public static class EntryParser
     /// <exception cref="InvalidEntryException">The line is not a valid entry.</exception>
     public static TranscriptLine ParseLine(ReadOnlyMemory<byte> line, EntryLimits limits, int index = 0)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(line.Span))
+        {
+            throw new InvalidEntryException($"Entry {index} is not valid UTF-8.", index);
+        }
+
         try
         {
             using var doc = JsonDocument.Parse(line, Options);

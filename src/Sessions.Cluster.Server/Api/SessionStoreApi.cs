@@ -55,10 +55,12 @@ internal static class SessionStoreApi
 
         group.MapGet("/store/summaries", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
         {
+            // Validate (and fail) before the first byte of the answer is written.
+            var summaries = sessions.ListSummariesAsync(RequestContext.Tenant(http), projectKey, ct);
             http.Response.ContentType = "application/json";
             await using var writer = new Utf8JsonWriter(http.Response.Body);
             writer.WriteStartArray();
-            await foreach (var s in sessions.ListSummariesAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))
+            await foreach (var s in summaries.ConfigureAwait(false))
             {
                 WriteSummary(writer, s, includeVersion: false);
             }
