@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Sessions.Cluster.Storage.Tests")]
+[assembly: InternalsVisibleTo("Sessions.Cluster.Server.Tests")]
