@@ -668,6 +668,12 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // WAL with synchronous=NORMAL: a commit does not wait for an fsync. A power cut may lose the last catalog
+        // updates, never corrupt the file; the catalog is derived from the transcripts and `reindex` rebuilds it.
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous=NORMAL;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return connection;
     }
 

@@ -15,6 +15,7 @@ namespace Sessions.Cluster.Core.Sessions;
 public sealed class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits, Tenants.TenantService? tenants = null, Tenants.ITenantDirectory? directory = null)
 {
     private readonly MemoryTranscriptStore _ephemeral = new(timeProvider);
+    private readonly TranscriptWindows _windows = new();
     private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), bool> _ephemeralSessions = new();
 
     /// <summary>Limits applied to appended entries.</summary>
@@ -44,7 +45,10 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         var result = await target.AppendAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
         if (key.IsMain && result.Appended > 0 && !IsEphemeral(tenant, key))
         {
-            await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, result.Mtime, cancellationToken).ConfigureAwait(false);
+            // With no duplicate skipped, the bytes written are exactly these lines; the window cache checks them
+            // against the store's new length and reads the store instead when another writer came between.
+            var written = result.Duplicates == 0 ? lines : null;
+            await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, result.Mtime, written, result.Length, cancellationToken).ConfigureAwait(false);
         }
 
         return result;
@@ -348,7 +352,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         var count = 0;
         await foreach (var stat in store.ListMainTranscriptsAsync(tenant, cancellationToken).ConfigureAwait(false))
         {
-            await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, cancellationToken).ConfigureAwait(false);
+            await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, null, null, cancellationToken).ConfigureAwait(false);
             count++;
         }
 
@@ -382,38 +386,54 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
 
     // The catalog row follows the transcript; its mtime is the append's own write time when there is one (the
     // appending node's clock, in ms), else what the store reports.
-    private async Task RefreshCatalogAsync(string tenant, string projectKey, string sessionId, long? mtime, CancellationToken cancellationToken)
+    private async Task RefreshCatalogAsync(string tenant, string projectKey, string sessionId, long? mtime, IReadOnlyList<TranscriptLine>? written, long? length, CancellationToken cancellationToken)
     {
-        var record = await ComputeRecordAsync(store, tenant, new SessionKey(projectKey, sessionId), cancellationToken).ConfigureAwait(false);
-        if (record is not null)
+        var key = new SessionKey(projectKey, sessionId);
+        var windows = written is not null && length is { } l ? _windows.Append(tenant, key, written, l) : null;
+        if (windows is null)
         {
-            await catalog.UpsertAsync(mtime is { } m ? record with { Mtime = m } : record, cancellationToken).ConfigureAwait(false);
+            var stat = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+            if (stat is null)
+            {
+                return;
+            }
+
+            windows = await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
+            _windows.Set(tenant, key, windows);
+            mtime ??= stat.Mtime;
         }
+
+        await catalog.UpsertAsync(RecordOf(tenant, key, windows, mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
     }
 
     // Reads the head and tail windows and computes the row the way the SDK computes SDKSessionInfo.
     private static async Task<SessionRecord?> ComputeRecordAsync(ITranscriptStore from, string tenant, SessionKey key, CancellationToken cancellationToken)
     {
         var stat = await from.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        if (stat is null)
-        {
-            return null;
-        }
+        return stat is null ? null : RecordOf(tenant, key, await ReadWindowsAsync(from, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), stat.Mtime);
+    }
 
+    private static async Task<TranscriptWindows.Windows> ReadWindowsAsync(ITranscriptStore from, string tenant, SessionKey key, long length, CancellationToken cancellationToken)
+    {
         var window = SessionInfoReader.WindowBytes;
-        var headBytes = await ReadRangeAsync(from, tenant, key, 0, Math.Min(window, stat.Length), cancellationToken).ConfigureAwait(false);
-        var head = TranscriptText.Decode(headBytes);
-        var tail = stat.Length > window
-            ? TranscriptText.Decode(await ReadRangeAsync(from, tenant, key, stat.Length - window, window, cancellationToken).ConfigureAwait(false))
-            : head;
-        var info = SessionInfoReader.Read(key.SessionId, head, tail, stat.Mtime, stat.Length);
+        var head = await ReadRangeAsync(from, tenant, key, 0, Math.Min(window, length), cancellationToken).ConfigureAwait(false);
+        var tail = length > window ? await ReadRangeAsync(from, tenant, key, length - window, window, cancellationToken).ConfigureAwait(false) : head;
+        return new TranscriptWindows.Windows(head, tail, length);
+    }
+
+    // The catalog row the SDK's SDKSessionInfo would give for these head and tail windows.
+    private static SessionRecord RecordOf(string tenant, SessionKey key, TranscriptWindows.Windows windows, long mtime)
+    {
+        var head = TranscriptText.Decode(windows.Head);
+        var tail = ReferenceEquals(windows.Head, windows.Tail) ? head : TranscriptText.Decode(windows.Tail);
+        var info = SessionInfoReader.Read(key.SessionId, head, tail, mtime, windows.Length);
         return new SessionRecord
         {
             Tenant = tenant,
             ProjectKey = key.ProjectKey,
             SessionId = key.SessionId,
-            Mtime = stat.Mtime,
-            Size = stat.Length,
+            Mtime = mtime,
+            Size = windows.Length,
             Listed = info is not null,
             Summary = info?.Summary,
             CustomTitle = info?.CustomTitle,

@@ -1,0 +1,37 @@
+using BenchmarkDotNet.Running;
+using Sessions.Cluster.Benchmarks.EndToEnd;
+using Sessions.Cluster.Benchmarks.Micro;
+
+namespace Sessions.Cluster.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project benchmarks/Sessions.Cluster.Benchmarks</c> runs the end-to-end comparison with the
+/// peers (a table on stdout, also written to <c>benchmarks/results/latest.md</c>); add <c>-- micro</c> for the
+/// BenchmarkDotNet micro benchmarks of the in-process paths.
+/// </summary>
+internal static class BenchmarkProgram
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "micro")
+        {
+            BenchmarkRunner.Run<TranscriptBenchmarks>(args: args[1..]);
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] is "--help" or "-h")
+        {
+            Console.WriteLine("usage: Sessions.Cluster.Benchmarks [e2e [--sessions N]] | micro [BenchmarkDotNet options]");
+            return 0;
+        }
+
+        var sessions = args.SkipWhile(a => a != "--sessions").Skip(1).Select(int.Parse).FirstOrDefault(10_000);
+        var rows = await new Driver(sessions).RunAsync().ConfigureAwait(false);
+        var table = Report.Markdown(rows);
+        Console.WriteLine(table);
+        var results = Path.Combine(Sessions.Cluster.Testing.RepoPaths.Root, "benchmarks", "results");
+        Directory.CreateDirectory(results);
+        await File.WriteAllTextAsync(Path.Combine(results, "latest.md"), Report.Machine() + "\n\n" + table).ConfigureAwait(false);
+        return 0;
+    }
+}

@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Cluster.Client;
+using Sessions.Cluster.Server;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Benchmarks.EndToEnd;
+
+/// <summary>
+/// The end-to-end comparison: every workload of issue 6, ours and the peer's, measured in this one run on this machine.
+/// Servers run in this process on loopback (HTTP included in our figures); Azurite and PostgreSQL are local processes.
+/// </summary>
+internal sealed class Driver(int sessionCount)
+{
+    private const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
+    private const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
+    private const string SmallSession = "55604662-cf2a-4331-851a-ec234028f8ca";
+    private const string SmallProject = "-home-marco-projects-spotter";
+    private const int Writers = 16;
+    private readonly List<Row> _rows = [];
+    private readonly string _bigFile = Path.Combine(RepoPaths.ClaudeFixtures, "projects", BigProject, BigSession + ".jsonl");
+
+    public async Task<List<Row>> RunAsync()
+    {
+        var lines = File.ReadAllLines(_bigFile).Where(l => l.Length > 0).ToList();
+        var batches = BatchPlan.Of(lines);
+        var batchesFile = Path.Combine(RepoPaths.TempDir("bench"), "batches.json");
+        await File.WriteAllTextAsync(batchesFile, new JsonArray(batches.Select(b => (JsonNode)b.Count).ToArray()).ToJsonString());
+        Console.WriteLine($"Replaying {BigSession}: {lines.Count} entries, {new FileInfo(_bigFile).Length / 1024} KiB, in {batches.Count} batches (100 ms windows, ≤ 500 entries, ≤ 1 MiB).");
+
+        await using var fsync = await NodeAsync(["--Sessions:DataDir", RepoPaths.TempDir("bench-fsync")]);
+        await using var nofsync = await NodeAsync(["--Sessions:DataDir", RepoPaths.TempDir("bench-nofsync"), "--Sessions:FlushToDisk", "false"]);
+        await EmbeddedAppendsAsync(fsync, nofsync, batches);
+        await EmbeddedLoadAsync(fsync);
+        await ForkAsync(fsync);
+        await ListSessionsAsync(nofsync);
+        await RetentionAsync();
+        await ClusterAsync(lines, batches, batchesFile);
+        return _rows;
+    }
+
+    // Append throughput and latency, one session and many, against plain appends to a local JSONL file (what Claude Code does).
+    private async Task EmbeddedAppendsAsync(Node fsync, Node nofsync, List<List<string>> batches)
+    {
+        var entries = batches.Sum(b => b.Count);
+        var plainDir = RepoPaths.TempDir("plain");
+        var (plainMs, plainLat) = await ReplayAsync(batches, async batch => await File.AppendAllTextAsync(Path.Combine(plainDir, "one.jsonl"), string.Join('\n', batch) + "\n"));
+        var (plainSyncMs, _) = await ReplayAsync(batches, async batch =>
+        {
+            await using var f = new FileStream(Path.Combine(plainDir, "sync.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read);
+            await f.WriteAsync(Encoding.UTF8.GetBytes(string.Join('\n', batch) + "\n"));
+            f.Flush(flushToDisk: true);
+        });
+        using var c1 = fsync.Client();
+        var (oursMs, oursLat) = await ReplayAsync(batches, batch => c1.AppendLinesAsync("bench", "one", null, batch, null, CancellationToken.None));
+        using var c2 = nofsync.Client();
+        var (oursNoSyncMs, oursNoSyncLat) = await ReplayAsync(batches, batch => c2.AppendLinesAsync("bench", "one", null, batch, null, CancellationToken.None));
+        Add("append, 1 session, embedded (server fsyncs every batch)", Rate(entries, oursMs, oursLat), $"plain JSONL appends + fsync {Rate(entries, plainSyncMs, null)}", plainSyncMs / oursMs, "≥ 0.5× plain appends", plainSyncMs / oursMs >= 0.5);
+        Add("append, 1 session, embedded (FlushToDisk=false)", Rate(entries, oursNoSyncMs, oursNoSyncLat), $"plain JSONL appends {Rate(entries, plainMs, plainLat)}", plainMs / oursNoSyncMs, "≥ 0.5× plain appends", plainMs / oursNoSyncMs >= 0.5);
+
+        var many = await ParallelReplayAsync(batches, async (w, batch) => await File.AppendAllTextAsync(Path.Combine(plainDir, $"w{w}.jsonl"), string.Join('\n', batch) + "\n"));
+        var oursMany = await ParallelReplayAsync(batches, (w, batch) => c2.AppendLinesAsync("bench", $"many-{w}", null, batch, null, CancellationToken.None));
+        Add($"append, {Writers} sessions at once, embedded (FlushToDisk=false)", Rate(entries * Writers, oursMany.Ms, oursMany.Latencies), $"plain JSONL appends {Rate(entries * Writers, many.Ms, many.Latencies)}", many.Ms / oursMany.Ms, "≥ 0.5× plain appends", many.Ms / oursMany.Ms >= 0.5);
+    }
+
+    // Resume: load the 3 MB transcript, against reading the same bytes from a local file.
+    private async Task EmbeddedLoadAsync(Node node)
+    {
+        using var http = new HttpClient { BaseAddress = node.Url };
+        var ours = await RepeatAsync(7, async () => (await http.GetByteArrayAsync("v1/projects/bench/sessions/one/entries")).Length);
+        var raw = await RepeatAsync(7, async () => (await File.ReadAllBytesAsync(_bigFile)).Length);
+        Add("load (resume) of the 3 MB transcript, embedded", Stats.Ms(ours), $"read of the JSONL file {Stats.Ms(raw)}", raw / ours, "≤ 1.2× a raw read", ours <= 1.2 * raw);
+    }
+
+    // Fork at the middle and at the end of the 3 MB transcript, against the SDK's local-file forkSession.
+    private async Task ForkAsync(Node node)
+    {
+        var config = RepoPaths.CopyFixtures();
+        using var client = node.Client();
+        await ImportAsync(client, _bigFile, BigProject, BigSession);
+        var smallFile = Path.Combine(RepoPaths.ClaudeFixtures, "projects", SmallProject, SmallSession + ".jsonl");
+        await ImportAsync(client, smallFile, SmallProject, SmallSession);
+        var messages = await client.GetMessagesAsync(BigProject, BigSession, null, null, CancellationToken.None);
+        var points = new[] { ("middle", messages[messages.Count / 2]!["uuid"]!.GetValue<string>()), ("end", messages[^1]!["uuid"]!.GetValue<string>()) };
+        var smallLast = (await client.GetMessagesAsync(SmallProject, SmallSession, null, null, CancellationToken.None))[^1]!["uuid"]!.GetValue<string>();
+        var small = await RepeatAsync(5, async () => (await client.ForkAsync(SmallProject, SmallSession, smallLast, null, CancellationToken.None)).Length);
+        foreach (var (name, uuid) in points)
+        {
+            var ours = await RepeatAsync(5, async () => (await client.ForkAsync(BigProject, BigSession, uuid, null, CancellationToken.None)).Length);
+            var sdk = Stats.Median(Peers.Numbers(await Peers.RunAsync(new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = config }, "sdk-fork", config, BigSession, uuid, "3"), "ms"));
+            Add($"fork of the 3 MB transcript at its {name} (a 10 KB one forks in {Stats.Ms(small)})", Stats.Ms(ours), $"SDK forkSession {Stats.Ms(sdk)}", sdk / ours, "≥ 10× faster, flat in size", sdk / ours >= 10 && ours < 3 * small);
+        }
+
+        var msgs = await RepeatAsync(5, async () => (await client.GetMessagesAsync(BigProject, BigSession, null, null, CancellationToken.None)).Count);
+        var sdkMsgs = Stats.Median(Peers.Numbers(await Peers.RunAsync(new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = config }, "sdk-messages", config, BigSession, "5"), "ms"));
+        Add("messages of the 3 MB transcript", Stats.Ms(msgs), $"SDK getSessionMessages {Stats.Ms(sdkMsgs)}", sdkMsgs / msgs, "–", null);
+    }
+
+    // listSessions on a project of N sessions, against the SDK's local-file listSessions on the same N files.
+    private async Task ListSessionsAsync(Node node)
+    {
+        var config = await GenerateProjectAsync(sessionCount);
+        using var client = node.Client();
+        await ImportProjectAsync(client, config, "big-project");
+        using var http = new HttpClient { BaseAddress = node.Url };
+        var ours = await RepeatAsync(5, async () =>
+        {
+            var count = 0;
+            string? cursor = null;
+            do
+            {
+                var page = await client.ListAsync("big-project", 1000, cursor, null, null, CancellationToken.None);
+                count += page.Sessions.Count;
+                cursor = page.NextCursor;
+            }
+            while (cursor is not null);
+            return count;
+        });
+        var store = await RepeatAsync(5, async () => (await http.GetByteArrayAsync("v1/projects/big-project/store/sessions")).Length);
+        var sdk = Peers.Numbers(await Peers.RunAsync(new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = config }, "sdk-list", config, "3"), "ms");
+        Add($"listSessions with info, {sessionCount:N0} sessions (all pages)", Stats.Ms(ours), $"SDK listSessions on the files {Stats.Ms(Stats.Median(sdk))}", Stats.Median(sdk) / ours, "≥ 100× faster", Stats.Median(sdk) / ours >= 100);
+        Add($"SessionStore listSessions (ids + mtimes), {sessionCount:N0} sessions", Stats.Ms(store), $"SDK listSessions on the files {Stats.Ms(Stats.Median(sdk))}", Stats.Median(sdk) / store, "≥ 100× faster", Stats.Median(sdk) / store >= 100);
+    }
+
+    // Retention sweep of N expired sessions on one node (fake clock, so nothing waits).
+    private async Task RetentionAsync()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var node = await NodeAsync(["--Sessions:DataDir", RepoPaths.TempDir("bench-retention"), "--Sessions:FlushToDisk", "false", "--Sessions:Retention:Enabled", "false"], clock);
+        var config = await GenerateProjectAsync(sessionCount);
+        using var client = node.Client();
+        await ImportProjectAsync(client, config, "expiring");
+        clock.Advance(TimeSpan.FromDays(31));
+        var stopwatch = Stopwatch.StartNew();
+        var report = await client.SendJsonAsync(HttpMethod.Post, "v1/admin/retention/sweep", null, CancellationToken.None);
+        stopwatch.Stop();
+        var deleted = report!["deleted"]!.GetValue<int>();
+        var perMinute = deleted / stopwatch.Elapsed.TotalMinutes;
+        Add($"retention sweep of {deleted:N0} expired sessions, one node, embedded", $"{perMinute:N0} sessions/min ({Stats.Ms(stopwatch.Elapsed.TotalMilliseconds)})", "target 10,000 sessions/min", perMinute / 10_000, "≥ 10,000 a minute", perMinute >= 10_000 && deleted == sessionCount);
+    }
+
+    // The cluster: appends and loads through a node over Azurite and PostgreSQL, against the raw Azure SDK on the same Azurite,
+    // the SDK's InMemorySessionStore and one PostgreSQL row per entry.
+    private async Task ClusterAsync(List<string> lines, List<List<string>> batches, string batchesFile)
+    {
+        await using var azurite = await AzuriteServer.StartNewAsync();
+        await using var postgres = await PostgresServer.StartNewAsync();
+        var db = await postgres.CreateDatabaseAsync("bench");
+        await using var node = await NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString, "--Sessions:Postgres:ConnectionString", db]);
+        using var client = node.Client();
+        var entries = batches.Sum(b => b.Count);
+        var (oursMs, oursLat) = await ReplayAsync(batches, batch => client.AppendLinesAsync("bench", "one", null, batch, null, CancellationToken.None));
+        var blob = await Peers.RunAsync(null, "blob-append", azurite.ConnectionString, "peer", _bigFile, batchesFile);
+        var blobLat = Peers.Numbers(blob, "latenciesMs");
+        Add("append, 1 session, cluster (Azure append blobs + PostgreSQL)", Rate(entries, oursMs, oursLat), $"raw Append Block, @azure/storage-blob {Rate(entries, blobLat.Sum(), blobLat)}", blobLat.Sum() / oursMs, "≥ 0.7× raw Append Block", blobLat.Sum() / oursMs >= 0.7);
+        var oursMany = await ParallelReplayAsync(batches, (w, batch) => client.AppendLinesAsync("bench", $"many-{w}", null, batch, null, CancellationToken.None));
+        var peerMany = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Peers.RunAsync(null, "blob-append", azurite.ConnectionString, "peer", _bigFile, batchesFile)));
+        var peerManyMs = peerMany.Max(p => Peers.Numbers(p, "latenciesMs").Sum());
+        Add($"append, {Writers} sessions at once, cluster (peer: 4 processes at once)", Rate(entries * Writers, oursMany.Ms, oursMany.Latencies), $"raw Append Block {Rate(entries * 4, peerManyMs, null)}", entries * Writers / oursMany.Ms / (entries * 4 / peerManyMs), "≥ 0.7× raw Append Block", entries * Writers / oursMany.Ms / (entries * 4 / peerManyMs) >= 0.7);
+
+        using var http = new HttpClient { BaseAddress = node.Url };
+        var load = await RepeatAsync(7, async () => (await http.GetByteArrayAsync("v1/projects/bench/sessions/one/entries")).Length);
+        var download = Stats.Median(Peers.Numbers(await Peers.RunAsync(null, "blob-download", azurite.ConnectionString, "sessions", "default/bench/one.jsonl", "7"), "ms"));
+        Add("load (resume) of the 3 MB transcript, cluster", Stats.Ms(load), $"raw download, @azure/storage-blob {Stats.Ms(download)}", download / load, "≤ 1.2× a raw download", load <= 1.2 * download);
+
+        var memory = await Peers.RunAsync(null, "inmemory-append", _bigFile, batchesFile);
+        var memoryLat = Peers.Numbers(memory, "latenciesMs");
+        Add("append, 1 session, cluster vs the SDK's InMemorySessionStore", Rate(entries, oursMs, oursLat), $"InMemorySessionStore (no I/O) {Rate(entries, memoryLat.Sum(), memoryLat)}", memoryLat.Sum() / oursMs, "–", null);
+        var superuser = postgres.ConnectionString.Replace("Host=127.0.0.1", "host=127.0.0.1", StringComparison.Ordinal);
+        var pgUrl = $"postgresql://postgres@127.0.0.1:{postgres.Port}/bench";
+        var pg = await Peers.RunAsync(null, "pg-append", pgUrl, _bigFile, batchesFile);
+        var pgLat = Peers.Numbers(pg, "latenciesMs");
+        Add("append, 1 session, cluster vs one PostgreSQL row per entry (pg)", Rate(entries, oursMs, oursLat), $"pg INSERT per batch {Rate(entries, pgLat.Sum(), pgLat)}", pgLat.Sum() / oursMs, "–", null);
+        var pgLoad = Stats.Median(Peers.Numbers(await Peers.RunAsync(null, "pg-load", pgUrl, "7"), "ms"));
+        Add("load of the 3 MB transcript, cluster vs PostgreSQL rows (pg)", Stats.Ms(load), $"pg SELECT ordered rows {Stats.Ms(pgLoad)}", pgLoad / load, "–", null);
+        _ = superuser;
+        _ = lines;
+    }
+
+    private void Add(string workload, string ours, string peer, double ratio, string target, bool? met)
+    {
+        _rows.Add(new Row(workload, ours, peer, ratio, target, met));
+        Console.WriteLine($"  {workload}: {ours} | {peer} | {ratio:0.00}×");
+    }
+
+    private static string Rate(int entries, double ms, IReadOnlyList<double>? latencies) =>
+        $"{entries / (ms / 1000):N0} entries/s" + (latencies is null ? "" : $", p50 {Stats.Ms(Stats.Median(latencies))}, p99 {Stats.Ms(Stats.Percentile(latencies, 99))}");
+
+    private static async Task<(double Ms, List<double> Latencies)> ReplayAsync(List<List<string>> batches, Func<List<string>, Task> send)
+    {
+        var latencies = new List<double>(batches.Count);
+        var total = Stopwatch.StartNew();
+        foreach (var batch in batches)
+        {
+            var one = Stopwatch.StartNew();
+            await send(batch);
+            latencies.Add(one.Elapsed.TotalMilliseconds);
+        }
+
+        return (total.Elapsed.TotalMilliseconds, latencies);
+    }
+
+    private static async Task<(double Ms, List<double> Latencies)> ParallelReplayAsync(List<List<string>> batches, Func<int, List<string>, Task> send)
+    {
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var total = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(async w =>
+        {
+            foreach (var batch in batches)
+            {
+                var one = Stopwatch.StartNew();
+                await send(w, batch);
+                latencies.Add(one.Elapsed.TotalMilliseconds);
+            }
+        }));
+        return (total.Elapsed.TotalMilliseconds, latencies.ToList());
+    }
+
+    // Median time of n runs (after one warm-up run).
+    private static async Task<double> RepeatAsync(int n, Func<Task<int>> run)
+    {
+        await run();
+        var times = new List<double>();
+        for (var i = 0; i < n; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await run();
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+
+        return Stats.Median(times);
+    }
+
+    private static async Task ImportAsync(SessionsClient client, string file, string projectKey, string sessionId)
+    {
+        var lines = File.ReadAllLines(file).Where(l => l.Length > 0).ToList();
+        foreach (var chunk in lines.Chunk(500))
+        {
+            await client.AppendLinesAsync(projectKey, sessionId, null, chunk, null, CancellationToken.None);
+        }
+    }
+
+    // A Claude Code folder with one project of n copies of a real 10 KB session, each under its own id.
+    private static async Task<string> GenerateProjectAsync(int n)
+    {
+        var config = RepoPaths.TempDir("generated");
+        var dir = Path.Combine(config, "projects", "big-project");
+        Directory.CreateDirectory(dir);
+        var template = await File.ReadAllTextAsync(Path.Combine(RepoPaths.ClaudeFixtures, "projects", SmallProject, SmallSession + ".jsonl"));
+        for (var i = 0; i < n; i++)
+        {
+            var id = Guid.NewGuid().ToString();
+            await File.WriteAllTextAsync(Path.Combine(dir, id + ".jsonl"), template.Replace(SmallSession, id, StringComparison.Ordinal));
+        }
+
+        return config;
+    }
+
+    private static Task ImportProjectAsync(SessionsClient client, string config, string projectKey) =>
+        Parallel.ForEachAsync(Directory.EnumerateFiles(Path.Combine(config, "projects", "big-project")), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, _) =>
+            await ImportAsync(client, file, projectKey, Path.GetFileNameWithoutExtension(file)));
+
+    private static async Task<Node> NodeAsync(string[] args, TimeProvider? clock = null)
+    {
+        var app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning", .. args], b =>
+        {
+            if (clock is not null)
+            {
+                b.Services.AddSingleton(clock);
+            }
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Node(app, new Uri(address + "/"));
+    }
+
+    /// <summary>A server running in this process.</summary>
+    private sealed class Node(WebApplication app, Uri url) : IAsyncDisposable
+    {
+        public Uri Url => url;
+
+        public SessionsClient Client() => new(new SessionsClientOptions { Url = url, Timeout = TimeSpan.FromMinutes(5) });
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}

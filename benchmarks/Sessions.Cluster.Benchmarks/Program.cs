@@ -1,0 +1,3 @@
+using Sessions.Cluster.Benchmarks;
+
+return await BenchmarkProgram.RunAsync(args).ConfigureAwait(false);
