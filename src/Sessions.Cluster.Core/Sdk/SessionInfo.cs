@@ -44,35 +44,53 @@ public static class SessionInfoReader
     /// <param name="mtime">Store mtime, epoch ms.</param>
     /// <param name="size">Transcript size in bytes.</param>
     /// <param name="fallbackCwd">Project path to use when no entry carries a cwd (local files only); null for stores.</param>
-    public static SessionInfo? Read(string sessionId, string head, string tail, long mtime, long size, string? fallbackCwd = null)
+    public static SessionInfo? Read(string sessionId, string head, string tail, long mtime, long size, string? fallbackCwd = null) =>
+        Read(sessionId, Analyze(head), tail, mtime, size, fallbackCwd);
+
+    /// <summary>
+    /// What the head window alone decides (it never changes once the transcript passes <see cref="WindowBytes"/>, so
+    /// callers may compute it once).
+    /// </summary>
+    public static HeadFacts Analyze(string head) => new(
+        IsSidechainHead(head),
+        NullIfEmpty(JsText.LastEntryField(head, "customTitle", "custom-title", lenient: true)),
+        NullIfEmpty(JsText.LastEntryField(head, "aiTitle", "ai-title", lenient: true)),
+        NullIfEmpty(FirstPrompt.FromHead(head)),
+        JsText.ParseTimestamp(JsText.FirstStringField(head, "timestamp")),
+        NullIfEmpty(FirstPrompt.MediaFallback(head)),
+        NullIfEmpty(JsText.FirstStringField(head, "gitBranch")),
+        NullIfEmpty(JsText.FirstStringField(head, "cwd")),
+        ForkParent(head));
+
+    /// <summary>The session's info from the facts of its head window and its tail window (see the other overload).</summary>
+    public static SessionInfo? Read(string sessionId, HeadFacts head, string tail, long mtime, long size, string? fallbackCwd = null)
     {
-        if (IsSidechainHead(head))
+        ArgumentNullException.ThrowIfNull(head);
+        if (head.IsSidechain)
         {
             return null;
         }
 
         var customTitle = NullIfEmpty(JsText.LastEntryField(tail, "customTitle", "custom-title", lenient: true))
-            ?? NullIfEmpty(JsText.LastEntryField(head, "customTitle", "custom-title", lenient: true))
+            ?? head.CustomTitle
             ?? NullIfEmpty(JsText.LastEntryField(tail, "aiTitle", "ai-title", lenient: true))
-            ?? NullIfEmpty(JsText.LastEntryField(head, "aiTitle", "ai-title", lenient: true));
-        var firstPrompt = NullIfEmpty(FirstPrompt.FromHead(head));
-        var createdAt = JsText.ParseTimestamp(JsText.FirstStringField(head, "timestamp"));
+            ?? head.AiTitle;
         var summary = customTitle
             ?? NullIfEmpty(JsText.LastEntryField(tail, "lastPrompt", null, lenient: false))
             ?? NullIfEmpty(JsText.LastEntryField(tail, "summary", null, lenient: false))
-            ?? firstPrompt
-            ?? NullIfEmpty(FirstPrompt.MediaFallback(head));
+            ?? head.FirstPrompt
+            ?? head.MediaFallback;
         if (summary is null)
         {
             return null;
         }
 
-        var gitBranch = NullIfEmpty(JsText.LastStringField(tail, "gitBranch")) ?? NullIfEmpty(JsText.FirstStringField(head, "gitBranch"));
+        var gitBranch = NullIfEmpty(JsText.LastStringField(tail, "gitBranch")) ?? head.GitBranch;
         var cwd = NullIfEmpty(JsText.LastEntryField(tail, "relocatedCwd", "relocated", lenient: false))
-            ?? NullIfEmpty(JsText.FirstStringField(head, "cwd"))
+            ?? head.Cwd
             ?? NullIfEmpty(fallbackCwd);
         var tag = NullIfEmpty(JsText.LastEntryField(tail, "tag", "tag", lenient: true));
-        return new SessionInfo(sessionId, summary, mtime, size, customTitle, firstPrompt, gitBranch, cwd, tag, createdAt);
+        return new SessionInfo(sessionId, summary, mtime, size, customTitle, head.FirstPrompt, gitBranch, cwd, tag, head.CreatedAt);
     }
 
     /// <summary>True when the first line of the transcript is a sidechain entry (the SDK does not list such files).</summary>
@@ -92,3 +110,15 @@ public static class SessionInfoReader
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }
+
+/// <summary>What a transcript's head window decides for its info (see <see cref="SessionInfoReader.Analyze"/>).</summary>
+/// <param name="IsSidechain">The first line is a sidechain entry.</param>
+/// <param name="CustomTitle">Last custom title in the head.</param>
+/// <param name="AiTitle">Last AI title in the head.</param>
+/// <param name="FirstPrompt">First meaningful prompt.</param>
+/// <param name="CreatedAt">First timestamp, epoch ms.</param>
+/// <param name="MediaFallback">"Image"/"Document" when the first prompt is only that.</param>
+/// <param name="GitBranch">First git branch.</param>
+/// <param name="Cwd">First cwd.</param>
+/// <param name="ForkParent">The session this one was forked from.</param>
+public sealed record HeadFacts(bool IsSidechain, string? CustomTitle, string? AiTitle, string? FirstPrompt, long? CreatedAt, string? MediaFallback, string? GitBranch, string? Cwd, string? ForkParent);

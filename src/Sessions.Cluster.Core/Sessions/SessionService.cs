@@ -301,7 +301,8 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         var parentTitle = parent?.CustomTitle ?? parent?.FirstPrompt;
         var forkId = Guid.NewGuid().ToString();
         var forked = ForkBuilder.Build(entries, sessionId, forkId, upToMessageId, title, parentTitle, timeProvider.GetUtcNow(), () => Guid.NewGuid().ToString());
-        var lines = forked.Select(e => EntryParser.ParseLine(System.Text.Encoding.UTF8.GetBytes(e.ToJsonString()), limits)).ToList();
+        // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
+        var lines = forked.Select(e => new TranscriptLine(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e), JsText.Str(e, "uuid"))).ToList();
         var forkKey = new SessionKey(projectKey, forkId);
         if (IsEphemeral(tenant, key))
         {
@@ -424,9 +425,9 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     // The catalog row the SDK's SDKSessionInfo would give for these head and tail windows.
     private static SessionRecord RecordOf(string tenant, SessionKey key, TranscriptWindows.Windows windows, long mtime)
     {
-        var head = TranscriptText.Decode(windows.Head);
-        var tail = ReferenceEquals(windows.Head, windows.Tail) ? head : TranscriptText.Decode(windows.Tail);
-        var info = SessionInfoReader.Read(key.SessionId, head, tail, mtime, windows.Length);
+        var facts = windows.Facts;
+        var tail = TranscriptText.Decode(windows.Tail);
+        var info = SessionInfoReader.Read(key.SessionId, facts, tail, mtime, windows.Length);
         return new SessionRecord
         {
             Tenant = tenant,
@@ -442,8 +443,8 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             Cwd = info?.Cwd,
             GitBranch = info?.GitBranch,
             CreatedAt = info?.CreatedAt,
-            ParentSessionId = SessionInfoReader.ForkParent(head),
-            IsSidechain = SessionInfoReader.IsSidechainHead(head),
+            ParentSessionId = facts.ForkParent,
+            IsSidechain = facts.IsSidechain,
         };
     }
 

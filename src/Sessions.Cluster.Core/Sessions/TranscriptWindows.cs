@@ -16,7 +16,24 @@ internal sealed class TranscriptWindows
     private readonly ConcurrentDictionary<(string Tenant, SessionKey Key), Windows> _cache = new();
 
     /// <summary>The first and last window of a transcript of <paramref name="Length"/> bytes.</summary>
-    public sealed record Windows(byte[] Head, byte[] Tail, long Length);
+    public sealed record Windows(byte[] Head, byte[] Tail, long Length)
+    {
+        private HeadFacts? _facts;
+
+        /// <summary>The head's facts, computed once per head (a full head never changes).</summary>
+        public HeadFacts Facts => _facts ??= SessionInfoReader.Analyze(TranscriptText.Decode(Head));
+
+        /// <summary>Carries the facts over when the head is the same array.</summary>
+        public Windows WithFactsOf(Windows? old)
+        {
+            if (old is not null && ReferenceEquals(old.Head, Head))
+            {
+                _facts = old.Facts;
+            }
+
+            return this;
+        }
+    }
 
     public void Set(string tenant, SessionKey key, Windows windows)
     {
@@ -70,7 +87,7 @@ internal sealed class TranscriptWindows
             tail = combined;
         }
 
-        var result = new Windows(head, tail, newLength);
+        var result = new Windows(head, tail, newLength).WithFactsOf(old);
         Set(tenant, key, result);
         return result;
     }
