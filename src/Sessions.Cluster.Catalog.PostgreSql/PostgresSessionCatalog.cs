@@ -75,7 +75,13 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     public async Task UpsertAsync(SessionRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        await using var cmd = await CommandAsync(record.Tenant, $"""
+
+        // The hot path of every append: the row-level-security scope and the upsert go in one round trip.
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        var scope = new NpgsqlBatchCommand("SELECT set_config('sessions.tenant', $1, false)");
+        scope.Parameters.Add(new NpgsqlParameter { Value = record.Tenant });
+        var upsert = new NpgsqlBatchCommand($"""
             INSERT INTO sessions ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
             ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
@@ -83,10 +89,23 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
                 is_sidechain = excluded.is_sidechain, claimed_by = NULL, claimed_at = NULL
             WHERE sessions.size <= excluded.size
-            """, cancellationToken).ConfigureAwait(false);
-        Add(cmd, record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
-            record.FirstPrompt, record.Tag, record.Cwd, record.GitBranch, record.CreatedAt, record.ParentSessionId, record.IsSidechain);
-        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+            """);
+        foreach (var v in new object?[] { record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
+            record.FirstPrompt, record.Tag, record.Cwd, record.GitBranch, record.CreatedAt, record.ParentSessionId, record.IsSidechain })
+        {
+            upsert.Parameters.Add(new NpgsqlParameter { Value = v ?? DBNull.Value });
+        }
+
+        batch.BatchCommands.Add(scope);
+        batch.BatchCommands.Add(upsert);
+        try
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (ex.IsTransient)
+        {
+            throw new StorageUnavailableException($"The PostgreSQL catalog failed: {ex.Message}", ex);
+        }
     }
 
     /// <inheritdoc />
@@ -356,7 +375,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     public async Task CreateTenantAsync(TenantRecord tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        await using var cmd = await CommandAsync("*", "INSERT INTO tenants (tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync("INSERT INTO tenants (tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant.Tenant, tenant.CreatedAt, tenant.Limits.MaxSessions, tenant.Limits.MaxBytes, tenant.Limits.MaxEntryBytes, tenant.Limits.RequestsPerMinute);
         if (await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) == 0)
         {
@@ -375,7 +394,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     public async Task<bool> SetLimitsAsync(string tenant, TenantLimits limits, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        await using var cmd = await CommandAsync("*", "UPDATE tenants SET max_sessions = $2, max_bytes = $3, max_entry_bytes = $4, requests_per_minute = $5 WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync("UPDATE tenants SET max_sessions = $2, max_bytes = $3, max_entry_bytes = $4, requests_per_minute = $5 WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, limits.MaxSessions, limits.MaxBytes, limits.MaxEntryBytes, limits.RequestsPerMinute);
         return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
     }
@@ -402,7 +421,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     public async Task CreateKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        await using var cmd = await CommandAsync("*", "INSERT INTO api_keys (key_id, tenant, secret_hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync("INSERT INTO api_keys (key_id, tenant, secret_hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)", cancellationToken).ConfigureAwait(false);
         Add(cmd, key.KeyId, key.Tenant, key.SecretHash, string.Join(' ', key.Scopes), key.Label, key.CreatedAt);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -418,7 +437,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task<bool> RevokeKeyAsync(string tenant, string keyId, long now, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync("*", "UPDATE api_keys SET revoked_at = $3 WHERE key_id = $1 AND tenant = $2 AND revoked_at IS NULL", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync("UPDATE api_keys SET revoked_at = $3 WHERE key_id = $1 AND tenant = $2 AND revoked_at IS NULL", cancellationToken).ConfigureAwait(false);
         Add(cmd, keyId, tenant, now);
         return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
     }
@@ -436,7 +455,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
 
     private async Task<IReadOnlyList<TenantRecord>> QueryTenantsAsync(string where, string? tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync("*", $"SELECT tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute FROM tenants {where} ORDER BY tenant", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync($"SELECT tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute FROM tenants {where} ORDER BY tenant", cancellationToken).ConfigureAwait(false);
         if (tenant is not null)
         {
             Add(cmd, tenant);
@@ -455,7 +474,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
 
     private async Task<IReadOnlyList<ApiKeyRecord>> QueryKeysAsync(string where, string value, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync("*", $"SELECT key_id, tenant, secret_hash, scopes, label, created_at, revoked_at FROM api_keys {where}", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync($"SELECT key_id, tenant, secret_hash, scopes, label, created_at, revoked_at FROM api_keys {where}", cancellationToken).ConfigureAwait(false);
         Add(cmd, value);
         var result = new List<ApiKeyRecord>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -488,6 +507,10 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             throw;
         }
     }
+
+    // A command on tables without row-level security (tenants, api_keys): no scope, one round trip less.
+    private async Task<NpgsqlCommand> UnscopedCommandAsync(string sql, CancellationToken cancellationToken) =>
+        new OwningCommand(sql, await OpenAsync(cancellationToken).ConfigureAwait(false));
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
