@@ -19,7 +19,7 @@ namespace Sessions.Cluster.Catalog.PostgreSql;
 public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, IAsyncDisposable
 {
     private const long MigrationLockId = 0x5E55_1045;
-    private const string Columns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
+    private const string Columns = CatalogRows.SessionColumns;
     private readonly NpgsqlDataSource _dataSource;
 
     /// <summary>Creates the catalog over <paramref name="options"/>' connection string.</summary>
@@ -359,13 +359,13 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "SELECT tenant, project_key, session_id, last_write, size, deleted_at, node, reason FROM retention_audit WHERE tenant = $1 ORDER BY deleted_at DESC, id DESC LIMIT $2", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, $"SELECT {CatalogRows.AuditColumns} FROM retention_audit WHERE tenant = $1 ORDER BY deleted_at DESC, id DESC LIMIT $2", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, limit);
         var result = new List<AuditRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new AuditRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetString(6), reader.GetString(7)));
+            result.Add(CatalogRows.Audit(reader));
         }
 
         return result;
@@ -455,7 +455,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
 
     private async Task<IReadOnlyList<TenantRecord>> QueryTenantsAsync(string where, string? tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await UnscopedCommandAsync($"SELECT tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute FROM tenants {where} ORDER BY tenant", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync($"SELECT {CatalogRows.TenantColumns} FROM tenants {where} ORDER BY tenant", cancellationToken).ConfigureAwait(false);
         if (tenant is not null)
         {
             Add(cmd, tenant);
@@ -465,8 +465,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new TenantRecord(r.GetString(0), r.GetInt64(1), new TenantLimits(
-                r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetInt32(5))));
+            result.Add(CatalogRows.Tenant(r));
         }
 
         return result;
@@ -474,13 +473,13 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
 
     private async Task<IReadOnlyList<ApiKeyRecord>> QueryKeysAsync(string where, string value, CancellationToken cancellationToken)
     {
-        await using var cmd = await UnscopedCommandAsync($"SELECT key_id, tenant, secret_hash, scopes, label, created_at, revoked_at FROM api_keys {where}", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await UnscopedCommandAsync($"SELECT {CatalogRows.KeyColumns} FROM api_keys {where}", cancellationToken).ConfigureAwait(false);
         Add(cmd, value);
         var result = new List<ApiKeyRecord>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), r.GetString(4), r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6)));
+            result.Add(CatalogRows.Key(r));
         }
 
         return result;
@@ -562,24 +561,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                result.Add(new SessionRecord
-                {
-                    Tenant = r.GetString(0),
-                    ProjectKey = r.GetString(1),
-                    SessionId = r.GetString(2),
-                    Mtime = r.GetInt64(3),
-                    Size = r.GetInt64(4),
-                    Listed = r.GetBoolean(5),
-                    Summary = r.IsDBNull(6) ? null : r.GetString(6),
-                    CustomTitle = r.IsDBNull(7) ? null : r.GetString(7),
-                    FirstPrompt = r.IsDBNull(8) ? null : r.GetString(8),
-                    Tag = r.IsDBNull(9) ? null : r.GetString(9),
-                    Cwd = r.IsDBNull(10) ? null : r.GetString(10),
-                    GitBranch = r.IsDBNull(11) ? null : r.GetString(11),
-                    CreatedAt = r.IsDBNull(12) ? null : r.GetInt64(12),
-                    ParentSessionId = r.IsDBNull(13) ? null : r.GetString(13),
-                    IsSidechain = r.GetBoolean(14),
-                });
+                result.Add(CatalogRows.Session(r));
             }
         }
         catch (NpgsqlException ex) when (ex.IsTransient)

@@ -78,7 +78,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         """,
     ];
 
-    private const string Columns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
+    private const string Columns = CatalogRows.SessionColumns;
     private readonly string _connectionString;
 
     /// <summary>Creates the catalog over the database file in <paramref name="options"/>.</summary>
@@ -154,7 +154,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@pk", projectKey);
         cmd.Parameters.AddWithValue("@sid", sessionId);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? CatalogRows.Session(reader) : null;
     }
 
     /// <inheritdoc />
@@ -198,7 +198,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            items.Add(Read(reader));
+            items.Add(CatalogRows.Session(reader));
         }
 
         string? next = null;
@@ -223,7 +223,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(Read(reader));
+            result.Add(CatalogRows.Session(reader));
         }
 
         return result;
@@ -399,7 +399,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(Read(reader));
+            result.Add(CatalogRows.Session(reader));
         }
 
         return result;
@@ -480,14 +480,14 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT tenant, project_key, session_id, last_write, size, deleted_at, node, reason FROM retention_audit WHERE tenant = @tenant ORDER BY deleted_at DESC, id DESC LIMIT @limit;";
+        cmd.CommandText = $"SELECT {CatalogRows.AuditColumns} FROM retention_audit WHERE tenant = @tenant ORDER BY deleted_at DESC, id DESC LIMIT @limit;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@limit", limit);
         var result = new List<AuditRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new AuditRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetString(6), reader.GetString(7)));
+            result.Add(CatalogRows.Audit(reader));
         }
 
         return result;
@@ -603,7 +603,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute FROM tenants {where} ORDER BY tenant;";
+        cmd.CommandText = $"SELECT {CatalogRows.TenantColumns} FROM tenants {where} ORDER BY tenant;";
         if (tenant is not null)
         {
             cmd.Parameters.AddWithValue("@tenant", tenant);
@@ -613,8 +613,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new TenantRecord(r.GetString(0), r.GetInt64(1), new TenantLimits(
-                r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3), r.IsDBNull(4) ? null : (int)r.GetInt64(4), r.IsDBNull(5) ? null : (int)r.GetInt64(5))));
+            result.Add(CatalogRows.Tenant(r));
         }
 
         return result;
@@ -624,13 +623,13 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT key_id, tenant, secret_hash, scopes, label, created_at, revoked_at FROM api_keys {where};";
+        cmd.CommandText = $"SELECT {CatalogRows.KeyColumns} FROM api_keys {where};";
         cmd.Parameters.AddWithValue("@p", value);
         var result = new List<ApiKeyRecord>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), r.GetString(4), r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6)));
+            result.Add(CatalogRows.Key(r));
         }
 
         return result;
@@ -691,22 +690,4 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static SessionRecord Read(SqliteDataReader r) => new()
-    {
-        Tenant = r.GetString(0),
-        ProjectKey = r.GetString(1),
-        SessionId = r.GetString(2),
-        Mtime = r.GetInt64(3),
-        Size = r.GetInt64(4),
-        Listed = r.GetInt64(5) != 0,
-        Summary = r.IsDBNull(6) ? null : r.GetString(6),
-        CustomTitle = r.IsDBNull(7) ? null : r.GetString(7),
-        FirstPrompt = r.IsDBNull(8) ? null : r.GetString(8),
-        Tag = r.IsDBNull(9) ? null : r.GetString(9),
-        Cwd = r.IsDBNull(10) ? null : r.GetString(10),
-        GitBranch = r.IsDBNull(11) ? null : r.GetString(11),
-        CreatedAt = r.IsDBNull(12) ? null : r.GetInt64(12),
-        ParentSessionId = r.IsDBNull(13) ? null : r.GetString(13),
-        IsSidechain = r.GetInt64(14) != 0,
-    };
 }

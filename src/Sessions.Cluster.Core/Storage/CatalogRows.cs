@@ -1,0 +1,75 @@
+using System.Data.Common;
+using System.Globalization;
+using Sessions.Cluster.Core.Tenants;
+
+namespace Sessions.Cluster.Core.Storage;
+
+/// <summary>
+/// Reads catalog rows into records, for every catalog: each selects its columns in the orders given here, and
+/// <see cref="Convert"/> absorbs the providers' differences (SQLite integers for booleans, PostgreSQL int4).
+/// </summary>
+public static class CatalogRows
+{
+    /// <summary>Column list of <see cref="Session"/>.</summary>
+    public const string SessionColumns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
+
+    /// <summary>Column list of <see cref="Audit"/>.</summary>
+    public const string AuditColumns = "tenant, project_key, session_id, last_write, size, deleted_at, node, reason";
+
+    /// <summary>Column list of <see cref="Tenant"/>.</summary>
+    public const string TenantColumns = "tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute";
+
+    /// <summary>Column list of <see cref="Key"/>.</summary>
+    public const string KeyColumns = "key_id, tenant, secret_hash, scopes, label, created_at, revoked_at";
+
+    /// <summary>A session row (<see cref="SessionColumns"/>).</summary>
+    public static SessionRecord Session(DbDataReader r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new SessionRecord
+        {
+            Tenant = r.GetString(0),
+            ProjectKey = r.GetString(1),
+            SessionId = r.GetString(2),
+            Mtime = Long(r, 3),
+            Size = Long(r, 4),
+            Listed = Convert.ToBoolean(r.GetValue(5), CultureInfo.InvariantCulture),
+            Summary = Text(r, 6),
+            CustomTitle = Text(r, 7),
+            FirstPrompt = Text(r, 8),
+            Tag = Text(r, 9),
+            Cwd = Text(r, 10),
+            GitBranch = Text(r, 11),
+            CreatedAt = NullableLong(r, 12),
+            ParentSessionId = Text(r, 13),
+            IsSidechain = Convert.ToBoolean(r.GetValue(14), CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>An audit row (<see cref="AuditColumns"/>).</summary>
+    public static AuditRecord Audit(DbDataReader r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new AuditRecord(r.GetString(0), r.GetString(1), r.GetString(2), Long(r, 3), Long(r, 4), Long(r, 5), r.GetString(6), r.GetString(7));
+    }
+
+    /// <summary>A tenant row (<see cref="TenantColumns"/>).</summary>
+    public static TenantRecord Tenant(DbDataReader r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new TenantRecord(r.GetString(0), Long(r, 1), new TenantLimits(NullableLong(r, 2), NullableLong(r, 3), (int?)NullableLong(r, 4), (int?)NullableLong(r, 5)));
+    }
+
+    /// <summary>An API key row (<see cref="KeyColumns"/>); scopes are stored space-separated.</summary>
+    public static ApiKeyRecord Key(DbDataReader r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), r.GetString(4), Long(r, 5), NullableLong(r, 6));
+    }
+
+    private static long Long(DbDataReader r, int i) => Convert.ToInt64(r.GetValue(i), CultureInfo.InvariantCulture);
+
+    private static long? NullableLong(DbDataReader r, int i) => r.IsDBNull(i) ? null : Long(r, i);
+
+    private static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+}
