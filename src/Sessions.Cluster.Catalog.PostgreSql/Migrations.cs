@@ -73,5 +73,17 @@ internal static class Migrations
                 END LOOP;
             END $$;
             """),
+        (4, "copy-on-write forks", """
+            CREATE TABLE pending_forks (
+                tenant text NOT NULL, project_key text NOT NULL, session_id text NOT NULL, parent_session_id text NOT NULL,
+                parent_length bigint NOT NULL, up_to_message_id text, title text, parent_title text, fork_time bigint NOT NULL,
+                PRIMARY KEY (tenant, project_key, session_id)
+            );
+            CREATE INDEX ix_pending_forks_parent ON pending_forks (tenant, project_key, parent_session_id);
+            ALTER TABLE pending_forks ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE pending_forks FORCE ROW LEVEL SECURITY;
+            CREATE POLICY tenant_isolation ON pending_forks
+                USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
+            """),
     ];
 }

@@ -76,6 +76,14 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         ) WITHOUT ROWID;
         CREATE INDEX ix_api_keys_tenant ON api_keys (tenant);
         """,
+        """
+        CREATE TABLE pending_forks (
+            tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL, parent_session_id TEXT NOT NULL,
+            parent_length INTEGER NOT NULL, up_to_message_id TEXT, title TEXT, parent_title TEXT, fork_time INTEGER NOT NULL,
+            PRIMARY KEY (tenant, project_key, session_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_pending_forks_parent ON pending_forks (tenant, project_key, parent_session_id);
+        """,
     ];
 
     private const string Columns = CatalogRows.SessionColumns;
@@ -115,7 +123,34 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         ArgumentNullException.ThrowIfNull(record);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
+        await using var cmd = UpsertCommand(connection);
+        await ExecuteUpsertAsync(cmd, record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task UpsertManyAsync(IReadOnlyList<SessionRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = UpsertCommand(connection);
+        cmd.Transaction = tx;
+        foreach (var record in records)
+        {
+            await ExecuteUpsertAsync(cmd, record, cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static SqliteCommand UpsertCommand(SqliteConnection connection)
+    {
+        var cmd = connection.CreateCommand();
         cmd.CommandText = $"""
             INSERT INTO sessions ({Columns})
             VALUES (@tenant, @pk, @sid, @mtime, @size, @listed, @summary, @title, @prompt, @tag, @cwd, @branch, @created, @parent, @sidechain)
@@ -126,6 +161,12 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
                 is_sidechain = excluded.is_sidechain, claimed_by = NULL, claimed_at = NULL
             WHERE excluded.size >= sessions.size;
             """;
+        return cmd;
+    }
+
+    private static async Task ExecuteUpsertAsync(SqliteCommand cmd, SessionRecord record, CancellationToken cancellationToken)
+    {
+        cmd.Parameters.Clear();
         cmd.Parameters.AddWithValue("@tenant", record.Tenant);
         cmd.Parameters.AddWithValue("@pk", record.ProjectKey);
         cmd.Parameters.AddWithValue("@sid", record.SessionId);
@@ -265,7 +306,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM pending_forks WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -644,6 +685,59 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     // Sessions of @tenant last written before @cutoff, without a hold row and without a hold tag.
+    /// <inheritdoc />
+    public async Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fork);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"INSERT INTO pending_forks ({CatalogRows.PendingForkColumns}) VALUES (@tenant, @pk, @sid, @parent, @length, @upto, @title, @ptitle, @time);";
+        AddKey(cmd, fork.Tenant, fork.ProjectKey, fork.SessionId);
+        cmd.Parameters.AddWithValue("@parent", fork.ParentSessionId);
+        cmd.Parameters.AddWithValue("@length", fork.ParentLength);
+        cmd.Parameters.AddWithValue("@upto", (object?)fork.UpToMessageId ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@title", (object?)fork.Title ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@ptitle", (object?)fork.ParentTitle ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@time", fork.ForkTime);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<PendingFork?> GetPendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        (await QueryPendingForksAsync("WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid", tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PendingFork>> ListPendingForksAsync(string tenant, string? projectKey, CancellationToken cancellationToken) =>
+        QueryPendingForksAsync(projectKey is null ? "WHERE tenant = @tenant" : "WHERE tenant = @tenant AND project_key = @pk", tenant, projectKey, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "DELETE FROM pending_forks WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        AddKey(cmd, tenant, projectKey, sessionId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<PendingFork>> QueryPendingForksAsync(string where, string tenant, string? projectKey, string? sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"SELECT {CatalogRows.PendingForkColumns} FROM pending_forks {where} ORDER BY fork_time, session_id;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", (object?)projectKey ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@sid", (object?)sessionId ?? DBNull.Value);
+        var result = new List<PendingFork>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(CatalogRows.PendingFork(r));
+        }
+
+        return result;
+    }
+
     private static string ExpiredFilter(SqliteCommand cmd, IReadOnlyCollection<string> holdTags)
     {
         var tags = holdTags.Select((t, i) =>
@@ -653,6 +747,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         }).ToList();
         return "s.tenant = @tenant AND s.mtime < @cutoff"
             + " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = s.tenant AND h.project_key = s.project_key AND h.session_id = s.session_id)"
+            + " AND NOT EXISTS (SELECT 1 FROM pending_forks f WHERE f.tenant = s.tenant AND f.project_key = s.project_key AND f.parent_session_id = s.session_id)"
             + (tags.Count == 0 ? "" : $" AND (s.tag IS NULL OR s.tag NOT IN ({string.Join(", ", tags)}))");
     }
 

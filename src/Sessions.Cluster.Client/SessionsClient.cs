@@ -51,20 +51,30 @@ public sealed class SessionsClient : IDisposable
     public async Task<AppendResult> AppendLinesAsync(string projectKey, string sessionId, string? subpath, IReadOnlyList<string> lines, long? expectedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        var body = new StringBuilder("[");
+        // The JSON array of the lines, encoded once straight into the request's bytes.
+        var size = 2 + Math.Max(0, lines.Count - 1);
+        foreach (var line in lines)
+        {
+            size += Encoding.UTF8.GetByteCount(line);
+        }
+
+        var body = new byte[size];
+        var at = 0;
+        body[at++] = (byte)'[';
         for (var i = 0; i < lines.Count; i++)
         {
             if (i > 0)
             {
-                body.Append(',');
+                body[at++] = (byte)',';
             }
 
-            body.Append(lines[i]);
+            at += Encoding.UTF8.GetBytes(lines[i], body.AsSpan(at));
         }
 
-        body.Append(']');
+        body[at] = (byte)']';
         var url = $"{SessionPath(projectKey, sessionId)}/entries{Query(("subpath", subpath), ("expectedLength", expectedLength?.ToString(System.Globalization.CultureInfo.InvariantCulture)))}";
-        using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         using var response = await _http.PostAsync(url, content, cancellationToken).ConfigureAwait(false);
         return await ReadAsync<AppendResult>(response, cancellationToken).ConfigureAwait(false);
     }

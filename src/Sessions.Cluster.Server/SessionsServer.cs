@@ -26,7 +26,7 @@ public static partial class SessionsServer
     /// </summary>
     public static readonly IReadOnlyList<string> ConfigurationKeys =
     [
-        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:MaxEntryBytes",
+        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes",
         "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString",
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:ClaimLease",
         "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",

@@ -42,8 +42,11 @@ public static class StorageRegistration
                         new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = section.GetValue("FlushToDisk", true) },
                         sp.GetRequiredService<TimeProvider>()),
                     "filesystem"));
-                services.AddSingleton<ISessionCatalog>(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
-                services.AddSingleton(sp => (ITenantDirectory)sp.GetRequiredService<ISessionCatalog>());
+                services.AddSingleton(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
+                // One process owns the data folder, so row refreshes after appends can be coalesced off the append path.
+                services.AddSingleton<ISessionCatalog>(sp => new WriteBehindCatalog(
+                    sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<TimeProvider>(), section.GetValue("CatalogWriteDelay", TimeSpan.FromMilliseconds(50))));
+                services.AddSingleton<ITenantDirectory>(sp => sp.GetRequiredService<SqliteSessionCatalog>());
                 return $"embedded: transcripts and catalog under {dataDir}";
             }
 

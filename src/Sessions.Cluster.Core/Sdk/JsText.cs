@@ -52,29 +52,27 @@ internal static class JsText
         var best = -1;
         foreach (var pattern in new[] { $"\"{key}\":\"", $"\"{key}\": \"" })
         {
-            var from = 0;
-            while (true)
+            // From the end: the last occurrence whose value closes. (A match can never sit inside another value,
+            // whose quotes are escaped, so this equals the SDK's forward scan that keeps the last match.)
+            var end = text.Length;
+            while (end > 0)
             {
-                var at = text.IndexOf(pattern, from, StringComparison.Ordinal);
-                if (at < 0)
+                var at = text.AsSpan(0, end).LastIndexOf(pattern, StringComparison.Ordinal);
+                if (at <= best)
                 {
                     break;
                 }
 
                 var start = at + pattern.Length;
-                var end = FindClosingQuote(text, start);
-                if (end < 0)
+                var close = FindClosingQuote(text, start);
+                if (close >= 0)
                 {
+                    result = Unescape(text[start..close]);
+                    best = at;
                     break;
                 }
 
-                if (at > best)
-                {
-                    result = Unescape(text[start..end]);
-                    best = at;
-                }
-
-                from = end + 1;
+                end = at;
             }
         }
 
@@ -91,14 +89,22 @@ internal static class JsText
     {
         string[]? typePatterns = type is null ? null : lenient ? [$"\"type\":\"{type}\"", $"\"type\": \"{type}\""] : [$"\"type\":\"{type}\""];
         var fieldPattern = $"\"{field}\":";
-        var i = text.Length;
-        while (i > 0)
+
+        // Lines from the end, jumping straight to the previous line that mentions the field (the others are skipped).
+        var end = text.Length;
+        while (end > 0)
         {
-            var nl = i - 1 >= 0 ? text.LastIndexOf('\n', i - 1) : -1;
-            var line = text.Substring(nl + 1, i - (nl + 1));
-            i = nl;
-            if (line.Contains(fieldPattern, StringComparison.Ordinal) &&
-                (typePatterns is null || typePatterns.Any(p => line.Contains(p, StringComparison.Ordinal))))
+            var at = text.AsSpan(0, end).LastIndexOf(fieldPattern, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                break;
+            }
+
+            var nl = at == 0 ? -1 : text.LastIndexOf('\n', at - 1);
+            var lineEnd = text.IndexOf('\n', at);
+            var line = text[(nl + 1)..(lineEnd < 0 ? text.Length : lineEnd)];
+            end = nl;
+            if (typePatterns is null || typePatterns.Any(p => line.Contains(p, StringComparison.Ordinal)))
             {
                 var (parsed, value) = FieldOf(line, field, type);
                 if (!parsed && lenient)

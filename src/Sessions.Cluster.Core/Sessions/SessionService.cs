@@ -73,6 +73,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             return;
         }
 
+        await catalog.FlushAsync(cancellationToken).ConfigureAwait(false);
         var usage = await directory.GetUsageAsync(tenant, cancellationToken).ConfigureAwait(false);
         if (effective.MaxSessions is { } maxSessions && key.IsMain && usage.Sessions >= maxSessions
             && await catalog.GetAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false) is null)
@@ -404,7 +405,8 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             mtime ??= stat.Mtime;
         }
 
-        await catalog.UpsertAsync(RecordOf(tenant, key, windows, mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
+        var rowMtime = mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        await catalog.RefreshAsync(tenant, projectKey, sessionId, () => RecordOf(tenant, key, windows, rowMtime), cancellationToken).ConfigureAwait(false);
     }
 
     // Reads the head and tail windows and computes the row the way the SDK computes SDKSessionInfo.

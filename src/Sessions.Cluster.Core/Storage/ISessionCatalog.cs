@@ -13,6 +13,30 @@ public interface ISessionCatalog
     /// <summary>Inserts or replaces the row of one session.</summary>
     Task UpsertAsync(SessionRecord record, CancellationToken cancellationToken);
 
+    /// <summary>Inserts or replaces the rows of several sessions (one transaction where the catalog has them).</summary>
+    async Task UpsertManyAsync(IReadOnlyList<SessionRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        foreach (var record in records)
+        {
+            await UpsertAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The row refresh that follows an append: <paramref name="row"/> computes the row. A write-through catalog computes
+    /// and writes it now (the default); <see cref="WriteBehindCatalog"/> holds it back and coalesces it with later
+    /// refreshes of the same session, so only the newest is ever computed.
+    /// </summary>
+    Task RefreshAsync(string tenant, string projectKey, string sessionId, Func<SessionRecord> row, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return UpsertAsync(row(), cancellationToken);
+    }
+
+    /// <summary>Writes every row refresh this process still holds back; a no-op for a write-through catalog.</summary>
+    Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>The row of one session, or null.</summary>
     Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
@@ -83,6 +107,18 @@ public interface ISessionCatalog
 
     /// <summary>Gives a claim back (the transcript changed after the claim).</summary>
     Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken);
+
+    /// <summary>Records a fork whose transcript is written later (copy-on-write). Retention never claims its parent meanwhile.</summary>
+    Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken);
+
+    /// <summary>The pending fork with that session id, or null (none, or its transcript is written).</summary>
+    Task<PendingFork?> GetPendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>A tenant's pending forks (of one project when <paramref name="projectKey"/> is given), oldest first.</summary>
+    Task<IReadOnlyList<PendingFork>> ListPendingForksAsync(string tenant, string? projectKey, CancellationToken cancellationToken);
+
+    /// <summary>Forgets a pending fork once its transcript is written.</summary>
+    Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
     /// <summary>The tenant's deletion audit records, newest first.</summary>
     Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken);

@@ -35,6 +35,7 @@ public sealed class TenantService(ITenantDirectory directory, ISessionCatalog ca
     public async Task<(TenantRecord Tenant, TenantUsage Usage)> GetAsync(string tenant, CancellationToken cancellationToken)
     {
         var record = await RequireAsync(tenant, cancellationToken).ConfigureAwait(false);
+        await catalog.FlushAsync(cancellationToken).ConfigureAwait(false);
         return (record, await directory.GetUsageAsync(tenant, cancellationToken).ConfigureAwait(false));
     }
 

@@ -31,6 +31,22 @@ internal static class RequestContext
             throw new BadHttpRequestException($"The body is larger than {limits.MaxBatchBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
         }
 
+        if (request.ContentLength is { } length and > 0)
+        {
+            // The usual case (the client sent Content-Length): read straight into a buffer of that size.
+            var body = new byte[length];
+            try
+            {
+                await request.Body.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                throw new BadHttpRequestException($"The body ended before its Content-Length of {length} bytes.", StatusCodes.Status400BadRequest);
+            }
+
+            return body;
+        }
+
         using var buffer = new MemoryStream();
         await request.Body.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         return buffer.ToArray();

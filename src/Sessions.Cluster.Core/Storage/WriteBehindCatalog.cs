@@ -1,0 +1,282 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
+namespace Sessions.Cluster.Core.Storage;
+
+/// <summary>
+/// A catalog decorator for one-process deployments (embedded mode) that takes the catalog write off the append path:
+/// the row refresh after each append (<see cref="ISessionCatalog.RefreshAsync"/>) is held back for up to
+/// <c>delay</c> and coalesced per session, so a session appended to 100 times in that window is computed and written
+/// once, in one transaction with the other sessions' rows. Every other operation, read or write, first writes what is
+/// held back, so this process always reads its own appends (a listing right after an append shows it).
+/// </summary>
+/// <remarks>
+/// The rows are derived data (the transcript is the truth, and <c>reindex</c> rebuilds them): a crash can lose at most
+/// the refreshes of the last <c>delay</c>, which the next append to that session or a reindex restores. Another
+/// process reading the same catalog would see rows up to <c>delay</c> late, which is why cluster mode writes through.
+/// </remarks>
+public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeProvider, TimeSpan delay) : ISessionCatalog, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), Func<SessionRecord>> _pending = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private int _scheduled;
+    private int _flushing;
+
+    /// <summary>The catalog written to.</summary>
+    public ISessionCatalog Inner => inner;
+
+    /// <summary>How many sessions have a refresh held back right now.</summary>
+    public int PendingCount => _pending.Count;
+
+    /// <summary>Holds the refresh back (replacing an older one of the same session) and schedules a flush.</summary>
+    public Task RefreshAsync(string tenant, string projectKey, string sessionId, Func<SessionRecord> row, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        _pending[(tenant, projectKey, sessionId)] = row;
+        if (Interlocked.Exchange(ref _scheduled, 1) == 0)
+        {
+            _ = FlushLaterAsync();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Writes every held-back refresh, and waits for a flush already under way.</summary>
+    /// <exception cref="Exception">The inner catalog's error; the refreshes it could not write stay held back.</exception>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending.IsEmpty && Volatile.Read(ref _flushing) == 0)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _flushing, 1);
+        try
+        {
+            if (_pending.IsEmpty)
+            {
+                return;
+            }
+
+            var taken = new List<KeyValuePair<(string, string, string), Func<SessionRecord>>>(_pending.Count);
+            foreach (var key in _pending.Keys)
+            {
+                if (_pending.TryRemove(key, out var row))
+                {
+                    taken.Add(new(key, row));
+                }
+            }
+
+            try
+            {
+                await inner.UpsertManyAsync(taken.Select(t => t.Value()).ToList(), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Keep what could not be written, unless a newer refresh of the same session came in meanwhile.
+                foreach (var (key, row) in taken)
+                {
+                    _pending.TryAdd(key, row);
+                }
+
+                throw;
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _flushing, 0);
+            _gate.Release();
+        }
+    }
+
+    private async Task FlushLaterAsync()
+    {
+        await Task.Delay(delay, timeProvider).ConfigureAwait(false);
+        Volatile.Write(ref _scheduled, 0);
+        try
+        {
+            await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SessionsException or IOException or InvalidOperationException or System.Data.Common.DbException)
+        {
+            // Held back still; try again after another delay (a reader's flush would surface the error).
+            if (Interlocked.Exchange(ref _scheduled, 1) == 0)
+            {
+                _ = FlushLaterAsync();
+            }
+        }
+    }
+
+    /// <summary>Writes what is held back.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        if (inner is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task InitializeAsync(CancellationToken cancellationToken) => inner.InitializeAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task UpsertAsync(SessionRecord record, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.UpsertAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task UpsertManyAsync(IReadOnlyList<SessionRecord> records, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.UpsertManyAsync(records, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.FindAsync(tenant, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var item in inner.ListMtimesAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.DeleteAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.DeleteTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var item in inner.ListSummariesAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.PutSummaryAsync(tenant, projectKey, sessionId, dataJson, mtime, expectedVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListTenantsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var item in inner.ListTenantsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<int?> GetCleanupPeriodDaysAsync(string tenant, CancellationToken cancellationToken) => inner.GetCleanupPeriodDaysAsync(tenant, cancellationToken);
+
+    /// <inheritdoc />
+    public Task SetCleanupPeriodDaysAsync(string tenant, int days, CancellationToken cancellationToken) => inner.SetCleanupPeriodDaysAsync(tenant, days, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task SetHoldAsync(string tenant, string projectKey, string sessionId, string reason, long now, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.SetHoldAsync(tenant, projectKey, sessionId, reason, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveHoldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.RemoveHoldAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.ListExpiredAsync(tenant, cutoff, holdTags, limit, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.ClaimExpiredAsync(tenant, cutoff, holdTags, node, now, leaseMs, limit, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.CompleteDeletionAsync(claim, node, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.ReleaseClaimAsync(claim, node, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken) => inner.AddPendingForkAsync(fork, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<PendingFork?> GetPendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        inner.GetPendingForkAsync(tenant, projectKey, sessionId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PendingFork>> ListPendingForksAsync(string tenant, string? projectKey, CancellationToken cancellationToken) =>
+        inner.ListPendingForksAsync(tenant, projectKey, cancellationToken);
+
+    /// <inheritdoc />
+    public Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        inner.RemovePendingForkAsync(tenant, projectKey, sessionId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken) => inner.ListAuditAsync(tenant, limit, cancellationToken);
+}
