@@ -13,7 +13,10 @@ namespace Sessions.Cluster.Client;
 /// </summary>
 public sealed class SessionsClient : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
+    {
+        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(ClientJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
+    };
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
 

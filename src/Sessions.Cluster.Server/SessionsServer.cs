@@ -69,12 +69,17 @@ public static partial class SessionsServer
             builder.Services.AddHostedService<RetentionSweeper>();
         }
 
+        builder.Services.AddHostedService<PendingForkRecovery>();
         builder.Services.AddSessionsTelemetry(section);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
+        });
         configure?.Invoke(builder);
 
         var app = builder.Build();

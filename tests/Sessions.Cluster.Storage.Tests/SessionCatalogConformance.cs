@@ -10,6 +10,9 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
 {
     protected abstract ISessionCatalog Catalog { get; }
 
+    /// <summary>The tenant directory kept in the same database (the catalog itself, unless it decorates one).</summary>
+    protected virtual ITenantDirectory Directory => (ITenantDirectory)Catalog;
+
     public virtual Task InitializeAsync() => Catalog.InitializeAsync(CancellationToken.None);
 
     public virtual Task DisposeAsync() => Task.CompletedTask;
@@ -162,7 +165,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     [Fact]
     public async Task Tenants_CreateGetLimitsUsageAndDelete()
     {
-        var directory = (ITenantDirectory)Catalog;
+        var directory = Directory;
         await directory.CreateTenantAsync(new TenantRecord("acme", 5, new TenantLimits(MaxSessions: 10)), CancellationToken.None);
         await Assert.ThrowsAsync<ConflictException>(() => directory.CreateTenantAsync(new TenantRecord("acme", 6, new TenantLimits()), CancellationToken.None));
         Assert.Equal(new TenantRecord("acme", 5, new TenantLimits(MaxSessions: 10)), await directory.GetTenantAsync("acme", CancellationToken.None));
@@ -181,7 +184,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     [Fact]
     public async Task Keys_AreStoredHashed_FoundById_AndRevokedOnlyByTheirTenant()
     {
-        var directory = (ITenantDirectory)Catalog;
+        var directory = Directory;
         var (key, keyId, hash) = ApiKeys.Generate();
         await directory.CreateKeyAsync(new ApiKeyRecord(keyId, "acme", hash, [ApiScopes.Read, ApiScopes.Write], "ci", 7, null), CancellationToken.None);
         var found = await directory.FindKeyAsync(keyId, CancellationToken.None);
@@ -195,6 +198,41 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         Assert.Equal(9, (await directory.FindKeyAsync(keyId, CancellationToken.None))!.RevokedAt);
         Assert.Single(await directory.ListKeysAsync("acme", CancellationToken.None));
         Assert.Empty(await directory.ListKeysAsync("other", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task PendingForks_RoundTrip_ListByProject_AndGoWithTheirTenant()
+    {
+        var a = new PendingFork("t", "p", "f1", "parent", 1234, "m9", "Title", "Parent title", 50);
+        var b = new PendingFork("t", "q", "f2", "parent", 10, null, null, null, 60);
+        var other = new PendingFork("u", "p", "f3", "parent", 10, null, null, null, 40);
+        foreach (var fork in new[] { b, a, other })
+        {
+            await Catalog.AddPendingForkAsync(fork, CancellationToken.None);
+        }
+
+        Assert.Equal(a, await Catalog.GetPendingForkAsync("t", "p", "f1", CancellationToken.None));
+        Assert.Null(await Catalog.GetPendingForkAsync("u", "p", "f1", CancellationToken.None));
+        Assert.Equal([a, b], await Catalog.ListPendingForksAsync("t", null, CancellationToken.None));
+        Assert.Equal([b], await Catalog.ListPendingForksAsync("t", "q", CancellationToken.None));
+        await Catalog.RemovePendingForkAsync("t", "p", "f1", CancellationToken.None);
+        Assert.Null(await Catalog.GetPendingForkAsync("t", "p", "f1", CancellationToken.None));
+        await Catalog.DeleteTenantAsync("t", CancellationToken.None);
+        Assert.Empty(await Catalog.ListPendingForksAsync("t", null, CancellationToken.None));
+        Assert.Equal([other], await Catalog.ListPendingForksAsync("u", null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ClaimExpired_NeverTakesTheParentOfAPendingFork()
+    {
+        await Catalog.UpsertAsync(Row("t", "p", "parent", 1), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("t", "p", "other", 1), CancellationToken.None);
+        await Catalog.AddPendingForkAsync(new PendingFork("t", "p", "fork", "parent", 10, null, null, null, 2), CancellationToken.None);
+        Assert.Equal(["other"], (await Catalog.ListExpiredAsync("t", 100, [], 10, CancellationToken.None)).Select(r => r.SessionId));
+        var claims = await Catalog.ClaimExpiredAsync("t", 100, [], "n1", 200, 1000, 10, CancellationToken.None);
+        Assert.Equal(["other"], claims.Select(c => c.SessionId));
+        await Catalog.RemovePendingForkAsync("t", "p", "fork", CancellationToken.None);
+        Assert.Equal(["parent"], (await Catalog.ClaimExpiredAsync("t", 100, [], "n1", 200, 1000, 10, CancellationToken.None)).Select(c => c.SessionId));
     }
 
     [Fact]
@@ -224,6 +262,21 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
         await _catalog.InitializeAsync(CancellationToken.None);
         Assert.Null(await _catalog.GetAsync("t", "p", "s", CancellationToken.None));
     }
+}
+
+/// <summary>The conformance suite through <see cref="WriteBehindCatalog"/> (embedded mode's catalog) over SQLite.</summary>
+public sealed class WriteBehindSqliteCatalogTests : SessionCatalogConformance
+{
+    private readonly SqliteSessionCatalog _inner = new(new SqliteCatalogOptions { Path = Path.Combine(Path.GetTempPath(), "sessions-cluster-tests", "catalog-" + Guid.NewGuid().ToString("N") + ".db") });
+    private readonly WriteBehindCatalog _catalog;
+
+    public WriteBehindSqliteCatalogTests() => _catalog = new WriteBehindCatalog(_inner, TimeProvider.System, TimeSpan.FromMilliseconds(20));
+
+    protected override ISessionCatalog Catalog => _catalog;
+
+    protected override ITenantDirectory Directory => _inner;
+
+    public override async Task DisposeAsync() => await _catalog.DisposeAsync();
 }
 
 /// <summary>A real PostgreSQL server for one test class.</summary>

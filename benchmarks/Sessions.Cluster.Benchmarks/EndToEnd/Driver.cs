@@ -65,6 +65,11 @@ internal sealed class Driver(int sessionCount)
         Add("append, 1 session, embedded (server fsyncs every batch)", Rate(entries, oursMs, oursLat), $"plain JSONL appends + fsync {Rate(entries, plainSyncMs, null)}", plainSyncMs / oursMs, "≥ 0.5× plain appends", plainSyncMs / oursMs >= 0.5);
         Add("append, 1 session, embedded (FlushToDisk=false)", Rate(entries, oursNoSyncMs, oursNoSyncLat), $"plain JSONL appends {Rate(entries, plainMs, plainLat)}", plainMs / oursNoSyncMs, "≥ 0.5× plain appends", plainMs / oursNoSyncMs >= 0.5);
 
+        // The floor of any server answering one HTTP request per batch, on this machine: the same client and server, the
+        // same number of requests, each an empty append (a no-op that writes nothing).
+        var (floorMs, floorLat) = await ReplayAsync(batches, _ => c2.AppendLinesAsync("bench", "floor", null, [], null, CancellationToken.None));
+        Add("HTTP floor: one empty append request per batch (writes nothing)", Rate(entries, floorMs, floorLat), $"plain JSONL appends {Rate(entries, plainMs, plainLat)}", plainMs / floorMs, "(the best ratio a request per batch allows)", null);
+
         var many = await ParallelReplayAsync(batches, async (w, batch) => await File.AppendAllTextAsync(Path.Combine(plainDir, $"w{w}.jsonl"), string.Join('\n', batch) + "\n"));
         var oursMany = await ParallelReplayAsync(batches, (w, batch) => c2.AppendLinesAsync("bench", $"many-{w}", null, batch, null, CancellationToken.None));
         Add($"append, {Writers} sessions at once, embedded (FlushToDisk=false)", Rate(entries * Writers, oursMany.Ms, oursMany.Latencies), $"plain JSONL appends {Rate(entries * Writers, many.Ms, many.Latencies)}", many.Ms / oursMany.Ms, "≥ 0.5× plain appends", many.Ms / oursMany.Ms >= 0.5);
@@ -94,6 +99,7 @@ internal sealed class Driver(int sessionCount)
     {
         var config = RepoPaths.CopyFixtures();
         using var client = node.Client();
+        using var http = new HttpClient { BaseAddress = node.Url };
         await ImportAsync(client, _bigFile, BigProject, BigSession);
         var smallFile = Path.Combine(RepoPaths.ClaudeFixtures, "projects", SmallProject, SmallSession + ".jsonl");
         await ImportAsync(client, smallFile, SmallProject, SmallSession);
@@ -106,6 +112,15 @@ internal sealed class Driver(int sessionCount)
             var ours = await RepeatAsync(5, async () => (await client.ForkAsync(BigProject, BigSession, uuid, null, CancellationToken.None)).Length);
             var sdk = Stats.Median(Peers.Numbers(await Peers.RunAsync(new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = config }, "sdk-fork", config, BigSession, uuid, "3"), "ms"));
             Add($"fork of the 3 MB transcript at its {name} (a 10 KB one forks in {Stats.Ms(small)})", Stats.Ms(ours), $"SDK forkSession {Stats.Ms(sdk)}", sdk / ours, "≥ 10× faster, flat in size", sdk / ours >= 10 && ours < 3 * small);
+
+            // Copy-on-write defers the copy: the fork's transcript is written right after the call, and its first reader
+            // waits for that. This row counts the deferred work too (fork, then load the fork).
+            var withLoad = await RepeatAsync(5, async () =>
+            {
+                var fork = await client.ForkAsync(BigProject, BigSession, uuid, null, CancellationToken.None);
+                return (await http.GetByteArrayAsync($"v1/projects/{BigProject}/sessions/{fork}/entries")).Length;
+            });
+            Add($"fork at its {name}, then load of the fork (the deferred copy included)", Stats.Ms(withLoad), $"SDK forkSession {Stats.Ms(sdk)}", sdk / withLoad, "–", null);
         }
 
         var msgs = await RepeatAsync(5, async () => (await client.GetMessagesAsync(BigProject, BigSession, null, null, CancellationToken.None)).Count);

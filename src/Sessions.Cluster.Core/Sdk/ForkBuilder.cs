@@ -183,6 +183,18 @@ public static class ForkBuilder
         return result;
     }
 
+    /// <summary>
+    /// True when a fork of a transcript holding <paramref name="entry"/> is certain to succeed: the entry is a
+    /// non-sidechain, non-progress message and, with <paramref name="upToMessageId"/>, is the message the SDK's
+    /// lookup finds for it (its uuid, or the source of a queued command). Lets a fork be accepted before it is built.
+    /// </summary>
+    public static bool CertainToFork(JsonObject entry, string? upToMessageId)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return ChainEntry.From(entry) is { IsSidechain: false } c && c.Type != "progress"
+            && (upToMessageId is null || c.Uuid == upToMessageId || QueuedSourceUuid(entry) == upToMessageId);
+    }
+
     // The upToMessageId part of the SDK's Vj.
     private static List<ChainEntry> Slice(List<ChainEntry> o, string sessionId, string upTo)
     {

@@ -12,7 +12,7 @@ namespace Sessions.Cluster.Core.Sessions;
 /// Answers equal the Claude Agent SDK's for the same transcript (DESIGN.md §4). Free of hosting so any host
 /// (ASP.NET Core today, an Orleans grain one day) can wrap it.
 /// </summary>
-public sealed class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits, Tenants.TenantService? tenants = null, Tenants.ITenantDirectory? directory = null)
+public sealed partial class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits, Tenants.TenantService? tenants = null, Tenants.ITenantDirectory? directory = null)
 {
     private readonly MemoryTranscriptStore _ephemeral = new(timeProvider);
     private readonly TranscriptWindows _windows = new();
@@ -30,6 +30,16 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
     {
         Validate(tenant, key);
+        if (!IsEphemeral(tenant, key))
+        {
+            await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<AppendResult> AppendCoreAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    {
         var target = StoreFor(tenant, key);
         if (lines.Count == 0)
         {
@@ -95,6 +105,11 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     public async Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
     {
         Validate(tenant, key);
+        if (!IsEphemeral(tenant, key))
+        {
+            await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+        }
+
         var target = StoreFor(tenant, key);
         var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
         if (stat is null)
@@ -107,11 +122,15 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     }
 
     /// <summary>SessionStore <c>listSessions</c>: (sessionId, mtime) of main transcripts only.</summary>
-    public IAsyncEnumerable<(string SessionId, long Mtime)> ListSessionMtimesAsync(string tenant, string projectKey, CancellationToken cancellationToken)
+    public async IAsyncEnumerable<(string SessionId, long Mtime)> ListSessionMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
         KeyRules.ValidateProjectKey(projectKey);
-        return catalog.ListMtimesAsync(tenant, projectKey, cancellationToken);
+        await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
+        await foreach (var item in catalog.ListMtimesAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
     }
 
     /// <summary>SessionStore <c>listSessionSummaries</c>: the opaque sidecars, verbatim.</summary>
@@ -135,6 +154,7 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     public async Task<long> PutSummaryAsync(string tenant, SessionKey key, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
     {
         Validate(tenant, key);
+        await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
         if (await store.StatAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false) is null)
         {
             throw SessionNotFound(key);
@@ -156,6 +176,14 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             }
 
             return await _ephemeral.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A pending fork is written before it is deleted (so nothing of it is left behind), and the pending forks of a
+        // parent are written before the parent goes (a fork never breaks when its parent is deleted).
+        await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+        if (key.IsMain)
+        {
+            await SettleProjectAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
         }
 
         var stat = key.IsMain ? await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) : null;
@@ -208,12 +236,13 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             return await ComputeRecordAsync(_ephemeral, tenant, key, cancellationToken).ConfigureAwait(false) is { Listed: true } r ? r : throw SessionNotFound(key);
         }
 
+        await SettleAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         var record = await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         return record is { Listed: true } ? record : throw SessionNotFound(key);
     }
 
     /// <summary>A page of the SDK's <c>listSessions</c> for a project (newest first), with filters on tag and text.</summary>
-    public Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
         KeyRules.ValidateProjectKey(projectKey);
@@ -222,15 +251,24 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
             throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
         }
 
-        return catalog.ListAsync(tenant, projectKey, query, cancellationToken);
+        await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
+        return await catalog.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every session with this id in any project key of the tenant, newest first.</summary>
-    public Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
         KeyRules.Validate(new SessionKey("lookup", sessionId));
-        return catalog.FindAsync(tenant, sessionId, cancellationToken);
+        foreach (var fork in await catalog.ListPendingForksAsync(tenant, null, cancellationToken).ConfigureAwait(false))
+        {
+            if (fork.SessionId == sessionId)
+            {
+                await SettleAsync(tenant, fork.ProjectKey, sessionId, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return await catalog.FindAsync(tenant, sessionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>"Continue": the most recent non-sidechain session of a project by mtime.</summary>
@@ -281,38 +319,6 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
         var entries = await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false);
         var last = entries.FindLastIndex(e => JsText.Str(e, "type") == "system" && JsText.Str(e, "subtype") == "compact_boundary");
         return last < 0 ? entries : entries.GetRange(last, entries.Count - last);
-    }
-
-    /// <summary>
-    /// The SDK's <c>forkSession</c>: a new session seeded from the parent's history read at one consistent length,
-    /// up to <paramref name="upToMessageId"/> (inclusive) when given. The parent is unchanged.
-    /// </summary>
-    /// <returns>The fork's session id.</returns>
-    /// <exception cref="NotFoundException">No such session, or no such message in it.</exception>
-    public async Task<string> ForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
-    {
-        var key = new SessionKey(projectKey, sessionId);
-        var entries = await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        if (entries.Count == 0)
-        {
-            throw SessionNotFound(key);
-        }
-
-        var parent = await ComputeRecordAsync(StoreFor(tenant, key), tenant, key, cancellationToken).ConfigureAwait(false);
-        var parentTitle = parent?.CustomTitle ?? parent?.FirstPrompt;
-        var forkId = Guid.NewGuid().ToString();
-        var forked = ForkBuilder.Build(entries, sessionId, forkId, upToMessageId, title, parentTitle, timeProvider.GetUtcNow(), () => Guid.NewGuid().ToString());
-        // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
-        var lines = forked.Select(e => new TranscriptLine(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e), JsText.Str(e, "uuid"))).ToList();
-        var forkKey = new SessionKey(projectKey, forkId);
-        if (IsEphemeral(tenant, key))
-        {
-            _ephemeralSessions[(tenant, projectKey, forkId)] = true;
-        }
-
-        await AppendAsync(tenant, forkKey, lines, expectedLength: 0, cancellationToken).ConfigureAwait(false);
-        Telemetry.SessionsTelemetry.Forks.Add(1);
-        return forkId;
     }
 
     /// <summary>The SDK's <c>renameSession</c>: appends a <c>custom-title</c> entry (never rewrites).</summary>
@@ -368,6 +374,11 @@ public sealed class SessionService(ITranscriptStore store, ISessionCatalog catal
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
+        if (!IsEphemeral(tenant, key))
+        {
+            await SettleAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        }
+
         if (await StoreFor(tenant, key).StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is null)
         {
             throw SessionNotFound(key);

@@ -29,23 +29,24 @@ public static class CatalogRows
     public static SessionRecord Session(DbDataReader r)
     {
         ArgumentNullException.ThrowIfNull(r);
+        // Typed getters (no boxing): this runs once per listed row.
         return new SessionRecord
         {
             Tenant = r.GetString(0),
             ProjectKey = r.GetString(1),
             SessionId = r.GetString(2),
-            Mtime = Long(r, 3),
-            Size = Long(r, 4),
-            Listed = Convert.ToBoolean(r.GetValue(5), CultureInfo.InvariantCulture),
+            Mtime = r.GetInt64(3),
+            Size = r.GetInt64(4),
+            Listed = r.GetBoolean(5),
             Summary = Text(r, 6),
             CustomTitle = Text(r, 7),
             FirstPrompt = Text(r, 8),
             Tag = Text(r, 9),
             Cwd = Text(r, 10),
             GitBranch = Text(r, 11),
-            CreatedAt = NullableLong(r, 12),
+            CreatedAt = r.IsDBNull(12) ? null : r.GetInt64(12),
             ParentSessionId = Text(r, 13),
-            IsSidechain = Convert.ToBoolean(r.GetValue(14), CultureInfo.InvariantCulture),
+            IsSidechain = r.GetBoolean(14),
         };
     }
 

@@ -1,0 +1,225 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Core.Sdk;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Core.Sessions;
+
+/// <summary>Forks (the SDK's <c>forkSession</c>), taken copy-on-write.</summary>
+public sealed partial class SessionService
+{
+    // A parent written within this window cannot be claimed by retention (its minimum is one day), so a fork of it can
+    // be written after the call returns; an older parent is forked at once.
+    private static readonly TimeSpan LazyForkWindow = TimeSpan.FromHours(23);
+    private const int SettledCapacity = 100_000;
+
+    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), Lazy<Task>> _materializing = new();
+    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), bool> _settled = new();
+
+    /// <summary>
+    /// The SDK's <c>forkSession</c>: a new session seeded from the parent's history read at one consistent length,
+    /// up to <paramref name="upToMessageId"/> (inclusive) when given. The parent is unchanged.
+    /// </summary>
+    /// <remarks>
+    /// Copy-on-write (DESIGN.md §6: fork time must not grow with the transcript): the call records the fork (the parent's
+    /// committed length, the cut, the title, the fork time) in the catalog and returns; the fork's transcript is
+    /// built from those bytes in the background right after. Anything that reads or writes the fork first waits for
+    /// that (or builds it, on another node or after a restart), and deleting the parent first builds its pending forks,
+    /// so the fork reads exactly as an eager copy would. The call only checks what makes the fork certain to succeed;
+    /// when it cannot tell cheaply (an ephemeral or old parent, an odd cut) it builds the fork at once, which raises
+    /// the SDK's errors.
+    /// </remarks>
+    /// <returns>The fork's session id.</returns>
+    /// <exception cref="NotFoundException">No such session, or no such message in it.</exception>
+    /// <exception cref="InvalidRequestException">The session has no messages to fork.</exception>
+    public async Task<string> ForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, sessionId);
+        Validate(tenant, key);
+        var target = StoreFor(tenant, key);
+        if (!IsEphemeral(tenant, key))
+        {
+            await SettleAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) ?? throw SessionNotFound(key);
+        var windows = await ReadWindowsAsync(target, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
+        var parent = RecordOf(tenant, key, windows, stat.Mtime);
+        var now = timeProvider.GetUtcNow();
+        var fork = new PendingFork(tenant, projectKey, Guid.NewGuid().ToString(), sessionId, stat.Length, NullIfEmpty(upToMessageId), title,
+            parent.CustomTitle ?? parent.FirstPrompt, now.ToUnixTimeMilliseconds());
+        var lazy = !IsEphemeral(tenant, key)
+            && now - DateTimeOffset.FromUnixTimeMilliseconds(stat.Mtime) < LazyForkWindow
+            && await CertainToForkAsync(tenant, key, windows, fork, cancellationToken).ConfigureAwait(false);
+        if (lazy)
+        {
+            await catalog.AddPendingForkAsync(fork, cancellationToken).ConfigureAwait(false);
+            _ = MaterializeAsync(fork);
+        }
+        else
+        {
+            if (IsEphemeral(tenant, key))
+            {
+                _ephemeralSessions[(tenant, projectKey, fork.SessionId)] = true;
+            }
+
+            await WriteForkAsync(fork, cancellationToken).ConfigureAwait(false);
+        }
+
+        Telemetry.SessionsTelemetry.Forks.Add(1);
+        return fork.SessionId;
+    }
+
+    /// <summary>
+    /// Writes every fork still pending in a tenant (after a restart, say); reads would write them on demand anyway,
+    /// this makes them show in listings.
+    /// </summary>
+    /// <returns>How many were written.</returns>
+    public async Task<int> SettlePendingForksAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var pending = await catalog.ListPendingForksAsync(tenant, null, cancellationToken).ConfigureAwait(false);
+        foreach (var fork in pending)
+        {
+            await MaterializeAsync(fork).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return pending.Count;
+    }
+
+    // Waits until the session is not a pending fork (writing it if nobody is). Each node asks the catalog once per
+    // session: a session id that is not a pending fork never becomes one (forks get fresh ids).
+    private async Task SettleAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var id = (tenant, projectKey, sessionId);
+        if (_settled.ContainsKey(id))
+        {
+            return;
+        }
+
+        if (_materializing.TryGetValue(id, out var running))
+        {
+            await running.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (await catalog.GetPendingForkAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is { } pending)
+        {
+            await MaterializeAsync(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        MarkSettled(id);
+    }
+
+    // Pending forks of a project (all of them, or those of one parent) are written before it is listed or the parent deleted.
+    private async Task SettleProjectAsync(string tenant, string projectKey, string? parentSessionId, CancellationToken cancellationToken)
+    {
+        foreach (var fork in await catalog.ListPendingForksAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
+        {
+            if (parentSessionId is null || fork.ParentSessionId == parentSessionId)
+            {
+                await MaterializeAsync(fork).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void MarkSettled((string, string, string) id)
+    {
+        if (_settled.Count >= SettledCapacity)
+        {
+            _settled.Clear();
+        }
+
+        _settled[id] = true;
+    }
+
+    // One writer per pending fork on this node; the store's expectedLength=0 fence settles a race with another node.
+    private Task MaterializeAsync(PendingFork fork)
+    {
+        var id = (fork.Tenant, fork.ProjectKey, fork.SessionId);
+        var lazy = _materializing.GetOrAdd(id, key => new Lazy<Task>(() => Task.Run(async () =>
+        {
+            try
+            {
+                await WriteForkAsync(fork, CancellationToken.None).ConfigureAwait(false);
+                await catalog.RemovePendingForkAsync(fork.Tenant, fork.ProjectKey, fork.SessionId, CancellationToken.None).ConfigureAwait(false);
+                MarkSettled(id);
+            }
+            catch (Exception ex) when (ex is NotFoundException or InvalidRequestException)
+            {
+                // The parent vanished or cannot be forked after all: there is nothing to write, ever.
+                await catalog.RemovePendingForkAsync(fork.Tenant, fork.ProjectKey, fork.SessionId, CancellationToken.None).ConfigureAwait(false);
+                MarkSettled(id);
+                throw;
+            }
+            finally
+            {
+                _materializing.TryRemove(id, out _);
+            }
+        })));
+        return lazy.Value;
+    }
+
+    // Builds the fork from the parent's first ParentLength bytes and writes it (the eager fork, and the lazy one later).
+    private async Task WriteForkAsync(PendingFork fork, CancellationToken cancellationToken)
+    {
+        var parentKey = new SessionKey(fork.ProjectKey, fork.ParentSessionId);
+        var entries = await ReadEntriesAsync(StoreFor(fork.Tenant, parentKey), fork.Tenant, parentKey, fork.ParentLength, cancellationToken).ConfigureAwait(false);
+        if (entries.Count == 0)
+        {
+            throw SessionNotFound(parentKey);
+        }
+
+        var forked = ForkBuilder.Build(entries, fork.ParentSessionId, fork.SessionId, fork.UpToMessageId, fork.Title, fork.ParentTitle,
+            DateTimeOffset.FromUnixTimeMilliseconds(fork.ForkTime), () => Guid.NewGuid().ToString());
+        // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
+        var lines = forked.Select(e => new TranscriptLine(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e), JsText.Str(e, "uuid"))).ToList();
+        try
+        {
+            await AppendCoreAsync(fork.Tenant, new SessionKey(fork.ProjectKey, fork.SessionId), lines, expectedLength: 0, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConflictException)
+        {
+            // Another node wrote this fork first.
+        }
+    }
+
+    // Whether the fork cannot fail once accepted: the cut message is found (a byte search, then one line parsed) or,
+    // without a cut, the head holds a message to fork.
+    private async Task<bool> CertainToForkAsync(string tenant, SessionKey key, TranscriptWindows.Windows windows, PendingFork fork, CancellationToken cancellationToken)
+    {
+        if (fork.UpToMessageId is null)
+        {
+            return TranscriptText.ParseObjects(windows.Head).Any(e => ForkBuilder.CertainToFork(e, null));
+        }
+
+        var bytes = await ReadRangeAsync(store, tenant, key, 0, fork.ParentLength, cancellationToken).ConfigureAwait(false);
+        var id = Encoding.UTF8.GetBytes(fork.UpToMessageId);
+        var span = bytes.AsSpan();
+        for (var at = span.IndexOf(id); at >= 0;)
+        {
+            var start = span[..at].LastIndexOf((byte)'\n') + 1;
+            var end = span[at..].IndexOf((byte)'\n');
+            var line = span[start..(end < 0 ? span.Length : at + end)];
+            if (TranscriptText.ParseObjects(line) is [var entry] && ForkBuilder.CertainToFork(entry, fork.UpToMessageId))
+            {
+                return true;
+            }
+
+            if (end < 0)
+            {
+                break;
+            }
+
+            var next = span[(at + end)..].IndexOf(id);
+            at = next < 0 ? -1 : at + end + next;
+        }
+
+        return false;
+    }
+
+    private static async Task<List<JsonObject>> ReadEntriesAsync(ITranscriptStore from, string tenant, SessionKey key, long length, CancellationToken cancellationToken) =>
+        TranscriptText.ParseObjects(await ReadRangeAsync(from, tenant, key, 0, length, cancellationToken).ConfigureAwait(false));
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+}
