@@ -1,34 +1,38 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
 namespace Sessions.Cluster.Server.Api;
 
-/// <summary>Streams JSONL (one JSON value per line) as a JSON array without buffering it: line breaks become commas.</summary>
+/// <summary>
+/// Streams JSONL (one JSON value per line) as a JSON array without buffering it: line breaks become commas, blank
+/// lines are dropped. Lines are copied into the response pipe and flushed once per chunk read, not once per line.
+/// </summary>
 internal static class JsonlAsArray
 {
-    private static readonly byte[] Open = "["u8.ToArray();
-    private static readonly byte[] Comma = ","u8.ToArray();
-    private static readonly byte[] Close = "]"u8.ToArray();
+    private const int ChunkBytes = 128 * 1024;
 
-    public static async Task CopyAsync(Stream jsonl, Stream output, CancellationToken cancellationToken)
+    public static async Task CopyAsync(Stream jsonl, PipeWriter output, CancellationToken cancellationToken)
     {
-        var buffer = new byte[81920];
-        await output.WriteAsync(Open, cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[ChunkBytes];
+        output.Write("["u8);
         var atLineStart = true;
         var wroteAny = false;
         int read;
         while ((read = await jsonl.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
         {
-            var start = 0;
-            while (start < read)
+            var chunk = buffer.AsSpan(0, read);
+            while (!chunk.IsEmpty)
             {
-                var nl = Array.IndexOf(buffer, (byte)'\n', start, read - start);
-                var end = nl < 0 ? read : nl;
-                if (end > start)
+                var nl = chunk.IndexOf((byte)'\n');
+                var line = nl < 0 ? chunk : chunk[..nl];
+                if (!line.IsEmpty)
                 {
                     if (atLineStart && wroteAny)
                     {
-                        await output.WriteAsync(Comma, cancellationToken).ConfigureAwait(false);
+                        output.Write(","u8);
                     }
 
-                    await output.WriteAsync(buffer.AsMemory(start, end - start), cancellationToken).ConfigureAwait(false);
+                    output.Write(line);
                     atLineStart = false;
                     wroteAny = true;
                 }
@@ -39,10 +43,17 @@ internal static class JsonlAsArray
                 }
 
                 atLineStart = true;
-                start = nl + 1;
+                chunk = chunk[(nl + 1)..];
+            }
+
+            var flushed = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (flushed.IsCanceled || flushed.IsCompleted)
+            {
+                return;
             }
         }
 
-        await output.WriteAsync(Close, cancellationToken).ConfigureAwait(false);
+        output.Write("]"u8);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 }

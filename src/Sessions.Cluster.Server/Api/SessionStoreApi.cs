@@ -31,7 +31,7 @@ internal static class SessionStoreApi
                 ?? throw new NotFoundException("session_not_found", $"Nothing was ever written at '{projectKey}/{sessionId}'{(subpath is null ? "" : "/" + subpath)}.");
             http.Response.ContentType = "application/json";
             await using var content = opened.Content;
-            await JsonlAsArray.CopyAsync(content, http.Response.Body, ct).ConfigureAwait(false);
+            await JsonlAsArray.CopyAsync(content, http.Response.BodyWriter, ct).ConfigureAwait(false);
             return Results.Empty;
         }).WithSummary("Load entries (SessionStore.load) as a JSON array, streamed; 404 for a key never written.");
 
