@@ -21,12 +21,19 @@ internal static class BenchmarkProgram
 
         if (args.Length > 0 && args[0] is "--help" or "-h")
         {
-            Console.WriteLine("usage: Sessions.Cluster.Benchmarks [e2e [--sessions N]] | micro [BenchmarkDotNet options]");
+            Console.WriteLine($"usage: Sessions.Cluster.Benchmarks [e2e [--sessions N] [--only {string.Join(',', Driver.Workloads)}]] | micro [BenchmarkDotNet options]");
             return 0;
         }
 
         var sessions = args.SkipWhile(a => a != "--sessions").Skip(1).Select(int.Parse).FirstOrDefault(10_000);
-        var rows = await new Driver(sessions).RunAsync().ConfigureAwait(false);
+        var only = args.SkipWhile(a => a != "--only").Skip(1).Select(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet()).FirstOrDefault();
+        if (only?.Except(Driver.Workloads).FirstOrDefault() is { } unknown)
+        {
+            await Console.Error.WriteLineAsync($"Unknown workload '{unknown}'; choose from {string.Join(", ", Driver.Workloads)}.").ConfigureAwait(false);
+            return 2;
+        }
+
+        var rows = await new Driver(sessions, only).RunAsync().ConfigureAwait(false);
         var table = Report.Markdown(rows);
         Console.WriteLine(table);
         var results = Path.Combine(Sessions.Cluster.Testing.RepoPaths.Root, "benchmarks", "results");

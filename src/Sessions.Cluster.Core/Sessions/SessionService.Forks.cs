@@ -184,8 +184,9 @@ public sealed partial class SessionService
         }
     }
 
-    // Whether the fork cannot fail once accepted: the cut message is found (a byte search, then one line parsed) or,
-    // without a cut, the head holds a message to fork.
+    // Whether the fork cannot fail once accepted: the cut message is found or, without a cut, the head holds a message
+    // to fork. The cut is looked for from the end in growing chunks of whole lines (a fork is usually taken near the
+    // end), with a byte search first and one line parsed per hit.
     private async Task<bool> CertainToForkAsync(string tenant, SessionKey key, TranscriptWindows.Windows windows, PendingFork fork, CancellationToken cancellationToken)
     {
         if (fork.UpToMessageId is null)
@@ -193,26 +194,54 @@ public sealed partial class SessionService
             return TranscriptText.ParseObjects(windows.Head).Any(e => ForkBuilder.CertainToFork(e, null));
         }
 
-        var bytes = await ReadRangeAsync(store, tenant, key, 0, fork.ParentLength, cancellationToken).ConfigureAwait(false);
         var id = Encoding.UTF8.GetBytes(fork.UpToMessageId);
-        var span = bytes.AsSpan();
-        for (var at = span.IndexOf(id); at >= 0;)
+        var end = fork.ParentLength;
+        var chunk = 64L * 1024;
+        while (end > 0)
         {
-            var start = span[..at].LastIndexOf((byte)'\n') + 1;
-            var end = span[at..].IndexOf((byte)'\n');
-            var line = span[start..(end < 0 ? span.Length : at + end)];
-            if (TranscriptText.ParseObjects(line) is [var entry] && ForkBuilder.CertainToFork(entry, fork.UpToMessageId))
+            var start = Math.Max(0, end - chunk);
+            chunk *= 2;
+            var bytes = await ReadRangeAsync(store, tenant, key, start, end - start, cancellationToken).ConfigureAwait(false);
+            var skip = 0;
+            if (start > 0)
+            {
+                // Leave the cut first line to the next chunk; a line longer than the chunk waits for a bigger one.
+                skip = bytes.AsSpan().IndexOf((byte)'\n') + 1;
+                if (skip == 0)
+                {
+                    continue;
+                }
+            }
+
+            if (HoldsForkPoint(bytes.AsSpan(skip), id, fork.UpToMessageId))
             {
                 return true;
             }
 
-            if (end < 0)
+            end = start + skip;
+        }
+
+        return false;
+    }
+
+    // Whether any whole line of these holding the id is the message the fork may end at.
+    private static bool HoldsForkPoint(ReadOnlySpan<byte> lines, ReadOnlySpan<byte> id, string upToMessageId)
+    {
+        for (var at = lines.LastIndexOf(id); at >= 0; at = lines[..at].LastIndexOf(id))
+        {
+            var start = lines[..at].LastIndexOf((byte)'\n') + 1;
+            var end = lines[at..].IndexOf((byte)'\n');
+            var line = lines[start..(end < 0 ? lines.Length : at + end)];
+            if (TranscriptText.ParseObjects(line) is [var entry] && ForkBuilder.CertainToFork(entry, upToMessageId))
+            {
+                return true;
+            }
+
+            at = start;
+            if (at == 0)
             {
                 break;
             }
-
-            var next = span[(at + end)..].IndexOf(id);
-            at = next < 0 ? -1 : at + end + next;
         }
 
         return false;

@@ -30,8 +30,9 @@ internal static class SessionStoreApi
             var opened = await sessions.OpenTranscriptAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false)
                 ?? throw new NotFoundException("session_not_found", $"Nothing was ever written at '{projectKey}/{sessionId}'{(subpath is null ? "" : "/" + subpath)}.");
             http.Response.ContentType = "application/json";
+            http.Response.ContentLength = JsonlAsArray.LengthOf(opened.Length);
             await using var content = opened.Content;
-            await JsonlAsArray.CopyAsync(content, http.Response.BodyWriter, ct).ConfigureAwait(false);
+            await JsonlAsArray.CopyAsync(content, http.Response.BodyWriter, opened.Length, ct).ConfigureAwait(false);
             return Results.Empty;
         }).WithSummary("Load entries (SessionStore.load) as a JSON array, streamed; 404 for a key never written.");
 
