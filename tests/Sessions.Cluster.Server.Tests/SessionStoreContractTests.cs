@@ -32,6 +32,22 @@ public sealed class SessionStoreContractTests(ServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public async Task Load_OfAHandPlacedTranscript_SkipsBlankLines_AndIsExactlyItsAnnouncedLength()
+    {
+        // A transcript copied into the data folder by hand: CRLF line ends, blank and whitespace-only lines, and a last
+        // line without its newline (a torn write, which readers never see).
+        var pk = P();
+        var dir = Path.Combine(server.DataDir, "transcripts", "default", pk);
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "placed.jsonl"), "{\"a\":1}\r\n\n   \n{\"b\":\"x\\ny\"}\n\t\n{\"c\":[3]}\n{\"torn\":");
+        using var response = await server.Http.GetAsync($"v1/projects/{pk}/sessions/placed/entries");
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""[{"a":1},{"b":"x\ny"},{"c":[3]}]"""), JsonNode.Parse(body)));
+    }
+
+    [Fact]
     public async Task Load_UnknownKey_IsNotFound()
     {
         Assert.Null(await LoadAsync(P(), "never-written"));

@@ -367,6 +367,27 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return count;
     }
 
+    /// <summary>
+    /// Refreshes only the catalog rows that do not match their transcripts (missing, or of another size): after an
+    /// unclean stop, the row refreshes held back by a write-behind catalog are redone from the transcripts.
+    /// </summary>
+    /// <returns>How many rows were refreshed.</returns>
+    public async Task<int> ReconcileAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        var count = 0;
+        await foreach (var stat in store.ListMainTranscriptsAsync(tenant, cancellationToken).ConfigureAwait(false))
+        {
+            if (await catalog.GetAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false) is not { } row || row.Size != stat.Length)
+            {
+                await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, null, null, cancellationToken).ConfigureAwait(false);
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>Every tenant with transcripts.</summary>
     public IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken) => store.ListTenantsAsync(cancellationToken);
 

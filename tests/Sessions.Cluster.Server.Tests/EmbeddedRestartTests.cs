@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Server.Tests;
+
+/// <summary>
+/// Embedded mode across restarts: catalog rows held back by the write-behind catalog are written by a clean stop,
+/// and after an unclean one the catalog is reconciled from the transcripts, so no acknowledged session goes missing
+/// from listings. Real servers on a real data folder, stopped and started again.
+/// </summary>
+public sealed class EmbeddedRestartTests
+{
+    private const string SmallProject = "-home-marco-projects-spotter";
+    private const string SmallSession = "55604662-cf2a-4331-851a-ec234028f8ca";
+
+    [Fact]
+    public async Task CleanStop_WritesHeldBackRows_AndLeavesTheMarker()
+    {
+        var data = RepoPaths.TempDir("restart-clean");
+        await using (var first = await StartAsync(data, "--Sessions:CatalogWriteDelay", "00:05:00"))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(first.Http, HttpMethod.Post, "v1/projects/p/sessions/s/entries", $"[{Calls.Entry("u1")},{Calls.Entry("u2")}]")).Item1);
+        }
+
+        Assert.True(File.Exists(Path.Combine(data, "catalog.clean")));
+        await using var second = await StartAsync(data);
+        Assert.False(File.Exists(Path.Combine(data, "catalog.clean")));
+        var (_, list) = await Calls.SendAsync(second.Http, HttpMethod.Get, "v1/projects/p/sessions");
+        var row = Assert.Single(list!["sessions"]!.AsArray())!;
+        Assert.Equal("s", row["sessionId"]!.GetValue<string>());
+        Assert.Equal(new FileInfo(Path.Combine(data, "transcripts", "default", "p", "s.jsonl")).Length, row["fileSize"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task UncleanStop_CatalogIsReconciledFromTheTranscripts()
+    {
+        var data = RepoPaths.TempDir("restart-crash");
+        await using (var first = await StartAsync(data))
+        {
+            await Calls.SendAsync(first.Http, HttpMethod.Post, "v1/projects/p/sessions/known/entries", $"[{Calls.Entry("k1")}]");
+        }
+
+        // A crash after a transcript write and before its row: the transcript is there, the row is not, no clean marker.
+        File.Delete(Path.Combine(data, "catalog.clean"));
+        var placed = Path.Combine(data, "transcripts", "default", SmallProject, SmallSession + ".jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(placed)!);
+        File.Copy(Path.Combine(RepoPaths.ClaudeFixtures, "projects", SmallProject, SmallSession + ".jsonl"), placed);
+
+        await using var second = await StartAsync(data);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        JsonNode? row = null;
+        while (row is null)
+        {
+            await Task.Delay(50, timeout.Token);
+            var (_, list) = await Calls.SendAsync(second.Http, HttpMethod.Get, $"v1/projects/{SmallProject}/sessions");
+            row = list!["sessions"]!.AsArray().SingleOrDefault(r => r!["sessionId"]!.GetValue<string>() == SmallSession);
+        }
+
+        Assert.Equal(new FileInfo(placed).Length, row["fileSize"]!.GetValue<long>());
+        Assert.False(string.IsNullOrEmpty(row["summary"]!.GetValue<string>()));
+    }
+
+    private static async Task<Node> StartAsync(string data, params string[] extra)
+    {
+        var app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", data, "--Logging:LogLevel:Default", "Warning", .. extra]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Node(app, new HttpClient { BaseAddress = new Uri(address + "/") });
+    }
+
+    private sealed class Node(WebApplication app, HttpClient http) : IAsyncDisposable
+    {
+        public HttpClient Http => http;
+
+        public async ValueTask DisposeAsync()
+        {
+            http.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
