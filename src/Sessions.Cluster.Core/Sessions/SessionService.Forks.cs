@@ -51,11 +51,13 @@ public sealed partial class SessionService
             parent.CustomTitle ?? parent.FirstPrompt, now.ToUnixTimeMilliseconds());
         var lazy = !IsEphemeral(tenant, key)
             && now - DateTimeOffset.FromUnixTimeMilliseconds(stat.Mtime) < LazyForkWindow
+            && !await HasQuotaAsync(tenant, cancellationToken).ConfigureAwait(false)
             && await CertainToForkAsync(tenant, key, windows, fork, cancellationToken).ConfigureAwait(false);
         if (lazy)
         {
             await catalog.AddPendingForkAsync(fork, cancellationToken).ConfigureAwait(false);
-            _ = MaterializeAsync(fork);
+            // Nobody waits for this write; a failure leaves the fork pending for the next reader (which sees the error).
+            _ = MaterializeAsync(fork).ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         else
         {
@@ -145,9 +147,10 @@ public sealed partial class SessionService
                 await catalog.RemovePendingForkAsync(fork.Tenant, fork.ProjectKey, fork.SessionId, CancellationToken.None).ConfigureAwait(false);
                 MarkSettled(id);
             }
-            catch (Exception ex) when (ex is NotFoundException or InvalidRequestException)
+            catch (Exception ex) when (ex is NotFoundException or InvalidRequestException or LimitExceededException)
             {
-                // The parent vanished or cannot be forked after all: there is nothing to write, ever.
+                // The parent vanished, cannot be forked after all, or the fork would not fit the tenant's quota: there
+                // is nothing to write, ever.
                 await catalog.RemovePendingForkAsync(fork.Tenant, fork.ProjectKey, fork.SessionId, CancellationToken.None).ConfigureAwait(false);
                 MarkSettled(id);
                 throw;
@@ -183,6 +186,11 @@ public sealed partial class SessionService
             // Another node wrote this fork first.
         }
     }
+
+    // A tenant with a session or byte quota forks at once, so a fork over the quota fails in the call (413/429).
+    private async Task<bool> HasQuotaAsync(string tenant, CancellationToken cancellationToken) =>
+        tenants is not null && await tenants.GetEffectiveLimitsAsync(tenant, cancellationToken).ConfigureAwait(false) is var limits
+        && (limits.MaxSessions is not null || limits.MaxBytes is not null);
 
     // Whether the fork cannot fail once accepted: the cut message is found or, without a cut, the head holds a message
     // to fork. The cut is looked for from the end in growing chunks of whole lines (a fork is usually taken near the
