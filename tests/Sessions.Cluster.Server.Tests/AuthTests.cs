@@ -97,6 +97,11 @@ public sealed class AuthTests(KeyedServerFixture server) : IClassFixture<KeyedSe
         var third = await Calls.SendAsync(w, HttpMethod.Post, "v1/projects/p/sessions/c/entries", $"[{Calls.Entry("c1")}]");
         Calls.AssertProblem(third, 429, "quota_sessions_exceeded");
         Assert.Equal(2, third.Body!["limit"]!.GetValue<long>());
+        // A fork is a new session: over the quota it fails in the call, and leaves nothing behind that breaks listings.
+        Calls.AssertProblem(await Calls.SendAsync(w, HttpMethod.Post, "v1/projects/p/sessions/a/fork", "{}"), 429, "quota_sessions_exceeded");
+        var (listed, list) = await Calls.SendAsync(w, HttpMethod.Get, "v1/projects/p/sessions");
+        Assert.Equal(HttpStatusCode.OK, listed);
+        Assert.Equal(2, list!["sessions"]!.AsArray().Count);
         Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(w, HttpMethod.Post, "v1/projects/p/sessions/a/entries", $"[{Calls.Entry("a2")}]")).Status);
 
         var big = await Calls.SendAsync(w, HttpMethod.Post, "v1/projects/p/sessions/a/entries", $"[{Calls.Entry("a3", text: new string('x', 700))}]");
