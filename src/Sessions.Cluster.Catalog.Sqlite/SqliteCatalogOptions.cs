@@ -8,4 +8,11 @@ public sealed class SqliteCatalogOptions
 
     /// <summary>Path of the database file (created when missing).</summary>
     public string Path { get; set; } = DefaultPath;
+
+    /// <summary>
+    /// Renders a row as the JSON object (UTF-8) a listing answers with; when set, each upsert stores it beside the row
+    /// and <see cref="SqliteSessionCatalog.ListRenderedAsync"/> serves pages from it. A change to the rendered shape must
+    /// come with a migration that clears the stored renderings (rows without one are rendered when listed).
+    /// </summary>
+    public Func<Sessions.Cluster.Core.Storage.SessionRecord, byte[]>? RenderRow { get; set; }
 }

@@ -84,10 +84,15 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         ) WITHOUT ROWID;
         CREATE INDEX ix_pending_forks_parent ON pending_forks (tenant, project_key, parent_session_id);
         """,
+        """
+        ALTER TABLE sessions ADD COLUMN rendered BLOB;
+        CREATE INDEX ix_sessions_rendered ON sessions (tenant, project_key, listed, mtime DESC, session_id DESC, rendered);
+        """,
     ];
 
     private const string Columns = CatalogRows.SessionColumns;
     private readonly string _connectionString;
+    private readonly Func<SessionRecord, byte[]>? _render;
 
     /// <summary>Creates the catalog over the database file in <paramref name="options"/>.</summary>
     public SqliteSessionCatalog(SqliteCatalogOptions options)
@@ -96,6 +101,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         var full = System.IO.Path.GetFullPath(options.Path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _render = options.RenderRow;
     }
 
     /// <inheritdoc />
@@ -124,7 +130,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         ArgumentNullException.ThrowIfNull(record);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = UpsertCommand(connection);
-        await ExecuteUpsertAsync(cmd, record, cancellationToken).ConfigureAwait(false);
+        await ExecuteUpsertAsync(cmd, record, _render, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -142,7 +148,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Transaction = tx;
         foreach (var record in records)
         {
-            await ExecuteUpsertAsync(cmd, record, cancellationToken).ConfigureAwait(false);
+            await ExecuteUpsertAsync(cmd, record, _render, cancellationToken).ConfigureAwait(false);
         }
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -152,21 +158,22 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         var cmd = connection.CreateCommand();
         cmd.CommandText = $"""
-            INSERT INTO sessions ({Columns})
-            VALUES (@tenant, @pk, @sid, @mtime, @size, @listed, @summary, @title, @prompt, @tag, @cwd, @branch, @created, @parent, @sidechain)
+            INSERT INTO sessions ({Columns}, rendered)
+            VALUES (@tenant, @pk, @sid, @mtime, @size, @listed, @summary, @title, @prompt, @tag, @cwd, @branch, @created, @parent, @sidechain, @rendered)
             ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
                 custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
-                is_sidechain = excluded.is_sidechain, claimed_by = NULL, claimed_at = NULL
+                is_sidechain = excluded.is_sidechain, rendered = excluded.rendered, claimed_by = NULL, claimed_at = NULL
             WHERE excluded.size >= sessions.size;
             """;
         return cmd;
     }
 
-    private static async Task ExecuteUpsertAsync(SqliteCommand cmd, SessionRecord record, CancellationToken cancellationToken)
+    private static async Task ExecuteUpsertAsync(SqliteCommand cmd, SessionRecord record, Func<SessionRecord, byte[]>? render, CancellationToken cancellationToken)
     {
         cmd.Parameters.Clear();
+        cmd.Parameters.AddWithValue("@rendered", render is null ? DBNull.Value : render(record));
         cmd.Parameters.AddWithValue("@tenant", record.Tenant);
         cmd.Parameters.AddWithValue("@pk", record.ProjectKey);
         cmd.Parameters.AddWithValue("@sid", record.SessionId);
@@ -202,10 +209,80 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var after = query.Cursor is null ? ((long Mtime, string SessionId)?)null : CatalogCursor.Decode(query.Cursor);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        var sql = new StringBuilder($"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND project_key = @pk");
+        await using var cmd = ListCommand(connection, tenant, projectKey, query, Columns);
+        var items = new List<SessionRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            items.Add(CatalogRows.Session(reader));
+        }
+
+        string? next = null;
+        if (items.Count > query.Limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            next = CatalogCursor.Encode(items[^1].Mtime, items[^1].SessionId);
+        }
+
+        return new SessionPage(items, next);
+    }
+
+    /// <summary>
+    /// <see cref="ListAsync"/> as stored renderings (<see cref="SqliteCatalogOptions.RenderRow"/>); a row stored before
+    /// renderings were kept is rendered now. Null when no renderer is configured.
+    /// </summary>
+    public async Task<RenderedPage?> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (_render is null)
+        {
+            return null;
+        }
+
+        // Only the cursor columns and the rendering: an unfiltered page is read from the covering index alone.
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = ListCommand(connection, tenant, projectKey, query, "session_id, mtime, rendered");
+        var items = new List<byte[]?>();
+        var ids = new List<string>();
+        long lastMtime = 0;
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && items.Count < query.Limit + 1)
+            {
+                ids.Add(reader.GetString(0));
+                lastMtime = items.Count < query.Limit ? reader.GetInt64(1) : lastMtime;
+                items.Add(reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2));
+            }
+        }
+
+        string? next = null;
+        if (items.Count > query.Limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            ids.RemoveAt(ids.Count - 1);
+            next = CatalogCursor.Encode(lastMtime, ids[^1]);
+        }
+
+        // Rows stored before renderings were kept are rendered now (one deleted meanwhile is left out).
+        var rendered = new List<byte[]>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if ((items[i] ?? (await GetAsync(tenant, projectKey, ids[i], cancellationToken).ConfigureAwait(false) is { } row ? _render(row) : null)) is { } bytes)
+            {
+                rendered.Add(bytes);
+            }
+        }
+
+        return new RenderedPage(rendered, next);
+    }
+
+    // The page query of ListAsync: newest first, keyset-paged, filtered; selects the given columns and one extra row.
+    private static SqliteCommand ListCommand(SqliteConnection connection, string tenant, string projectKey, SessionQuery query, string columns)
+    {
+        var after = query.Cursor is null ? ((long Mtime, string SessionId)?)null : CatalogCursor.Decode(query.Cursor);
+        var cmd = connection.CreateCommand();
+        var sql = new StringBuilder($"SELECT {columns} FROM sessions WHERE tenant = @tenant AND project_key = @pk");
         if (!query.IncludeUnlisted)
         {
             sql.Append(" AND listed = 1");
@@ -235,21 +312,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@pk", projectKey);
         cmd.Parameters.AddWithValue("@limit", query.Limit + 1);
-        var items = new List<SessionRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            items.Add(CatalogRows.Session(reader));
-        }
-
-        string? next = null;
-        if (items.Count > query.Limit)
-        {
-            items.RemoveAt(items.Count - 1);
-            next = CatalogCursor.Encode(items[^1].Mtime, items[^1].SessionId);
-        }
-
-        return new SessionPage(items, next);
+        return cmd;
     }
 
     /// <inheritdoc />

@@ -42,7 +42,7 @@ public static class StorageRegistration
                         new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = section.GetValue("FlushToDisk", true) },
                         sp.GetRequiredService<TimeProvider>()),
                     "filesystem"));
-                services.AddSingleton(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db") }));
+                services.AddSingleton(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db"), RenderRow = Api.ServerJsonContext.RenderRow }));
                 // One process owns the data folder, so row refreshes after appends can be coalesced off the append path.
                 services.AddSingleton<ISessionCatalog>(sp => new WriteBehindCatalog(
                     sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<TimeProvider>(), section.GetValue("CatalogWriteDelay", TimeSpan.FromMilliseconds(50))));

@@ -256,6 +256,43 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
     protected override ISessionCatalog Catalog => _catalog;
 
     [Fact]
+    public async Task ListRendered_GivesTheListingsPages_AsStoredRenderings_RenderingOlderRowsOnTheFly()
+    {
+        static byte[] Render(SessionRecord r) => System.Text.Encoding.UTF8.GetBytes($"{{\"id\":\"{r.SessionId}\",\"m\":{r.Mtime},\"t\":\"{r.Tag}\"}}");
+        await _catalog.InitializeAsync(CancellationToken.None);
+        // Rows written before renderings were kept, then rows written with them.
+        await _catalog.UpsertAsync(new SessionRecord { Tenant = "t", ProjectKey = "p", SessionId = "old", Mtime = 1, Size = 1, Listed = true, Summary = "s" }, CancellationToken.None);
+        var rendering = new SqliteSessionCatalog(new SqliteCatalogOptions { Path = _path, RenderRow = Render });
+        Assert.Null(await _catalog.ListRenderedAsync("t", "p", new SessionQuery(), CancellationToken.None));
+        for (var i = 2; i <= 6; i++)
+        {
+            await rendering.UpsertAsync(new SessionRecord { Tenant = "t", ProjectKey = "p", SessionId = "s" + i, Mtime = i, Size = 1, Listed = true, Summary = "s", Tag = i % 2 == 0 ? "even" : null }, CancellationToken.None);
+        }
+
+        foreach (var query in new[] { new SessionQuery(Limit: 2), new SessionQuery(Limit: 10), new SessionQuery(Limit: 2, Tag: "even") })
+        {
+            var expected = new List<string>();
+            var actual = new List<string>();
+            for (string? cursor = null, renderedCursor = null; ;)
+            {
+                var page = await rendering.ListAsync("t", "p", query with { Cursor = cursor }, CancellationToken.None);
+                var rendered = (await rendering.ListRenderedAsync("t", "p", query with { Cursor = renderedCursor }, CancellationToken.None))!;
+                expected.AddRange(page.Items.Select(r => System.Text.Encoding.UTF8.GetString(Render(r))));
+                actual.AddRange(rendered.Items.Select(b => System.Text.Encoding.UTF8.GetString(b)));
+                Assert.Equal(page.NextCursor, rendered.NextCursor);
+                (cursor, renderedCursor) = (page.NextCursor, rendered.NextCursor);
+                if (cursor is null)
+                {
+                    break;
+                }
+            }
+
+            Assert.Equal(expected, actual);
+            Assert.NotEmpty(actual);
+        }
+    }
+
+    [Fact]
     public async Task Initialize_Twice_IsSafe()
     {
         await _catalog.InitializeAsync(CancellationToken.None);

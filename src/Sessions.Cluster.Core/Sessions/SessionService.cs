@@ -255,6 +255,23 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return await catalog.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// <see cref="ListAsync"/> with each row already rendered as the listing's JSON (null when the catalog keeps no
+    /// rendered rows; use <see cref="ListAsync"/> then).
+    /// </summary>
+    public async Task<RenderedPage?> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.ValidateProjectKey(projectKey);
+        if (query.Limit is < 1 or > 1000)
+        {
+            throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
+        }
+
+        await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
+        return await catalog.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Every session with this id in any project key of the tenant, newest first.</summary>
     public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {

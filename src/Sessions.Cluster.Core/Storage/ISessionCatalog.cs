@@ -41,6 +41,14 @@ public interface ISessionCatalog
     Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The page <see cref="ListAsync"/> would give, each row as the JSON object the listing answers with, rendered when
+    /// the row was written (so a listing copies bytes instead of building and serializing records); null when this
+    /// catalog does not keep rendered rows.
+    /// </summary>
+    Task<RenderedPage?> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken) =>
+        Task.FromResult<RenderedPage?>(null);
+
+    /// <summary>
     /// One page of a project's sessions, newest first by (mtime, sessionId), optionally filtered. The cursor is opaque
     /// to callers and produced by this method.
     /// </summary>

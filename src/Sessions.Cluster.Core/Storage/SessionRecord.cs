@@ -68,6 +68,11 @@ public sealed record SessionQuery(int Limit = 100, string? Cursor = null, string
 /// <param name="NextCursor">Cursor of the next page, null on the last.</param>
 public sealed record SessionPage(IReadOnlyList<SessionRecord> Items, string? NextCursor);
 
+/// <summary>One page of sessions, each already rendered as the listing's JSON object (see <see cref="ISessionCatalog.ListRenderedAsync"/>).</summary>
+/// <param name="Items">UTF-8 JSON objects, newest first.</param>
+/// <param name="NextCursor">Cursor of the next page, null on the last.</param>
+public sealed record RenderedPage(IReadOnlyList<byte[]> Items, string? NextCursor);
+
 /// <summary>A stored summary sidecar (the SDK's <c>SessionSummaryEntry</c>) with its CAS version.</summary>
 /// <param name="SessionId">Session id.</param>
 /// <param name="Mtime">Store write time the adapter stamped, integer Unix epoch ms.</param>

@@ -150,6 +150,13 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     }
 
     /// <inheritdoc />
+    public async Task<RenderedPage?> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
