@@ -32,6 +32,50 @@ public sealed class ForkBuilderTests
     }
 
     [Fact]
+    public void Fork_InPlace_EqualsTheCopyingBuild_OnRandomTranscriptsWithEveryRemappedField()
+    {
+        var gen = Gen.Choose(1, 40).SelectMany(n => Gen.Zip(Gen.ArrayOf(Gen.Choose(0, 1000), n), Gen.ArrayOf(Gen.Choose(0, 1000), n)));
+        var compared = 0;
+        foreach (var (parents, kinds) in gen.Sample(300))
+        {
+            var source = Transcript(parents, kinds);
+            for (var i = 0; i < source.Count; i++)
+            {
+                // The fields the build reads before it rewrites: logical parents, request sessions, earlier forks, no timestamp.
+                var e = source[i];
+                switch (kinds[i % kinds.Length] % 5)
+                {
+                    case 0: e["logicalParentUuid"] = $"u{parents[i] % (i + 1)}"; break;
+                    case 1: e["requestSessionId"] = "req"; break;
+                    case 2: e["forkedFrom"] = new JsonObject { ["sessionId"] = "grandparent", ["messageUuid"] = "x" }; break;
+                    case 3: e.Remove("timestamp"); break;
+                    default: e["logicalParentUuid"] = null; break;
+                }
+            }
+
+            string Build(bool reuse)
+            {
+                var counter = 0;
+                var entries = source.Select(e => (JsonObject)e.DeepClone()).ToList();
+                try
+                {
+                    return new JsonArray([.. ForkBuilder.Build(entries, "parent", "child", null, null, "t", Now, () => $"new{counter++}", reuse)]).ToJsonString();
+                }
+                catch (InvalidRequestException ex)
+                {
+                    return ex.Code;
+                }
+            }
+
+            var copied = Build(reuse: false);
+            Assert.Equal(copied, Build(reuse: true));
+            compared += copied.StartsWith('[') ? 1 : 0;
+        }
+
+        Assert.True(compared > 100);
+    }
+
+    [Fact]
     public void Fork_RandomTranscripts_RemapsEveryLinkConsistently_AndDropsProgressAndSidechains()
     {
         var gen = Gen.Choose(1, 40).SelectMany(n => Gen.Zip(Gen.ArrayOf(Gen.Choose(0, 1000), n), Gen.ArrayOf(Gen.Choose(0, 1000), n)));

@@ -25,11 +25,16 @@ public static class ForkBuilder
     /// <param name="parentTitle">The parent's title (custom title, else first prompt), used when <paramref name="title"/> is null.</param>
     /// <param name="now">Fork time.</param>
     /// <param name="newUuid">Source of fresh uuids.</param>
+    /// <param name="reuseEntries">
+    /// Build the fork's entries by changing <paramref name="entries"/> in place instead of deep copies (much faster on
+    /// large transcripts); only for a caller that owns the entries and drops them afterwards.
+    /// </param>
     /// <returns>The fork's entries, ready to append.</returns>
     /// <exception cref="NotFoundException"><paramref name="upToMessageId"/> is not in the transcript (code <c>message_not_found</c>).</exception>
     /// <exception cref="InvalidRequestException">The transcript has no messages to fork (code <c>nothing_to_fork</c>).</exception>
     public static List<JsonObject> Build(
-        IReadOnlyList<JsonObject> entries, string parentSessionId, string newSessionId, string? upToMessageId, string? title, string? parentTitle, DateTimeOffset now, Func<string> newUuid)
+        IReadOnlyList<JsonObject> entries, string parentSessionId, string newSessionId, string? upToMessageId, string? title, string? parentTitle, DateTimeOffset now, Func<string> newUuid,
+        bool reuseEntries = false)
     {
         string? relocatedCwd = null;
         var contentReplacements = new JsonArray();
@@ -117,8 +122,14 @@ public static class ForkBuilder
                 e = p.ParentUuid;
             }
 
-            var node = (JsonObject)y.Node.DeepClone();
-            if (y.Type == "system" && y.Subtype == "model_refusal_fallback")
+            // Everything read from the source entry is read before it may be changed in place.
+            var hasLogicalParent = y.Node.TryGetPropertyValue("logicalParentUuid", out var lp) && lp is not null;
+            var logicalParent = hasLogicalParent ? JsText.Str(y.Node, "logicalParentUuid") : null;
+            var hasTimestamp = y.Node.ContainsKey("timestamp");
+            var requestSessionId = RequestSessionId(y.Node);
+            var neutralize = y.Type == "system" && y.Subtype == "model_refusal_fallback";
+            var node = reuseEntries ? y.Node : (JsonObject)y.Node.DeepClone();
+            if (neutralize)
             {
                 node["neutralizedByFork"] = true;
             }
@@ -127,10 +138,9 @@ public static class ForkBuilder
             RemapCompactMetadata(node, keptIds);
             node["uuid"] = newIds[y.Uuid];
             node["parentUuid"] = parent;
-            if (y.Node.TryGetPropertyValue("logicalParentUuid", out var lp) && lp is not null)
+            if (hasLogicalParent)
             {
-                var lpId = JsText.Str(y.Node, "logicalParentUuid");
-                node["logicalParentUuid"] = lpId is not null && newIds.TryGetValue(lpId, out var mapped) ? mapped : null;
+                node["logicalParentUuid"] = logicalParent is not null && newIds.TryGetValue(logicalParent, out var mapped) ? mapped : null;
             }
 
             node["sessionId"] = newSessionId;
@@ -138,7 +148,7 @@ public static class ForkBuilder
             {
                 node["timestamp"] = stamp;
             }
-            else if (!y.Node.ContainsKey("timestamp"))
+            else if (!hasTimestamp)
             {
                 node.Remove("timestamp");
             }
@@ -149,7 +159,6 @@ public static class ForkBuilder
                 node.Remove(f);
             }
 
-            var requestSessionId = RequestSessionId(y.Node);
             if (requestSessionId is null)
             {
                 node.Remove("requestSessionId");

@@ -174,7 +174,7 @@ public sealed partial class SessionService
         }
 
         var forked = ForkBuilder.Build(entries, fork.ParentSessionId, fork.SessionId, fork.UpToMessageId, fork.Title, fork.ParentTitle,
-            DateTimeOffset.FromUnixTimeMilliseconds(fork.ForkTime), () => Guid.NewGuid().ToString());
+            DateTimeOffset.FromUnixTimeMilliseconds(fork.ForkTime), () => Guid.NewGuid().ToString(), reuseEntries: true);
         // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
         var lines = forked.Select(e => new TranscriptLine(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e), JsText.Str(e, "uuid"))).ToList();
         try
