@@ -11,6 +11,16 @@ namespace Sessions.Cluster.Server;
 /// </summary>
 internal sealed partial class CatalogRecovery(SessionService sessions, ISessionCatalog catalog, string markerPath, ILogger<CatalogRecovery> logger) : BackgroundService
 {
+    private bool _cleanStart;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Decided before the server takes requests: the marker only ever speaks of the previous run.
+        _cleanStart = File.Exists(markerPath);
+        File.Delete(markerPath);
+        return base.StartAsync(cancellationToken);
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -20,9 +30,7 @@ internal sealed partial class CatalogRecovery(SessionService sessions, ISessionC
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var clean = File.Exists(markerPath);
-        File.Delete(markerPath);
-        if (clean)
+        if (_cleanStart)
         {
             return;
         }
