@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Sessions.Cluster.Core.Retention;
 using Sessions.Cluster.Core.Sessions;
@@ -69,7 +70,8 @@ public static partial class SessionsServer
             builder.Services.AddHostedService<RetentionSweeper>();
         }
 
-        builder.Services.AddHostedService<PendingForkRecovery>();
+        builder.Services.TryAddSingleton(new RecoveryOptions(CleanStopMarker: null));
+        builder.Services.AddHostedService<StartupRecovery>();
         builder.Services.AddSessionsTelemetry(section);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();

@@ -47,7 +47,7 @@ public static class StorageRegistration
                 services.AddSingleton<ISessionCatalog>(sp => new WriteBehindCatalog(
                     sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<TimeProvider>(), section.GetValue("CatalogWriteDelay", TimeSpan.FromMilliseconds(50))));
                 services.AddSingleton<ITenantDirectory>(sp => sp.GetRequiredService<SqliteSessionCatalog>());
-                services.AddHostedService(sp => ActivatorUtilities.CreateInstance<CatalogRecovery>(sp, Path.Combine(dataDir, "catalog.clean")));
+                services.AddSingleton(new RecoveryOptions(Path.Combine(dataDir, "catalog.clean")));
                 return $"embedded: transcripts and catalog under {dataDir}";
             }
 

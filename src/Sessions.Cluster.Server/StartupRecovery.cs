@@ -1,0 +1,78 @@
+using Sessions.Cluster.Core.Sessions;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Server;
+
+/// <summary>Where embedded mode keeps its clean-stop marker (none in cluster mode).</summary>
+/// <param name="CleanStopMarker">File written by a clean stop, beside the catalog.</param>
+internal sealed record RecoveryOptions(string? CleanStopMarker);
+
+/// <summary>
+/// Puts right, in the background after a start, what a previous process may have left half done:
+/// <list type="bullet">
+/// <item>embedded mode only: a clean stop writes every row the write-behind catalog holds back and leaves a marker
+/// beside the catalog; a start without the marker (the process died) reconciles catalog rows with the transcripts
+/// (<see cref="SessionService.ReconcileAsync"/>), so no session drops out of listings until its next append;</item>
+/// <item>every mode: copy-on-write forks that were accepted but not yet written are written
+/// (<see cref="SessionService.SettlePendingForksAsync"/>), so they show in listings without waiting for a reader.</item>
+/// </list>
+/// Failures are logged; readers redo both on demand (and <c>POST /v1/admin/reindex</c> rebuilds every row).
+/// </summary>
+internal sealed partial class StartupRecovery(SessionService sessions, ISessionCatalog catalog, RecoveryOptions options, ILogger<StartupRecovery> logger) : BackgroundService
+{
+    private bool _reconcile;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Decided before the server takes requests: the marker only ever speaks of the previous run.
+        if (options.CleanStopMarker is { } marker)
+        {
+            _reconcile = !File.Exists(marker);
+            File.Delete(marker);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (options.CleanStopMarker is { } marker)
+        {
+            await catalog.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(marker, $"stopped cleanly at {DateTimeOffset.UtcNow:O}\n", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var tenant in sessions.ListTenantsAsync(stoppingToken).ConfigureAwait(false))
+            {
+                if (_reconcile && await sessions.ReconcileAsync(tenant, stoppingToken).ConfigureAwait(false) is > 0 and var refreshed)
+                {
+                    LogReconciled(logger, refreshed, tenant);
+                }
+
+                if (await sessions.SettlePendingForksAsync(tenant, stoppingToken).ConfigureAwait(false) is > 0 and var written)
+                {
+                    LogForksWritten(logger, written, tenant);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFailed(logger, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 3200, Level = LogLevel.Warning, Message = "The last stop was not clean: refreshed {Count} catalog rows of tenant {Tenant} from their transcripts")]
+    private static partial void LogReconciled(ILogger logger, int count, string tenant);
+
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Wrote {Count} pending forks of tenant {Tenant} left by an earlier process")]
+    private static partial void LogForksWritten(ILogger logger, int count, string tenant);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Recovery at start failed; readers redo it on demand, and a reindex (POST /v1/admin/reindex) rebuilds every row")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
