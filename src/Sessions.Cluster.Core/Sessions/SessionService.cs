@@ -244,14 +244,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>A page of the SDK's <c>listSessions</c> for a project (newest first), with filters on tag and text.</summary>
     public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
-        KeyRules.ValidateTenant(tenant);
-        KeyRules.ValidateProjectKey(projectKey);
-        if (query.Limit is < 1 or > 1000)
-        {
-            throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
-        }
-
-        await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
+        await BeforeListingAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
         return await catalog.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
     }
 
@@ -261,6 +254,13 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// </summary>
     public async Task<RenderedPage?> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
+        await BeforeListingAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+        return await catalog.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+    }
+
+    // A listing checks its arguments and first writes the project's pending forks (so they are listed).
+    private async Task BeforeListingAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    {
         KeyRules.ValidateTenant(tenant);
         KeyRules.ValidateProjectKey(projectKey);
         if (query.Limit is < 1 or > 1000)
@@ -269,7 +269,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
-        return await catalog.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every session with this id in any project key of the tenant, newest first.</summary>
