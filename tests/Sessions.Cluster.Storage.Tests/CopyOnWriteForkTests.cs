@@ -115,11 +115,40 @@ public sealed class CopyOnWriteForkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PendingFork_CutShortByACrash_IsCompletedToTheSameBytes()
+    {
+        var parentLength = (await _store.StatAsync("t", new SessionKey(Project, Parent), CancellationToken.None))!.Length;
+        var fork = new PendingFork("t", Project, Guid.NewGuid().ToString(), Parent, parentLength, null, null, "parent title", _clock.GetUtcNow().ToUnixTimeMilliseconds());
+        var key = new SessionKey(Project, fork.SessionId);
+        await _catalog.AddPendingForkAsync(fork, CancellationToken.None);
+        await Node().GetMessagesAsync("t", key, false, 0, null, CancellationToken.None);
+        var whole = await ReadAsync(key);
+
+        // The same pending fork again, with only its first half written when its writer died.
+        await _store.DeleteAsync("t", key, CancellationToken.None);
+        await _catalog.AddPendingForkAsync(fork, CancellationToken.None);
+        var lines = whole.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var half = lines.Take(lines.Length / 2).Select(l => EntryParser.ParseLine(Encoding.UTF8.GetBytes(l), new EntryLimits())).ToList();
+        await _store.AppendAsync("t", key, half, 0, CancellationToken.None);
+
+        await Node().GetMessagesAsync("t", key, false, 0, null, CancellationToken.None);
+        Assert.Equal(whole, await ReadAsync(key));
+        Assert.Null(await _catalog.GetPendingForkAsync("t", Project, fork.SessionId, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Fork_AtAnUnknownMessage_FailsInTheCall()
     {
         var error = await Assert.ThrowsAsync<NotFoundException>(() => Node().ForkAsync("t", Project, Parent, "no-such-message", null, CancellationToken.None));
         Assert.Equal("message_not_found", error.Code);
         Assert.Empty(await _catalog.ListPendingForksAsync("t", Project, CancellationToken.None));
+    }
+
+    private async Task<string> ReadAsync(SessionKey key)
+    {
+        await using var stream = (await _store.OpenReadAsync("t", key, 0, null, CancellationToken.None))!;
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
     }
 
     private static async Task<string> MiddleMessageAsync(SessionService node)

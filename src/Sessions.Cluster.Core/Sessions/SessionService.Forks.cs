@@ -164,6 +164,9 @@ public sealed partial class SessionService
     }
 
     // Builds the fork from the parent's first ParentLength bytes and writes it (the eager fork, and the lazy one later).
+    // The build is deterministic (the fresh uuids derive from the fork's id), so every writer of a fork writes the same
+    // bytes: one that finds part of them stored already (a crash in the middle of the write, another node writing)
+    // checks that part and appends the rest, fenced by the length it found.
     private async Task WriteForkAsync(PendingFork fork, CancellationToken cancellationToken)
     {
         var parentKey = new SessionKey(fork.ProjectKey, fork.ParentSessionId);
@@ -174,17 +177,66 @@ public sealed partial class SessionService
         }
 
         var forked = ForkBuilder.Build(entries, fork.ParentSessionId, fork.SessionId, fork.UpToMessageId, fork.Title, fork.ParentTitle,
-            DateTimeOffset.FromUnixTimeMilliseconds(fork.ForkTime), () => Guid.NewGuid().ToString(), reuseEntries: true);
+            DateTimeOffset.FromUnixTimeMilliseconds(fork.ForkTime), ForkUuids(fork.SessionId), reuseEntries: true);
         // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
         var lines = forked.Select(e => new TranscriptLine(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e), JsText.Str(e, "uuid"))).ToList();
-        try
+        var key = new SessionKey(fork.ProjectKey, fork.SessionId);
+        (long Bytes, int Lines) stored = (0, 0);
+        for (var attempt = 0; ; attempt++)
         {
-            await AppendCoreAsync(fork.Tenant, new SessionKey(fork.ProjectKey, fork.SessionId), lines, expectedLength: 0, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await AppendCoreAsync(fork.Tenant, key, lines.GetRange(stored.Lines, lines.Count - stored.Lines), stored.Bytes, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (ConflictException) when (attempt < 10)
+            {
+                // Part of the fork is there: carry on after it, unless it is not this fork's start (then leave it be).
+                if (await StoredPrefixAsync(fork.Tenant, key, lines, cancellationToken).ConfigureAwait(false) is not { } prefix || prefix.Lines == lines.Count)
+                {
+                    return;
+                }
+
+                stored = prefix;
+            }
         }
-        catch (ConflictException)
+    }
+
+    // How much of these lines the store holds already, from the start, as (bytes, lines); null when it holds anything else.
+    private async Task<(long Bytes, int Lines)?> StoredPrefixAsync(string tenant, SessionKey key, List<TranscriptLine> lines, CancellationToken cancellationToken)
+    {
+        var target = StoreFor(tenant, key);
+        var length = (await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length ?? 0;
+        var bytes = await ReadRangeAsync(target, tenant, key, 0, length, cancellationToken).ConfigureAwait(false);
+        var at = 0;
+        var count = 0;
+        while (at < bytes.Length && count < lines.Count)
         {
-            // Another node wrote this fork first.
+            var line = lines[count].Json.Span;
+            if (at + line.Length >= bytes.Length || !bytes.AsSpan(at, line.Length).SequenceEqual(line) || bytes[at + line.Length] != (byte)'\n')
+            {
+                return null;
+            }
+
+            at += line.Length + 1;
+            count++;
         }
+
+        return at == bytes.Length ? (at, count) : null;
+    }
+
+    // The fork's fresh uuids: random-looking (version 4 layout) but derived from the fork's own id and their order.
+    private static Func<string> ForkUuids(string forkId)
+    {
+        var counter = 0;
+        return () =>
+        {
+            Span<byte> hash = stackalloc byte[32];
+            System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"{forkId}/{counter++}"), hash);
+            hash[6] = (byte)((hash[6] & 0x0F) | 0x40);
+            hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+            return new Guid(hash[..16], bigEndian: true).ToString();
+        };
     }
 
     // A tenant with a session or byte quota forks at once, so a fork over the quota fails in the call (413/429).
