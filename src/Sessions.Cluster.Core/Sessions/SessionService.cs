@@ -249,13 +249,20 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     /// <summary>
-    /// <see cref="ListAsync"/> with each row already rendered as the listing's JSON (null when the catalog keeps no
-    /// rendered rows; use <see cref="ListAsync"/> then).
+    /// <see cref="ListAsync"/> with each row as the listing's JSON: the renderings the catalog stored with its rows when
+    /// it keeps them (embedded), else the page's rows rendered now by <paramref name="render"/>.
     /// </summary>
-    public async Task<RenderedPage?> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    public async Task<RenderedPage> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, Func<SessionRecord, byte[]> render, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(render);
         await BeforeListingAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
-        return await catalog.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+        if (await catalog.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false) is { } stored)
+        {
+            return stored;
+        }
+
+        var page = await catalog.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+        return new RenderedPage(page.Items.Select(render).ToList(), page.NextCursor);
     }
 
     // A listing checks its arguments and first writes the project's pending forks (so they are listed).

@@ -19,32 +19,25 @@ internal static class SessionsApi
 
         group.MapGet("", async (HttpContext http, string projectKey, int? limit, string? cursor, string? tag, string? q, SessionService sessions, CancellationToken ct) =>
         {
-            var query = new SessionQuery(limit ?? 100, cursor, tag, q);
-            if (await sessions.ListRenderedAsync(RequestContext.Tenant(http), projectKey, query, ct).ConfigureAwait(false) is { } rendered)
+            // Rows come rendered (as SessionInfoDto): stored with the catalog's rows, or rendered for this page.
+            var page = await sessions.ListRenderedAsync(RequestContext.Tenant(http), projectKey, new SessionQuery(limit ?? 100, cursor, tag, q), ServerJsonContext.RenderRow, ct).ConfigureAwait(false);
+            http.Response.ContentType = "application/json; charset=utf-8";
+            await using var writer = new Utf8JsonWriter(http.Response.BodyWriter);
+            writer.WriteStartObject();
+            writer.WriteStartArray("sessions");
+            foreach (var row in page.Items)
             {
-                // The rows were rendered (as SessionInfoDto) when they were written: copy them into the answer.
-                http.Response.ContentType = "application/json; charset=utf-8";
-                await using var writer = new Utf8JsonWriter(http.Response.BodyWriter);
-                writer.WriteStartObject();
-                writer.WriteStartArray("sessions");
-                foreach (var row in rendered.Items)
-                {
-                    writer.WriteRawValue(row, skipInputValidation: true);
-                }
-
-                writer.WriteEndArray();
-                if (rendered.NextCursor is not null)
-                {
-                    writer.WriteString("nextCursor", rendered.NextCursor);
-                }
-
-                writer.WriteEndObject();
-                await writer.FlushAsync(ct).ConfigureAwait(false);
-                return Results.Empty;
+                writer.WriteRawValue(row, skipInputValidation: true);
             }
 
-            var page = await sessions.ListAsync(RequestContext.Tenant(http), projectKey, query, ct).ConfigureAwait(false);
-            return Results.Ok(new SessionList(page.Items.Select(SessionInfoDto.From).ToList(), page.NextCursor));
+            writer.WriteEndArray();
+            if (page.NextCursor is not null)
+            {
+                writer.WriteString("nextCursor", page.NextCursor);
+            }
+
+            writer.WriteEndObject();
+            await writer.FlushAsync(ct).ConfigureAwait(false);
         }).Produces<SessionList>().WithSummary("List sessions newest first (the SDK's listSessions), with limit, cursor, tag and text (q) filters.");
 
         group.MapPost("", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
