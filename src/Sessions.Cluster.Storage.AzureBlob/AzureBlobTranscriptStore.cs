@@ -84,7 +84,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
                     }
                 }
 
-                var (write, skipped) = AppendPlan.Plan(remaining, state.Uuids.Contains);
+                var (write, skipped) = AppendPlan.Plan(remaining, state.Index, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
                 if (write.Count == 0)
                 {
                     duplicates += skipped;
@@ -114,9 +114,9 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
 
                 segment.Length += block.Length;
                 segment.Blocks = result?.CommittedBlocks ?? segment.Blocks + 1;
-                foreach (var line in write.Take(count).Where(l => l.Uuid is not null))
+                foreach (var line in write.Take(count))
                 {
-                    state.Uuids.Add(line.Uuid!);
+                    state.Index.Add(line);
                 }
 
                 appended += count;
@@ -141,6 +141,18 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
         {
             gate.Release();
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Blob Last-Modified cannot be set: the time is kept in this node's memory and in the catalog row.</remarks>
+    public Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken)
+    {
+        if (_states.TryGetValue(BlobName(tenant, key), out var state))
+        {
+            state.Mtime = mtime;
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -461,10 +473,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
             if (segments[i].Length > from)
             {
                 var bytes = await _client.ReadRangeAsync(segments[i].Name, from, segments[i].Length - from, cancellationToken).ConfigureAwait(false) ?? [];
-                foreach (var uuid in TranscriptUuids.Read(bytes))
-                {
-                    state.Uuids.Add(uuid);
-                }
+                state.Index.AddJsonl(bytes);
             }
 
             if (known is null)
@@ -498,7 +507,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
     {
         public List<Segment> Segments { get; } = [];
 
-        public HashSet<string> Uuids { get; } = new(StringComparer.Ordinal);
+        public LogIndex Index { get; } = new();
 
         public long Length => Segments.Sum(s => s.Length);
 

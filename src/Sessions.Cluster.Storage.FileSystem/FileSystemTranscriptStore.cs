@@ -66,7 +66,8 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
                 throw Conflict(expected, state.Committed);
             }
 
-            var (write, duplicates) = AppendPlan.Plan(lines, state.Uuids.Contains);
+            var now = _timeProvider.GetUtcNow();
+            var (write, duplicates) = AppendPlan.Plan(lines, state.Index, now.ToUnixTimeMilliseconds());
             var buffer = new MemoryStream();
             foreach (var line in write)
             {
@@ -75,7 +76,6 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
             }
 
             var appended = write.Count;
-            var now = _timeProvider.GetUtcNow();
             if (appended > 0 || created)
             {
                 if (file.Length != state.Committed)
@@ -91,7 +91,11 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
                 }
 
                 state.Committed += buffer.Length;
-                state.Uuids.UnionWith(write.Where(l => l.Uuid is not null).Select(l => l.Uuid!));
+                foreach (var line in write)
+                {
+                    state.Index.Add(line);
+                }
+
                 File.SetLastWriteTimeUtc(path, now.UtcDateTime);
                 state.Mtime = now.ToUnixTimeMilliseconds();
             }
@@ -107,6 +111,31 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
         {
             gate.Release();
             TrimCache();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken)
+    {
+        var path = PathOf(tenant, key);
+        var gate = LockFor(path);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return;
+            }
+
+            File.SetLastWriteTimeUtc(path, DateTimeOffset.FromUnixTimeMilliseconds(mtime).UtcDateTime);
+            if (_states.TryGetValue(path, out var state))
+            {
+                state.Mtime = mtime;
+            }
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -358,11 +387,7 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
 
         var data = buffer.AsSpan(0, read);
         state.Committed = data.LastIndexOf((byte)'\n') + 1;
-        foreach (var uuid in TranscriptUuids.Read(data[..(int)state.Committed]))
-        {
-            state.Uuids.Add(uuid);
-        }
-
+        state.Index.AddJsonl(data[..(int)state.Committed]);
         _states[path] = state;
         return state;
     }
@@ -428,6 +453,6 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
 
         public long Mtime { get; set; }
 
-        public HashSet<string> Uuids { get; } = new(StringComparer.Ordinal);
+        public LogIndex Index { get; } = new();
     }
 }

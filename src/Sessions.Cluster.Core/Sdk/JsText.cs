@@ -11,17 +11,7 @@ namespace Sessions.Cluster.Core.Sdk;
 internal static class JsText
 {
     /// <summary>Parses a line as JSON the way <c>JSON.parse</c> would; null when it is not valid JSON.</summary>
-    public static JsonNode? TryParse(string text)
-    {
-        try
-        {
-            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 512 });
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static JsonNode? TryParse(string text) => JsJson.Parse(System.Text.Encoding.UTF8.GetBytes(text));
 
     /// <summary>The SDK's <c>sc</c>: the value of the first <c>"key":"…"</c> (then <c>"key": "…"</c>) in the text.</summary>
     public static string? FirstStringField(string text, string key)

@@ -9,7 +9,7 @@ namespace Sessions.Cluster.Core.Sdk;
 /// <c>SessionMessage</c> objects (<c>type</c>, <c>uuid</c>, <c>session_id</c>, <c>message</c>,
 /// <c>parent_tool_use_id</c>, <c>parent_agent_id</c>, <c>timestamp</c>, …).
 /// </summary>
-public static class SessionMessages
+public static partial class SessionMessages
 {
     /// <summary>Origin kinds whose meta messages are still shown (the SDK's <c>UT</c>).</summary>
     private static readonly HashSet<string> ShownMetaOrigins = ["channel", "observer", "observer-activity", "slack-ping", "voice-call", "peer"];
@@ -44,8 +44,8 @@ public static class SessionMessages
     public static List<JsonObject> BuildSubagent(IReadOnlyList<JsonObject> entries, int offset, int? limit)
     {
         var metadata = entries.LastOrDefault(e => JsText.Str(e, "type") == "agent_metadata");
-        var toolUseId = JsText.Str(metadata, "toolUseId");
-        var parentAgentId = JsText.Str(metadata, "parentAgentId");
+        var toolUseId = JsText.Str(metadata, "toolUseId") is { } t && RunIdPattern().IsMatch(t) ? t : null;
+        var parentAgentId = JsText.Str(metadata, "parentAgentId") is { } a && AgentIdPattern().IsMatch(a) ? a : null;
         var graph = entries
             .Where(e => JsText.Str(e, "type") is "user" or "assistant" or "attachment" && JsText.Str(e, "uuid") is not null)
             .Select(e => new ChainEntry(e, JsText.Str(e, "uuid")!, JsText.Str(e, "parentUuid"), JsText.Str(e, "type")!))
@@ -117,21 +117,28 @@ public static class SessionMessages
         return text is "" or "No response requested.";
     }
 
+    // The SDK's GA (0.3.332): fields the entry lacks are left out, as JSON.stringify leaves out undefined.
     private static JsonObject ToMessage(ChainEntry e)
     {
         var n = e.Node;
-        var result = new JsonObject
-        {
-            ["type"] = e.Type,
-            ["uuid"] = e.Uuid,
-            ["session_id"] = n["sessionId"]?.DeepClone(),
-            ["message"] = n["message"]?.DeepClone(),
-            ["parent_tool_use_id"] = null,
-            ["parent_agent_id"] = null,
-        };
+        var result = new JsonObject { ["type"] = e.Type, ["uuid"] = e.Uuid };
+        CopyIfPresent(n, "sessionId", result, "session_id");
+        CopyIfPresent(n, "message", result, "message");
+        result["parent_tool_use_id"] = null;
+        result["parent_agent_id"] = null;
         if (JsText.IsTrue(n, "interruptedByShutdown"))
         {
             result["interruptedByShutdown"] = true;
+        }
+
+        if (JsText.Str(n, "toolDenialUnanswered") is "stream-closed")
+        {
+            result["toolDenialUnanswered"] = "stream-closed";
+        }
+
+        if (ToolResultMeta(e) is { Count: > 0 } meta)
+        {
+            result["tool_result_meta"] = meta;
         }
 
         if (JsText.IsTrue(n, "isCompactSummary"))
@@ -144,16 +151,125 @@ public static class SessionMessages
             result["is_meta"] = true;
         }
 
-        if (n.TryGetPropertyValue("timestamp", out var ts) && ts is not null)
+        if (JsText.IsTrue(n, "isQueuedCommand"))
         {
-            result["timestamp"] = ts.DeepClone();
+            result["isQueuedCommand"] = true;
         }
 
-        if (n["origin"] is JsonObject origin && origin["kind"] is JsonValue k && k.GetValueKind() == JsonValueKind.String)
+        if (JsText.IsTrue(n, "isCompletedLocalCommand"))
         {
-            result["origin"] = origin.DeepClone();
+            result["isCompletedLocalCommand"] = true;
+        }
+
+        CopyIfPresent(n, "timestamp", result, "timestamp");
+        if (n.TryGetPropertyValue("origin", out var origin) && origin is not null && Origin(origin) is { } shown)
+        {
+            result["origin"] = shown;
         }
 
         return result;
     }
+
+    private static void CopyIfPresent(JsonObject from, string name, JsonObject to, string as_)
+    {
+        if (from.TryGetPropertyValue(name, out var value))
+        {
+            to[as_] = value?.DeepClone();
+        }
+    }
+
+    // The SDK's yR, kept when truthy: a task notification keeps only its known fields (runId when well formed).
+    private static JsonNode? Origin(JsonNode origin)
+    {
+        if (origin is not JsonObject o || JsText.Str(o, "kind") != "task-notification")
+        {
+            return JsTruthy(origin) ? origin.DeepClone() : null;
+        }
+
+        var result = new JsonObject { ["kind"] = "task-notification" };
+        foreach (var field in new[] { "subkind", "fireReason", "producer" })
+        {
+            CopyIfPresent(o, field, result, field);
+        }
+
+        if (JsText.Str(o, "runId") is { } runId && RunIdPattern().IsMatch(runId))
+        {
+            result["runId"] = runId;
+        }
+
+        if (JsText.Str(o, "taskKind") == "mcp-task")
+        {
+            result["taskKind"] = "mcp-task";
+        }
+
+        return result;
+    }
+
+    private static bool JsTruthy(JsonNode node) => node is not JsonValue v || v.GetValueKind() switch
+    {
+        JsonValueKind.False or JsonValueKind.Null => false,
+        JsonValueKind.String => v.GetValue<string>().Length > 0,
+        JsonValueKind.Number => v.GetValue<double>() is var d && d != 0 && !double.IsNaN(d),
+        _ => true,
+    };
+
+    // The SDK's tool_result_meta: for a user entry answering tool calls, the denial kind, the end of the call and
+    // plugin rewrites per tool_use_id (a denial kind and call end only when the entry answers exactly one call).
+    private static JsonArray? ToolResultMeta(ChainEntry e)
+    {
+        var n = e.Node;
+        var ids = new List<string?>();
+        if (n["message"] is JsonObject m && m.TryGetPropertyValue("content", out var content) && content is JsonArray blocks)
+        {
+            foreach (var b in blocks)
+            {
+                if (b is JsonObject block && JsText.Str(block, "type") == "tool_result")
+                {
+                    ids.Add(block.TryGetPropertyValue("tool_use_id", out var id) && id is JsonValue iv && iv.GetValueKind() == JsonValueKind.String ? iv.GetValue<string>() : null);
+                }
+            }
+        }
+
+        var denial = ids.Count == 1 && JsText.Str(n, "toolDenialKind") is { } kind && DenialKinds.Contains(kind) ? kind : null;
+        var ended = ids.Count == 1 && JsText.Str(n, "toolCallEnded") is "not_started" ? "not_started" : null;
+        var rewritten = JsTruthy(n, "toolResultRewritten");
+        if (denial is null && ended is null && !rewritten)
+        {
+            return null;
+        }
+
+        var result = new JsonArray();
+        foreach (var id in ids.OfType<string>())
+        {
+            var meta = new JsonObject { ["id"] = id };
+            if (denial is not null)
+            {
+                meta["non_execution_kind"] = denial;
+            }
+
+            if (ended is not null)
+            {
+                meta["call_ended"] = ended;
+            }
+
+            if (rewritten)
+            {
+                meta["rewritten_by_plugin"] = true;
+            }
+
+            result.Add(meta);
+        }
+
+        return result;
+    }
+
+    private static bool JsTruthy(JsonObject obj, string name) => obj.TryGetPropertyValue(name, out var v) && v is not null && JsTruthy(v);
+
+    private static readonly HashSet<string> DenialKinds = ["user-rejected", "permission-rule", "automode-blocked", "automode-unavailable", "automode-parsing-error", "interrupted", "cancelled"];
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_.:-]{1,128}$")]
+    private static partial System.Text.RegularExpressions.Regex RunIdPattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{1,128}$")]
+    private static partial System.Text.RegularExpressions.Regex AgentIdPattern();
 }

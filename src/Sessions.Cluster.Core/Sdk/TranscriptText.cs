@@ -35,19 +35,10 @@ public static class TranscriptText
         return result;
     }
 
-    // Straight from the UTF-8 bytes; a line that fails (say, with an invalid UTF-8 sequence, which the SDK reads as
-    // U+FFFD) is parsed again from its decoded text, exactly as before.
-    private static JsonNode? Parse(ReadOnlySpan<byte> line)
-    {
-        try
-        {
-            return JsonNode.Parse(line, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 512 });
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return JsText.TryParse(Encoding.UTF8.GetString(line));
-        }
-    }
+    // Straight from the UTF-8 bytes; a line with an invalid UTF-8 sequence (which the SDK reads as U+FFFD) is parsed
+    // from its decoded text.
+    private static JsonNode? Parse(ReadOnlySpan<byte> line) =>
+        System.Text.Unicode.Utf8.IsValid(line) ? JsJson.Parse(line) : JsText.TryParse(Encoding.UTF8.GetString(line));
 
     /// <summary>Decodes a window of transcript bytes (a head or tail window may cut a character; it becomes U+FFFD).</summary>
     public static string Decode(ReadOnlySpan<byte> utf8) => Encoding.UTF8.GetString(utf8);

@@ -179,7 +179,7 @@ public sealed partial class SessionService
         var forked = ForkBuilder.Build(entries, fork.ParentSessionId, fork.SessionId, fork.UpToMessageId, fork.Title, fork.ParentTitle,
             DateTimeOffset.FromUnixTimeMilliseconds(fork.ForkTime), ForkUuids(fork.SessionId), reuseEntries: true);
         // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
-        var lines = forked.Select(e => new TranscriptLine(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e), JsText.Str(e, "uuid"))).ToList();
+        var lines = forked.Select(e => new TranscriptLine(JsJson.Stringify(e), JsText.Str(e, "uuid"))).ToList();
         var key = new SessionKey(fork.ProjectKey, fork.SessionId);
         (long Bytes, int Lines) stored = (0, 0);
         for (var attempt = 0; ; attempt++)

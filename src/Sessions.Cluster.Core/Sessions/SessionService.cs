@@ -17,6 +17,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     private readonly MemoryTranscriptStore _ephemeral = new(timeProvider);
     private readonly TranscriptWindows _windows = new();
     private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), bool> _ephemeralSessions = new();
+    private readonly IdempotencyKeys _idempotencyKeys = new(timeProvider);
 
     /// <summary>Limits applied to appended entries.</summary>
     public EntryLimits Limits => limits;
@@ -25,9 +26,16 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// Appends entries to a transcript or subpath (SessionStore <c>append</c>): persisted in order, deduplicated by
     /// <c>uuid</c>, fenced by <paramref name="expectedLength"/> when given; the catalog row follows.
     /// </summary>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="key">The transcript or subpath.</param>
+    /// <param name="lines">The batch, in order.</param>
+    /// <param name="expectedLength">The committed length the caller knows, or null.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <param name="options">The call's idempotency key (a repeated key writes nothing and answers as the first call
+    /// did, see <see cref="IdempotencyKeys"/>) and an imported file's last activity.</param>
     /// <exception cref="InvalidKeyException">The key is not safe.</exception>
     /// <exception cref="ConflictException">The transcript length is not <paramref name="expectedLength"/>.</exception>
-    public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
         Validate(tenant, key);
         if (!IsEphemeral(tenant, key))
@@ -35,10 +43,15 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
         }
 
-        return await AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
+        if (options?.IdempotencyKey is { } idempotencyKey)
+        {
+            return await _idempotencyKeys.RunOnceAsync(tenant, key, idempotencyKey, () => AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options.LastActivity), cancellationToken).ConfigureAwait(false);
+        }
+
+        return await AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options?.LastActivity).ConfigureAwait(false);
     }
 
-    private async Task<AppendResult> AppendCoreAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    private async Task<AppendResult> AppendCoreAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, long? lastActivity = null)
     {
         var target = StoreFor(tenant, key);
         if (lines.Count == 0)
@@ -53,15 +66,65 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         var result = await target.AppendAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
-        if (key.IsMain && result.Appended > 0 && !IsEphemeral(tenant, key))
+        if (lastActivity is { } imported && imported < result.Mtime && result.Appended > 0)
         {
-            // With no duplicate skipped, the bytes written are exactly these lines; the window cache checks them
-            // against the store's new length and reads the store instead when another writer came between.
-            var written = result.Duplicates == 0 ? lines : null;
-            await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, result.Mtime, written, result.Length, cancellationToken).ConfigureAwait(false);
+            // An import keeps the file's last activity; later appends use the store's clock again.
+            await target.SetMtimeAsync(tenant, key, imported, cancellationToken).ConfigureAwait(false);
+            result = result with { Mtime = imported };
+        }
+
+        if (key.IsMain && !IsEphemeral(tenant, key))
+        {
+            await FollowWithRowAsync(tenant, key, lines, result).ConfigureAwait(false);
         }
 
         return result;
+    }
+
+    // The catalog row follows a written append. The bytes are stored, so the answer is a success whatever happens
+    // here: the refresh is not cancelled by the caller going away, and a failed refresh is retried in the background.
+    // A fully deduplicated append (a retry whose first answer was lost) brings a row that missed it up to date.
+    private async Task FollowWithRowAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, AppendResult result)
+    {
+        try
+        {
+            if (result.Appended > 0)
+            {
+                // With no duplicate skipped, the bytes written are exactly these lines; the window cache checks them
+                // against the store's new length and reads the store instead when another writer came between.
+                var written = result.Duplicates == 0 ? lines : null;
+                await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, result.Mtime, written, result.Length, CancellationToken.None).ConfigureAwait(false);
+            }
+            else if (result.Duplicates > 0)
+            {
+                var row = await catalog.GetAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
+                if (row is null || row.Size < result.Length)
+                {
+                    await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, null, null, null, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _ = RepairRowLaterAsync(tenant, key);
+        }
+    }
+
+    private async Task RepairRowLaterAsync(string tenant, SessionKey key)
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250 << Math.Min(attempt, 6)), timeProvider).ConfigureAwait(false);
+            try
+            {
+                await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, null, null, null, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Still down: try again later; a later append or a reindex also repairs the row.
+            }
+        }
     }
 
     // The tenant's entry size limit (413), session count (429) and byte quota (413), checked before anything is written.
@@ -428,7 +491,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             throw SessionNotFound(key);
         }
 
-        var line = EntryParser.ParseLine(System.Text.Encoding.UTF8.GetBytes(entry.ToJsonString()), limits);
+        var line = EntryParser.ParseLine(JsJson.Stringify(entry), limits);
         await AppendAsync(tenant, key, [line], null, cancellationToken).ConfigureAwait(false);
     }
 

@@ -12,7 +12,8 @@ namespace Sessions.Cluster.Core.Storage;
 /// </summary>
 public static class EntryParser
 {
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = EntryLimits.MaxDepth };
+    // A repeated key is refused: JSON.parse would keep only its last value, and readers must never meet one.
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = EntryLimits.MaxDepth, AllowDuplicateProperties = false };
 
     /// <summary>Parses and validates a JSON array of entries.</summary>
     /// <exception cref="InvalidEntryException">The body is not a JSON array of valid entries; nothing may be written.</exception>
@@ -31,7 +32,9 @@ public static class EntryParser
         }
         catch (JsonException ex)
         {
-            throw new InvalidEntryException($"The body is not valid JSON: {ex.Message}");
+            throw new InvalidEntryException(IsDuplicateKey(ex)
+                ? $"An entry repeats a key ({ex.Message}); each key may appear once in an object."
+                : $"The body is not valid JSON: {ex.Message}");
         }
 
         using (doc)
@@ -74,9 +77,13 @@ public static class EntryParser
         }
         catch (JsonException ex)
         {
-            throw new InvalidEntryException($"Entry {index} is not valid JSON: {ex.Message}", index);
+            throw new InvalidEntryException(IsDuplicateKey(ex)
+                ? $"Entry {index} repeats a key ({ex.Message}); each key may appear once in an object."
+                : $"Entry {index} is not valid JSON: {ex.Message}", index);
         }
     }
+
+    private static bool IsDuplicateKey(JsonException ex) => ex.Message.Contains("Duplicate property", StringComparison.Ordinal);
 
     private static TranscriptLine ToLine(JsonElement element, int index, EntryLimits limits)
     {

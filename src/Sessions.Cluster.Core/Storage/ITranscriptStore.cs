@@ -19,6 +19,17 @@ public interface ITranscriptStore
     /// <exception cref="StorageUnavailableException">The backend failed; nothing acknowledged is lost.</exception>
     Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Sets a log's last write time to an earlier instant (an import keeps the imported file's mtime, as Claude Code
+    /// and the SDK's local listing read it). Files take it as their mtime; where the backend cannot set it (Azure
+    /// Blob's Last-Modified), the store answers it from memory and the catalog row keeps it.
+    /// </summary>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="key">The log.</param>
+    /// <param name="mtime">Unix epoch milliseconds.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken);
+
     /// <summary>Length and mtime of a log, or null when it was never written (or was deleted).</summary>
     Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken);
 

@@ -27,14 +27,10 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
                 throw new ConflictException("append_position_conflict", $"Expected transcript length {expected}, but it is {log.Bytes.Length}.", expected.ToString(System.Globalization.CultureInfo.InvariantCulture), log.Bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
-            var (write, duplicates) = AppendPlan.Plan(lines, log.Uuids.Contains);
+            var (write, duplicates) = AppendPlan.Plan(lines, log.Index, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
             foreach (var line in write)
             {
-                if (line.Uuid is not null)
-                {
-                    log.Uuids.Add(line.Uuid);
-                }
-
+                log.Index.Add(line);
                 log.Bytes.Write(line.Json.Span);
                 log.Bytes.WriteByte((byte)'\n');
             }
@@ -48,6 +44,20 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
 
             return Task.FromResult(new AppendResult(appended, duplicates, log.Bytes.Length, log.Mtime, created, bytes));
         }
+    }
+
+    /// <inheritdoc />
+    public Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken)
+    {
+        if (_logs.TryGetValue((tenant, key), out var log))
+        {
+            lock (log)
+            {
+                log.Mtime = mtime;
+            }
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -163,7 +173,7 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
     {
         public MemoryStream Bytes { get; } = new();
 
-        public HashSet<string> Uuids { get; } = new(StringComparer.Ordinal);
+        public LogIndex Index { get; } = new();
 
         public long Mtime { get; set; }
     }

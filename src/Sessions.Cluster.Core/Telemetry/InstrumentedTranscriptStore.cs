@@ -23,6 +23,10 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
     }
 
     /// <inheritdoc />
+    public Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken) =>
+        inner.SetMtimeAsync(tenant, key, mtime, cancellationToken);
+
+    /// <inheritdoc />
     public Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
         MeasureAsync("stat", tenant, key, () => inner.StatAsync(tenant, key, cancellationToken));
 

@@ -11,19 +11,26 @@ namespace Sessions.Cluster.Server.Api;
 /// </summary>
 internal static class SessionStoreApi
 {
+    /// <summary>The request header naming an append call, so its retries write nothing.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
     public static void MapSessionStoreApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/projects/{projectKey}").WithTags("SessionStore").RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy);
 
-        group.MapPost("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, long? expectedLength, SessionService sessions, CancellationToken ct) =>
+        group.MapPost("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, long? expectedLength, long? lastActivity, SessionService sessions, CancellationToken ct) =>
         {
             var key = new SessionKey(projectKey, sessionId, subpath);
             KeyRules.Validate(key);
+            var options = new AppendOptions(IdempotencyKeyOf(http.Request), lastActivity is > 0 ? lastActivity : null);
             var body = await RequestContext.ReadBodyAsync(http.Request, sessions.Limits, ct).ConfigureAwait(false);
             var lines = EntryParser.ParseArray(body, sessions.Limits);
-            var result = await sessions.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, ct).ConfigureAwait(false);
+            var result = await sessions.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, ct, options).ConfigureAwait(false);
             return TypedResults.Ok(result);
-        }).WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.");
+        }).WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.")
+        .WithDescription("An entry without a uuid is appended unless the batch repeats it in place (a retried or replayed batch). " +
+            "A retry carrying the first call's Idempotency-Key header (kept one hour) writes nothing and answers as the first call did. " +
+            "lastActivity (Unix epoch ms, imports) keeps an imported file's last activity when it is earlier than now.");
 
         group.MapGet("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
         {
@@ -151,4 +158,20 @@ internal static class SessionStoreApi
 
     /// <summary>One row of SessionStore.listSessions.</summary>
     internal sealed record StoreSession(string SessionId, long Mtime);
+
+    private static string? IdempotencyKeyOf(HttpRequest request)
+    {
+        var value = request.Headers[IdempotencyKeyHeader].ToString();
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        if (value.Length > IdempotencyKeys.MaxKeyLength || value.Any(char.IsControl))
+        {
+            throw new InvalidRequestException("invalid_idempotency_key", $"The {IdempotencyKeyHeader} header must be 1 to {IdempotencyKeys.MaxKeyLength} printable characters.");
+        }
+
+        return value;
+    }
 }

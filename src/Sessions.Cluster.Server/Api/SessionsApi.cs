@@ -44,7 +44,7 @@ internal static class SessionsApi
         {
             var body = await RequestContext.ReadJsonAsync<CreateRequest>(http.Request, ct).ConfigureAwait(false);
             var id = sessions.Create(RequestContext.Tenant(http), projectKey, body.Ephemeral);
-            return TypedResults.Created($"/v1/projects/{projectKey}/sessions/{id}", new CreatedSession(id, body.Ephemeral));
+            return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new CreatedSession(id, body.Ephemeral));
         }).WithSummary("Create a session id (UUID); ephemeral sessions live in this node's memory only and are never persisted.");
 
         group.MapGet("/latest", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
@@ -56,18 +56,20 @@ internal static class SessionsApi
             .WithSummary("Session info (the SDK's getSessionInfo).");
 
         group.MapGet("/{sessionId}/messages", async (HttpContext http, string projectKey, string sessionId, int? limit, int? offset, bool? includeSystemMessages, string? subpath, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(await sessions.GetMessagesAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), includeSystemMessages ?? false, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            new JsJsonResult(await sessions.GetMessagesAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), includeSystemMessages ?? false, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Messages of the live chain (the SDK's getSessionMessages), with limit and offset.");
 
         group.MapGet("/{sessionId}/context", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(await sessions.GetContextAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)))
+            new JsJsonResult(await sessions.GetContextAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)))
+            .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Entries from the last compaction boundary on (the context a resumed agent sees); the full history stays.");
 
         group.MapPost("/{sessionId}/fork", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
         {
             var body = await RequestContext.ReadJsonAsync<ForkRequest>(http.Request, ct).ConfigureAwait(false);
             var id = await sessions.ForkAsync(RequestContext.Tenant(http), projectKey, sessionId, body.UpToMessageId, body.Title, ct).ConfigureAwait(false);
-            return TypedResults.Created($"/v1/projects/{projectKey}/sessions/{id}", new ForkResult(id));
+            return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new ForkResult(id));
         }).WithSummary("Fork (the SDK's forkSession), optionally up to a message (inclusive) and with a title.");
 
         group.MapPost("/{sessionId}/rename", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
@@ -101,7 +103,8 @@ internal static class SessionsApi
 
     private static void MapSubagentMessages(RouteGroupBuilder group) =>
         group.MapGet("/{sessionId}/subagents/{agentId}/messages", async (HttpContext http, string projectKey, string sessionId, string agentId, int? limit, int? offset, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(await sessions.GetSubagentMessagesAsync(RequestContext.Tenant(http), projectKey, sessionId, agentId, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            new JsJsonResult(await sessions.GetSubagentMessagesAsync(RequestContext.Tenant(http), projectKey, sessionId, agentId, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Messages of one subagent (the SDK's getSubagentMessages).");
 
     /// <summary>Body of create.</summary>

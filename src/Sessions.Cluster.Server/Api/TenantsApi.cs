@@ -18,7 +18,7 @@ internal static class TenantsApi
         {
             var body = await RequestContext.ReadJsonAsync<TenantRequest>(http.Request, ct).ConfigureAwait(false);
             var record = await service.CreateAsync(body.Tenant ?? "", body.Limits, ct).ConfigureAwait(false);
-            return TypedResults.Created($"/v1/tenants/{record.Tenant}", record);
+            return TypedResults.Created($"/v1/tenants/{Uri.EscapeDataString(record.Tenant)}", record);
         }).WithSummary("Create a tenant, optionally with limits.");
 
         tenants.MapGet("", async (TenantService service, CancellationToken ct) => TypedResults.Ok(await service.ListAsync(ct).ConfigureAwait(false)))
@@ -76,7 +76,7 @@ internal static class TenantsApi
     {
         var body = await RequestContext.ReadJsonAsync<KeyRequest>(http.Request, ct).ConfigureAwait(false);
         var (key, record) = await service.IssueKeyAsync(tenant, body.Scopes, body.Label, ct).ConfigureAwait(false);
-        return TypedResults.Created($"/v1/tenants/{tenant}/keys/{record.KeyId}", new { key, record.KeyId, record.Tenant, record.Scopes, record.Label, record.CreatedAt });
+        return TypedResults.Created($"/v1/tenants/{Uri.EscapeDataString(tenant)}/keys/{Uri.EscapeDataString(record.KeyId)}", new { key, record.KeyId, record.Tenant, record.Scopes, record.Label, record.CreatedAt });
     }
 
     /// <summary>Body of POST /v1/tenants.</summary>

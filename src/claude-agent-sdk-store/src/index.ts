@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   foldSessionSummary,
   type SessionKey,
@@ -88,7 +89,10 @@ export class ClusterSessionStore implements SessionStore {
 
   async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const result = (await this.#call('POST', entriesPath(key), JSON.stringify(entries))) as AppendResult;
+    // One key per call, the same on its retries: a retry of a call whose answer was lost writes nothing.
+    const result = (await this.#call('POST', entriesPath(key), JSON.stringify(entries), {
+      headers: { 'idempotency-key': randomUUID() },
+    })) as AppendResult;
     if (key.subpath === undefined) await this.#foldSummary(key, entries, result.mtime);
   }
 
@@ -171,11 +175,10 @@ export class ClusterSessionStore implements SessionStore {
     } catch (error) {
       throw new ClusterSessionStoreError(`${method} ${path}: ${(error as Error).message}`, 0, 'unreachable');
     }
-    if (response.status === 404 && 'notFound' in options) {
-      await response.body?.cancel();
+    const text = await response.text();
+    if (response.status === 404 && 'notFound' in options && problemCode(text) !== 'route_not_found') {
       return options.notFound;
     }
-    const text = await response.text();
     if (!response.ok) {
       let code = `http_${response.status}`;
       let detail = text;
@@ -186,9 +189,18 @@ export class ClusterSessionStore implements SessionStore {
       } catch {
         // Not a problem-details body: keep the raw text.
       }
-      throw new ClusterSessionStoreError(`${method} ${path}: ${response.status} ${code}: ${detail}`, response.status, code);
+      const hint = code === 'route_not_found' ? ` (is ${this.#base} the Sessions.Cluster server's base URL, without /v1?)` : '';
+      throw new ClusterSessionStoreError(`${method} ${path}: ${response.status} ${code}: ${detail}${hint}`, response.status, code);
     }
     return text.length === 0 ? undefined : JSON.parse(text);
+  }
+}
+
+function problemCode(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { code?: string }).code;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,131 @@
+using System.Text;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Core.Tests;
+
+/// <summary>
+/// The append rule (DESIGN.md §4): uuid dedupe, uuid-less entries always appended except where a batch repeats them in
+/// place, and the Idempotency-Key. Each case names the data it used to lose.
+/// </summary>
+public sealed class AppendPlanTests
+{
+    private static readonly SessionKey Key = new("p", "s");
+    private readonly MemoryTranscriptStore _store = new(TimeProvider.System);
+
+    private static TranscriptLine L(string json) => EntryParser.ParseLine(Encoding.UTF8.GetBytes(json), new EntryLimits());
+
+    private static TranscriptLine U(string uuid) => L($$$"""{"type":"user","uuid":"{{{uuid}}}","message":{"role":"user","content":"{{{uuid}}}"}}""");
+
+    private static TranscriptLine Title(string title) => L($$"""{"type":"custom-title","customTitle":"{{title}}","sessionId":"s"}""");
+
+    private static TranscriptLine Tag(string tag) => L($$"""{"type":"tag","tag":"{{tag}}","sessionId":"s"}""");
+
+    private async Task<List<string>> AppendAll(params TranscriptLine[][] batches)
+    {
+        foreach (var batch in batches)
+        {
+            await _store.AppendAsync("t", Key, batch, null, CancellationToken.None);
+        }
+
+        await using var stream = (await _store.OpenReadAsync("t", Key, 0, null, CancellationToken.None))!;
+        using var reader = new StreamReader(stream);
+        return (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+    }
+
+    private static string S(TranscriptLine line) => Encoding.UTF8.GetString(line.Json.Span);
+
+    [Fact]
+    public async Task Append_TitleAfterAStoredUuid_IsKept()
+    {
+        // Lost before: [u1] then [u1, T] dropped T (every uuid of the batch was stored).
+        var lines = await AppendAll([U("u1")], [U("u1"), Title("kept")]);
+        Assert.Equal([S(U("u1")), S(Title("kept"))], lines);
+    }
+
+    [Fact]
+    public async Task Append_SameBatchTwice_WritesItOnce()
+    {
+        var lines = await AppendAll([U("u1"), Title("t")], [U("u1"), Title("t")]);
+        Assert.Equal([S(U("u1")), S(Title("t"))], lines);
+    }
+
+    [Fact]
+    public async Task Append_UuidlessBatchTwice_IsAppendedTwice()
+    {
+        var lines = await AppendAll([Title("t")], [Title("t")]);
+        Assert.Equal(2, lines.Count);
+    }
+
+    [Fact]
+    public async Task Append_TagXThenYThenXAgain_KeepsThree()
+    {
+        var lines = await AppendAll([U("u1")], [Tag("x")], [Tag("y")], [Tag("x")]);
+        Assert.Equal([S(U("u1")), S(Tag("x")), S(Tag("y")), S(Tag("x"))], lines);
+    }
+
+    [Fact]
+    public async Task Import_FileTwiceInBatchesOfOne_LeavesItUnchanged()
+    {
+        TranscriptLine[] file = [U("a"), Title("one"), U("b"), Tag("x"), Title("two")];
+        var first = await AppendAll(file.Select(l => new[] { l }).ToArray());
+        var second = await AppendAll(file.Select(l => new[] { l }).ToArray());
+        Assert.Equal(first, second);
+        Assert.Equal(5, second.Count);
+    }
+
+    [Fact]
+    public async Task Import_AfterALocalRename_AddsTheNewLineOnce()
+    {
+        TranscriptLine[] file = [U("a"), Title("one"), U("b"), Tag("x")];
+        await AppendAll([.. file]);
+        TranscriptLine[] renamed = [.. file, Title("renamed")];
+        var lines = await AppendAll(renamed[..3], renamed[3..]);
+        Assert.Equal(renamed.Select(S), lines);
+        Assert.Equal(renamed.Select(S), await AppendAll([.. renamed]));
+    }
+
+    [Fact]
+    public async Task Replay_ReserializedByJavaScript_StillMatchesInPlace()
+    {
+        // The SDK re-serializes what it replays: escapes and spacing differ, the entry is the same.
+        await AppendAll([U("a"), L("""{"type":"custom-title","customTitle":"caf\u00e9 \/ x","sessionId":"s"}""")]);
+        var lines = await AppendAll([U("a"), L("""{"type":"custom-title","customTitle":"café / x","sessionId":"s"}""")]);
+        Assert.Equal(2, lines.Count);
+    }
+
+    [Fact]
+    public async Task Batch_LeadingTitleBeforeStoredUuid_AlignsBackwards()
+    {
+        await AppendAll([U("a"), Title("t"), U("b")]);
+        var lines = await AppendAll([Title("t"), U("b")]);
+        Assert.Equal(3, lines.Count);
+    }
+
+    [Fact]
+    public async Task IdempotencyKey_RepeatedCall_WritesNothingAndAnswersAsTheFirst()
+    {
+        var keys = new Sessions.IdempotencyKeys(TimeProvider.System);
+        var calls = 0;
+        Task<AppendResult> Append()
+        {
+            calls++;
+            return _store.AppendAsync("t", Key, [Title("t")], null, CancellationToken.None);
+        }
+
+        var first = await keys.RunOnceAsync("t", Key, "k1", Append, CancellationToken.None);
+        var retry = await keys.RunOnceAsync("t", Key, "k1", Append, CancellationToken.None);
+        var other = await keys.RunOnceAsync("t", Key, "k2", Append, CancellationToken.None);
+        Assert.Equal(2, calls);
+        Assert.Equal(first.Length, retry.Length);
+        Assert.Equal(0, retry.Appended);
+        Assert.Equal(1, other.Appended);
+    }
+
+    [Fact]
+    public void EntryParser_DuplicateKey_IsRefusedBeforeAnythingIsWritten()
+    {
+        var ex = Assert.Throws<InvalidEntryException>(() => EntryParser.ParseArray(
+            Encoding.UTF8.GetBytes("""[{"type":"user","type":"user","uuid":"d","message":{"role":"user","content":"x"}}]"""), new EntryLimits()));
+        Assert.Contains("repeats a key", ex.Message, StringComparison.Ordinal);
+    }
+}
