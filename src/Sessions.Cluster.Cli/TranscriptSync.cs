@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Sessions.Cluster.Client;
@@ -20,14 +21,26 @@ public static class TranscriptSync
 
     /// <summary>What sending one file did.</summary>
     /// <param name="Appended">Entries the server wrote.</param>
-    /// <param name="Rejected">Local lines that are not JSON objects with a string <c>type</c> (not sent).</param>
+    /// <param name="Rejected">Local lines that are not JSON objects with a string <c>type</c> (not sent), by 1-based line number.</param>
     /// <param name="Diverged">True when the server's transcript is not a prefix of the local file (nothing sent).</param>
-    public sealed record SendResult(int Appended, int Rejected, bool Diverged);
+    public sealed record SendResult(int Appended, IReadOnlyList<RejectedLine> Rejected, bool Diverged);
+
+    /// <summary>A local line that was not sent.</summary>
+    /// <param name="Line">1-based line number in the file.</param>
+    /// <param name="Reason">Why, in a sentence.</param>
+    public sealed record RejectedLine(int Line, string Reason);
+
+    /// <summary>What a local file holds that the server's copy lacks (pull refuses to overwrite it).</summary>
+    /// <param name="Path">The local file.</param>
+    /// <param name="LocalOnlyLines">Lines of the file the server's copy does not have.</param>
+    /// <param name="Pushable">True when the server's copy is a prefix of the file, so <c>push</c> would send those lines.</param>
+    public sealed record LocalWork(string Path, int LocalOnlyLines, bool Pushable);
 
     /// <summary>Sends the lines of <paramref name="localPath"/> that the server does not have yet.</summary>
     public static async Task<SendResult> SendAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, string localPath, CancellationToken cancellationToken)
     {
         var local = await File.ReadAllBytesAsync(localPath, cancellationToken).ConfigureAwait(false);
+        var lastActivity = new DateTimeOffset(File.GetLastWriteTimeUtc(localPath)).ToUnixTimeMilliseconds();
         var committed = Array.LastIndexOf(local, (byte)'\n') + 1;
         var remote = await client.GetTranscriptAsync(projectKey, sessionId, subpath, cancellationToken).ConfigureAwait(false);
         long length = 0;
@@ -35,7 +48,7 @@ public static class TranscriptSync
         {
             if (remote.Length > committed || !local.AsSpan(0, remote.Length).SequenceEqual(remote))
             {
-                return new SendResult(0, 0, Diverged: true);
+                return new SendResult(0, [], Diverged: true);
             }
 
             length = remote.Length;
@@ -43,21 +56,24 @@ public static class TranscriptSync
 
         var batch = new List<string>();
         var batchBytes = 0;
-        int appended = 0, rejected = 0;
+        var appended = 0;
+        var rejected = new List<RejectedLine>();
         var at = (int)length;
+        var lineNumber = local.AsSpan(0, at).Count((byte)'\n');
         while (at < committed)
         {
             var nl = Array.IndexOf(local, (byte)'\n', at);
             var line = local.AsSpan(at, nl - at);
             at = nl + 1;
-            if (line.Trim((byte)' ').IsEmpty)
+            lineNumber++;
+            if (line.Trim(" \t\r"u8).IsEmpty)
             {
                 continue;
             }
 
-            if (!IsEntry(line))
+            if (WhyNotAnEntry(line) is { } reason)
             {
-                rejected++;
+                rejected.Add(new RejectedLine(lineNumber, reason));
                 continue;
             }
 
@@ -65,7 +81,7 @@ public static class TranscriptSync
             batchBytes += line.Length;
             if (batch.Count >= BatchEntries || batchBytes >= BatchBytes)
             {
-                (length, var n) = await FlushAsync(client, projectKey, sessionId, subpath, batch, length, cancellationToken).ConfigureAwait(false);
+                (length, var n) = await FlushAsync(client, projectKey, sessionId, subpath, batch, length, lastActivity, cancellationToken).ConfigureAwait(false);
                 appended += n;
                 batchBytes = 0;
             }
@@ -73,7 +89,7 @@ public static class TranscriptSync
 
         if (batch.Count > 0)
         {
-            (_, var n) = await FlushAsync(client, projectKey, sessionId, subpath, batch, length, cancellationToken).ConfigureAwait(false);
+            (_, var n) = await FlushAsync(client, projectKey, sessionId, subpath, batch, length, lastActivity, cancellationToken).ConfigureAwait(false);
             appended += n;
         }
 
@@ -82,18 +98,23 @@ public static class TranscriptSync
 
     /// <summary>
     /// Writes a session and its subpaths into <c>&lt;configDir&gt;/projects/&lt;projectKey&gt;/</c> exactly as Claude
-    /// Code lays them out, byte for byte, so <c>claude --resume &lt;id&gt;</c> and the SDK find it there.
+    /// Code lays them out, byte for byte, so <c>claude --resume &lt;id&gt;</c> and the SDK find it there, and sets the
+    /// transcript's mtime to the session's last activity (so <c>claude --continue</c> picks the same session). Local
+    /// files holding lines the server lacks are never overwritten unless <paramref name="force"/>, which first copies
+    /// each of them to <c>&lt;file&gt;.bak-&lt;utc time&gt;</c>.
     /// </summary>
-    /// <returns>The files written.</returns>
-    public static async Task<List<string>> PullAsync(SessionsClient client, string projectKey, string sessionId, string configDir, CancellationToken cancellationToken)
+    /// <returns>The files written and the backups made.</returns>
+    /// <exception cref="CliException">A local file has lines the server lacks and <paramref name="force"/> is false (exit code
+    /// <see cref="ExitCodes.Conflict"/>; the message names each file, its local-only lines and what to run); nothing was written.</exception>
+    public static async Task<(List<string> Written, List<string> Backups)> PullAsync(SessionsClient client, string projectKey, string sessionId, string configDir, bool force, CancellationToken cancellationToken)
     {
         var projectDir = Path.GetFullPath(Path.Combine(configDir, "projects", projectKey));
         var main = await client.GetTranscriptAsync(projectKey, sessionId, null, cancellationToken).ConfigureAwait(false)
             ?? throw new CliException(ExitCodes.NotFound, $"Session '{sessionId}' was not found in project '{projectKey}'.");
-        var written = new List<string>();
-        await WriteAtomicAsync(Path.Combine(projectDir, sessionId + ".jsonl"), main, cancellationToken).ConfigureAwait(false);
-        written.Add(Path.Combine(projectDir, sessionId + ".jsonl"));
-        foreach (var subpath in await client.ListSubkeysAsync(projectKey, sessionId, cancellationToken).ConfigureAwait(false))
+        var info = await client.GetInfoAsync(projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var files = new List<(string Path, byte[] Bytes)> { (Path.Combine(projectDir, sessionId + ".jsonl"), main) };
+        var remoteSubpaths = await client.ListSubkeysAsync(projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        foreach (var subpath in remoteSubpaths)
         {
             var target = Path.GetFullPath(Path.Combine(projectDir, sessionId, subpath + ".jsonl"));
             if (!target.StartsWith(projectDir + Path.DirectorySeparatorChar, StringComparison.Ordinal))
@@ -101,15 +122,91 @@ public static class TranscriptSync
                 throw new CliException(ExitCodes.InvalidInput, $"The server sent a subpath that escapes the project folder: '{subpath}'.");
             }
 
-            var bytes = await client.GetTranscriptAsync(projectKey, sessionId, subpath, cancellationToken).ConfigureAwait(false);
-            if (bytes is not null)
+            if (await client.GetTranscriptAsync(projectKey, sessionId, subpath, cancellationToken).ConfigureAwait(false) is { } bytes)
             {
-                await WriteAtomicAsync(target, bytes, cancellationToken).ConfigureAwait(false);
-                written.Add(target);
+                files.Add((target, bytes));
             }
         }
 
-        return written;
+        // Everything local the server lacks: files the pull would overwrite, and local subagent files it has no copy of.
+        var work = new List<LocalWork>();
+        foreach (var (path, bytes) in files)
+        {
+            if (File.Exists(path) && LocalOnly(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), bytes) is { } w)
+            {
+                work.Add(w with { Path = path });
+            }
+        }
+
+        foreach (var (subpath, path) in LocalSubpaths(projectDir, sessionId).Where(l => !remoteSubpaths.Contains(l.Subpath)))
+        {
+            if (LocalOnly(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), []) is { } w)
+            {
+                work.Add(w with { Path = path });
+            }
+        }
+
+        var backups = new List<string>();
+        if (work.Count > 0 && !force)
+        {
+            throw new CliException(ExitCodes.Conflict, RefusalMessage(work, sessionId, configDir));
+        }
+
+        foreach (var w in work.Where(w => files.Any(f => f.Path == w.Path)))
+        {
+            var backup = $"{w.Path}.bak-{DateTime.UtcNow:yyyyMMddTHHmmssZ}";
+            File.Copy(w.Path, backup, overwrite: false);
+            backups.Add(backup);
+        }
+
+        var written = new List<string>();
+        foreach (var (path, bytes) in files)
+        {
+            await WriteAtomicAsync(path, bytes, cancellationToken).ConfigureAwait(false);
+            written.Add(path);
+        }
+
+        File.SetLastWriteTimeUtc(files[0].Path, DateTimeOffset.FromUnixTimeMilliseconds(info.LastModified).UtcDateTime);
+        return (written, backups);
+    }
+
+    private static string RefusalMessage(List<LocalWork> work, string sessionId, string configDir)
+    {
+        var text = new StringBuilder($"Not pulled: local work on session {sessionId} was never pushed, and pulling would overwrite it.\n");
+        foreach (var w in work)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  {w.Path}: {w.LocalOnlyLines} line{(w.LocalOnlyLines == 1 ? "" : "s")} the server lacks");
+            text.Append(w.Pushable ? "\n" : " (the server's copy differs earlier too: push cannot send them)\n");
+        }
+
+        text.Append(work.All(w => w.Pushable)
+            ? $"Send them first with: sessions push {sessionId} --config-dir {configDir}\n"
+            : "Keep what you need from these files first.\n");
+        text.Append("Or replace the local files with the server's copy (each is kept as <file>.bak-<time>): add --force");
+        return text.ToString();
+    }
+
+    // The lines of a local file the server's copy lacks, or null when the local file is a prefix of the server's
+    // (nothing to lose). Pushable when the server's copy is a prefix of the local file.
+    private static LocalWork? LocalOnly(byte[] local, byte[] remote)
+    {
+        var committed = Array.LastIndexOf(local, (byte)'\n') + 1;
+        if (committed <= remote.Length && local.AsSpan(0, committed).SequenceEqual(remote.AsSpan(0, committed)))
+        {
+            return null;
+        }
+
+        // The common prefix in whole lines, then the non-blank lines after it.
+        var same = local.AsSpan(0, committed).CommonPrefixLength(remote);
+        var start = same == 0 ? 0 : local.AsSpan(0, same).LastIndexOf((byte)'\n') + 1;
+        var count = 0;
+        foreach (var line in Encoding.UTF8.GetString(local, start, committed - start).Split('\n'))
+        {
+            count += line.Trim().Length > 0 ? 1 : 0;
+        }
+
+        var pushable = remote.Length <= committed && local.AsSpan(0, remote.Length).SequenceEqual(remote);
+        return count == 0 ? null : new LocalWork(string.Empty, count, pushable);
     }
 
     /// <summary>Subagent transcripts of a local session: (subpath, file) pairs under <c>&lt;sessionId&gt;/</c>.</summary>
@@ -126,24 +223,26 @@ public static class TranscriptSync
             .Select(f => (Path.GetRelativePath(dir, f)[..^".jsonl".Length].Replace(Path.DirectorySeparatorChar, '/'), f));
     }
 
-    private static async Task<(long Length, int Appended)> FlushAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, List<string> batch, long length, CancellationToken cancellationToken)
+    private static async Task<(long Length, int Appended)> FlushAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, List<string> batch, long length, long lastActivity, CancellationToken cancellationToken)
     {
-        var result = await client.AppendLinesAsync(projectKey, sessionId, subpath, batch, length, cancellationToken).ConfigureAwait(false);
+        var result = await client.AppendLinesAsync(projectKey, sessionId, subpath, batch, length, cancellationToken, lastActivity).ConfigureAwait(false);
         batch.Clear();
         return (result.Length, result.Appended);
     }
 
-    private static bool IsEntry(ReadOnlySpan<byte> line)
+    private static string? WhyNotAnEntry(ReadOnlySpan<byte> line)
     {
         try
         {
             var reader = new Utf8JsonReader(line);
             using var doc = JsonDocument.ParseValue(ref reader);
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String;
+            return doc.RootElement.ValueKind != JsonValueKind.Object ? "not a JSON object"
+                : doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? null
+                : "no string \"type\"";
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return false;
+            return $"not valid JSON ({ex.Message})";
         }
     }
 

@@ -49,9 +49,11 @@ public sealed class SessionsClient : IDisposable
     /// <summary>
     /// Appends raw JSONL lines (each one JSON object) to a transcript or subpath. The lines are sent verbatim, so the
     /// stored bytes equal them. With <paramref name="expectedLength"/> the append fails with 409 unless the
-    /// transcript has exactly that length.
+    /// transcript has exactly that length. Each call carries a fresh <c>Idempotency-Key</c> (a caller retrying the
+    /// same call through <paramref name="idempotencyKey"/> writes nothing twice); <paramref name="lastActivity"/>
+    /// (Unix epoch ms) keeps an imported file's last activity.
     /// </summary>
-    public async Task<AppendResult> AppendLinesAsync(string projectKey, string sessionId, string? subpath, IReadOnlyList<string> lines, long? expectedLength, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendLinesAsync(string projectKey, string sessionId, string? subpath, IReadOnlyList<string> lines, long? expectedLength, CancellationToken cancellationToken, long? lastActivity = null, string? idempotencyKey = null)
     {
         ArgumentNullException.ThrowIfNull(lines);
         // The JSON array of the lines, encoded once straight into the request's bytes.
@@ -75,10 +77,12 @@ public sealed class SessionsClient : IDisposable
         }
 
         body[at] = (byte)']';
-        var url = $"{SessionPath(projectKey, sessionId)}/entries{Query(("subpath", subpath), ("expectedLength", expectedLength?.ToString(System.Globalization.CultureInfo.InvariantCulture)))}";
+        var url = $"{SessionPath(projectKey, sessionId)}/entries{Query(("subpath", subpath), ("expectedLength", expectedLength?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("lastActivity", lastActivity?.ToString(System.Globalization.CultureInfo.InvariantCulture)))}";
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        using var response = await _http.PostAsync(url, content, cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        request.Headers.Add("Idempotency-Key", idempotencyKey ?? Guid.NewGuid().ToString("N"));
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return await ReadAsync<AppendResult>(response, cancellationToken).ConfigureAwait(false);
     }
 

@@ -65,7 +65,7 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         Assert.Equal(FixtureSession, JsonNode.Parse(forkShown)!["forkedFrom"]!.GetValue<string>());
 
         Assert.Equal(0, (await Cli("tag", FixtureSession, "--clear")).Code);
-        Assert.Equal(0, (await Cli("rm", forkId)).Code);
+        Assert.Equal(0, (await Cli("rm", forkId, "--yes")).Code);
         Assert.Equal(ExitCodes.NotFound, (await Cli("show", forkId)).Code);
         var (_, afterClear, _) = await Cli("show", FixtureSession, "--format", "json");
         Assert.Null(JsonNode.Parse(afterClear)!["tag"]);
@@ -95,6 +95,68 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var (again, againOut, _) = await Cli("push", FixtureSession, "--config-dir", host, "--format", "json");
         Assert.Equal(0, again);
         Assert.Equal(0, JsonNode.Parse(againOut)![0]!["appended"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Pull_OverLocalLinesNeverPushed_RefusesNamingThem_AndForceKeepsABackup()
+    {
+        await ImportOneAsync();
+        var host = RepoPaths.TempDir("host-d");
+        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", host)).Code);
+        var file = Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl");
+        var subagent = Path.Combine(host, "projects", FixtureProject, FixtureSession, "subagents", "agent-local.jsonl");
+        await File.AppendAllTextAsync(file, Calls.Entry(Guid.NewGuid().ToString(), text: "only here") + "\n" + Calls.Entry(Guid.NewGuid().ToString(), text: "and here") + "\n");
+        Directory.CreateDirectory(Path.GetDirectoryName(subagent)!);
+        await File.WriteAllTextAsync(subagent, Calls.Entry(Guid.NewGuid().ToString(), text: "subagent work") + "\n");
+        var local = await File.ReadAllBytesAsync(file);
+
+        var (code, _, err) = await Cli("pull", FixtureSession, "--config-dir", host);
+        Assert.Equal(ExitCodes.Conflict, code);
+        Assert.Contains($"{file}: 2 lines the server lacks", err, StringComparison.Ordinal);
+        Assert.Contains($"{subagent}: 1 line the server lacks", err, StringComparison.Ordinal);
+        Assert.Contains($"sessions push {FixtureSession}", err, StringComparison.Ordinal);
+        Assert.Equal(local, await File.ReadAllBytesAsync(file));
+
+        var (forced, output, forcedErr) = await Cli("pull", FixtureSession, "--config-dir", host, "--force", "--format", "json");
+        Assert.True(forced == 0, forcedErr);
+        var backup = Assert.Single((JsonArray)JsonNode.Parse(output)!["backups"]!)!.GetValue<string>();
+        Assert.Equal(local, await File.ReadAllBytesAsync(backup));
+        using var client = server.CreateClient(_tenant);
+        Assert.Equal(await client.GetTranscriptAsync(FixtureProject, FixtureSession, null, CancellationToken.None), await File.ReadAllBytesAsync(file));
+    }
+
+    [Fact]
+    public async Task Import_KeepsEachFilesLastActivity_LatestFollowsIt_AndPullSetsIt()
+    {
+        var config = RepoPaths.TempDir("mtimes");
+        var source = Path.Combine(RepoPaths.ClaudeFixtures, "projects", "-home-marco-projects-spotter");
+        var target = Path.Combine(config, "projects", "-home-marco-projects-spotter");
+        Directory.CreateDirectory(target);
+        var ids = Directory.GetFiles(source, "*.jsonl").Select(Path.GetFileNameWithoutExtension).Order().ToList();
+        var times = new Dictionary<string, DateTime>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var file = Path.Combine(target, ids[i] + ".jsonl");
+            File.Copy(Path.Combine(source, ids[i] + ".jsonl"), file);
+            // The first file is the most recent; imported last, it must still be the one `latest` picks.
+            times[ids[i]!] = new DateTime(2026, 11, 20, 12, 0, 0, DateTimeKind.Utc).AddDays(-i).AddMilliseconds(123);
+            File.SetLastWriteTimeUtc(file, times[ids[i]!]);
+        }
+
+        Assert.Equal(0, (await Cli("import", config)).Code);
+        using var client = server.CreateClient(_tenant);
+        foreach (var (id, time) in times)
+        {
+            var info = await client.GetInfoAsync("-home-marco-projects-spotter", id, CancellationToken.None);
+            Assert.Equal(new DateTimeOffset(time).ToUnixTimeMilliseconds(), info.LastModified);
+        }
+
+        var latest = await client.GetLatestAsync("-home-marco-projects-spotter", CancellationToken.None);
+        Assert.Equal(ids[0], latest.SessionId);
+
+        var host = RepoPaths.TempDir("host-e");
+        Assert.Equal(0, (await Cli("pull", ids[1]!, "--config-dir", host)).Code);
+        Assert.Equal(times[ids[1]!], File.GetLastWriteTimeUtc(Path.Combine(host, "projects", "-home-marco-projects-spotter", ids[1] + ".jsonl")));
     }
 
     [Fact]
@@ -160,7 +222,9 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var config = RepoPaths.TempDir("one");
         var source = Path.Combine(RepoPaths.ClaudeFixtures, "projects", FixtureProject);
         Directory.CreateDirectory(Path.Combine(config, "projects", FixtureProject));
-        File.Copy(Path.Combine(source, FixtureSession + ".jsonl"), Path.Combine(config, "projects", FixtureProject, FixtureSession + ".jsonl"));
+        var file = Path.Combine(config, "projects", FixtureProject, FixtureSession + ".jsonl");
+        File.Copy(Path.Combine(source, FixtureSession + ".jsonl"), file);
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow); // a session active just now (import keeps the file's mtime)
         var (code, _, err) = await Cli("import", config);
         Assert.True(code == 0, err);
         return config;

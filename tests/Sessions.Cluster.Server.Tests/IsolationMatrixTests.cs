@@ -96,7 +96,7 @@ public sealed class IsolationMatrixTests(KeyedServerFixture server) : IClassFixt
         {
             new[] { "list", "--project", "pa", "--format", "json" }, ["show", "sa", "--project", "pa", "--format", "json"], ["show", forkId, "--format", "json"],
             ["messages", "sa", "--project", "pa", "--format", "json"], ["fork", "sa", "--project", "pa"], ["rename", "sa", "stolen", "--project", "pa"],
-            ["tag", "sa", "stolen", "--project", "pa"], ["tag", "sa", "--clear", "--project", "pa"], ["rm", "sa", "--project", "pa"],
+            ["tag", "sa", "stolen", "--project", "pa"], ["tag", "sa", "--clear", "--project", "pa"], ["rm", "sa", "--project", "pa", "--yes"],
             ["pull", "sa", "--project", "pa", "--config-dir", Sessions.Cluster.Testing.RepoPaths.TempDir("steal")], ["hold", "sa", "--release", "--project", "pa"],
             ["retention", "preview", "--format", "json"], ["retention", "audit"], ["keys", "list"], ["keys", "revoke", keyIdA], ["keys", "list", "--tenant", tenantA],
             ["tenants", "show", tenantA], ["tenants", "erase", tenantA, "--yes"],

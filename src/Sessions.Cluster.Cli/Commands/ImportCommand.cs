@@ -69,6 +69,11 @@ internal static class ImportCommand
             else
             {
                 context.Out.WriteLine($"Sessions: {summary.Sessions}, subagent transcripts: {summary.Subagents}, entries appended: {summary.EntriesAppended}, already up to date: {summary.UpToDate}, rejected lines: {summary.RejectedLines}");
+                foreach (var line in summary.Rejected)
+                {
+                    context.Out.WriteLine($"  line not sent: {line}");
+                }
+
                 foreach (var line in summary.Diverged.Concat(summary.Failed))
                 {
                     context.Out.WriteLine($"  not imported: {line}");
@@ -93,6 +98,8 @@ internal static class ImportCommand
 
         public int RejectedLines { get; set; }
 
+        public List<string> Rejected { get; } = [];
+
         public List<string> Diverged { get; } = [];
 
         public List<string> Failed { get; } = [];
@@ -109,10 +116,11 @@ internal static class ImportCommand
             }
 
             EntriesAppended += r.Appended;
-            RejectedLines += r.Rejected;
+            RejectedLines += r.Rejected.Count;
+            Rejected.AddRange(r.Rejected.Select(x => $"{file}:{x.Line}: {x.Reason}"));
             if (r.Diverged)
             {
-                Diverged.Add($"{file}: the server's copy is not a prefix of this file");
+                Diverged.Add($"{file}: the server's copy is not a prefix of this file (it changed on the server or locally); pull it with --force to replace the local file (a backup is kept), or import it under a new session id");
             }
             else if (r.Appended == 0)
             {

@@ -13,19 +13,22 @@ internal static class PullCommand
         var id = CommonArguments.SessionId();
         var project = CommonArguments.Project();
         var configDir = CommonArguments.ConfigDir(required: false);
-        var command = new Command("pull", "Write a session into a Claude Code config folder") { id, project, configDir };
+        var force = new Option<bool>("--force") { Description = "Overwrite local files that hold lines the server lacks; each is first copied to <file>.bak-<utc time>" };
+        var command = new Command("pull", "Write a session into a Claude Code config folder (refuses to overwrite local lines that were never pushed)") { id, project, configDir, force };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
             using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
             var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
-            var files = await TranscriptSync.PullAsync(client, projectKey, sessionId, result.GetValue(configDir)!, ct).ConfigureAwait(false);
+            var (files, backups) = await TranscriptSync.PullAsync(client, projectKey, sessionId, result.GetValue(configDir)!, result.GetValue(force), ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {
-                context.WriteJson(new { sessionId, projectKey, files });
+                context.WriteJson(new { sessionId, projectKey, files, backups });
             }
             else
             {
-                files.ForEach(context.Out.WriteLine);
+                context.Out.WriteLine($"Pulled session {sessionId} ({files.Count} file{(files.Count == 1 ? "" : "s")}):");
+                files.ForEach(f => context.Out.WriteLine($"  {f}"));
+                backups.ForEach(b => context.Out.WriteLine($"  kept the replaced local file as {b}"));
             }
 
             return ExitCodes.Success;

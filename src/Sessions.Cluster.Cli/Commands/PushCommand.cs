@@ -31,24 +31,45 @@ internal static class PushCommand
             using var client = context.CreateClient(result);
             var projectDir = candidates[0];
             projectKey = Path.GetFileName(projectDir);
-            var results = new List<object>();
-            var main = await TranscriptSync.SendAsync(client, projectKey, sessionId, null, Path.Combine(projectDir, sessionId + ".jsonl"), ct).ConfigureAwait(false);
-            results.Add(new { subpath = (string?)null, main.Appended, main.Rejected, main.Diverged });
-            var diverged = main.Diverged;
+            var results = new List<(string? Subpath, string Path, TranscriptSync.SendResult Result)>();
+            var mainPath = Path.Combine(projectDir, sessionId + ".jsonl");
+            results.Add((null, mainPath, await TranscriptSync.SendAsync(client, projectKey, sessionId, null, mainPath, ct).ConfigureAwait(false)));
             foreach (var (subpath, path) in TranscriptSync.LocalSubpaths(projectDir, sessionId))
             {
-                var r = await TranscriptSync.SendAsync(client, projectKey, sessionId, subpath, path, ct).ConfigureAwait(false);
-                results.Add(new { subpath, r.Appended, r.Rejected, r.Diverged });
-                diverged |= r.Diverged;
+                results.Add((subpath, path, await TranscriptSync.SendAsync(client, projectKey, sessionId, subpath, path, ct).ConfigureAwait(false)));
             }
 
+            var diverged = results.Any(r => r.Result.Diverged);
             if (context.IsJson(result))
             {
-                context.WriteJson(results);
+                context.WriteJson(results.Select(r => new
+                {
+                    subpath = r.Subpath,
+                    file = r.Path,
+                    appended = r.Result.Appended,
+                    diverged = r.Result.Diverged,
+                    rejected = r.Result.Rejected.Select(x => new { line = x.Line, reason = x.Reason }),
+                }));
             }
             else
             {
-                context.Out.WriteLine($"Pushed {sessionId}: {string.Join(", ", results)}");
+                var appended = results.Sum(r => r.Result.Appended);
+                context.Out.WriteLine(appended == 0 && !diverged
+                    ? $"Session {sessionId} is up to date on the server ({results.Count} file{(results.Count == 1 ? "" : "s")} checked)."
+                    : $"Pushed {appended} new entr{(appended == 1 ? "y" : "ies")} of session {sessionId} from {results.Count} file{(results.Count == 1 ? "" : "s")}.");
+                foreach (var (_, path, r) in results)
+                {
+                    foreach (var x in r.Rejected)
+                    {
+                        context.Out.WriteLine($"  line not sent: {path}:{x.Line}: {x.Reason}");
+                    }
+
+                    if (r.Diverged)
+                    {
+                        context.Out.WriteLine($"  diverged: {path} no longer starts with the server's copy (it changed on the server or here), so nothing of it was sent. " +
+                            $"Compare with 'sessions pull {sessionId} --force' (keeps this file as a backup), or import it as a new session.");
+                    }
+                }
             }
 
             return diverged ? ExitCodes.Conflict : ExitCodes.Success;
