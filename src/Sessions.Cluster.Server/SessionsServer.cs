@@ -75,6 +75,8 @@ public static partial class SessionsServer
         builder.Services.AddSessionsTelemetry(section);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // A query value that does not bind (?limit=abc) becomes a problem with a code, like every other error.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         builder.Services.ConfigureHttpJsonOptions(o =>

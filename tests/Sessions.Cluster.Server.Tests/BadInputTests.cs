@@ -20,7 +20,63 @@ public sealed class BadInputTests(ServerFixture server) : IClassFixture<ServerFi
         "[{\"type\":\"user\"},",
         "[\"string\"]",
         "[{\"type\":\"user\",\"x\":" + new string('[', 300) + new string(']', 300) + "}]",
+        "[{\"type\":\"user\",\"type\":\"user\",\"uuid\":\"d\",\"message\":{\"role\":\"user\",\"content\":\"x\"}}]",
+        "[{\"type\":\"user\",\"uuid\":\"n\",\"message\":{\"role\":\"user\",\"content\":\"x\",\"content\":\"y\"}}]",
     };
+
+    [Fact]
+    public async Task Reads_StoredLinesWithDuplicateKeysOrLoneSurrogates_NeverAnswer500()
+    {
+        // Lines no API call can write any more, placed by hand (or by an older version): every read must still answer.
+        var sid = "poison-" + Guid.NewGuid().ToString("N")[..8];
+        var dir = Path.Combine(server.DataDir, "transcripts", "default", Pk);
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, sid + ".jsonl"), string.Join('\n',
+            """{"type":"user","type":"user","uuid":"d1","parentUuid":null,"sessionId":"s","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"first \ud800 prompt"}}""",
+            """{"type":"assistant","uuid":"d2","parentUuid":"d1","sessionId":"s","sessionId":"s","timestamp":"2026-01-01T00:00:01Z","message":{"role":"assistant","content":[{"type":"text","text":"x\udc00"}]}}""") + "\n");
+        foreach (var path in new[] { $"{sid}/messages", $"{sid}/context", sid, $"{sid}/messages?includeSystemMessages=true" })
+        {
+            using var response = await server.Http.GetAsync($"v1/projects/{Pk}/sessions/{path}");
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        var (forked, fork) = await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{Pk}/sessions/{sid}/fork", "{}");
+        Assert.Equal(HttpStatusCode.Created, forked);
+        var forkId = fork!["sessionId"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{Pk}/sessions/{forkId}/messages")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{Pk}/sessions")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{Pk}/store/sessions")).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Calls.SendAsync(server.Http, HttpMethod.Delete, $"v1/projects/{Pk}/sessions/{sid}")).Status);
+    }
+
+    [Theory]
+    [InlineData("GET", "sessions?limit=abc", "invalid_parameter")]
+    [InlineData("GET", "sessions/s/messages?offset=x", "invalid_parameter")]
+    [InlineData("PUT", "sessions/s/summary", "invalid_summary")]
+    public async Task BadValues_AreProblemsWithACodeAndADetail(string method, string path, string code)
+    {
+        await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{Pk}/sessions/s/entries", $"[{Calls.Entry("s1")}]");
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"v1/projects/{Pk}/{path}");
+        if (method == "PUT")
+        {
+            request.Content = Calls.Json("{\"mtime\":\"x\",\"data\":{}}");
+            request.Headers.TryAddWithoutValidation("If-Match", "\"0\"");
+        }
+
+        using var response = await server.Http.SendAsync(request);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync());
+        Calls.AssertProblem((response.StatusCode, body), 400, code);
+    }
+
+    [Fact]
+    public async Task Fork_NonAsciiProjectKey_AnswersCreatedWithAnEncodedLocation()
+    {
+        const string pk = "%C3%A9t%C3%A9";
+        await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{pk}/sessions/s1/entries", $"[{Calls.Entry("e1")}]");
+        using var response = await server.Http.PostAsync($"v1/projects/{pk}/sessions/s1/fork", Calls.Json("{}"));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.StartsWith("/v1/projects/%C3%A9t%C3%A9/sessions/", response.Headers.Location!.OriginalString, StringComparison.Ordinal);
+    }
 
     [Theory]
     [MemberData(nameof(InvalidBodies))]

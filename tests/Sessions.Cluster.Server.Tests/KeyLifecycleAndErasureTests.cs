@@ -78,6 +78,7 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
         Assert.Equal(6, await CountAsync($"SELECT count(*) FROM retention_audit WHERE tenant = '{tenant}' AND reason = 'erasure'"));
         Assert.Equal(0, await CountAsync($"SELECT count(*) FROM sessions WHERE tenant = '{tenant}'") + await CountAsync($"SELECT count(*) FROM api_keys WHERE tenant = '{tenant}'"));
         Assert.Equal(HttpStatusCode.OK, (await keep.GetAsync("v1/projects/p/sessions/kept/entries")).StatusCode);
+        Calls.AssertProblem(await Calls.SendAsync(op, HttpMethod.Delete, $"v1/tenants/{tenant}"), 404);
     }
 
     [Fact]

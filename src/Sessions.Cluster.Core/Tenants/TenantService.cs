@@ -126,6 +126,12 @@ public sealed class TenantService(ITenantDirectory directory, ISessionCatalog ca
             erased++;
         }
 
+        if (erased == 0 && await directory.GetTenantAsync(tenant, cancellationToken).ConfigureAwait(false) is null)
+        {
+            // Nothing stored and never created: an unknown tenant (a typo must not answer "erased").
+            throw TenantNotFound(tenant);
+        }
+
         await store.DeleteTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
         await catalog.DeleteTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
         await directory.DeleteTenantRecordAsync(tenant, cancellationToken).ConfigureAwait(false);

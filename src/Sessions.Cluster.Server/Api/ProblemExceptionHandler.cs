@@ -22,6 +22,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             StorageUnavailableException e => (StatusCodes.Status503ServiceUnavailable, e.Code, e.Message),
             SessionsException e => (StatusCodes.Status400BadRequest, e.Code, e.Message),
             BadHttpRequestException e when e.StatusCode == StatusCodes.Status413PayloadTooLarge => (e.StatusCode, "body_too_large", e.Message),
+            BadHttpRequestException e when e.Message.StartsWith("Failed to bind parameter", StringComparison.Ordinal) => (e.StatusCode, "invalid_parameter", e.Message),
             BadHttpRequestException e => (e.StatusCode, "bad_request", e.Message),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "client_closed", "The client closed the request."),
             _ => (StatusCodes.Status500InternalServerError, "internal_error", "An unexpected error occurred."),

@@ -128,7 +128,7 @@ internal static class SessionStoreApi
         {
             using var doc = JsonDocument.Parse(body);
             if (doc.RootElement.ValueKind == JsonValueKind.Object &&
-                doc.RootElement.TryGetProperty("mtime", out var m) && m.TryGetInt64(out var mtime) &&
+                doc.RootElement.TryGetProperty("mtime", out var m) && m.ValueKind == JsonValueKind.Number && m.TryGetInt64(out var mtime) &&
                 doc.RootElement.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object)
             {
                 return (mtime, d.GetRawText());
