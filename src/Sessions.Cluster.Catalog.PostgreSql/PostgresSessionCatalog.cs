@@ -93,7 +93,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         foreach (var v in new object?[] { record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
             record.FirstPrompt, record.Tag, record.Cwd, record.GitBranch, record.CreatedAt, record.ParentSessionId, record.IsSidechain })
         {
-            upsert.Parameters.Add(new NpgsqlParameter { Value = v ?? DBNull.Value });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = PgValue(v) });
         }
 
         batch.BatchCommands.Add(scope);
@@ -228,15 +228,15 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     {
         // The opaque data is kept verbatim as text (jsonb alone would reorder keys) and as jsonb for queries.
         await using var cmd = await CommandAsync(tenant, expectedVersion == 0
-            ? "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $5::jsonb, $5, 1) ON CONFLICT DO NOTHING"
-            : "UPDATE summaries SET mtime = $4, data = $5::jsonb, data_text = $5, version = version + 1 WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND version = $6", cancellationToken).ConfigureAwait(false);
+            ? "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $6::jsonb, $5, 1) ON CONFLICT DO NOTHING"
+            : "UPDATE summaries SET mtime = $4, data = $6::jsonb, data_text = $5, version = version + 1 WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND version = $7", cancellationToken).ConfigureAwait(false);
         if (expectedVersion == 0)
         {
-            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson);
+            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson, JsonbSafe(dataJson));
         }
         else
         {
-            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson, expectedVersion);
+            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson, JsonbSafe(dataJson), expectedVersion);
         }
 
         if (await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) == 1)
@@ -591,13 +591,24 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     {
         foreach (var v in values)
         {
-            cmd.Parameters.Add(v switch
-            {
-                null => new NpgsqlParameter { Value = DBNull.Value },
-                _ => new NpgsqlParameter { Value = v },
-            });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = PgValue(v) });
         }
     }
+
+    /// <summary>
+    /// A parameter value PostgreSQL accepts: text cannot hold NUL (22021), so a NUL in catalog text (a title, a
+    /// prompt, a tag, a filter) is stored and compared as U+FFFD. Transcripts keep the original bytes.
+    /// </summary>
+    private static object PgValue(object? value) => value switch
+    {
+        null => DBNull.Value,
+        string s when s.Contains('\0', StringComparison.Ordinal) => s.Replace('\0', '\uFFFD'),
+        _ => value,
+    };
+
+    // jsonb refuses the escape \u0000 (22P05); the jsonb copy of a sidecar (for queries) holds U+FFFD there, while
+    // data_text keeps the verbatim JSON the SDK reads back.
+    private static string JsonbSafe(string json) => json.Contains("\\u0000", StringComparison.Ordinal) ? json.Replace("\\u0000", "\\ufffd", StringComparison.Ordinal) : json;
 
     private static async Task<List<SessionRecord>> ReadRecordsAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
     {

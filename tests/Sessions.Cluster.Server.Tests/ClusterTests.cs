@@ -8,6 +8,40 @@ namespace Sessions.Cluster.Server.Tests;
 public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
     [Fact]
+    public async Task NulInEverythingTheCatalogStores_NeverAnswers500_AndTheSessionStaysListed()
+    {
+        // PostgreSQL text cannot hold NUL: before, the blob was written, then the row failed (500), and the session
+        // vanished from info and listings while later appends answered 500 and were written anyway.
+        var pk = "nul-" + Guid.NewGuid().ToString("N")[..8];
+        var http = cluster.Http;
+        var first = """{"type":"user","uuid":"n1","sessionId":"s","timestamp":"2026-01-01T00:00:00Z","cwd":"/a\u0000b","gitBranch":"m\u0000","message":{"role":"user","content":"prompt \u0000 with NUL"}}""";
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(http, HttpMethod.Post, $"v1/projects/{pk}/sessions/s/entries", $"[{first}]")).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Calls.SendAsync(http, HttpMethod.Post, $"v1/projects/{pk}/sessions/s/rename", "{\"title\":\"t\\u0000itle\"}")).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Calls.SendAsync(http, HttpMethod.Post, $"v1/projects/{pk}/sessions/s/tag", "{\"tag\":\"x\\u0000\"}")).Status);
+        using (var put = new HttpRequestMessage(HttpMethod.Put, $"v1/projects/{pk}/sessions/s/summary") { Content = Calls.Json("{\"mtime\":1,\"data\":{\"customTitle\":\"a\\u0000b\"}}") })
+        {
+            put.Headers.TryAddWithoutValidation("If-Match", "\"0\"");
+            using var answer = await http.SendAsync(put);
+            Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(http, HttpMethod.Post, $"v1/projects/{pk}/sessions/s/entries", $"[{Calls.Entry("n2")}]")).Status);
+        var (status, info) = await Calls.SendAsync(cluster.ClientFor(1), HttpMethod.Get, $"v1/projects/{pk}/sessions/s");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("t\uFFFDitle", info!["customTitle"]!.GetValue<string>());
+        Assert.Equal("x", info["tag"]!.GetValue<string>()); // the SDK's tagSession drops control characters
+        var (_, listed) = await Calls.SendAsync(cluster.ClientFor(2), HttpMethod.Get, $"v1/projects/{pk}/sessions?tag=x");
+        Assert.Single((JsonArray)listed!["sessions"]!);
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(http, HttpMethod.Get, $"v1/projects/{pk}/sessions?tag=%00")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(http, HttpMethod.Get, $"v1/projects/{pk}/sessions?q=%00")).Status);
+        var (_, summaries) = await Calls.SendAsync(http, HttpMethod.Get, $"v1/projects/{pk}/store/summaries");
+        Assert.Equal("a\u0000b", summaries![0]!["data"]!["customTitle"]!.GetValue<string>());
+        var (_, entries) = await Calls.SendAsync(http, HttpMethod.Get, $"v1/projects/{pk}/sessions/s/entries");
+        Assert.Equal(4, ((JsonArray)entries!).Count);
+        Assert.Equal("prompt \u0000 with NUL", entries![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task SixteenWritersOverThreeNodes_TenThousandEntries_NothingLostOrDuplicated_EachWritersOrderKept()
     {
         const int writers = 16, perWriter = 625, batch = 25;
