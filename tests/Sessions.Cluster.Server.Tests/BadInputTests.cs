@@ -34,6 +34,12 @@ public sealed class BadInputTests(ServerFixture server) : IClassFixture<ServerFi
         await File.WriteAllTextAsync(Path.Combine(dir, sid + ".jsonl"), string.Join('\n',
             """{"type":"user","type":"user","uuid":"d1","parentUuid":null,"sessionId":"s","timestamp":"2026-01-01T00:00:00Z","message":{"role":"user","content":"first \ud800 prompt"}}""",
             """{"type":"assistant","uuid":"d2","parentUuid":"d1","sessionId":"s","sessionId":"s","timestamp":"2026-01-01T00:00:01Z","message":{"role":"assistant","content":[{"type":"text","text":"x\udc00"}]}}""") + "\n");
+        // Hand-placed transcripts reach the catalog (info, listings) through a reindex, which must not fail on them either.
+        using (var reindex = await server.Http.PostAsync("v1/admin/reindex", null))
+        {
+            Assert.True(reindex.IsSuccessStatusCode, await reindex.Content.ReadAsStringAsync());
+        }
+
         foreach (var path in new[] { $"{sid}/messages", $"{sid}/context", sid, $"{sid}/messages?includeSystemMessages=true" })
         {
             using var response = await server.Http.GetAsync($"v1/projects/{Pk}/sessions/{path}");

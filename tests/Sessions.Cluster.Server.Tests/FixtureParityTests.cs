@@ -164,6 +164,10 @@ public abstract class FixtureParityTests<TServer>(FixtureParityTests<TServer>.Im
                     Assert.True(JsonNode.DeepEquals(a[i], b[i]), $"{sessionId} at {at}: entry {i} differs\nSDK:  {Trim(a[i])}\nours: {Trim(b[i])}");
                 }
 
+                // Written as JSON.stringify writes (fresh uuids and times have the same lengths): the same size as the SDK's file.
+                var info = JsonNode.Parse(await imported.Server.Http.GetStringAsync($"v1/projects/{projectKey}/sessions/{forkId}"))!;
+                Assert.True(result["bytes"]!.GetValue<long>() == info["fileSize"]!.GetValue<long>(), $"{sessionId} at {at}: the SDK's fork is {result["bytes"]} bytes, ours {info["fileSize"]}");
+
                 compared++;
             }
         }

@@ -47,9 +47,10 @@ if (command === 'list') {
         const opts = at === '*' ? {} : { upToMessageId: at };
         const { sessionId: forkId } = await forkSession(s.sessionId, opts);
         const loc = findFile(forkId);
-        const entries = readFileSync(loc.file, 'utf8').split('\n').filter(l => l.trim()).map(l => JSON.parse(l));
+        const text = readFileSync(loc.file, 'utf8');
+        const entries = text.split('\n').filter(l => l.trim()).map(l => JSON.parse(l));
         rmSync(loc.file);
-        forkResults[at] = { forkId, entries };
+        forkResults[at] = { forkId, entries, bytes: Buffer.byteLength(text) };
       } catch (e) {
         forkResults[at] = { error: String(e.message ?? e) };
       }
