@@ -9,7 +9,13 @@ namespace Sessions.Cluster.Cli;
 public sealed class CliContext(TextWriter output, TextWriter error)
 {
     /// <summary>JSON options for <c>--format json</c>.</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    // Plain UTF-8 for scripts and people: quotes, apostrophes, accents and emoji as they are (no \u0027).
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>Standard output.</summary>
     public TextWriter Out { get; } = output;

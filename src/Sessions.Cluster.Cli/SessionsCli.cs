@@ -10,7 +10,11 @@ public static class SessionsCli
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         var context = new CliContext(output ?? Console.Out, error ?? Console.Error);
-        var root = new RootCommand("Sessions.Cluster: store, resume, fork and search Claude Code / Agent SDK sessions.");
+        var root = new RootCommand(
+            "Sessions.Cluster: store, resume, fork and search Claude Code / Agent SDK sessions.\n\n" +
+            $"Exit codes: {ExitCodes.Success} success, {ExitCodes.Failure} unexpected failure, {ExitCodes.InvalidInput} invalid arguments or input, " +
+            $"{ExitCodes.NotFound} not found, {ExitCodes.Conflict} conflict (diverged transcript, local work a pull would overwrite), " +
+            $"{ExitCodes.Unavailable} server unreachable or unavailable.");
         foreach (var option in context.GlobalOptions)
         {
             root.Add(option);

@@ -29,6 +29,18 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public async Task Help_ListsTheExitCodes_AndJsonOutputIsPlainUtf8()
+    {
+        var (_, help, _) = await Cli("--help");
+        Assert.Contains($"{ExitCodes.Conflict} conflict", help, StringComparison.Ordinal);
+        await ImportOneAsync();
+        Assert.Equal(0, (await Cli("rename", FixtureSession, "l'été \"quoted\" <b>")).Code);
+        var (_, shown, _) = await Cli("show", FixtureSession, "--format", "json");
+        Assert.Contains("l'été \\\"quoted\\\" <b>", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", shown, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Verbs_RenameTagListShowMessagesForkRm_WorkTogether_AndMatchTheSdkAfterPull()
     {
         var config = await ImportOneAsync();
