@@ -116,9 +116,9 @@ public sealed class AppendPlanTests
         var retry = await keys.RunOnceAsync("t", Key, "k1", Append, CancellationToken.None);
         var other = await keys.RunOnceAsync("t", Key, "k2", Append, CancellationToken.None);
         Assert.Equal(2, calls);
-        Assert.Equal(first.Length, retry.Length);
-        Assert.Equal(0, retry.Appended);
+        Assert.Equal(first, retry);
         Assert.Equal(1, other.Appended);
+        Assert.Equal(2, (await AppendAll()).Count);
     }
 
     [Fact]

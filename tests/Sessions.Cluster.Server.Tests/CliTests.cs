@@ -87,10 +87,7 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     [Fact]
     public async Task Push_AfterAClaudeCodeHostAppendsLocally_SendsOnlyTheNewLines()
     {
-        await ImportOneAsync();
-        var host = RepoPaths.TempDir("host-b");
-        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", host)).Code);
-        var file = Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl");
+        var (host, file) = await ImportAndPullAsync("host-b");
         var appended = new[]
         {
             Calls.Entry(Guid.NewGuid().ToString(), text: "resumed on host B"),
@@ -112,10 +109,7 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     [Fact]
     public async Task Pull_OverLocalLinesNeverPushed_RefusesNamingThem_AndForceKeepsABackup()
     {
-        await ImportOneAsync();
-        var host = RepoPaths.TempDir("host-d");
-        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", host)).Code);
-        var file = Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl");
+        var (host, file) = await ImportAndPullAsync("host-d");
         var subagent = Path.Combine(host, "projects", FixtureProject, FixtureSession, "subagents", "agent-local.jsonl");
         await File.AppendAllTextAsync(file, Calls.Entry(Guid.NewGuid().ToString(), text: "only here") + "\n" + Calls.Entry(Guid.NewGuid().ToString(), text: "and here") + "\n");
         Directory.CreateDirectory(Path.GetDirectoryName(subagent)!);
@@ -174,10 +168,7 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     [Fact]
     public async Task Push_WhenTheServerCopyDiverged_RefusesWithConflictExitCode()
     {
-        await ImportOneAsync();
-        var host = RepoPaths.TempDir("host-c");
-        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", host)).Code);
-        var file = Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl");
+        var (host, file) = await ImportAndPullAsync("host-c");
         var text = await File.ReadAllTextAsync(file);
         await File.WriteAllTextAsync(file, text.Replace("\"type\":\"user\"", "\"type\": \"user\"", StringComparison.Ordinal));
         var (code, _, _) = await Cli("push", FixtureSession, "--config-dir", host);
@@ -227,6 +218,15 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var code = await SessionsCli.RunAsync(["list", "--project", "p", "--url", "http://127.0.0.1:9"], output, error);
         Assert.Equal(ExitCodes.Unavailable, code);
         Assert.Contains("sessions serve", error.ToString(), StringComparison.Ordinal);
+    }
+
+    // The fixture session imported, then pulled into a fresh Claude Code folder: (folder, transcript path).
+    private async Task<(string Host, string File)> ImportAndPullAsync(string name)
+    {
+        await ImportOneAsync();
+        var host = RepoPaths.TempDir(name);
+        Assert.Equal(0, (await Cli("pull", FixtureSession, "--config-dir", host)).Code);
+        return (host, Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl"));
     }
 
     private async Task<string> ImportOneAsync()

@@ -247,47 +247,30 @@ public static class JsJson
         output.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 
+    // A value parsed from text keeps its JsonElement (raw text, escapes as sent); one built in code holds a CLR value.
     private static void WriteValue(JsonValue value, IBufferWriter<byte> output)
     {
-        if (value.TryGetValue<JsonElement>(out var element))
+        JsonElement? element = value.TryGetValue<JsonElement>(out var e) ? e : null;
+        switch (element?.ValueKind ?? value.GetValueKind())
         {
-            switch (element.ValueKind)
-            {
-                case JsonValueKind.String:
-                    var raw = Encoding.UTF8.GetBytes(element.GetRawText());
-                    var inner = raw.AsSpan(1, raw.Length - 2);
-                    if (inner.IndexOf((byte)'\\') < 0 && System.Text.Unicode.Utf8.IsValid(inner))
-                    {
-                        output.Write(raw);
-                    }
-                    else
-                    {
-                        WriteString(DecodeString(inner), output);
-                    }
+            case JsonValueKind.String when element is { } parsed:
+                var raw = Encoding.UTF8.GetBytes(parsed.GetRawText());
+                var inner = raw.AsSpan(1, raw.Length - 2);
+                if (inner.IndexOf((byte)'\\') < 0 && System.Text.Unicode.Utf8.IsValid(inner))
+                {
+                    output.Write(raw);
+                }
+                else
+                {
+                    WriteString(DecodeString(inner), output);
+                }
 
-                    return;
-                case JsonValueKind.Number:
-                    WriteUtf8(FormatNumber(double.Parse(element.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture)), output);
-                    return;
-                case JsonValueKind.True:
-                    output.Write("true"u8);
-                    return;
-                case JsonValueKind.False:
-                    output.Write("false"u8);
-                    return;
-                default:
-                    output.Write("null"u8);
-                    return;
-            }
-        }
-
-        switch (value.GetValueKind())
-        {
+                break;
             case JsonValueKind.String:
                 WriteString(value.GetValue<string>(), output);
                 break;
             case JsonValueKind.Number:
-                WriteUtf8(FormatNumber(double.Parse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture)), output);
+                WriteUtf8(FormatNumber(double.Parse(element?.GetRawText() ?? value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture)), output);
                 break;
             case JsonValueKind.True:
                 output.Write("true"u8);

@@ -37,7 +37,7 @@ public sealed class IdempotencyKeys(TimeProvider timeProvider)
             var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             if (_answers.TryGetValue(id, out var seen) && now - seen.At <= RetentionMs)
             {
-                return seen.Result with { Appended = 0, Duplicates = seen.Result.Appended + seen.Result.Duplicates, Created = false, Bytes = 0 };
+                return seen.Result;
             }
 
             var result = await append().ConfigureAwait(false);

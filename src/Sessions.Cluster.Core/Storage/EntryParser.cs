@@ -32,7 +32,7 @@ public static class EntryParser
         }
         catch (JsonException ex)
         {
-            throw new InvalidEntryException(IsDuplicateKey(ex)
+            throw new InvalidEntryException(IsDuplicateKey(body.Span)
                 ? $"An entry repeats a key ({ex.Message}); each key may appear once in an object."
                 : $"The body is not valid JSON: {ex.Message}");
         }
@@ -77,13 +77,27 @@ public static class EntryParser
         }
         catch (JsonException ex)
         {
-            throw new InvalidEntryException(IsDuplicateKey(ex)
+            throw new InvalidEntryException(IsDuplicateKey(line.Span)
                 ? $"Entry {index} repeats a key ({ex.Message}); each key may appear once in an object."
                 : $"Entry {index} is not valid JSON: {ex.Message}", index);
         }
     }
 
-    private static bool IsDuplicateKey(JsonException ex) => ex.Message.Contains("Duplicate property", StringComparison.Ordinal);
+    // Valid JSON once repeated keys are allowed: the strict parse failed only on a repeated key.
+    private static bool IsDuplicateKey(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = EntryLimits.MaxDepth });
+            reader.Read();
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     private static TranscriptLine ToLine(JsonElement element, int index, EntryLimits limits)
     {
