@@ -48,6 +48,7 @@ public static partial class SessionsServer
         var limits = new EntryLimits
         {
             MaxEntryBytes = section.GetValue("MaxEntryBytes", EntryLimits.DefaultMaxEntryBytes),
+            MaxBodyBytesInFlight = section.GetValue("MaxBodyBytesInFlight", EntryLimits.DefaultMaxBodyBytesInFlight),
         };
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -60,6 +61,7 @@ public static partial class SessionsServer
         builder.Services.AddSingleton<TenantService>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
         builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton(new BodyBudget(limits.MaxBodyBytesInFlight));
         builder.Services.AddSingleton<SessionService>();
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);

@@ -68,7 +68,7 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
 
             var now = _timeProvider.GetUtcNow();
             var (write, duplicates) = AppendPlan.Plan(lines, state.Index, now.ToUnixTimeMilliseconds());
-            var buffer = new MemoryStream();
+            var buffer = new MemoryStream(write.Sum(l => l.Json.Length + 1));
             foreach (var line in write)
             {
                 buffer.Write(line.Json.Span);

@@ -75,6 +75,30 @@ public sealed class BadInputTests(ServerFixture server) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Limits_LongUuid_HugeSidecar_AndHugeSmallBodies_AreRefusedWithTheirLimit()
+    {
+        var sid = "limits-" + Guid.NewGuid().ToString("N")[..8];
+        var longUuid = new string('u', Sessions.Cluster.Core.Storage.EntryLimits.MaxUuidLength + 1);
+        Calls.AssertProblem(await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{Pk}/sessions/{sid}/entries", $"[{Calls.Entry(longUuid)}]"), 400, "invalid_entry");
+        await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{Pk}/sessions/{sid}/entries", $"[{Calls.Entry("ok")}]");
+
+        using var put = new HttpRequestMessage(HttpMethod.Put, $"v1/projects/{Pk}/sessions/{sid}/summary")
+        {
+            Content = Calls.Json($"{{\"mtime\":1,\"data\":{{\"x\":\"{new string('x', 2 * 1024 * 1024)}\"}}}}"),
+        };
+        put.Headers.TryAddWithoutValidation("If-Match", "\"0\"");
+        using var answer = await server.Http.SendAsync(put);
+        var problem = System.Text.Json.Nodes.JsonNode.Parse(await answer.Content.ReadAsStringAsync());
+        Calls.AssertProblem((answer.StatusCode, problem), 413, "sidecar_too_large");
+        Assert.Equal(Sessions.Cluster.Core.Storage.EntryLimits.MaxSidecarBytes, problem!["limit"]!.GetValue<long>());
+
+        var title = new string('t', Sessions.Cluster.Core.Storage.EntryLimits.MaxSmallBodyBytes);
+        Calls.AssertProblem(await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{Pk}/sessions/{sid}/rename", $"{{\"title\":\"{title}\"}}"), 413, "body_too_large");
+        var (_, loaded) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{Pk}/sessions/{sid}/entries");
+        Assert.Single((System.Text.Json.Nodes.JsonArray)loaded!);
+    }
+
+    [Fact]
     public async Task Fork_NonAsciiProjectKey_AnswersCreatedWithAnEncodedLocation()
     {
         const string pk = "%C3%A9t%C3%A9";

@@ -58,18 +58,10 @@ internal sealed class TranscriptWindows
             return null;
         }
 
-        var bytes = new byte[added];
-        var at = 0;
-        foreach (var line in written)
-        {
-            line.Json.Span.CopyTo(bytes.AsSpan(at));
-            at += line.Json.Length;
-            bytes[at++] = (byte)'\n';
-        }
-
+        // Only the bytes the windows keep are copied (a batch may be tens of megabytes).
         var window = SessionInfoReader.WindowBytes;
-        var head = old is null ? bytes[..(int)Math.Min(window, added)]
-            : old.Head.Length < window ? [.. old.Head, .. bytes.AsSpan(0, (int)Math.Min(window - old.Head.Length, added))]
+        var head = old is null ? Slice(written, 0, (int)Math.Min(window, added))
+            : old.Head.Length < window ? [.. old.Head, .. Slice(written, 0, (int)Math.Min(window - old.Head.Length, added))]
             : old.Head;
         byte[] tail;
         if (newLength <= window)
@@ -79,16 +71,53 @@ internal sealed class TranscriptWindows
         else
         {
             var previous = old?.Tail ?? [];
-            var combined = new byte[Math.Min(window, previous.Length + bytes.Length)];
-            var fromBytes = Math.Min(bytes.Length, combined.Length);
+            var combined = new byte[Math.Min(window, previous.Length + added)];
+            var fromBytes = (int)Math.Min(added, combined.Length);
             var fromPrevious = combined.Length - fromBytes;
             previous.AsSpan(previous.Length - fromPrevious).CopyTo(combined);
-            bytes.AsSpan(bytes.Length - fromBytes).CopyTo(combined.AsSpan(fromPrevious));
+            Slice(written, added - fromBytes, fromBytes).CopyTo(combined.AsSpan(fromPrevious));
             tail = combined;
         }
 
         var result = new Windows(head, tail, newLength).WithFactsOf(old);
         Set(tenant, key, result);
+        return result;
+    }
+
+    // Bytes [start, start + count) of the lines as written (each followed by a newline).
+    private static byte[] Slice(IReadOnlyList<TranscriptLine> lines, long start, int count)
+    {
+        var result = new byte[count];
+        var filled = 0;
+        long at = 0;
+        foreach (var line in lines)
+        {
+            if (filled == count)
+            {
+                break;
+            }
+
+            var length = line.Json.Length + 1L;
+            if (at + length > start)
+            {
+                var span = line.Json.Span;
+                var from = (int)Math.Max(0, start - at);
+                if (from < span.Length)
+                {
+                    var n = Math.Min(span.Length - from, count - filled);
+                    span.Slice(from, n).CopyTo(result.AsSpan(filled));
+                    filled += n;
+                }
+
+                if (filled < count)
+                {
+                    result[filled++] = (byte)'\n';
+                }
+            }
+
+            at += length;
+        }
+
         return result;
     }
 }

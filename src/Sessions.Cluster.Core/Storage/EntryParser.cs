@@ -112,7 +112,12 @@ public static class EntryParser
         }
 
         string? uuid = element.TryGetProperty("uuid", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
-        var raw = Encoding.UTF8.GetBytes(element.GetRawText());
+        if (uuid is { Length: > EntryLimits.MaxUuidLength })
+        {
+            throw new InvalidEntryException($"Entry {index} has a uuid of {uuid.Length} characters; at most {EntryLimits.MaxUuidLength} are accepted.", index);
+        }
+
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).ToArray(); // no UTF-16 copy of big entries
         if (raw.AsSpan().IndexOfAny((byte)'\n', (byte)'\r') >= 0)
         {
             var buffer = new ArrayBufferWriter<byte>(raw.Length);
@@ -139,6 +144,18 @@ public sealed class EntryLimits
     /// <summary>Default largest entry: 16 MiB (Claude Code lines with images reach several MiB).</summary>
     public const int DefaultMaxEntryBytes = 16 * 1024 * 1024;
 
+    /// <summary>Longest <c>uuid</c> accepted, in characters (an idempotency key, not a payload).</summary>
+    public const int MaxUuidLength = 256;
+
+    /// <summary>Largest summary sidecar (<c>PUT …/summary</c> body): 1 MiB; the SDK's folded summaries are a few KiB.</summary>
+    public const int MaxSidecarBytes = 1024 * 1024;
+
+    /// <summary>Largest body of the small JSON requests (rename, tag, fork, hold, create): 64 KiB.</summary>
+    public const int MaxSmallBodyBytes = 64 * 1024;
+
+    /// <summary>Default budget of request body bytes one node holds at once: 192 MiB.</summary>
+    public const long DefaultMaxBodyBytesInFlight = 192L * 1024 * 1024;
+
     /// <summary>Deepest JSON nesting accepted.</summary>
     public const int MaxDepth = 256;
 
@@ -150,4 +167,11 @@ public sealed class EntryLimits
 
     /// <summary>Largest request body in bytes (64 MiB by default).</summary>
     public long MaxBatchBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Request body bytes one node reads at once, over all requests (<see cref="DefaultMaxBodyBytesInFlight"/>): a body
+    /// that would pass it is answered 429 <c>server_busy</c> with Retry-After, so a node's memory stays bounded under
+    /// many concurrent large batches.
+    /// </summary>
+    public long MaxBodyBytesInFlight { get; init; } = DefaultMaxBodyBytesInFlight;
 }

@@ -59,6 +59,10 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         {
             httpContext.Response.Headers.RetryAfter = "5";
         }
+        else if (exception is LimitExceededException { Code: "server_busy" })
+        {
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
 
         httpContext.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception }).ConfigureAwait(false);

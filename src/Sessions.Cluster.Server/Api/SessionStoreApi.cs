@@ -93,7 +93,16 @@ internal static class SessionStoreApi
         group.MapPut("/sessions/{sessionId}/summary", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
         {
             var expected = ParseIfMatch(http.Request.Headers.IfMatch.ToString());
-            var body = await RequestContext.ReadBodyAsync(http.Request, sessions.Limits, ct).ConfigureAwait(false);
+            ReadOnlyMemory<byte> body;
+            try
+            {
+                body = await RequestContext.ReadBodyAsync(http.Request, sessions.Limits, ct, EntryLimits.MaxSidecarBytes).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                throw new LimitExceededException("sidecar_too_large", $"A summary sidecar may hold at most {EntryLimits.MaxSidecarBytes} bytes: {e.Message}", StatusCodes.Status413PayloadTooLarge, EntryLimits.MaxSidecarBytes, http.Request.ContentLength);
+            }
+
             var (mtime, data) = ParseSummaryBody(body);
             var version = await sessions.PutSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
             http.Response.Headers.ETag = $"\"{version}\"";

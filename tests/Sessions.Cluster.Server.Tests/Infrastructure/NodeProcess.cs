@@ -16,6 +16,10 @@ public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictio
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The node's peak resident memory so far (Linux VmHWM), in bytes.</summary>
+    public long PeakMemoryBytes => long.Parse(File.ReadLines($"/proc/{_process!.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+        .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+
     public string Log
     {
         get
