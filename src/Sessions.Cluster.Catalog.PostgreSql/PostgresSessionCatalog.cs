@@ -118,6 +118,38 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<ProjectSummary>> ListProjectsAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, """
+            SELECT project_key, count(*)::int, max(mtime),
+                (SELECT cwd FROM sessions c WHERE c.tenant = s.tenant AND c.project_key = s.project_key AND c.listed AND c.cwd IS NOT NULL ORDER BY c.mtime DESC LIMIT 1)
+            FROM sessions s WHERE tenant = $1 AND listed GROUP BY tenant, project_key ORDER BY max(mtime) DESC, project_key
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant);
+        var result = new List<ProjectSummary>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new ProjectSummary(reader.GetString(0), reader.GetInt32(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> SearchAsync(string tenant, string text, int limit, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, $"""
+            SELECT {Columns} FROM sessions WHERE tenant = $1 AND listed AND (
+                strpos(lower(coalesce(custom_title, '') || E'\n' || coalesce(summary, '') || E'\n' || coalesce(first_prompt, '') || E'\n' || coalesce(tag, '')), lower($2)) > 0
+                OR left(session_id, length($2)) = $2)
+            ORDER BY mtime DESC, session_id DESC LIMIT $3
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, text, limit);
+        return await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
         await using var cmd = await CommandAsync(tenant, $"SELECT {Columns} FROM sessions WHERE tenant = $1 AND session_id = $2 ORDER BY mtime DESC", cancellationToken).ConfigureAwait(false);

@@ -316,6 +316,51 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<ProjectSummary>> ListProjectsAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT project_key, count(*), max(mtime),
+                (SELECT cwd FROM sessions c WHERE c.tenant = s.tenant AND c.project_key = s.project_key AND c.listed = 1 AND c.cwd IS NOT NULL ORDER BY c.mtime DESC LIMIT 1)
+            FROM sessions s WHERE tenant = @tenant AND listed = 1 GROUP BY project_key ORDER BY max(mtime) DESC, project_key;
+            """;
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        var result = new List<ProjectSummary>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new ProjectSummary(reader.GetString(0), reader.GetInt32(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> SearchAsync(string tenant, string text, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"""
+            SELECT {Columns} FROM sessions WHERE tenant = @tenant AND listed = 1 AND (
+                instr(lower(coalesce(custom_title, '') || char(10) || coalesce(summary, '') || char(10) || coalesce(first_prompt, '') || char(10) || coalesce(tag, '')), lower(@text)) > 0
+                OR substr(session_id, 1, length(@text)) = @text)
+            ORDER BY mtime DESC, session_id DESC LIMIT @limit;
+            """;
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@text", text);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        var result = new List<SessionRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(CatalogRows.Session(reader));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using System.Text.Json;
+using Spectre.Console;
 using Sessions.Cluster.Client;
 
 namespace Sessions.Cluster.Cli;
@@ -60,6 +61,44 @@ public sealed class CliContext(TextWriter output, TextWriter error)
 
     /// <summary>Writes a value as indented JSON.</summary>
     public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    /// <summary>Writes sessions as a table: id, last activity (UTC), project, tag, summary.</summary>
+    public void WriteSessions(IEnumerable<Sessions.Cluster.Client.SessionInfo> sessions) =>
+        WriteTable(["Session", "Modified (UTC)", "Project", "Tag", "Summary"], sessions.Select(s => new[]
+        {
+            s.SessionId, DateTimeOffset.FromUnixTimeMilliseconds(s.LastModified).ToString("u", System.Globalization.CultureInfo.InvariantCulture), s.ProjectKey, s.Tag ?? "", s.Summary,
+        }));
+
+    /// <summary>
+    /// Writes rows as a table on a terminal (the first column, an id, never wraps), or as tab-separated lines when the
+    /// output is piped or redirected, so ids stay whole for <c>cut</c>, <c>grep</c> and <c>xargs</c>.
+    /// </summary>
+    public void WriteTable(string[] headers, IEnumerable<string[]> rows)
+    {
+        if (!ReferenceEquals(Out, Console.Out) || Console.IsOutputRedirected)
+        {
+            Out.WriteLine(string.Join('\t', headers));
+            foreach (var row in rows)
+            {
+                Out.WriteLine(string.Join('\t', row.Select(c => c.ReplaceLineEndings(" ").Replace('\t', ' '))));
+            }
+
+            return;
+        }
+
+        var table = new Spectre.Console.Table();
+        for (var i = 0; i < headers.Length; i++)
+        {
+            table.AddColumn(new Spectre.Console.TableColumn(headers[i]) { NoWrap = i == 0 });
+        }
+
+        foreach (var row in rows)
+        {
+            table.AddRow(row.Select(Spectre.Console.Markup.Escape).ToArray());
+        }
+
+        Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Out) }).Write(table);
+    }
 
     /// <summary>Runs a verb body, turning errors into a message on stderr and an exit code.</summary>
     public async Task<int> RunAsync(Func<Task<int>> body)

@@ -22,9 +22,13 @@ public static class SessionsCli
 
         root.Add(ServeCommand.Create());
         root.Add(ImportCommand.Create(context));
+        root.Add(ProjectsCommand.Create(context));
         root.Add(ListCommand.Create(context));
+        root.Add(LatestCommand.Create(context));
+        root.Add(SearchCommand.Create(context));
         root.Add(ShowCommand.Create(context));
         root.Add(MessagesCommand.Create(context));
+        root.Add(SubagentsCommand.Create(context));
         root.Add(ForkCommand.Create(context));
         root.Add(RenameCommand.Create(context));
         root.Add(TagCommand.Create(context));

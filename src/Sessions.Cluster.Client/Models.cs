@@ -25,3 +25,6 @@ public sealed record AppendResult(int Appended, int Duplicates, long Length, lon
 
 /// <summary>A session message as the SDK's <c>getSessionMessages</c> returns it.</summary>
 public sealed record SessionMessage(string Type, string Uuid, JsonNode? Message, string? Timestamp);
+
+/// <summary>One project of the tenant: key, session count, last activity (epoch ms) and the cwd of its most recent session.</summary>
+public sealed record ProjectSummary(string ProjectKey, int Sessions, long LastActivity, string? Cwd);

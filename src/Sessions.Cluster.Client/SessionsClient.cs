@@ -121,6 +121,35 @@ public sealed class SessionsClient : IDisposable
         return await ReadAsync<List<SessionInfo>>(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sessions of every project whose title, summary, first prompt or tag contains <paramref name="text"/>, or whose id starts with it.</summary>
+    public async Task<SessionList> SearchAsync(string text, int limit, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"v1/sessions{Query(("q", text), ("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)))}", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<SessionList>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The tenant's projects with session counts, last activity and cwd, most recently active first.</summary>
+    public async Task<List<ProjectSummary>> ListProjectsAsync(CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync("v1/projects", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<List<ProjectSummary>>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Subagent ids of a session (the SDK's <c>listSubagents</c>).</summary>
+    public async Task<List<string>> ListSubagentsAsync(string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"{SessionPath(projectKey, sessionId)}/subagents", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<List<string>>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Messages of one subagent (the SDK's <c>getSubagentMessages</c>) as raw JSON objects.</summary>
+    public async Task<JsonArray> GetSubagentMessagesAsync(string projectKey, string sessionId, string agentId, int? limit, int? offset, CancellationToken cancellationToken)
+    {
+        var url = $"{SessionPath(projectKey, sessionId)}/subagents/{Uri.EscapeDataString(agentId)}/messages{Query(("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("offset", offset?.ToString(System.Globalization.CultureInfo.InvariantCulture)))}";
+        using var response = await _http.GetAsync(url, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<JsonArray>(response, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Info of one session (the SDK's <c>getSessionInfo</c>).</summary>
     public async Task<SessionInfo> GetInfoAsync(string projectKey, string sessionId, CancellationToken cancellationToken)
     {

@@ -53,3 +53,13 @@ public sealed class SdkTextTests
         Assert.Null(SessionInfoReader.Read("s", head, head, 1, head.Length));
     }
 }
+
+/// <summary>Project keys from a working directory, as the SDK's <c>la</c> derives them (values computed by the SDK's own formula).</summary>
+public sealed class ProjectKeysTests
+{
+    [Theory]
+    [InlineData("/home/u/my.project_x", "-home-u-my-project-x")]
+    [InlineData("/home/user/very-long-directory-name/very-long-directory-name/very-long-directory-name/very-long-directory-name/very-long-directory-name/very-long-directory-name/very-long-directory-name/very-long-directory-name/very-long-directory-name/very-long-directory-name/été",
+        "-home-user-very-long-directory-name-very-long-directory-name-very-long-directory-name-very-long-directory-name-very-long-directory-name-very-long-directory-name-very-long-directory-name-very-long-dire-8a6h4r")]
+    public void FromCwd_MirrorsTheSdk(string cwd, string expected) => Assert.Equal(expected, ProjectKeys.FromCwd(cwd));
+}

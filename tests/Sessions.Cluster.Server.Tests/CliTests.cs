@@ -41,6 +41,83 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public async Task ProjectsLatestSearchSubagents_AnswerFromTheImportedFixtures()
+    {
+        var fixtures = Path.Combine(RepoPaths.ClaudeFixtures, "projects");
+        Assert.Equal(0, (await Cli("import", RepoPaths.ClaudeFixtures)).Code);
+
+        // projects: every fixture project, with as many sessions as it has transcripts.
+        var (_, projectsOut, _) = await Cli("projects", "--format", "json");
+        var projects = ((JsonArray)JsonNode.Parse(projectsOut)!).ToDictionary(p => p!["projectKey"]!.GetValue<string>(), p => p!["sessions"]!.GetValue<int>());
+        foreach (var dir in Directory.GetDirectories(fixtures))
+        {
+            Assert.Equal(Directory.GetFiles(dir, "*.jsonl").Length, projects[Path.GetFileName(dir)]);
+        }
+
+        // latest: the transcript with the newest mtime (what claude --continue picks), by project key or by cwd.
+        const string project = "-home-marco-projects-spotter";
+        var newest = Directory.GetFiles(Path.Combine(fixtures, project), "*.jsonl").MaxBy(File.GetLastWriteTimeUtc)!;
+        var (_, byProject, _) = await Cli("latest", "--project", project, "--format", "json");
+        Assert.Equal(Path.GetFileNameWithoutExtension(newest), JsonNode.Parse(byProject)!["sessionId"]!.GetValue<string>());
+        var (_, byCwd, _) = await Cli("latest", "--cwd", "/home/marco/projects/spotter", "--format", "json");
+        Assert.Equal(byProject, byCwd);
+
+        // search: by id prefix and by words of a summary, across projects.
+        var (_, shown, _) = await Cli("show", FixtureSession, "--format", "json");
+        var words = JsonNode.Parse(shown)!["summary"]!.GetValue<string>()[..12].ToUpperInvariant();
+        foreach (var text in new[] { FixtureSession[..8], words })
+        {
+            var (_, found, _) = await Cli("search", text, "--format", "json");
+            Assert.Contains(((JsonArray)JsonNode.Parse(found)!["sessions"]!).OfType<JsonObject>(), f => f["sessionId"]!.GetValue<string>() == FixtureSession);
+        }
+
+        // subagents and one subagent's messages.
+        const string parent = "4d5611e5-241a-462a-8d15-5122611a9569";
+        var (_, agentsOut, _) = await Cli("subagents", parent, "--format", "json");
+        var agents = ((JsonArray)JsonNode.Parse(agentsOut)!).Select(a => a!.GetValue<string>()).Order().ToList();
+        Assert.Equal(["a2898e3", "acompact-e1f845"], agents);
+        var (code, agentMessages, err) = await Cli("messages", parent, "--agent", "a2898e3", "--format", "json");
+        Assert.True(code == 0, err);
+        using var client = server.CreateClient(_tenant);
+        var expected = await client.GetSubagentMessagesAsync("-home-USER-projects-spotter-worktrees-spotter-dov", parent, "a2898e3", null, null, CancellationToken.None);
+        Assert.NotEmpty(expected);
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(agentMessages)));
+
+        // Piped table output keeps ids whole, one row per line, tab-separated.
+        var (_, table, _) = await Cli("list", "--project", project);
+        var rows = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("Session\tModified (UTC)\tProject\tTag\tSummary", rows[0]);
+        Assert.All(rows.Skip(1), r => Assert.Matches("^[0-9a-f-]{36}\t", r));
+    }
+
+    [Fact]
+    public async Task DotnetTool_PacksInstallsAndRunsAgainstTheServer_AsTheReadmeSays()
+    {
+        // README: dotnet pack src/Sessions.Cluster.Cli -o <folder>, then dotnet tool install --add-source <folder>.
+        var packages = RepoPaths.TempDir("tool-packages");
+        var tools = RepoPaths.TempDir("tool-path");
+        var cli = Path.Combine(RepoPaths.Root, "src", "Sessions.Cluster.Cli");
+        var (packCode, packOut) = await NodeTools.RunAsync("dotnet", RepoPaths.Root, null, "pack", cli, "-c", "Release", "-o", packages);
+        Assert.True(packCode == 0, packOut);
+        var (installCode, installOut) = await NodeTools.RunAsync("dotnet", RepoPaths.Root, null, "tool", "install", "--tool-path", tools, "--add-source", packages, "Sessions.Cluster.Cli");
+        Assert.True(installCode == 0, installOut);
+
+        await ImportOneAsync();
+        var (code, output) = await NodeTools.RunAsync(Path.Combine(tools, "sessions"), RepoPaths.Root, null, "show", FixtureSession, "--url", server.BaseUrl.ToString(), "--tenant", _tenant, "--format", "json");
+        Assert.True(code == 0, output);
+        Assert.Equal(FixtureSession, JsonNode.Parse(output)!["sessionId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Serve_UnknownOption_IsRefused_ConfigurationKeysAreNot()
+    {
+        var (code, _, _) = await server.CliAsync("serve", "--no-such-option", "x");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        var (_, help, _) = await server.CliAsync("serve", "--help");
+        Assert.Contains("--Sessions:<Key> <value>", help, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Verbs_RenameTagListShowMessagesForkRm_WorkTogether_AndMatchTheSdkAfterPull()
     {
         var config = await ImportOneAsync();

@@ -23,6 +23,33 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     };
 
     [Fact]
+    public async Task ListProjects_CountsListedSessions_NewestProjectFirst_WithItsLatestCwd()
+    {
+        await Catalog.InitializeAsync(CancellationToken.None);
+        await Catalog.UpsertAsync(Row("pt", "a", "1", 10) with { Cwd = "/old" }, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("pt", "a", "2", 30) with { Cwd = "/new" }, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("pt", "a", "3", 40, listed: false), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("pt", "b", "4", 50), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("other", "c", "5", 60), CancellationToken.None);
+        Assert.Equal([new ProjectSummary("b", 1, 50, null), new ProjectSummary("a", 2, 30, "/new")], await Catalog.ListProjectsAsync("pt", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Search_MatchesTitlePromptSummaryTagOrIdPrefix_AcrossProjects_InOneTenant()
+    {
+        await Catalog.InitializeAsync(CancellationToken.None);
+        await Catalog.UpsertAsync(Row("st", "a", "abc-1", 10, summary: "Fix the Parser"), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("st", "b", "def-2", 20, tag: "parser-work"), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("st", "b", "ghi-3", 30) with { FirstPrompt = "why does the PARSER fail" }, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("st", "c", "jkl-4", 40), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("st", "c", "mno-5", 50, summary: "parser", listed: false), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("other", "a", "pqr-6", 60, summary: "parser"), CancellationToken.None);
+        Assert.Equal(["ghi-3", "def-2", "abc-1"], (await Catalog.SearchAsync("st", "parser", 10, CancellationToken.None)).Select(r => r.SessionId));
+        Assert.Equal(["jkl-4"], (await Catalog.SearchAsync("st", "jkl", 10, CancellationToken.None)).Select(r => r.SessionId));
+        Assert.Equal(["ghi-3"], (await Catalog.SearchAsync("st", "parser", 1, CancellationToken.None)).Select(r => r.SessionId));
+    }
+
+    [Fact]
     public async Task Upsert_ThenGet_RoundTripsEveryField()
     {
         var row = Row("t", "p", "s", 5) with { CustomTitle = "ct", FirstPrompt = "fp", Cwd = "/c", GitBranch = "main", CreatedAt = 42, ParentSessionId = "parent", IsSidechain = true };

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
 
 namespace Sessions.Cluster.Cli.Commands;
 
@@ -24,14 +23,7 @@ internal static class ListCommand
                 return ExitCodes.Success;
             }
 
-            var table = new Table().AddColumns("Session", "Modified (UTC)", "Tag", "Summary");
-            foreach (var s in page.Sessions)
-            {
-                table.AddRow(Markup.Escape(s.SessionId), DateTimeOffset.FromUnixTimeMilliseconds(s.LastModified).ToString("u", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(s.Tag ?? ""), Markup.Escape(s.Summary));
-            }
-
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(context.Out) });
-            console.Write(table);
+            context.WriteSessions(page.Sessions);
             if (page.NextCursor is not null)
             {
                 context.Out.WriteLine($"More: --cursor {page.NextCursor}");

@@ -12,12 +12,15 @@ internal static class MessagesCommand
         var project = CommonArguments.Project();
         var limit = new Option<int?>("--limit") { Description = "Most messages to show" };
         var offset = new Option<int?>("--offset") { Description = "Messages to skip" };
-        var command = new Command("messages", "Show a session's messages") { id, project, limit, offset };
+        var agent = new Option<string?>("--agent") { Description = "Show this subagent's messages instead (ids from: sessions subagents ID)" };
+        var command = new Command("messages", "Show a session's messages, or one subagent's") { id, project, limit, offset, agent };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
             using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
             var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
-            var messages = await client.GetMessagesAsync(projectKey, sessionId, result.GetValue(limit), result.GetValue(offset), ct).ConfigureAwait(false);
+            var messages = result.GetValue(agent) is { } agentId
+                ? await client.GetSubagentMessagesAsync(projectKey, sessionId, agentId, result.GetValue(limit), result.GetValue(offset), ct).ConfigureAwait(false)
+                : await client.GetMessagesAsync(projectKey, sessionId, result.GetValue(limit), result.GetValue(offset), ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {
                 context.Out.WriteLine(messages.ToJsonString(CliContext.Json));

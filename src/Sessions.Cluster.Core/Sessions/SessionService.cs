@@ -341,6 +341,34 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The tenant's projects with session counts, last activity and cwd, most recently active first.</summary>
+    public Task<IReadOnlyList<ProjectSummary>> ListProjectsAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        return catalog.ListProjectsAsync(tenant, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sessions of every project whose title, summary, first prompt or tag contains <paramref name="text"/>, or whose id
+    /// starts with it; newest first.
+    /// </summary>
+    /// <exception cref="InvalidRequestException">The text is empty or over 200 characters, or the limit is not 1–1000.</exception>
+    public Task<IReadOnlyList<SessionRecord>> SearchAsync(string tenant, string text, int limit, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 200)
+        {
+            throw new InvalidRequestException("invalid_query", "Search text must be 1 to 200 characters.");
+        }
+
+        if (limit is < 1 or > 1000)
+        {
+            throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
+        }
+
+        return catalog.SearchAsync(tenant, text, limit, cancellationToken);
+    }
+
     /// <summary>Every session with this id in any project key of the tenant, newest first.</summary>
     public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {

@@ -58,6 +58,18 @@ public interface ISessionCatalog
     /// <summary>Rows with this session id in any project key of the tenant (usually one).</summary>
     Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The tenant's projects: each project key with its listed sessions, the last activity (epoch ms) and the cwd of its
+    /// most recent session, most recently active first.
+    /// </summary>
+    Task<IReadOnlyList<ProjectSummary>> ListProjectsAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Listed sessions of every project of the tenant whose title, summary, first prompt or tag contains
+    /// <paramref name="text"/> (case-insensitive), or whose id starts with it; newest first, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<SessionRecord>> SearchAsync(string tenant, string text, int limit, CancellationToken cancellationToken);
+
     /// <summary>(sessionId, mtime) of every main transcript of a project, streamed; the SessionStore <c>listSessions</c>.</summary>
     IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, CancellationToken cancellationToken);
 

@@ -79,3 +79,10 @@ public sealed record RenderedPage(IReadOnlyList<byte[]> Items, string? NextCurso
 /// <param name="DataJson">The opaque <c>data</c> object, verbatim.</param>
 /// <param name="Version">Monotonic version for compare-and-swap, starting at 1.</param>
 public sealed record SummaryRecord(string SessionId, long Mtime, string DataJson, long Version);
+
+/// <summary>One project of a tenant, as <c>sessions projects</c> lists it.</summary>
+/// <param name="ProjectKey">The project key.</param>
+/// <param name="Sessions">Listed sessions (main, non-sidechain transcripts).</param>
+/// <param name="LastActivity">Last activity of its most recent session, epoch ms.</param>
+/// <param name="Cwd">The cwd of its most recent session that has one, or null.</param>
+public sealed record ProjectSummary(string ProjectKey, int Sessions, long LastActivity, string? Cwd);

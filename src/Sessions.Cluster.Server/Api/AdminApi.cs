@@ -2,7 +2,7 @@ using Sessions.Cluster.Core.Sessions;
 
 namespace Sessions.Cluster.Server.Api;
 
-/// <summary>Operator endpoints: rebuilding the catalog from the transcripts.</summary>
+/// <summary>Tenant-wide endpoints: rebuilding the catalog, finding a session in any project, search, the project list.</summary>
 internal static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
@@ -18,5 +18,17 @@ internal static class AdminApi
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("Find a session id in every project key of the tenant (an empty list when unknown).");
+
+        routes.MapGet("/v1/sessions", async (HttpContext http, string q, int? limit, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(new SessionsApi.SessionList((await sessions.SearchAsync(RequestContext.Tenant(http), q, limit ?? 50, ct).ConfigureAwait(false)).Select(SessionInfoDto.From).ToList(), null)))
+            .WithTags("Sessions")
+            .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
+            .WithSummary("Search every project of the tenant: title, summary, first prompt or tag containing q (case-insensitive), or an id starting with q; newest first.");
+
+        routes.MapGet("/v1/projects", async (HttpContext http, SessionService sessions, CancellationToken ct) =>
+            TypedResults.Ok(await sessions.ListProjectsAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false)))
+            .WithTags("Sessions")
+            .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
+            .WithSummary("The tenant's projects: project key, session count, last activity (epoch ms) and the cwd of the most recent session.");
     }
 }
