@@ -4,6 +4,9 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish src/Sessions.Cluster.Server -c Release -o /app
 
+# The image listens on all interfaces, which the server refuses without API keys: run it with the operator key
+# (at least 32 characters) in Sessions__Auth__OperatorKey, e.g.
+#   docker run -p 8080:8080 -e Sessions__Auth__OperatorKey=<key> -v sessions:/data sessions-cluster
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app .

@@ -107,6 +107,36 @@ public sealed partial class DeployFilesTests
         Assert.Contains("from-compose", await load.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TheDockerImagesCommandLine_StartsWithTheOperatorKey_AndWithoutItSaysWhichVariableToSet()
+    {
+        // The image's ENV and ENTRYPOINT, run as a local process: only the data folder and the port change.
+        var dockerfile = File.ReadAllLines(Path.Combine(RepoPaths.Root, "Dockerfile"));
+        var environment = dockerfile.Where(l => l.StartsWith("ENV ", StringComparison.Ordinal))
+            .Select(l => l[4..].Split('=', 2)).ToDictionary(kv => kv[0].Trim(), kv => kv[1].Trim());
+        environment["Sessions__DataDir"] = RepoPaths.TempDir("image-data");
+        var entrypoint = System.Text.Json.JsonSerializer.Deserialize<string[]>(dockerfile.Single(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal))["ENTRYPOINT ".Length..])!;
+        Assert.Equal(["dotnet", "Sessions.Cluster.Server.dll"], entrypoint[..2]);
+
+        await using (var refused = new NodeProcess([.. ImageArguments(entrypoint, LocalPorts.Free())], environment))
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(refused.StartAsync);
+            Assert.Contains("Sessions__Auth__OperatorKey", error.Message, StringComparison.Ordinal);
+        }
+
+        environment["Sessions__Auth__OperatorKey"] = "image-test-operator-key-0123456789abcdef";
+        var port = LocalPorts.Free();
+        await using var node = new NodeProcess(ImageArguments(entrypoint, port), environment, port);
+        await node.StartAsync();
+        using var http = new HttpClient { BaseAddress = node.Url };
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("health/ready")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("v1/projects")).StatusCode);
+    }
+
+    // The entrypoint's arguments after the dll, listening on all interfaces as the image does, on a free port.
+    private static List<string> ImageArguments(string[] entrypoint, int port) =>
+        entrypoint[2..].Select(a => a.StartsWith("http://0.0.0.0:", StringComparison.Ordinal) ? $"http://0.0.0.0:{port}" : a).ToList();
+
     private static Dictionary<object, object> LoadCompose() =>
         new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(File.ReadAllText(Path.Combine(RepoPaths.Root, "docker-compose.yml")));
 

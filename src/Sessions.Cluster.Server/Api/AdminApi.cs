@@ -8,7 +8,7 @@ internal static class AdminApi
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
     {
         routes.MapPost("/v1/admin/reindex", async (HttpContext http, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(new { sessions = await sessions.ReindexAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false) }))
+            TypedResults.Ok(new ReindexResult(await sessions.ReindexAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false))))
             .WithTags("Admin")
             .RequireAuthorization(Auth.SessionsClaims.AdminPolicy)
             .WithSummary("Rebuild the tenant's catalog rows from its transcripts.");
@@ -32,3 +32,6 @@ internal static class AdminApi
             .WithSummary("The tenant's projects: project key, session count, last activity (epoch ms) and the cwd of the most recent session.");
     }
 }
+
+/// <summary>Answer of a reindex: catalog rows rebuilt.</summary>
+internal sealed record ReindexResult(int Sessions);

@@ -20,17 +20,13 @@ internal static class RetentionApi
             var body = await RequestContext.ReadJsonAsync<PolicyRequest>(http.Request, ct).ConfigureAwait(false);
             await retention.SetPolicyAsync(RequestContext.Tenant(http), body.CleanupPeriodDays ?? 0, ct).ConfigureAwait(false);
             return TypedResults.Ok(new RetentionPolicy(body.CleanupPeriodDays ?? 0, false));
-        }).WithSummary("Sets the tenant's cleanupPeriodDays (1..36500), measured from each session's last write.");
+        }).Accepts<PolicyRequest>("application/json")
+            .WithSummary("Sets the tenant's cleanupPeriodDays (1..36500), measured from each session's last write.");
 
         admin.MapGet("/preview", async (HttpContext http, int? limit, RetentionService retention, CancellationToken ct) =>
         {
             var preview = await retention.PreviewAsync(RequestContext.Tenant(http), limit ?? 1000, ct).ConfigureAwait(false);
-            return TypedResults.Ok(new
-            {
-                preview.CleanupPeriodDays,
-                preview.Cutoff,
-                sessions = preview.Sessions.Select(SessionInfoDto.From).ToList(),
-            });
+            return TypedResults.Ok(new RetentionPreviewDto(preview.CleanupPeriodDays, preview.Cutoff, preview.Sessions.Select(SessionInfoDto.From).ToList()));
         }).WithSummary("Dry run: the sessions a sweep would delete now, oldest first.");
 
         admin.MapPost("/sweep", async (HttpContext http, RetentionService retention, CancellationToken ct) =>
@@ -48,7 +44,8 @@ internal static class RetentionApi
             var body = await RequestContext.ReadJsonAsync<HoldRequest>(http.Request, ct).ConfigureAwait(false);
             await retention.HoldAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Reason, ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).WithSummary("Places a hold (e.g. legal hold): retention never deletes the session until it is released.");
+        }).Accepts<HoldRequest>("application/json")
+            .WithSummary("Places a hold (e.g. legal hold): retention never deletes the session until it is released.");
 
         hold.MapDelete("", async (HttpContext http, string projectKey, string sessionId, RetentionService retention, CancellationToken ct) =>
         {
@@ -71,3 +68,6 @@ internal static class RetentionApi
         public string? Reason { get; set; }
     }
 }
+
+/// <summary>Dry run of a sweep: the policy, the cut-off (epoch ms) and the sessions that would go, oldest first.</summary>
+internal sealed record RetentionPreviewDto(int CleanupPeriodDays, long Cutoff, List<SessionInfoDto> Sessions);

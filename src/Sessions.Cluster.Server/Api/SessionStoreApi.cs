@@ -27,7 +27,8 @@ internal static class SessionStoreApi
             var lines = EntryParser.ParseArray(body, sessions.Limits);
             var result = await sessions.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, ct, options).ConfigureAwait(false);
             return TypedResults.Ok(result);
-        }).WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.")
+        }).Accepts<List<System.Text.Json.Nodes.JsonObject>>("application/json")
+            .WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.")
         .WithDescription("An entry without a uuid is appended unless the batch repeats it in place (a retried or replayed batch). " +
             "A retry carrying the first call's Idempotency-Key header (kept one hour) writes nothing and answers as the first call did. " +
             "lastActivity (Unix epoch ms, imports) keeps an imported file's last activity when it is earlier than now.");
@@ -106,8 +107,9 @@ internal static class SessionStoreApi
             var (mtime, data) = ParseSummaryBody(body);
             var version = await sessions.PutSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
             http.Response.Headers.ETag = $"\"{version}\"";
-            return TypedResults.Ok(new { version });
-        }).WithSummary("Compare-and-swap a summary sidecar: If-Match: \"<version>\" (\"0\" = create). 409 when another writer was first.");
+            return TypedResults.Ok(new SummaryVersion(version));
+        }).Accepts<SummaryBody>("application/json")
+            .WithSummary("Compare-and-swap a summary sidecar: If-Match: \"<version>\" (\"0\" = create). 409 when another writer was first.");
 
         group.MapDelete("/sessions/{sessionId}", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
         {
@@ -184,3 +186,9 @@ internal static class SessionStoreApi
         return value;
     }
 }
+
+/// <summary>Body of <c>PUT …/summary</c>: the SDK's <c>SessionSummaryEntry</c> mtime (epoch ms) and opaque data.</summary>
+internal sealed record SummaryBody(long Mtime, System.Text.Json.Nodes.JsonObject Data);
+
+/// <summary>Answer of a sidecar write: its new CAS version (also the ETag).</summary>
+internal sealed record SummaryVersion(long Version);

@@ -45,7 +45,8 @@ internal static class SessionsApi
             var body = await RequestContext.ReadJsonAsync<CreateRequest>(http.Request, ct).ConfigureAwait(false);
             var id = sessions.Create(RequestContext.Tenant(http), projectKey, body.Ephemeral);
             return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new CreatedSession(id, body.Ephemeral));
-        }).WithSummary("Create a session id (UUID); ephemeral sessions live in this node's memory only and are never persisted.");
+        }).Accepts<CreateRequest>("application/json")
+            .WithSummary("Create a session id (UUID); ephemeral sessions live in this node's memory only and are never persisted.");
 
         group.MapGet("/latest", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
             TypedResults.Ok(SessionInfoDto.From(await sessions.GetLatestAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))))
@@ -70,21 +71,24 @@ internal static class SessionsApi
             var body = await RequestContext.ReadJsonAsync<ForkRequest>(http.Request, ct).ConfigureAwait(false);
             var id = await sessions.ForkAsync(RequestContext.Tenant(http), projectKey, sessionId, body.UpToMessageId, body.Title, ct).ConfigureAwait(false);
             return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new ForkResult(id));
-        }).WithSummary("Fork (the SDK's forkSession), optionally up to a message (inclusive) and with a title.");
+        }).Accepts<ForkRequest>("application/json")
+            .WithSummary("Fork (the SDK's forkSession), optionally up to a message (inclusive) and with a title.");
 
         group.MapPost("/{sessionId}/rename", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
         {
             var body = await RequestContext.ReadJsonAsync<RenameRequest>(http.Request, ct).ConfigureAwait(false);
             await sessions.RenameAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Title ?? "", ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).WithSummary("Rename (the SDK's renameSession): appends a custom-title entry.");
+        }).Accepts<RenameRequest>("application/json")
+            .WithSummary("Rename (the SDK's renameSession): appends a custom-title entry.");
 
         group.MapPost("/{sessionId}/tag", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
         {
             var body = await RequestContext.ReadJsonAsync<TagRequest>(http.Request, ct).ConfigureAwait(false);
             await sessions.TagAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Tag, ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).WithSummary("Tag (the SDK's tagSession): appends a tag entry; {\"tag\": null} clears it.");
+        }).Accepts<TagRequest>("application/json")
+            .WithSummary("Tag (the SDK's tagSession): appends a tag entry; {\"tag\": null} clears it.");
 
         group.MapGet("/{sessionId}/subagents", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
         {

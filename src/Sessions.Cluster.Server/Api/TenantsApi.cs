@@ -19,7 +19,8 @@ internal static class TenantsApi
             var body = await RequestContext.ReadJsonAsync<TenantRequest>(http.Request, ct).ConfigureAwait(false);
             var record = await service.CreateAsync(body.Tenant ?? "", body.Limits, ct).ConfigureAwait(false);
             return TypedResults.Created($"/v1/tenants/{Uri.EscapeDataString(record.Tenant)}", record);
-        }).WithSummary("Create a tenant, optionally with limits.");
+        }).Accepts<TenantRequest>("application/json")
+            .WithSummary("Create a tenant, optionally with limits.");
 
         tenants.MapGet("", async (TenantService service, CancellationToken ct) => TypedResults.Ok(await service.ListAsync(ct).ConfigureAwait(false)))
             .WithSummary("List tenants.");
@@ -27,7 +28,7 @@ internal static class TenantsApi
         tenants.MapGet("/{tenant}", async (string tenant, TenantService service, CancellationToken ct) =>
         {
             var (record, usage) = await service.GetAsync(tenant, ct).ConfigureAwait(false);
-            return TypedResults.Ok(new { record.Tenant, record.CreatedAt, record.Limits, usage, effectiveLimits = await service.GetEffectiveLimitsAsync(tenant, ct).ConfigureAwait(false) });
+            return TypedResults.Ok(new TenantDetails(record.Tenant, record.CreatedAt, record.Limits, usage, await service.GetEffectiveLimitsAsync(tenant, ct).ConfigureAwait(false)));
         }).WithSummary("A tenant, its limits and what it uses.");
 
         tenants.MapPut("/{tenant}/limits", async (HttpContext http, string tenant, TenantService service, CancellationToken ct) =>
@@ -35,14 +36,16 @@ internal static class TenantsApi
             var limits = await RequestContext.ReadJsonAsync<LimitsRequest>(http.Request, ct).ConfigureAwait(false);
             await service.SetLimitsAsync(tenant, limits.ToLimits(), ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).WithSummary("Replace a tenant's limits: maxSessions, maxBytes, maxEntryBytes, requestsPerMinute (null = server default).");
+        }).Accepts<LimitsRequest>("application/json")
+            .WithSummary("Replace a tenant's limits: maxSessions, maxBytes, maxEntryBytes, requestsPerMinute (null = server default).");
 
         tenants.MapDelete("/{tenant}", async (HttpContext http, string tenant, TenantService service, CancellationToken ct) =>
-            TypedResults.Ok(new { erasedSessions = await service.EraseAsync(tenant, RequestContext.Actor(http), ct).ConfigureAwait(false) }))
+            TypedResults.Ok(new ErasureResult(await service.EraseAsync(tenant, RequestContext.Actor(http), ct).ConfigureAwait(false))))
             .WithSummary("Right to erasure: delete the tenant everywhere (transcripts, subpaths, forks, catalog, sidecars, keys); each session is audited.");
 
         tenants.MapPost("/{tenant}/keys", async (HttpContext http, string tenant, TenantService service, CancellationToken ct) =>
             await IssueAsync(http, tenant, service, ct).ConfigureAwait(false))
+            .Accepts<KeyRequest>("application/json")
             .WithSummary("Issue a key for the tenant (scopes read, write, admin); the key is shown only in this answer.");
 
         tenants.MapGet("/{tenant}/keys", async (string tenant, TenantService service, CancellationToken ct) =>
@@ -59,6 +62,7 @@ internal static class TenantsApi
 
         keys.MapPost("", async (HttpContext http, TenantService service, CancellationToken ct) =>
             await IssueAsync(http, RequestContext.Tenant(http), service, ct).ConfigureAwait(false))
+            .Accepts<KeyRequest>("application/json")
             .WithSummary("Issue a key for the caller's tenant; shown only in this answer.");
 
         keys.MapGet("", async (HttpContext http, TenantService service, CancellationToken ct) =>
@@ -76,7 +80,7 @@ internal static class TenantsApi
     {
         var body = await RequestContext.ReadJsonAsync<KeyRequest>(http.Request, ct).ConfigureAwait(false);
         var (key, record) = await service.IssueKeyAsync(tenant, body.Scopes, body.Label, ct).ConfigureAwait(false);
-        return TypedResults.Created($"/v1/tenants/{Uri.EscapeDataString(tenant)}/keys/{Uri.EscapeDataString(record.KeyId)}", new { key, record.KeyId, record.Tenant, record.Scopes, record.Label, record.CreatedAt });
+        return TypedResults.Created($"/v1/tenants/{Uri.EscapeDataString(tenant)}/keys/{Uri.EscapeDataString(record.KeyId)}", new IssuedKey(key, record.KeyId, record.Tenant, record.Scopes, record.Label, record.CreatedAt));
     }
 
     /// <summary>Body of POST /v1/tenants.</summary>
@@ -115,3 +119,12 @@ internal static class TenantsApi
         public static KeyInfo From(ApiKeyRecord r) => new(r.KeyId, r.Tenant, r.Scopes, r.Label, r.CreatedAt, r.RevokedAt);
     }
 }
+
+/// <summary>A tenant, its own limits (null = the defaults), what it uses and the limits in effect.</summary>
+internal sealed record TenantDetails(string Tenant, long CreatedAt, Core.Tenants.TenantLimits Limits, Core.Tenants.TenantUsage Usage, Core.Tenants.TenantLimits EffectiveLimits);
+
+/// <summary>Answer of a tenant erasure: sessions erased (each audited).</summary>
+internal sealed record ErasureResult(int ErasedSessions);
+
+/// <summary>A newly issued key: the key itself (shown only here) and its record.</summary>
+internal sealed record IssuedKey(string Key, string KeyId, string Tenant, IReadOnlyList<string> Scopes, string Label, long CreatedAt);

@@ -5,12 +5,12 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
 /// <summary>One Sessions.Cluster server as an operating-system process (so it can be killed with SIGKILL).</summary>
-public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null) : IAsyncDisposable
+public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null, int? port = null) : IAsyncDisposable
 {
     private readonly StringBuilder _log = new();
     private Process? _process;
 
-    public int Port { get; } = LocalPorts.Free();
+    public int Port { get; } = port ?? LocalPorts.Free();
 
     public Uri Url => new($"http://127.0.0.1:{Port}/");
 

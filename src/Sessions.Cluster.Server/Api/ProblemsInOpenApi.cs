@@ -1,0 +1,69 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Sessions.Cluster.Server.Api;
+
+/// <summary>
+/// Adds the problem-details answers to the OpenAPI document: a <c>Problem</c> schema whose <c>code</c> lists every
+/// stable code (<see cref="ApiErrors.Codes"/>), and on every operation the 4xx/503 answers with the codes each status
+/// carries, so clients can be generated against them.
+/// </summary>
+internal sealed class ProblemsInOpenApi : IOpenApiDocumentTransformer
+{
+    private const string SchemaName = "Problem";
+
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        document.Components.Schemas[SchemaName] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Description = "RFC 7807 problem details with a stable code.",
+            Required = new HashSet<string> { "status", "title", "detail", "code" },
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["type"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                ["title"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                ["status"] = new OpenApiSchema { Type = JsonSchemaType.Integer },
+                ["detail"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "What went wrong and what to do, in a sentence." },
+                ["code"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = ApiErrors.Codes.Keys.Order(StringComparer.Ordinal).Select(c => (JsonNode)JsonValue.Create(c)).ToList() },
+                ["limit"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Description = "The limit that was reached (413, 429)." },
+                ["used"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Description = "What is used of it." },
+                ["expected"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "409: the length or version the caller sent." },
+                ["actual"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "409: the length or version stored." },
+                ["index"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Description = "400 invalid_entry: the entry's position in its batch." },
+                ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            },
+        };
+
+        foreach (var path in document.Paths.Values)
+        {
+            foreach (var operation in path.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>())
+            {
+                operation.Responses ??= new OpenApiResponses();
+                foreach (var status in ApiErrors.Codes.Values.Distinct().Order())
+                {
+                    var key = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    if (operation.Responses.ContainsKey(key))
+                    {
+                        continue;
+                    }
+
+                    var codes = ApiErrors.Codes.Where(c => c.Value == status).Select(c => c.Key).Order(StringComparer.Ordinal);
+                    operation.Responses[key] = new OpenApiResponse
+                    {
+                        Description = $"{ApiErrors.TitleOf(status)}; code one of: {string.Join(", ", codes)}.",
+                        Content = new Dictionary<string, OpenApiMediaType>
+                        {
+                            ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(SchemaName, document) },
+                        },
+                    };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+}

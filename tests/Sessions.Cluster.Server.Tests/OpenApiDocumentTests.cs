@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Server.Tests;
+
+/// <summary>The OpenAPI document describes every route well enough to generate a client from it.</summary>
+public sealed partial class OpenApiDocumentTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    // Routes that take no body although they are POST or PUT.
+    private static readonly HashSet<string> Bodiless = ["post /v1/admin/reindex", "post /v1/admin/retention/sweep"];
+
+    [Fact]
+    public async Task EveryRoute_HasItsRequestBody_ProblemAnswers_AndReadableSchemaNames()
+    {
+        var document = JsonNode.Parse(await server.Http.GetStringAsync("openapi/v1.json"))!;
+        var operations = 0;
+        foreach (var (path, item) in (JsonObject)document["paths"]!)
+        {
+            foreach (var (method, operation) in (JsonObject)item!)
+            {
+                if (method is "parameters" or "summary" or "description")
+                {
+                    continue;
+                }
+
+                operations++;
+                var name = $"{method} {path}";
+                if (method is "post" or "put" && !Bodiless.Contains(name))
+                {
+                    Assert.True(operation!["requestBody"]?["content"]?["application/json"]?["schema"] is not null, $"{name} has no request body");
+                }
+
+                var responses = (JsonObject)operation!["responses"]!;
+                foreach (var status in new[] { "400", "404", "413", "429", "503" })
+                {
+                    var schema = responses[status]?["content"]?["application/problem+json"]?["schema"]?["$ref"]?.GetValue<string>();
+                    Assert.True(schema == "#/components/schemas/Problem", $"{name} does not document its {status} problem");
+                }
+            }
+        }
+
+        Assert.True(operations > 40, $"only {operations} operations");
+        var schemas = (JsonObject)document["components"]!["schemas"]!;
+        Assert.DoesNotContain(schemas, s => s.Key.Contains("Anonymous", StringComparison.Ordinal));
+        var codes = ((JsonArray)schemas["Problem"]!["properties"]!["code"]!["enum"]!).Select(c => c!.GetValue<string>()).ToHashSet();
+
+        // Every code the source throws is documented.
+        var thrown = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "src"), "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => ThrownCode().Matches(File.ReadAllText(f)).Select(m => m.Groups[1].Value))
+            .ToHashSet();
+        Assert.NotEmpty(thrown);
+        Assert.Empty(thrown.Except(codes));
+    }
+
+    [GeneratedRegex(@"(?:Exception\(|\(StatusCodes\.Status\d+\w*, |""code""\] = )""([a-z]+_[a-z_]+)""")]
+    private static partial Regex ThrownCode();
+}
