@@ -54,12 +54,13 @@ public static class TranscriptSync
             length = remote.Length;
         }
 
-        var batch = new List<string>();
+        var batch = new List<(string Text, int Line)>();
         var batchBytes = 0;
         var appended = 0;
         var rejected = new List<RejectedLine>();
         var at = (int)length;
         var lineNumber = local.AsSpan(0, at).Count((byte)'\n');
+        var totalLines = local.AsSpan(0, committed).Count((byte)'\n');
         while (at < committed)
         {
             var nl = Array.IndexOf(local, (byte)'\n', at);
@@ -77,23 +78,35 @@ public static class TranscriptSync
                 continue;
             }
 
-            batch.Add(Encoding.UTF8.GetString(line));
+            batch.Add((Encoding.UTF8.GetString(line), lineNumber));
             batchBytes += line.Length;
-            if (batch.Count >= BatchEntries || batchBytes >= BatchBytes)
+            if ((batch.Count >= BatchEntries || batchBytes >= BatchBytes) && !await FlushBatchAsync())
             {
-                (length, var n) = await FlushAsync(client, projectKey, sessionId, subpath, batch, length, lastActivity, cancellationToken).ConfigureAwait(false);
-                appended += n;
-                batchBytes = 0;
+                break;
             }
         }
 
         if (batch.Count > 0)
         {
-            (_, var n) = await FlushAsync(client, projectKey, sessionId, subpath, batch, length, lastActivity, cancellationToken).ConfigureAwait(false);
-            appended += n;
+            await FlushBatchAsync().ConfigureAwait(false);
         }
 
         return new SendResult(appended, rejected, Diverged: false);
+
+        // False when the server refused a line as too large: the server's copy must stay a prefix of the file, so
+        // sending stops at that line.
+        async Task<bool> FlushBatchAsync()
+        {
+            var (newLength, n, tooLarge) = await FlushAsync(client, projectKey, sessionId, subpath, batch, length, lastActivity, cancellationToken).ConfigureAwait(false);
+            (length, appended, batchBytes) = (newLength, appended + n, 0);
+            if (tooLarge is { } big)
+            {
+                rejected.Add(big with { Reason = $"{big.Reason}; it and the {totalLines - big.Line} line(s) after it were not sent" });
+                return false;
+            }
+
+            return true;
+        }
     }
 
     /// <summary>
@@ -223,11 +236,35 @@ public static class TranscriptSync
             .Select(f => (Path.GetRelativePath(dir, f)[..^".jsonl".Length].Replace(Path.DirectorySeparatorChar, '/'), f));
     }
 
-    private static async Task<(long Length, int Appended)> FlushAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, List<string> batch, long length, long lastActivity, CancellationToken cancellationToken)
+    // Sends a batch; when the server refuses an entry as too large, sends the lines before it and names it.
+    private static async Task<(long Length, int Appended, RejectedLine? TooLarge)> FlushAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, List<(string Text, int Line)> batch, long length, long lastActivity, CancellationToken cancellationToken)
     {
-        var result = await client.AppendLinesAsync(projectKey, sessionId, subpath, batch, length, cancellationToken, lastActivity).ConfigureAwait(false);
-        batch.Clear();
-        return (result.Length, result.Appended);
+        try
+        {
+            var result = await client.AppendLinesAsync(projectKey, sessionId, subpath, batch.ConvertAll(b => b.Text), length, cancellationToken, lastActivity).ConfigureAwait(false);
+            return (result.Length, result.Appended, null);
+        }
+        catch (SessionsApiException ex) when (ex.Code == "entry_too_large" && ex.Limit is { } limit)
+        {
+            var first = batch.FindIndex(b => Encoding.UTF8.GetByteCount(b.Text) > limit);
+            if (first < 0)
+            {
+                throw;
+            }
+
+            var tooLarge = new RejectedLine(batch[first].Line, $"{Encoding.UTF8.GetByteCount(batch[first].Text)} bytes, over the server's entry limit of {limit}");
+            if (first == 0)
+            {
+                return (length, 0, tooLarge);
+            }
+
+            var result = await client.AppendLinesAsync(projectKey, sessionId, subpath, batch.GetRange(0, first).ConvertAll(b => b.Text), length, cancellationToken, lastActivity).ConfigureAwait(false);
+            return (result.Length, result.Appended, tooLarge);
+        }
+        finally
+        {
+            batch.Clear();
+        }
     }
 
     private static string? WhyNotAnEntry(ReadOnlySpan<byte> line)

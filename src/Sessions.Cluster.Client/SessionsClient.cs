@@ -254,18 +254,20 @@ public sealed class SessionsClient : IDisposable
 
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         string code = "http_" + (int)response.StatusCode, detail = text;
+        long? limit = null;
         try
         {
             if (JsonNode.Parse(text) is JsonObject problem)
             {
                 code = problem["code"]?.GetValue<string>() ?? code;
                 detail = problem["detail"]?.GetValue<string>() ?? problem["title"]?.GetValue<string>() ?? text;
+                limit = problem["limit"] is JsonValue l && l.TryGetValue<long>(out var value) ? value : null;
             }
         }
         catch (JsonException)
         {
         }
 
-        throw new SessionsApiException((int)response.StatusCode, code, $"{(int)response.StatusCode} {code}: {detail}");
+        throw new SessionsApiException((int)response.StatusCode, code, $"{(int)response.StatusCode} {code}: {detail}", limit);
     }
 }

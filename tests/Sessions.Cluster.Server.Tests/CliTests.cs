@@ -209,6 +209,25 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public async Task Import_ALineOverTheServersEntryLimit_IsNamed_AndTheLinesBeforeItAreSent()
+    {
+        var config = await ImportOneAsync();
+        var file = Path.Combine(config, "projects", FixtureProject, FixtureSession + ".jsonl");
+        var original = await File.ReadAllBytesAsync(file);
+        var lines = original.Count(b => b == (byte)'\n');
+        var big = Calls.Entry(Guid.NewGuid().ToString(), text: new string('x', Sessions.Cluster.Core.Storage.EntryLimits.DefaultMaxEntryBytes));
+        await File.AppendAllTextAsync(file, Calls.Entry("before-big", text: "sent") + "\n" + big + "\n" + Calls.Entry("after-1") + "\n" + Calls.Entry("after-2") + "\n");
+
+        var (code, output, err) = await Cli("import", config);
+        Assert.True(code == 0, err);
+        Assert.Contains($"{file}:{lines + 2}: {big.Length} bytes, over the server's entry limit of {Sessions.Cluster.Core.Storage.EntryLimits.DefaultMaxEntryBytes}; it and the 2 line(s) after it were not sent", output, StringComparison.Ordinal);
+        using var client = server.CreateClient(_tenant);
+        var stored = await client.GetTranscriptAsync(FixtureProject, FixtureSession, null, CancellationToken.None);
+        var local = await File.ReadAllBytesAsync(file);
+        Assert.Equal(local.AsSpan(0, original.Length + Calls.Entry("before-big", text: "sent").Length + 1).ToArray(), stored);
+    }
+
+    [Fact]
     public async Task Import_KeepsEachFilesLastActivity_LatestFollowsIt_AndPullSetsIt()
     {
         var config = RepoPaths.TempDir("mtimes");
