@@ -59,10 +59,16 @@ public sealed class BadInputTests(ServerFixture server) : IClassFixture<ServerFi
     [InlineData("GET", "sessions?limit=abc", "invalid_parameter")]
     [InlineData("GET", "sessions/s/messages?offset=x", "invalid_parameter")]
     [InlineData("PUT", "sessions/s/summary", "invalid_summary")]
+    [InlineData("POST", "sessions/s/rename", "invalid_json")]
     public async Task BadValues_AreProblemsWithACodeAndADetail(string method, string path, string code)
     {
         await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{Pk}/sessions/s/entries", $"[{Calls.Entry("s1")}]");
         using var request = new HttpRequestMessage(new HttpMethod(method), $"v1/projects/{Pk}/{path}");
+        if (method == "POST")
+        {
+            request.Content = Calls.Json("{\"title\":\"lone \\ud800 surrogate\"}");
+        }
+
         if (method == "PUT")
         {
             request.Content = Calls.Json("{\"mtime\":\"x\",\"data\":{}}");

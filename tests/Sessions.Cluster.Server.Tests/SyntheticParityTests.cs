@@ -134,5 +134,56 @@ public sealed class SyntheticParityTests(ServerFixture server) : IClassFixture<S
         }
     }
 
+    [Fact]
+    public async Task RenameTagAndFork_OfHostileText_WriteTheSdksBytes()
+    {
+        // Quotes, <>&'+, backticks, accents, CJK, emoji, a lone surrogate, U+2028/2029, control characters, numbers the
+        // SDK reformats: written by hand as a Claude Code file, then renamed, tagged and forked by the SDK and by us.
+        const string id = "22222222-2222-4222-8222-000000000001";
+        const string text = "say \\\"hi\\\" <b>&amp;'+ `x` caf\\u00e9 漢字 😀 \\ud800 \\u2028\\u2029 \\u0001\\t \\/";
+        var lines = new[]
+        {
+            """{"type":"user","uuid":"U1","parentUuid":null,"sessionId":"ID","timestamp":"2026-01-01T10:00:00.000Z","cwd":"/tmp/synthetic","n":1.50,"big":1e21,"message":{"role":"user","content":"TEXT"}}""",
+            """{"type":"assistant","uuid":"U2","parentUuid":"U1","sessionId":"ID","timestamp":"2026-01-01T10:00:01.000Z","cwd":"/tmp/synthetic","message":{"role":"assistant","id":"m1","content":[{"type":"text","text":"TEXT"}]}}""",
+        };
+        var config = RepoPaths.TempDir("hostile-bytes");
+        var dir = Path.Combine(config, "projects", Project);
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, id + ".jsonl");
+        await File.WriteAllTextAsync(file, string.Join('\n', lines.Select(l => l.Replace("U1", U(1), StringComparison.Ordinal).Replace("U2", U(2), StringComparison.Ordinal)
+            .Replace("ID", id, StringComparison.Ordinal).Replace("TEXT", text, StringComparison.Ordinal))) + "\n");
+        var original = await File.ReadAllBytesAsync(file);
+        var tenant = "bytes-" + Guid.NewGuid().ToString("N")[..8];
+        var (code, _, err) = await server.CliAsync("import", config, "--tenant", tenant);
+        Assert.True(code == 0, err);
+
+        const string title = "t \"q\" <b>&'+ `x` é 漢 😀 \u2028 end";
+        const string tag = "tag-é漢😀";
+        var sdk = await SdkOracle.WriteAsync(config, id, title, tag);
+
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        http.DefaultRequestHeaders.Add("X-Sessions-Tenant", tenant);
+        var session = $"v1/projects/{Project}/sessions/{id}";
+        Assert.True((await http.PostAsync($"{session}/rename", Calls.Json(new JsonObject { ["title"] = title }.ToJsonString()))).IsSuccessStatusCode);
+        Assert.True((await http.PostAsync($"{session}/tag", Calls.Json(new JsonObject { ["tag"] = tag }.ToJsonString()))).IsSuccessStatusCode);
+        using var forked = await http.PostAsync($"{session}/fork", Calls.Json(new JsonObject { ["title"] = title }.ToJsonString()));
+        var forkId = JsonNode.Parse(await forked.Content.ReadAsStringAsync())!["sessionId"]!.GetValue<string>();
+
+        var ours = await http.GetByteArrayAsync($"{session}/transcript");
+        Assert.Equal(original, ours[..original.Length]);
+        Assert.Equal(Masked(sdk["appended"]!.GetValue<string>()), Masked(System.Text.Encoding.UTF8.GetString(ours[original.Length..])));
+        var ourFork = System.Text.Encoding.UTF8.GetString(await http.GetByteArrayAsync($"v1/projects/{Project}/sessions/{forkId}/transcript"));
+        Assert.Equal(Masked(sdk["forkText"]!.GetValue<string>()), Masked(ourFork));
+    }
+
+    // Fresh uuids (named in order of appearance) and fresh timestamps differ by design; every other byte must match.
+    private static string Masked(string text)
+    {
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        text = System.Text.RegularExpressions.Regex.Replace(text, "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            m => names.TryGetValue(m.Value, out var name) ? name : names[m.Value] = $"<uuid{names.Count}>");
+        return System.Text.RegularExpressions.Regex.Replace(text, @"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "<time>");
+    }
+
     private static JsonObject Obj(string json) => JsonNode.Parse(json)!.AsObject();
 }

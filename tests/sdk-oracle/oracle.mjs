@@ -1,13 +1,16 @@
 // The oracle: what the real @anthropic-ai/claude-agent-sdk answers for the sessions in CLAUDE_CONFIG_DIR.
 // Usage: CLAUDE_CONFIG_DIR=<dir> node oracle.mjs list
 //        CLAUDE_CONFIG_DIR=<dir> node oracle.mjs dump <forks.json>
+//        CLAUDE_CONFIG_DIR=<dir> node oracle.mjs write <sessionId> <title> <tag>
 //   list: listSessions() over every project.
+//   write: renameSession, tagSession, then forkSession with the title; prints the bytes the SDK appended to the
+//          session's file and the fork's whole file, as written.
 //   dump: for every session: getSessionInfo, getSessionMessages, listSubagents, and the entries of
 //         forkSession at each fork point: those named for that session in forks.json
 //         ({"<sessionId>": ["<uuid>|*", ...]}, "*" = whole session), by default the whole session and its
 //         first, middle and last message. Forks are written by the SDK next to the session and removed after reading.
 // Prints one JSON document on stdout.
-import { listSessions, getSessionInfo, getSessionMessages, getSubagentMessages, listSubagents, forkSession } from '@anthropic-ai/claude-agent-sdk';
+import { listSessions, getSessionInfo, getSessionMessages, getSubagentMessages, listSubagents, forkSession, renameSession, tagSession } from '@anthropic-ai/claude-agent-sdk';
 import { readFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -25,7 +28,17 @@ function findFile(sessionId) {
 }
 
 const sessions = await listSessions();
-if (command === 'list') {
+if (command === 'write') {
+  const [, sessionId, title, tag] = process.argv.slice(2);
+  const { file } = findFile(sessionId);
+  const before = readFileSync(file).length;
+  await renameSession(sessionId, title);
+  await tagSession(sessionId, tag);
+  const appended = readFileSync(file).subarray(before).toString('utf8');
+  const { sessionId: forkId } = await forkSession(sessionId, { title });
+  const forkText = readFileSync(findFile(forkId).file, 'utf8');
+  process.stdout.write(JSON.stringify({ appended, forkId, forkText }));
+} else if (command === 'list') {
   process.stdout.write(JSON.stringify(sessions));
 } else if (command === 'dump') {
   const forks = forksFile ? JSON.parse(readFileSync(forksFile, 'utf8')) : {};

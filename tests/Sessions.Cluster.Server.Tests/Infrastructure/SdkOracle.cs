@@ -16,10 +16,17 @@ internal static class SdkOracle
     /// <summary>The SDK's info, messages, subagents and forks of every session of <paramref name="configDir"/>.</summary>
     public static async Task<JsonObject> DumpAsync(string configDir) => (JsonObject)JsonNode.Parse(await RunAsync(configDir, "dump").ConfigureAwait(false))!;
 
-    private static async Task<string> RunAsync(string configDir, string command)
+    /// <summary>
+    /// The SDK's renameSession and tagSession on a session of <paramref name="configDir"/>, then its forkSession with the
+    /// title: the text the SDK appended to the session's file, the fork's id and the fork file's text.
+    /// </summary>
+    public static async Task<JsonObject> WriteAsync(string configDir, string sessionId, string title, string tag) =>
+        (JsonObject)JsonNode.Parse(await RunAsync(configDir, "write", sessionId, title, tag).ConfigureAwait(false))!;
+
+    private static async Task<string> RunAsync(string configDir, params string[] command)
     {
         await NodeTools.EnsureInstalledAsync(RepoPaths.OracleDir, "node_modules/@anthropic-ai/claude-agent-sdk/package.json").ConfigureAwait(false);
-        var (code, stdout, stderr) = await NodeTools.RunSplitAsync("node", RepoPaths.OracleDir, new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = configDir }, "oracle.mjs", command).ConfigureAwait(false);
+        var (code, stdout, stderr) = await NodeTools.RunSplitAsync("node", RepoPaths.OracleDir, new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = configDir }, ["oracle.mjs", .. command]).ConfigureAwait(false);
         return code == 0 ? stdout : throw new InvalidOperationException($"The SDK oracle failed ({code}): {stderr}");
     }
 }
