@@ -79,7 +79,7 @@ public static partial class SessionsServer
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         // A query value that does not bind (?limit=abc) becomes a problem with a code, like every other error.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ProblemsInOpenApi>());
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ProblemsInOpenApi>().AddOperationTransformer<JsonBodiesInOpenApi>());
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {

@@ -54,6 +54,17 @@ public sealed partial class OpenApiDocumentTests(ServerFixture server) : IClassF
         Assert.Empty(thrown.Except(codes));
     }
 
+    [Fact]
+    public async Task DocumentedBodies_DoNotMakeRoutingRefuseOtherContentTypes()
+    {
+        // curl -d sends application/x-www-form-urlencoded, many clients text/plain: the body is still JSON to us.
+        await Calls.SendAsync(server.Http, HttpMethod.Post, "v1/projects/ct/sessions/s/entries", $"[{Calls.Entry("ct1")}]");
+        using var rename = await server.Http.PostAsync("v1/projects/ct/sessions/s/rename", new StringContent("{\"title\":\"plain\"}"));
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, rename.StatusCode);
+        using var append = await server.Http.PostAsync("v1/projects/ct/sessions/s/entries", new StringContent($"[{Calls.Entry("ct2")}]", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, append.StatusCode);
+    }
+
     [GeneratedRegex(@"(?:Exception\(|\(StatusCodes\.Status\d+\w*, |""code""\] = )""([a-z]+_[a-z_]+)""")]
     private static partial Regex ThrownCode();
 }

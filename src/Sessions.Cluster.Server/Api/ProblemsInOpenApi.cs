@@ -67,3 +67,36 @@ internal sealed class ProblemsInOpenApi : IOpenApiDocumentTransformer
         return Task.CompletedTask;
     }
 }
+
+/// <summary>
+/// Names the JSON body an endpoint reads itself (bodies are read with limits, not bound), for the OpenAPI document only:
+/// unlike <c>Accepts&lt;T&gt;</c>, it does not make routing refuse requests sent with another content type.
+/// </summary>
+internal sealed record JsonBodyMetadata(Type Type);
+
+/// <summary>Registration of <see cref="JsonBodyMetadata"/>.</summary>
+internal static class JsonBodyDocumentation
+{
+    /// <summary>Documents <typeparamref name="T"/> as the endpoint's <c>application/json</c> request body.</summary>
+    public static RouteHandlerBuilder DocumentsJsonBody<T>(this RouteHandlerBuilder builder) => builder.WithMetadata(new JsonBodyMetadata(typeof(T)));
+}
+
+/// <summary>Writes each endpoint's <see cref="JsonBodyMetadata"/> into its operation's request body.</summary>
+internal sealed class JsonBodiesInOpenApi : IOpenApiOperationTransformer
+{
+    public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<JsonBodyMetadata>().FirstOrDefault() is not { } body)
+        {
+            return;
+        }
+
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/json"] = new OpenApiMediaType { Schema = await context.GetOrCreateSchemaAsync(body.Type, null, cancellationToken).ConfigureAwait(false) },
+            },
+        };
+    }
+}

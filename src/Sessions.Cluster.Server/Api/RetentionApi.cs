@@ -20,7 +20,7 @@ internal static class RetentionApi
             var body = await RequestContext.ReadJsonAsync<PolicyRequest>(http.Request, ct).ConfigureAwait(false);
             await retention.SetPolicyAsync(RequestContext.Tenant(http), body.CleanupPeriodDays ?? 0, ct).ConfigureAwait(false);
             return TypedResults.Ok(new RetentionPolicy(body.CleanupPeriodDays ?? 0, false));
-        }).Accepts<PolicyRequest>("application/json")
+        }).DocumentsJsonBody<PolicyRequest>()
             .WithSummary("Sets the tenant's cleanupPeriodDays (1..36500), measured from each session's last write.");
 
         admin.MapGet("/preview", async (HttpContext http, int? limit, RetentionService retention, CancellationToken ct) =>
@@ -44,7 +44,7 @@ internal static class RetentionApi
             var body = await RequestContext.ReadJsonAsync<HoldRequest>(http.Request, ct).ConfigureAwait(false);
             await retention.HoldAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Reason, ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).Accepts<HoldRequest>("application/json")
+        }).DocumentsJsonBody<HoldRequest>()
             .WithSummary("Places a hold (e.g. legal hold): retention never deletes the session until it is released.");
 
         hold.MapDelete("", async (HttpContext http, string projectKey, string sessionId, RetentionService retention, CancellationToken ct) =>

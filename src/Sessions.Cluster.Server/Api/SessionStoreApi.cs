@@ -27,7 +27,7 @@ internal static class SessionStoreApi
             var lines = EntryParser.ParseArray(body, sessions.Limits);
             var result = await sessions.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, ct, options).ConfigureAwait(false);
             return TypedResults.Ok(result);
-        }).Accepts<List<System.Text.Json.Nodes.JsonObject>>("application/json")
+        }).DocumentsJsonBody<List<System.Text.Json.Nodes.JsonObject>>()
             .WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.")
         .WithDescription("An entry without a uuid is appended unless the batch repeats it in place (a retried or replayed batch). " +
             "A retry carrying the first call's Idempotency-Key header (kept one hour) writes nothing and answers as the first call did. " +
@@ -108,7 +108,7 @@ internal static class SessionStoreApi
             var version = await sessions.PutSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
             http.Response.Headers.ETag = $"\"{version}\"";
             return TypedResults.Ok(new SummaryVersion(version));
-        }).Accepts<SummaryBody>("application/json")
+        }).DocumentsJsonBody<SummaryBody>()
             .WithSummary("Compare-and-swap a summary sidecar: If-Match: \"<version>\" (\"0\" = create). 409 when another writer was first.");
 
         group.MapDelete("/sessions/{sessionId}", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>

@@ -45,7 +45,7 @@ internal static class SessionsApi
             var body = await RequestContext.ReadJsonAsync<CreateRequest>(http.Request, ct).ConfigureAwait(false);
             var id = sessions.Create(RequestContext.Tenant(http), projectKey, body.Ephemeral);
             return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new CreatedSession(id, body.Ephemeral));
-        }).Accepts<CreateRequest>("application/json")
+        }).DocumentsJsonBody<CreateRequest>()
             .WithSummary("Create a session id (UUID); ephemeral sessions live in this node's memory only and are never persisted.");
 
         group.MapGet("/latest", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
@@ -71,7 +71,7 @@ internal static class SessionsApi
             var body = await RequestContext.ReadJsonAsync<ForkRequest>(http.Request, ct).ConfigureAwait(false);
             var id = await sessions.ForkAsync(RequestContext.Tenant(http), projectKey, sessionId, body.UpToMessageId, body.Title, ct).ConfigureAwait(false);
             return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new ForkResult(id));
-        }).Accepts<ForkRequest>("application/json")
+        }).DocumentsJsonBody<ForkRequest>()
             .WithSummary("Fork (the SDK's forkSession), optionally up to a message (inclusive) and with a title.");
 
         group.MapPost("/{sessionId}/rename", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
@@ -79,7 +79,7 @@ internal static class SessionsApi
             var body = await RequestContext.ReadJsonAsync<RenameRequest>(http.Request, ct).ConfigureAwait(false);
             await sessions.RenameAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Title ?? "", ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).Accepts<RenameRequest>("application/json")
+        }).DocumentsJsonBody<RenameRequest>()
             .WithSummary("Rename (the SDK's renameSession): appends a custom-title entry.");
 
         group.MapPost("/{sessionId}/tag", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
@@ -87,7 +87,7 @@ internal static class SessionsApi
             var body = await RequestContext.ReadJsonAsync<TagRequest>(http.Request, ct).ConfigureAwait(false);
             await sessions.TagAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Tag, ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).Accepts<TagRequest>("application/json")
+        }).DocumentsJsonBody<TagRequest>()
             .WithSummary("Tag (the SDK's tagSession): appends a tag entry; {\"tag\": null} clears it.");
 
         group.MapGet("/{sessionId}/subagents", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>

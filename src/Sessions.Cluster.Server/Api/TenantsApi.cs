@@ -19,7 +19,7 @@ internal static class TenantsApi
             var body = await RequestContext.ReadJsonAsync<TenantRequest>(http.Request, ct).ConfigureAwait(false);
             var record = await service.CreateAsync(body.Tenant ?? "", body.Limits, ct).ConfigureAwait(false);
             return TypedResults.Created($"/v1/tenants/{Uri.EscapeDataString(record.Tenant)}", record);
-        }).Accepts<TenantRequest>("application/json")
+        }).DocumentsJsonBody<TenantRequest>()
             .WithSummary("Create a tenant, optionally with limits.");
 
         tenants.MapGet("", async (TenantService service, CancellationToken ct) => TypedResults.Ok(await service.ListAsync(ct).ConfigureAwait(false)))
@@ -36,7 +36,7 @@ internal static class TenantsApi
             var limits = await RequestContext.ReadJsonAsync<LimitsRequest>(http.Request, ct).ConfigureAwait(false);
             await service.SetLimitsAsync(tenant, limits.ToLimits(), ct).ConfigureAwait(false);
             return TypedResults.NoContent();
-        }).Accepts<LimitsRequest>("application/json")
+        }).DocumentsJsonBody<LimitsRequest>()
             .WithSummary("Replace a tenant's limits: maxSessions, maxBytes, maxEntryBytes, requestsPerMinute (null = server default).");
 
         tenants.MapDelete("/{tenant}", async (HttpContext http, string tenant, TenantService service, CancellationToken ct) =>
@@ -45,7 +45,7 @@ internal static class TenantsApi
 
         tenants.MapPost("/{tenant}/keys", async (HttpContext http, string tenant, TenantService service, CancellationToken ct) =>
             await IssueAsync(http, tenant, service, ct).ConfigureAwait(false))
-            .Accepts<KeyRequest>("application/json")
+            .DocumentsJsonBody<KeyRequest>()
             .WithSummary("Issue a key for the tenant (scopes read, write, admin); the key is shown only in this answer.");
 
         tenants.MapGet("/{tenant}/keys", async (string tenant, TenantService service, CancellationToken ct) =>
@@ -62,7 +62,7 @@ internal static class TenantsApi
 
         keys.MapPost("", async (HttpContext http, TenantService service, CancellationToken ct) =>
             await IssueAsync(http, RequestContext.Tenant(http), service, ct).ConfigureAwait(false))
-            .Accepts<KeyRequest>("application/json")
+            .DocumentsJsonBody<KeyRequest>()
             .WithSummary("Issue a key for the caller's tenant; shown only in this answer.");
 
         keys.MapGet("", async (HttpContext http, TenantService service, CancellationToken ct) =>
