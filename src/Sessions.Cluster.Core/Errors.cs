@@ -23,6 +23,9 @@ public sealed class InvalidKeyException(string part, string reason)
 {
     /// <summary>Which part of the key was rejected: <c>tenant</c>, <c>projectKey</c>, <c>sessionId</c> or <c>subpath</c>.</summary>
     public string Part { get; } = part;
+
+    /// <summary>Why it was rejected (the message without its "Invalid part:" prefix).</summary>
+    public string Reason { get; } = reason;
 }
 
 /// <summary>An entry or request body is not acceptable (invalid JSON, not an object, too large, …).</summary>
@@ -79,4 +82,15 @@ public sealed class LimitExceededException(string code, string message, int stat
 
     /// <summary>What is used now, when known.</summary>
     public long? Used { get; } = used;
+}
+
+/// <summary>
+/// The node could not reach the session's grain within its retry budget (a silo died and membership has not settled
+/// yet); the request may be retried. Answered 503 with <c>Retry-After</c>.
+/// </summary>
+public sealed class ClusterUnavailableException(string message, Exception? inner = null)
+    : SessionsException("cluster_unavailable", message, inner)
+{
+    /// <inheritdoc />
+    public override bool IsTransient => true;
 }

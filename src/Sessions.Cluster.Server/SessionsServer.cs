@@ -1,3 +1,4 @@
+using Orleans.Dashboard;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Sessions.Cluster.Core.Retention;
@@ -28,7 +29,8 @@ public static partial class SessionsServer
     public static readonly IReadOnlyList<string> ConfigurationKeys =
     [
         "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes",
-        "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString",
+        "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString", "Sessions:Table:ConnectionString",
+        "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes",
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:ClaimLease",
         "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
         "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
@@ -63,6 +65,8 @@ public static partial class SessionsServer
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(new BodyBudget(limits.MaxBodyBytesInFlight));
         builder.Services.AddSingleton<SessionService>();
+        builder.Services.AddSingleton<SessionGrains>();
+        builder.AddSessionsSilo(section);
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);
         builder.Services.AddSingleton(retention);
@@ -111,6 +115,7 @@ public static partial class SessionsServer
         app.MapAdminApi();
         app.MapRetentionApi();
         app.MapTenantsApi();
+        app.MapOrleansDashboard("/dashboard").RequireAuthorization(Auth.SessionsClaims.OperatorPolicy);
         app.MapFallback((HttpContext http) => Results.Problem(
             detail: $"No endpoint matches {http.Request.Method} {http.Request.Path}. Keys must not contain '/', '\\', '..' or '%'; see /openapi/v1.json.",
             statusCode: StatusCodes.Status404NotFound,

@@ -1,3 +1,5 @@
+using Azure.Storage.Blobs;
+
 namespace Sessions.Cluster.Storage.AzureBlob;
 
 /// <summary>Options of the Azure Blob transcript store.</summary>
@@ -27,6 +29,12 @@ public sealed class AzureBlobOptions
 
     /// <summary>Blocks per segment before rolling over; lowered by tests to exercise rollover.</summary>
     public int MaxBlocksPerSegment { get; set; } = DefaultMaxBlocksPerSegment;
+
+    /// <summary>
+    /// Options of every Azure SDK blob client we create: pinned to service version 2026-06-06, the newest Azurite 3.37
+    /// accepts (Azure.Storage.Blobs 12.30 would send 2026-10-06), with the SDK's retry pipeline.
+    /// </summary>
+    public static BlobClientOptions ClientOptions() => new(BlobClientOptions.ServiceVersion.V2026_06_06);
 
     /// <summary>Timeout of one storage request.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);

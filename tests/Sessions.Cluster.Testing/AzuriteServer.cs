@@ -4,9 +4,9 @@ using System.Text;
 namespace Sessions.Cluster.Testing;
 
 /// <summary>
-/// A real Azurite blob service (npm <c>azurite</c>, pinned in tests/servers/package-lock.json) as a local process on a
-/// free loopback port with a throw-away data folder. It can be stopped and started again on the same port and data,
-/// to test outages.
+/// A real Azurite (npm <c>azurite</c>, pinned in tests/servers/package-lock.json): its blob service (transcripts, grain
+/// state) and table service (Orleans membership) as two local processes on free loopback ports with a throw-away data
+/// folder. Both can be stopped and started again on the same ports and data, to test outages.
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
 {
@@ -18,15 +18,21 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     private readonly string _location = RepoPaths.TempDir("azurite");
     private readonly StringBuilder _log = new();
-    private Process? _process;
+    private readonly List<Process> _processes = [];
 
     public int Port { get; } = LocalPorts.Free();
 
     /// <summary>Blob endpoint, path style: <c>http://127.0.0.1:port/devstoreaccount1</c>.</summary>
     public Uri BlobEndpoint => new($"http://127.0.0.1:{Port}/{Account}");
 
-    /// <summary>A connection string in the Azure format.</summary>
-    public string ConnectionString => $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint={BlobEndpoint};";
+    /// <summary>Port of the table service.</summary>
+    public int TablePort { get; } = LocalPorts.Free();
+
+    /// <summary>Table endpoint, path style: <c>http://127.0.0.1:port/devstoreaccount1</c>.</summary>
+    public Uri TableEndpoint => new($"http://127.0.0.1:{TablePort}/{Account}");
+
+    /// <summary>A connection string in the Azure format naming both endpoints.</summary>
+    public string ConnectionString => $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint={BlobEndpoint};TableEndpoint={TableEndpoint};";
 
     public static async Task<AzuriteServer> StartNewAsync()
     {
@@ -38,29 +44,47 @@ public sealed class AzuriteServer : IAsyncDisposable
     public async Task StartAsync()
     {
         await NodeTools.EnsureInstalledAsync(RepoPaths.ServersDir, "node_modules/azurite/package.json").ConfigureAwait(false);
+        Launch("blob", "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Launch("table", "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await LocalPorts.WaitListeningAsync(Port, TimeSpan.FromSeconds(60), () => $"Azurite said: {Log}").ConfigureAwait(false);
+        await LocalPorts.WaitListeningAsync(TablePort, TimeSpan.FromSeconds(60), () => $"Azurite said: {Log}").ConfigureAwait(false);
+    }
+
+    private void Launch(string service, params string[] endpoint)
+    {
         var psi = new ProcessStartInfo("node") { WorkingDirectory = RepoPaths.ServersDir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "node_modules/azurite/dist/src/blob/main.js", "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", _location, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl" })
+        foreach (var a in (string[])[$"node_modules/azurite/dist/src/{service}/main.js", .. endpoint, "--location", _location, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl"])
         {
             psi.ArgumentList.Add(a);
         }
 
-        _process = Process.Start(psi) ?? throw new InvalidOperationException("Azurite did not start.");
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        await LocalPorts.WaitListeningAsync(Port, TimeSpan.FromSeconds(60), () => $"Azurite said: {Log}").ConfigureAwait(false);
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"Azurite's {service} service did not start.");
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes.Add(process);
     }
 
     /// <summary>
-    /// Stops the process the way a service is stopped (SIGTERM, so Azurite saves its metadata; killed after 15 s).
+    /// Stops both processes the way a service is stopped (SIGTERM, so Azurite saves its metadata; killed after 15 s).
     /// The data folder stays, so <see cref="StartAsync"/> resumes it.
     /// </summary>
     public async Task StopAsync()
     {
-        if (_process is { HasExited: false })
+        foreach (var process in _processes)
         {
-            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await StopAsync(process).ConfigureAwait(false);
+        }
+
+        _processes.Clear();
+    }
+
+    private static async Task StopAsync(Process process)
+    {
+        if (!process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 await term.WaitForExitAsync().ConfigureAwait(false);
             }
@@ -68,17 +92,16 @@ public sealed class AzuriteServer : IAsyncDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             try
             {
-                await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().ConfigureAwait(false);
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().ConfigureAwait(false);
             }
         }
 
-        _process?.Dispose();
-        _process = null;
+        process.Dispose();
     }
 
     public string Log

@@ -184,6 +184,50 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return stream is null ? null : (stream, stat.Length);
     }
 
+    /// <summary>
+    /// The committed length of a log now (null: never written), after a pending fork's copy is settled; for an
+    /// ephemeral session also its bytes, which exist only in this process. Readers stream storage up to the length.
+    /// </summary>
+    public async Task<(long? Length, byte[]? Inline)> GetViewAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        if (IsEphemeral(tenant, key))
+        {
+            var stat = await _ephemeral.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+            if (stat is null)
+            {
+                return (null, null);
+            }
+
+            return (stat.Length, await ReadRangeAsync(_ephemeral, tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false));
+        }
+
+        await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+        return ((await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length, null);
+    }
+
+    /// <summary>Opens <c>[0, length)</c> of a stored log for streaming (a length fixed by <see cref="GetViewAsync"/>); null when it does not exist.</summary>
+    public Task<Stream?> OpenStoredAsync(string tenant, SessionKey key, long length, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        return store.OpenReadAsync(tenant, key, 0, length, cancellationToken);
+    }
+
+    /// <summary>Context after compaction of a parsed transcript: the entries from the last compaction boundary on.</summary>
+    public static List<JsonObject> ContextOf(List<JsonObject> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var last = entries.FindLastIndex(e => JsText.Str(e, "type") == "system" && JsText.Str(e, "subtype") == "compact_boundary");
+        return last < 0 ? entries : entries.GetRange(last, entries.Count - last);
+    }
+
+    /// <summary>Registers a session made ephemeral elsewhere (its grain): from now on it lives only in this process's memory.</summary>
+    public void RegisterEphemeral(string tenant, string projectKey, string sessionId)
+    {
+        Validate(tenant, new SessionKey(projectKey, sessionId));
+        _ephemeralSessions[(tenant, projectKey, sessionId)] = true;
+    }
+
     /// <summary>SessionStore <c>listSessions</c>: (sessionId, mtime) of main transcripts only.</summary>
     public async IAsyncEnumerable<(string SessionId, long Mtime)> ListSessionMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -430,9 +474,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// </summary>
     public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
     {
-        var entries = await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        var last = entries.FindLastIndex(e => JsText.Str(e, "type") == "system" && JsText.Str(e, "subtype") == "compact_boundary");
-        return last < 0 ? entries : entries.GetRange(last, entries.Count - last);
+        return ContextOf(await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The SDK's <c>renameSession</c>: appends a <c>custom-title</c> entry (never rewrites).</summary>

@@ -17,7 +17,7 @@ internal static class ApiErrors
         ["append_position_conflict"] = 409, ["summary_version_conflict"] = 409, ["tenant_exists"] = 409,
         ["body_too_large"] = 413, ["entry_too_large"] = 413, ["sidecar_too_large"] = 413, ["quota_bytes_exceeded"] = 413,
         ["quota_sessions_exceeded"] = 429, ["rate_limited"] = 429, ["server_busy"] = 429,
-        ["internal_error"] = 500, ["storage_unavailable"] = 503,
+        ["internal_error"] = 500, ["storage_unavailable"] = 503, ["cluster_unavailable"] = 503,
     };
 
     public static string TitleOf(int status) => status switch
@@ -30,7 +30,7 @@ internal static class ApiErrors
         413 => "Payload too large",
         429 => "Too many requests",
         500 => "Internal error",
-        503 => "Storage unavailable",
+        503 => "Service unavailable",
         _ => "Error",
     };
 }

@@ -20,6 +20,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             LimitExceededException e => (e.Status, e.Code, e.Message),
             ConflictException e => (StatusCodes.Status409Conflict, e.Code, e.Message),
             StorageUnavailableException e => (StatusCodes.Status503ServiceUnavailable, e.Code, e.Message),
+            ClusterUnavailableException e => (StatusCodes.Status503ServiceUnavailable, e.Code, e.Message),
             SessionsException e => (StatusCodes.Status400BadRequest, e.Code, e.Message),
             BadHttpRequestException e when e.StatusCode == StatusCodes.Status413PayloadTooLarge => (e.StatusCode, "body_too_large", e.Message),
             BadHttpRequestException e when e.Message.StartsWith("Failed to bind parameter", StringComparison.Ordinal) => (e.StatusCode, "invalid_parameter", e.Message),

@@ -18,14 +18,15 @@ internal static class SessionStoreApi
     {
         var group = routes.MapGroup("/v1/projects/{projectKey}").WithTags("SessionStore").RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy);
 
-        group.MapPost("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, long? expectedLength, long? lastActivity, SessionService sessions, CancellationToken ct) =>
+        group.MapPost("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, long? expectedLength, long? lastActivity, SessionGrains grains, CancellationToken ct) =>
         {
             var key = new SessionKey(projectKey, sessionId, subpath);
             KeyRules.Validate(key);
             var options = new AppendOptions(IdempotencyKeyOf(http.Request), lastActivity is > 0 ? lastActivity : null);
-            var body = await RequestContext.ReadBodyAsync(http.Request, sessions.Limits, ct).ConfigureAwait(false);
-            var lines = EntryParser.ParseArray(body, sessions.Limits);
-            var result = await sessions.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, ct, options).ConfigureAwait(false);
+            var limits = grains.Sessions.Limits;
+            var body = await RequestContext.ReadBodyAsync(http.Request, limits, ct).ConfigureAwait(false);
+            var lines = EntryParser.ParseArray(body, limits);
+            var result = await grains.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, options, ct).ConfigureAwait(false);
             return TypedResults.Ok(result);
         }).DocumentsJsonBody<List<System.Text.Json.Nodes.JsonObject>>()
             .WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.")
@@ -33,9 +34,9 @@ internal static class SessionStoreApi
             "A retry carrying the first call's Idempotency-Key header (kept one hour) writes nothing and answers as the first call did. " +
             "lastActivity (Unix epoch ms, imports) keeps an imported file's last activity when it is earlier than now.");
 
-        group.MapGet("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
+        group.MapGet("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionGrains grains, CancellationToken ct) =>
         {
-            var opened = await sessions.OpenTranscriptAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false)
+            var opened = await grains.OpenTranscriptAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false)
                 ?? throw new NotFoundException("session_not_found", $"Nothing was ever written at '{projectKey}/{sessionId}'{(subpath is null ? "" : "/" + subpath)}.");
             http.Response.ContentType = "application/json";
             http.Response.ContentLength = JsonlAsArray.LengthOf(opened.Length);
@@ -44,9 +45,9 @@ internal static class SessionStoreApi
             return Results.Empty;
         }).WithSummary("Load entries (SessionStore.load) as a JSON array, streamed; 404 for a key never written.");
 
-        group.MapGet("/sessions/{sessionId}/transcript", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
+        group.MapGet("/sessions/{sessionId}/transcript", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionGrains grains, CancellationToken ct) =>
         {
-            var opened = await sessions.OpenTranscriptAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false)
+            var opened = await grains.OpenTranscriptAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct).ConfigureAwait(false)
                 ?? throw new NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
             return Results.Stream(opened.Content, "application/x-ndjson");
         }).WithSummary("The raw transcript as JSONL, streamed byte for byte.");
@@ -91,13 +92,13 @@ internal static class SessionStoreApi
             return Results.Empty;
         }).WithSummary("One summary sidecar with its version (also in ETag).");
 
-        group.MapPut("/sessions/{sessionId}/summary", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        group.MapPut("/sessions/{sessionId}/summary", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
         {
             var expected = ParseIfMatch(http.Request.Headers.IfMatch.ToString());
             ReadOnlyMemory<byte> body;
             try
             {
-                body = await RequestContext.ReadBodyAsync(http.Request, sessions.Limits, ct, EntryLimits.MaxSidecarBytes).ConfigureAwait(false);
+                body = await RequestContext.ReadBodyAsync(http.Request, grains.Sessions.Limits, ct, EntryLimits.MaxSidecarBytes).ConfigureAwait(false);
             }
             catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
@@ -105,15 +106,15 @@ internal static class SessionStoreApi
             }
 
             var (mtime, data) = ParseSummaryBody(body);
-            var version = await sessions.PutSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
+            var version = await grains.PutSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
             http.Response.Headers.ETag = $"\"{version}\"";
             return TypedResults.Ok(new SummaryVersion(version));
         }).DocumentsJsonBody<SummaryBody>()
             .WithSummary("Compare-and-swap a summary sidecar: If-Match: \"<version>\" (\"0\" = create). 409 when another writer was first.");
 
-        group.MapDelete("/sessions/{sessionId}", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionService sessions, CancellationToken ct) =>
+        group.MapDelete("/sessions/{sessionId}", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionGrains grains, CancellationToken ct) =>
         {
-            var removed = await sessions.DeleteAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), ct, RequestContext.Actor(http)).ConfigureAwait(false);
+            var removed = await grains.DeleteAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), RequestContext.Actor(http), ct).ConfigureAwait(false);
             return removed ? Results.NoContent() : throw new NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
         }).WithSummary("Delete a session (cascades to subpaths, catalog row and sidecar) or one subpath.");
 

@@ -40,52 +40,52 @@ internal static class SessionsApi
             await writer.FlushAsync(ct).ConfigureAwait(false);
         }).Produces<SessionList>().WithSummary("List sessions newest first (the SDK's listSessions), with limit, cursor, tag and text (q) filters.");
 
-        group.MapPost("", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
+        group.MapPost("", async (HttpContext http, string projectKey, SessionGrains grains, CancellationToken ct) =>
         {
             var body = await RequestContext.ReadJsonAsync<CreateRequest>(http.Request, ct).ConfigureAwait(false);
-            var id = sessions.Create(RequestContext.Tenant(http), projectKey, body.Ephemeral);
+            var id = await grains.CreateAsync(RequestContext.Tenant(http), projectKey, body.Ephemeral, ct).ConfigureAwait(false);
             return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new CreatedSession(id, body.Ephemeral));
         }).DocumentsJsonBody<CreateRequest>()
-            .WithSummary("Create a session id (UUID); ephemeral sessions live in this node's memory only and are never persisted.");
+            .WithSummary("Create a session id (UUID); ephemeral sessions live in their grain's memory only and are never persisted.");
 
         group.MapGet("/latest", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
             TypedResults.Ok(SessionInfoDto.From(await sessions.GetLatestAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))))
             .WithSummary("Continue: the most recent non-sidechain session of the project.");
 
-        group.MapGet("/{sessionId}", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(SessionInfoDto.From(await sessions.GetInfoAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false))))
+        group.MapGet("/{sessionId}", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
+            TypedResults.Ok(SessionInfoDto.From(await grains.GetInfoAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false))))
             .WithSummary("Session info (the SDK's getSessionInfo).");
 
-        group.MapGet("/{sessionId}/messages", async (HttpContext http, string projectKey, string sessionId, int? limit, int? offset, bool? includeSystemMessages, string? subpath, SessionService sessions, CancellationToken ct) =>
-            new JsJsonResult(await sessions.GetMessagesAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), includeSystemMessages ?? false, offset ?? 0, limit, ct).ConfigureAwait(false)))
+        group.MapGet("/{sessionId}/messages", async (HttpContext http, string projectKey, string sessionId, int? limit, int? offset, bool? includeSystemMessages, string? subpath, SessionGrains grains, CancellationToken ct) =>
+            new JsJsonResult(await grains.GetMessagesAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), includeSystemMessages ?? false, offset ?? 0, limit, ct).ConfigureAwait(false)))
             .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Messages of the live chain (the SDK's getSessionMessages), with limit and offset.");
 
-        group.MapGet("/{sessionId}/context", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
-            new JsJsonResult(await sessions.GetContextAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)))
+        group.MapGet("/{sessionId}/context", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
+            new JsJsonResult(await grains.GetContextAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)))
             .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Entries from the last compaction boundary on (the context a resumed agent sees); the full history stays.");
 
-        group.MapPost("/{sessionId}/fork", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        group.MapPost("/{sessionId}/fork", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
         {
             var body = await RequestContext.ReadJsonAsync<ForkRequest>(http.Request, ct).ConfigureAwait(false);
-            var id = await sessions.ForkAsync(RequestContext.Tenant(http), projectKey, sessionId, body.UpToMessageId, body.Title, ct).ConfigureAwait(false);
+            var id = await grains.ForkAsync(RequestContext.Tenant(http), projectKey, sessionId, body.UpToMessageId, body.Title, ct).ConfigureAwait(false);
             return TypedResults.Created($"/v1/projects/{Uri.EscapeDataString(projectKey)}/sessions/{Uri.EscapeDataString(id)}", new ForkResult(id));
         }).DocumentsJsonBody<ForkRequest>()
             .WithSummary("Fork (the SDK's forkSession), optionally up to a message (inclusive) and with a title.");
 
-        group.MapPost("/{sessionId}/rename", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        group.MapPost("/{sessionId}/rename", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
         {
             var body = await RequestContext.ReadJsonAsync<RenameRequest>(http.Request, ct).ConfigureAwait(false);
-            await sessions.RenameAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Title ?? "", ct).ConfigureAwait(false);
+            await grains.RenameAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Title ?? "", ct).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).DocumentsJsonBody<RenameRequest>()
             .WithSummary("Rename (the SDK's renameSession): appends a custom-title entry.");
 
-        group.MapPost("/{sessionId}/tag", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        group.MapPost("/{sessionId}/tag", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
         {
             var body = await RequestContext.ReadJsonAsync<TagRequest>(http.Request, ct).ConfigureAwait(false);
-            await sessions.TagAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Tag, ct).ConfigureAwait(false);
+            await grains.TagAsync(RequestContext.Tenant(http), projectKey, sessionId, body.Tag, ct).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).DocumentsJsonBody<TagRequest>()
             .WithSummary("Tag (the SDK's tagSession): appends a tag entry; {\"tag\": null} clears it.");
@@ -106,8 +106,8 @@ internal static class SessionsApi
     }
 
     private static void MapSubagentMessages(RouteGroupBuilder group) =>
-        group.MapGet("/{sessionId}/subagents/{agentId}/messages", async (HttpContext http, string projectKey, string sessionId, string agentId, int? limit, int? offset, SessionService sessions, CancellationToken ct) =>
-            new JsJsonResult(await sessions.GetSubagentMessagesAsync(RequestContext.Tenant(http), projectKey, sessionId, agentId, offset ?? 0, limit, ct).ConfigureAwait(false)))
+        group.MapGet("/{sessionId}/subagents/{agentId}/messages", async (HttpContext http, string projectKey, string sessionId, string agentId, int? limit, int? offset, SessionGrains grains, CancellationToken ct) =>
+            new JsJsonResult(await grains.GetSubagentMessagesAsync(RequestContext.Tenant(http), projectKey, sessionId, agentId, offset ?? 0, limit, ct).ConfigureAwait(false)))
             .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Messages of one subagent (the SDK's getSubagentMessages).");
 

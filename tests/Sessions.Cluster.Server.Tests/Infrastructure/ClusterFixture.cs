@@ -35,7 +35,7 @@ public class ClusterFixture : ITestServer
         PostgresConnectionString = await Postgres.CreateDatabaseAsync("sessions");
         for (var i = 0; i < NodeCount; i++)
         {
-            Nodes.Add(new NodeProcess(NodeArguments()));
+            Nodes.Add(new NodeProcess([.. NodeArguments(), .. SiloArguments()]));
         }
 
         await Task.WhenAll(Nodes.Select(n => n.StartAsync()));
@@ -50,6 +50,14 @@ public class ClusterFixture : ITestServer
         "--Sessions:Blob:Container", Container,
         "--Sessions:Postgres:ConnectionString", PostgresConnectionString,
         "--Logging:LogLevel:Default", "Warning",
+    ];
+
+    /// <summary>A node's own silo endpoint (each node process is a silo of one cluster, membership in Azurite's table service).</summary>
+    public IReadOnlyList<string> SiloArguments() =>
+    [
+        "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--Sessions:Orleans:GatewayPort", "0",
+        "--Sessions:Orleans:ClusterId", Container,
     ];
 
     public HttpClient ClientFor(int node) => new() { BaseAddress = Nodes[node].Url, Timeout = TimeSpan.FromSeconds(60) };

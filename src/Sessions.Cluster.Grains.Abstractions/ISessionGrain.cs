@@ -1,0 +1,54 @@
+using Orleans.Concurrency;
+
+namespace Sessions.Cluster.Grains;
+
+/// <summary>
+/// One session of one tenant (key: <see cref="SessionGrainKey"/>, <c>tenant/projectKey/sessionId</c>): the single writer
+/// of its transcript and subagent transcripts. Calls are ordered by the grain, so concurrent writers on several nodes
+/// never conflict unless one of them sent a stale expected length. Bulk bytes do not travel through it: a read asks
+/// for a <see cref="TranscriptView"/> and the caller streams the bytes from storage up to the view's length.
+/// Errors arrive as <see cref="SessionFault"/> (see <see cref="SessionFault.ToException"/>).
+/// </summary>
+public interface ISessionGrain : IGrainWithStringKey
+{
+    /// <summary>Appends a batch (SessionStore <c>append</c>, mirrors the SDK's contract: in order, deduplicated by uuid).</summary>
+    /// <param name="command">The subpath, entries, fence and idempotency key.</param>
+    /// <returns>What was written, the committed length and the store's mtime (epoch ms).</returns>
+    Task<AppendAnswer> Append(AppendCommand command);
+
+    /// <summary>Compare-and-swap of the summary sidecar (SessionStore summaries); returns the new version.</summary>
+    /// <param name="dataJson">The SDK's opaque <c>SessionSummaryEntry.data</c>, as JSON text.</param>
+    /// <param name="mtime">The sidecar's mtime (epoch ms).</param>
+    /// <param name="expectedVersion">The version the caller read; 0 creates.</param>
+    Task<long> PutSummary(string dataJson, long mtime, long expectedVersion);
+
+    /// <summary>Appends a <c>custom-title</c> entry (mirrors the SDK's renameSession).</summary>
+    Task Rename(string title);
+
+    /// <summary>Appends a <c>tag</c> entry; null clears the tag (mirrors the SDK's tagSession).</summary>
+    Task Tag(string? tag);
+
+    /// <summary>Deletes the session (cascading to subpaths, sidecar and catalog row) or one subpath; false when nothing existed.</summary>
+    /// <param name="subpath">A subpath, or null for the whole session.</param>
+    /// <param name="actor">Who asked, for the erasure audit log.</param>
+    Task<bool> Delete(string? subpath, string actor);
+
+    /// <summary>The session's catalog row (mirrors the SDK's getSessionInfo); <c>session_not_found</c> when the SDK would not list it.</summary>
+    [ReadOnly]
+    Task<SessionInfoAnswer> GetInfo();
+
+    /// <summary>
+    /// The committed length of a log at this instant, after pending work (a pending fork's copy) is settled: the
+    /// caller reads storage up to it. For an ephemeral session, which never reaches storage, the view holds the bytes.
+    /// </summary>
+    /// <param name="subpath">A subpath, or null for the main transcript.</param>
+    Task<TranscriptView> GetView(string? subpath);
+
+    /// <summary>Forks the session (mirrors the SDK's forkSession): a new session id seeded from this one's committed history.</summary>
+    /// <param name="upToMessageId">Cut after this message (inclusive), or null for the whole history.</param>
+    /// <param name="title">The fork's title before " (fork)", or null for the parent's.</param>
+    Task<string> Fork(string? upToMessageId, string? title);
+
+    /// <summary>Marks the session ephemeral before its first write: it then lives only in this grain's silo memory.</summary>
+    Task MarkEphemeral();
+}

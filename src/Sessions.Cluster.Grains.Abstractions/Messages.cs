@@ -1,0 +1,101 @@
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Grains;
+
+/// <summary>One entry of an append: its JSON text as UTF-8 (one line, validated by the node) and its uuid, if any.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct EntryMessage([property: Id(0)] ReadOnlyMemory<byte> Json, [property: Id(1)] string? Uuid)
+{
+    /// <summary>The entry as Core's <see cref="TranscriptLine"/>.</summary>
+    public TranscriptLine ToLine() => new(Json, Uuid);
+
+    /// <summary>Wraps a parsed line.</summary>
+    public static EntryMessage From(TranscriptLine line) => new(line.Json, line.Uuid);
+}
+
+/// <summary>An append call: target log, entries in order, the fence and the call's idempotency key.</summary>
+/// <param name="Subpath">A subpath (<c>subagents/agent-x</c>), or null for the main transcript.</param>
+/// <param name="Entries">The batch, in order.</param>
+/// <param name="ExpectedLength">The committed length (bytes) the caller knows; null = append at the end.</param>
+/// <param name="IdempotencyKey">The call's <c>Idempotency-Key</c>; a repeat writes nothing and answers as the first call.</param>
+/// <param name="LastActivity">An imported file's last activity (epoch ms), kept when earlier than now.</param>
+[GenerateSerializer, Immutable]
+public sealed record AppendCommand(
+    [property: Id(0)] string? Subpath,
+    [property: Id(1)] EntryMessage[] Entries,
+    [property: Id(2)] long? ExpectedLength,
+    [property: Id(3)] string? IdempotencyKey,
+    [property: Id(4)] long? LastActivity);
+
+/// <summary>The answer of an append (Core's <see cref="AppendResult"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed record AppendAnswer(
+    [property: Id(0)] int Appended,
+    [property: Id(1)] int Duplicates,
+    [property: Id(2)] long Length,
+    [property: Id(3)] long Mtime,
+    [property: Id(4)] bool Created,
+    [property: Id(5)] long Bytes)
+{
+    /// <summary>As Core's result.</summary>
+    public AppendResult ToResult() => new(Appended, Duplicates, Length, Mtime, Created, Bytes);
+
+    /// <summary>From Core's result.</summary>
+    public static AppendAnswer From(AppendResult r) => new(r.Appended, r.Duplicates, r.Length, r.Mtime, r.Created, r.Bytes);
+}
+
+/// <summary>
+/// A consistent view of one log: its committed length when the grain answered (null: never written). Readers stream
+/// storage up to <see cref="Length"/>. <see cref="Inline"/> holds the bytes only for an ephemeral session, whose log
+/// exists in the grain's memory alone.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record TranscriptView([property: Id(0)] long? Length, [property: Id(1)] byte[]? Inline);
+
+/// <summary>A session's catalog row as the grain answers it (Core's <see cref="SessionRecord"/>, converted by <see cref="SessionRecordConverter"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed record SessionInfoAnswer([property: Id(0)] SessionRecord Record);
+
+/// <summary>The wire shape of Core's <see cref="SessionRecord"/> (Core stays free of Orleans).</summary>
+[GenerateSerializer]
+public struct SessionRecordSurrogate
+{
+#pragma warning disable CS1591 // The fields mirror SessionRecord's documented properties one to one.
+    [Id(0)] public string Tenant;
+    [Id(1)] public string ProjectKey;
+    [Id(2)] public string SessionId;
+    [Id(3)] public long Mtime;
+    [Id(4)] public long Size;
+    [Id(5)] public bool Listed;
+    [Id(6)] public string? Summary;
+    [Id(7)] public string? CustomTitle;
+    [Id(8)] public string? FirstPrompt;
+    [Id(9)] public string? Tag;
+    [Id(10)] public string? Cwd;
+    [Id(11)] public string? GitBranch;
+    [Id(12)] public long? CreatedAt;
+    [Id(13)] public string? ParentSessionId;
+    [Id(14)] public bool IsSidechain;
+#pragma warning restore CS1591
+}
+
+/// <summary>Converts <see cref="SessionRecord"/> to and from its wire shape.</summary>
+[RegisterConverter]
+public sealed class SessionRecordConverter : IConverter<SessionRecord, SessionRecordSurrogate>
+{
+    /// <inheritdoc />
+    public SessionRecord ConvertFromSurrogate(in SessionRecordSurrogate s) => new()
+    {
+        Tenant = s.Tenant, ProjectKey = s.ProjectKey, SessionId = s.SessionId, Mtime = s.Mtime, Size = s.Size, Listed = s.Listed,
+        Summary = s.Summary, CustomTitle = s.CustomTitle, FirstPrompt = s.FirstPrompt, Tag = s.Tag, Cwd = s.Cwd, GitBranch = s.GitBranch,
+        CreatedAt = s.CreatedAt, ParentSessionId = s.ParentSessionId, IsSidechain = s.IsSidechain,
+    };
+
+    /// <inheritdoc />
+    public SessionRecordSurrogate ConvertToSurrogate(in SessionRecord r) => new()
+    {
+        Tenant = r.Tenant, ProjectKey = r.ProjectKey, SessionId = r.SessionId, Mtime = r.Mtime, Size = r.Size, Listed = r.Listed,
+        Summary = r.Summary, CustomTitle = r.CustomTitle, FirstPrompt = r.FirstPrompt, Tag = r.Tag, Cwd = r.Cwd, GitBranch = r.GitBranch,
+        CreatedAt = r.CreatedAt, ParentSessionId = r.ParentSessionId, IsSidechain = r.IsSidechain,
+    };
+}

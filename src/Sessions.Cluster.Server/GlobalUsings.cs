@@ -1,0 +1,1 @@
+global using LimitExceededException = Sessions.Cluster.Core.LimitExceededException;

@@ -1,0 +1,177 @@
+using System.Text.Json.Nodes;
+using Orleans.Runtime;
+using Polly;
+using Polly.Retry;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Sdk;
+using Sessions.Cluster.Core.Sessions;
+using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Grains;
+
+namespace Sessions.Cluster.Server;
+
+/// <summary>
+/// How HTTP handlers reach a session: every write, info and view goes to the session's <see cref="ISessionGrain"/>
+/// (on whichever silo holds it); bulk bytes are then read from storage here, up to the length the grain fixed.
+/// A call that fails because a silo died or membership is settling is retried within <see cref="RetryBudget"/>, then
+/// answered as <see cref="ClusterUnavailableException"/> (503 with Retry-After), never 500.
+/// </summary>
+public sealed class SessionGrains
+{
+    /// <summary>How long one request keeps retrying a grain call whose silo is unavailable.</summary>
+    public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(10);
+
+    private readonly IGrainFactory _grains;
+    private readonly SessionService _sessions;
+    private readonly ResiliencePipeline _retry;
+
+    /// <summary>Creates the facade over the silo's grain factory and the node's session service.</summary>
+    public SessionGrains(IGrainFactory grains, SessionService sessions, TimeProvider timeProvider)
+    {
+        _grains = grains;
+        _sessions = sessions;
+        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<OrleansMessageRejectionException>().Handle<TimeoutException>(),
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = TimeSpan.FromSeconds(1),
+                // 0.1 + 0.2 + 0.4 + 0.8 + 8 × 1 s: about RetryBudget of waiting, plus the attempts themselves.
+                MaxRetryAttempts = 12,
+            })
+            .Build();
+    }
+
+    /// <summary>The node's session service (listings, search and other catalog reads need no grain).</summary>
+    public SessionService Sessions => _sessions;
+
+    /// <summary>Appends through the session's grain (SessionStore <c>append</c>).</summary>
+    public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, AppendOptions options, CancellationToken cancellationToken)
+    {
+        // A retry after a lost answer must not write the batch twice: every call carries an idempotency key.
+        var command = new AppendCommand(key.Subpath, lines.Select(EntryMessage.From).ToArray(), expectedLength,
+            options.IdempotencyKey ?? "node:" + Guid.NewGuid().ToString("N"), options.LastActivity);
+        var answer = await CallAsync(tenant, key, g => g.Append(command), cancellationToken).ConfigureAwait(false);
+        return answer.ToResult();
+    }
+
+    /// <summary>Compare-and-swap of the summary sidecar through the grain.</summary>
+    public Task<long> PutSummaryAsync(string tenant, SessionKey key, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken) =>
+        CallAsync(tenant, key, g => g.PutSummary(dataJson, mtime, expectedVersion), cancellationToken);
+
+    /// <summary>Renames (mirrors the SDK's renameSession).</summary>
+    public Task RenameAsync(string tenant, string projectKey, string sessionId, string title, CancellationToken cancellationToken) =>
+        CallAsync(tenant, new SessionKey(projectKey, sessionId), async g => { await g.Rename(title).ConfigureAwait(false); return true; }, cancellationToken);
+
+    /// <summary>Tags (mirrors the SDK's tagSession); null clears.</summary>
+    public Task TagAsync(string tenant, string projectKey, string sessionId, string? tag, CancellationToken cancellationToken) =>
+        CallAsync(tenant, new SessionKey(projectKey, sessionId), async g => { await g.Tag(tag).ConfigureAwait(false); return true; }, cancellationToken);
+
+    /// <summary>Deletes a session or one subpath; false when nothing existed.</summary>
+    public Task<bool> DeleteAsync(string tenant, SessionKey key, string actor, CancellationToken cancellationToken) =>
+        CallAsync(tenant, key, g => g.Delete(key.Subpath, actor), cancellationToken);
+
+    /// <summary>Forks (mirrors the SDK's forkSession) through the parent's grain; returns the fork's id.</summary>
+    public Task<string> ForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken) =>
+        CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.Fork(upToMessageId, title), cancellationToken);
+
+    /// <summary>The session's info (mirrors the SDK's getSessionInfo).</summary>
+    public async Task<SessionRecord> GetInfoAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        (await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetInfo(), cancellationToken).ConfigureAwait(false)).Record;
+
+    /// <summary>Creates a session id; an ephemeral session is registered with its grain, the only place it will live.</summary>
+    public async Task<string> CreateAsync(string tenant, string projectKey, bool ephemeral, CancellationToken cancellationToken)
+    {
+        var id = _sessions.Create(tenant, projectKey, ephemeral: false);
+        if (ephemeral)
+        {
+            await CallAsync(tenant, new SessionKey(projectKey, id), async g => { await g.MarkEphemeral().ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return id;
+    }
+
+    /// <summary>
+    /// Opens a log's committed bytes (JSONL) at the length its grain fixes now; null when never written. The bytes
+    /// stream from storage; only an ephemeral session's come from the grain.
+    /// </summary>
+    public async Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        var view = await CallAsync(tenant, key, g => g.GetView(key.Subpath), cancellationToken).ConfigureAwait(false);
+        if (view.Length is not { } length)
+        {
+            return null;
+        }
+
+        if (view.Inline is { } inline)
+        {
+            return (new MemoryStream(inline, writable: false), inline.Length);
+        }
+
+        var stream = await _sessions.OpenStoredAsync(tenant, key, length, cancellationToken).ConfigureAwait(false);
+        return stream is null ? null : (stream, length);
+    }
+
+    /// <summary>The SDK's getSessionMessages over the log's view.</summary>
+    /// <exception cref="NotFoundException">No such session.</exception>
+    public async Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
+
+        return SessionMessages.Build(await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false), includeSystemMessages, offset, limit);
+    }
+
+    /// <summary>The SDK's getSubagentMessages: messages of <c>subagents/…/agent-&lt;agentId&gt;</c>.</summary>
+    /// <exception cref="NotFoundException">No such session or subagent.</exception>
+    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
+
+        var subpaths = await _sessions.ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var subpath = subpaths.FirstOrDefault(k => k.StartsWith("subagents/", StringComparison.Ordinal) && k[(k.LastIndexOf('/') + 1)..] == "agent-" + agentId)
+            ?? throw new NotFoundException("subagent_not_found", $"Session '{sessionId}' has no subagent '{agentId}'.");
+        return SessionMessages.BuildSubagent(await ReadEntriesAsync(tenant, new SessionKey(projectKey, sessionId, subpath), cancellationToken).ConfigureAwait(false), offset, limit);
+    }
+
+    /// <summary>Context after compaction: entries from the last compaction boundary on.</summary>
+    public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
+        SessionService.ContextOf(await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false));
+
+    private async Task<List<JsonObject>> ReadEntriesAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    {
+        var opened = await OpenTranscriptAsync(tenant, key, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException("session_not_found", $"Session '{key.SessionId}' was not found in project '{key.ProjectKey}'" + (key.Subpath is null ? "." : $" (subpath '{key.Subpath}')."));
+        await using var stream = opened.Content;
+        using var buffer = new MemoryStream(checked((int)opened.Length));
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return TranscriptText.ParseObjects(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    // One grain call: key validated first (a bad key is a 400, not a grain), faults rethrown as the Core errors they
+    // carry, unavailable silos retried within the budget.
+    private async Task<T> CallAsync<T>(string tenant, SessionKey key, Func<ISessionGrain, Task<T>> call, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.Validate(key);
+        var grain = _grains.GetGrain<ISessionGrain>(SessionGrainKey.Format(tenant, key.ProjectKey, key.SessionId));
+        try
+        {
+            return await _retry.ExecuteAsync(async _ => await call(grain).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (SessionFault fault)
+        {
+            throw fault.ToException();
+        }
+        catch (Exception e) when (e is OrleansMessageRejectionException or TimeoutException)
+        {
+            throw new ClusterUnavailableException($"The session's grain could not be reached within {RetryBudget.TotalSeconds:0} s ({e.GetType().Name}: {e.Message}); retry shortly.", e);
+        }
+    }
+}

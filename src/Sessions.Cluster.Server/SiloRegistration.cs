@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Sockets;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Sessions.Cluster.Grains;
+using Sessions.Cluster.Storage.AzureBlob;
+
+namespace Sessions.Cluster.Server;
+
+/// <summary>
+/// Every node co-hosts an Orleans silo (<c>UseOrleans</c>); HTTP handlers call its grains. Embedded: a one-silo cluster
+/// on loopback (<c>UseLocalhostClustering</c>, no gateway). Cluster: membership in Azure Table storage, grain state in
+/// Azure Blob, membership options tuned so a dead silo is declared dead in about 3 s by two votes.
+/// </summary>
+/// <remarks>
+/// Keys: <c>Sessions:Orleans:SiloPort</c> (embedded default: a free loopback port; cluster default 11111),
+/// <c>Sessions:Orleans:GatewayPort</c> (cluster default 30000; 0 = none), <c>Sessions:Orleans:ClusterId</c> (default
+/// <c>sessions</c>), <c>Sessions:Orleans:AdvertisedAddress</c> (cluster: the address other silos reach this one at, an IP
+/// or host name; default 127.0.0.1), <c>Sessions:Table:ConnectionString</c> (cluster membership; default the blob
+/// connection string, which must then name a table endpoint).
+/// </remarks>
+public static class SiloRegistration
+{
+    /// <summary>The Orleans service id of every deployment.</summary>
+    public const string ServiceId = "sessions-cluster";
+
+    /// <summary>Membership settings: probes time out after 2 s, two missed probes suspect, two votes declare dead.</summary>
+    public static void TuneMembership(ClusterMembershipOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        o.ProbeTimeout = TimeSpan.FromSeconds(2);
+        o.NumMissedProbesLimit = 2;
+        o.NumVotesForDeathDeclaration = 2;
+        o.TableRefreshTimeout = TimeSpan.FromSeconds(10);
+        o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+    }
+
+    /// <summary>Adds the silo for the configured mode.</summary>
+    /// <exception cref="InvalidOperationException">A setting is invalid.</exception>
+    public static void AddSessionsSilo(this WebApplicationBuilder builder, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        var cluster = string.Equals((section["Mode"] ?? StorageRegistration.EmbeddedMode).Trim(), StorageRegistration.ClusterMode, StringComparison.OrdinalIgnoreCase);
+        builder.UseOrleans(silo =>
+        {
+            silo.AddIncomingGrainCallFilter<SessionFaultFilter>();
+            silo.AddActivityPropagation();
+            silo.AddDashboard();
+            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(section.GetValue("Orleans:IdleMinutes", 15)));
+            if (!cluster)
+            {
+                var port = section.GetValue("Orleans:SiloPort", 0);
+                silo.UseLocalhostClustering(port > 0 ? port : FreeLoopbackPort(), section.GetValue("Orleans:GatewayPort", 0), serviceId: ServiceId, clusterId: "embedded");
+                silo.AddMemoryGrainStorageAsDefault();
+                return;
+            }
+
+            var blobConnection = section["Blob:ConnectionString"] ?? AzureBlobOptions.DevelopmentConnectionString;
+            var tableConnection = section["Table:ConnectionString"] ?? blobConnection;
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = section["Orleans:ClusterId"] ?? "sessions";
+                o.ServiceId = ServiceId;
+            });
+            var advertised = section["Orleans:AdvertisedAddress"] ?? "127.0.0.1";
+            var siloPort = section.GetValue("Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
+            var gatewayPort = section.GetValue("Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
+            if (IPAddress.TryParse(advertised, out var ip))
+            {
+                silo.ConfigureEndpoints(ip, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(ip));
+            }
+            else
+            {
+                silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, AddressFamily.InterNetwork, listenOnAnyHostAddress: true);
+            }
+
+            silo.Configure<ClusterMembershipOptions>(TuneMembership);
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
+            silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(tableConnection));
+            silo.AddAzureBlobGrainStorageAsDefault(o => o.BlobServiceClient = new BlobServiceClient(blobConnection, AzureBlobOptions.ClientOptions()));
+        });
+    }
+
+    // The embedded silo talks only to itself; any free loopback port serves, so two embedded servers never collide.
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
