@@ -26,11 +26,11 @@ public sealed class SessionGrains
     private readonly ResiliencePipeline _retry;
 
     /// <summary>Creates the facade over the silo's grain factory and the node's session service.</summary>
-    public SessionGrains(IGrainFactory grains, SessionService sessions, TimeProvider timeProvider)
+    public SessionGrains(IGrainFactory grains, SessionService sessions)
     {
         _grains = grains;
         _sessions = sessions;
-        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+        _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<OrleansMessageRejectionException>().Handle<TimeoutException>(),

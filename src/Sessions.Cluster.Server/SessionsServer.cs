@@ -37,7 +37,10 @@ public static partial class SessionsServer
         "Sessions:Auth:OperatorKey", "Sessions:Limits:MaxSessions", "Sessions:Limits:MaxBytes", "Sessions:Limits:MaxEntryBytes", "Sessions:Limits:RequestsPerMinute",
     ];
 
-    /// <summary>Builds the application from command-line arguments; <paramref name="configure"/> may override services (tests inject a clock).</summary>
+    /// <summary>
+    /// Builds the application from command-line arguments; <paramref name="configure"/> may override services (tests
+    /// replace the <see cref="StoreClock"/>).
+    /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -53,27 +56,31 @@ public static partial class SessionsServer
             MaxBodyBytesInFlight = section.GetValue("MaxBodyBytesInFlight", EntryLimits.DefaultMaxBodyBytesInFlight),
         };
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new StoreClock(TimeProvider.System));
         var storage = builder.Services.AddSessionStorage(section, limits);
         var auth = builder.Services.AddSessionsAuth(section);
         AuthRegistration.EnsureSafeBinding(auth, (builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey) ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries));
         var defaults = new TenantLimits();
         section.GetSection("Limits").Bind(defaults);
         builder.Services.AddSingleton(defaults);
-        builder.Services.AddSingleton<TenantService>();
+        builder.Services.AddSingleton(sp => new TenantService(sp.GetRequiredService<ITenantDirectory>(), sp.GetRequiredService<ISessionCatalog>(),
+            sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<StoreClock>().Time, sp.GetRequiredService<TenantLimits>()));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(new BodyBudget(limits.MaxBodyBytesInFlight));
-        builder.Services.AddSingleton<SessionService>();
+        builder.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(),
+            sp.GetRequiredService<StoreClock>().Time, limits, sp.GetRequiredService<TenantService>(), sp.GetRequiredService<ITenantDirectory>()));
         builder.Services.AddSingleton<SessionGrains>();
         builder.AddSessionsSilo(section);
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);
         builder.Services.AddSingleton(retention);
-        builder.Services.AddSingleton<RetentionService>();
+        builder.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(),
+            sp.GetRequiredService<StoreClock>().Time, retention));
         if (retention.Enabled)
         {
-            builder.Services.AddHostedService<RetentionSweeper>();
+            builder.Services.AddHostedService(sp => new RetentionSweeper(sp.GetRequiredService<RetentionService>(), sp.GetRequiredService<StoreClock>().Time,
+                sp.GetRequiredService<ILogger<RetentionSweeper>>()));
         }
 
         builder.Services.TryAddSingleton(new RecoveryOptions(CleanStopMarker: null));
@@ -94,7 +101,6 @@ public static partial class SessionsServer
 
         var app = builder.Build();
         app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
-        app.Services.UseSessionsTelemetry();
         ServerLog.Started(app.Logger, storage);
         if (app.Services.GetRequiredService<ISessionCatalog>() is Catalog.PostgreSql.PostgresSessionCatalog { RowLevelSecurityEnforced: false })
         {

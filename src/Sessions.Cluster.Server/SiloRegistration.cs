@@ -18,7 +18,7 @@ namespace Sessions.Cluster.Server;
 /// Keys: <c>Sessions:Orleans:SiloPort</c> (embedded default: a free loopback port; cluster default 11111),
 /// <c>Sessions:Orleans:GatewayPort</c> (cluster default 30000; 0 = none), <c>Sessions:Orleans:ClusterId</c> (default
 /// <c>sessions</c>), <c>Sessions:Orleans:AdvertisedAddress</c> (cluster: the address other silos reach this one at, an IP
-/// or host name; default 127.0.0.1), <c>Sessions:Table:ConnectionString</c> (cluster membership; default the blob
+/// or host name; default this machine's host name, which in a container or pod resolves to its own address), <c>Sessions:Table:ConnectionString</c> (cluster membership; default the blob
 /// connection string, which must then name a table endpoint).
 /// </remarks>
 public static class SiloRegistration
@@ -65,7 +65,7 @@ public static class SiloRegistration
                 o.ClusterId = section["Orleans:ClusterId"] ?? "sessions";
                 o.ServiceId = ServiceId;
             });
-            var advertised = section["Orleans:AdvertisedAddress"] ?? "127.0.0.1";
+            var advertised = section["Orleans:AdvertisedAddress"] ?? Dns.GetHostName();
             var siloPort = section.GetValue("Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
             var gatewayPort = section.GetValue("Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
             if (IPAddress.TryParse(advertised, out var ip))

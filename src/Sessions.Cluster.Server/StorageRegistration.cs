@@ -40,12 +40,12 @@ public static class StorageRegistration
                 services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(
                     new FileSystemTranscriptStore(
                         new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = section.GetValue("FlushToDisk", true) },
-                        sp.GetRequiredService<TimeProvider>()),
+                        sp.GetRequiredService<StoreClock>().Time),
                     "filesystem"));
                 services.AddSingleton(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db"), RenderRow = Api.ServerJsonContext.RenderRow }));
                 // One process owns the data folder, so row refreshes after appends can be coalesced off the append path.
                 services.AddSingleton<ISessionCatalog>(sp => new WriteBehindCatalog(
-                    sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<TimeProvider>(), section.GetValue("CatalogWriteDelay", TimeSpan.FromMilliseconds(50))));
+                    sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<StoreClock>().Time, section.GetValue("CatalogWriteDelay", TimeSpan.FromMilliseconds(50))));
                 services.AddSingleton<ITenantDirectory>(sp => sp.GetRequiredService<SqliteSessionCatalog>());
                 services.AddSingleton(new RecoveryOptions(Path.Combine(dataDir, "catalog.clean")));
                 return $"embedded: transcripts and catalog under {dataDir}";
@@ -66,7 +66,7 @@ public static class StorageRegistration
 
                 // One entry must fit in one append block.
                 limits.MaxEntryBytes = Math.Min(limits.MaxEntryBytes, AzureBlobTranscriptStore.MaxEntryBytes);
-                services.AddSingleton<AzureBlobTranscriptStore>(sp => new AzureBlobTranscriptStore(blob, sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton<AzureBlobTranscriptStore>(sp => new AzureBlobTranscriptStore(blob, sp.GetRequiredService<StoreClock>().Time));
                 services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(sp.GetRequiredService<AzureBlobTranscriptStore>(), "azureblob"));
                 services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = postgres }));
                 services.AddSingleton(sp => (ITenantDirectory)sp.GetRequiredService<ISessionCatalog>());

@@ -8,12 +8,16 @@ using Sessions.Cluster.Core.Telemetry;
 namespace Sessions.Cluster.Server;
 
 /// <summary>
-/// Exports <see cref="SessionsTelemetry"/> traces and metrics over OTLP with the OpenTelemetry SDK. Off unless an
-/// endpoint is configured: <c>Sessions:Telemetry:OtlpEndpoint</c> or the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>
-/// (e.g. <c>http://collector:4318</c>); <c>Sessions:Telemetry:OtlpProtocol</c> is <c>http/protobuf</c> (default) or
-/// <c>grpc</c>; <c>Sessions:Telemetry:MetricExportIntervalMs</c> defaults to 60 000. The providers are wired by hand
-/// because OpenTelemetry.Extensions.Hosting does not restore here.
+/// Traces and metrics through <c>OpenTelemetry.Extensions.Hosting</c>, exported over OTLP. Off unless an endpoint is
+/// configured: <c>Sessions:Telemetry:OtlpEndpoint</c> or the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (e.g.
+/// <c>http://collector:4318</c>); <c>Sessions:Telemetry:OtlpProtocol</c> is <c>http/protobuf</c> (default) or <c>grpc</c>;
+/// <c>Sessions:Telemetry:MetricExportIntervalMs</c> defaults to 60 000.
 /// </summary>
+/// <remarks>
+/// Sources: ours (<see cref="SessionsTelemetry.Name"/>), ASP.NET Core's request activities, Orleans' grain calls
+/// (<c>Microsoft.Orleans.*</c>, propagated between silos by <c>AddActivityPropagation</c>) and the Azure SDK's storage
+/// calls (<c>Azure.*</c>). Meters: ours, Orleans', ASP.NET Core's and Kestrel's.
+/// </remarks>
 internal static class TelemetryRegistration
 {
     public static void AddSessionsTelemetry(this IServiceCollection services, IConfiguration section)
@@ -24,6 +28,8 @@ internal static class TelemetryRegistration
             return;
         }
 
+        // The Azure SDK emits its spans on ActivitySources only when asked to.
+        AppContext.SetSwitch("Azure.Experimental.EnableActivitySource", true);
         var grpc = string.Equals(section["Telemetry:OtlpProtocol"], "grpc", StringComparison.OrdinalIgnoreCase);
         var baseUri = endpoint.TrimEnd('/');
         void Configure(OtlpExporterOptions o, string signal)
@@ -32,31 +38,26 @@ internal static class TelemetryRegistration
             o.Endpoint = new Uri(grpc ? baseUri : $"{baseUri}/v1/{signal}");
         }
 
-        var resource = ResourceBuilder.CreateDefault().AddService("sessions-cluster", serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}");
         var interval = section.GetValue("Telemetry:MetricExportIntervalMs", 60_000);
-        services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder()
-            .SetResourceBuilder(resource)
-            // ASP.NET Core's own request activities: sampled as roots (or as the caller's traceparent says), so our
-            // spans nest under them instead of under an unsampled parent.
-            .AddSource("Microsoft.AspNetCore")
-            .AddSource(SessionsTelemetry.Name)
-            .AddOtlpExporter(o => Configure(o, "traces"))
-            .Build());
-        services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddMeter(SessionsTelemetry.Name)
-            .AddOtlpExporter((o, reader) =>
-            {
-                Configure(o, "metrics");
-                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval;
-            })
-            .Build());
-    }
-
-    /// <summary>Starts the providers (they are created lazily by the container, which also disposes and flushes them).</summary>
-    public static void UseSessionsTelemetry(this IServiceProvider services)
-    {
-        services.GetService<TracerProvider>();
-        services.GetService<MeterProvider>();
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("sessions-cluster", serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
+            .WithTracing(t => t
+                // ASP.NET Core's own request activities: sampled as roots (or as the caller's traceparent says), so our
+                // spans and the grain calls nest under them.
+                .AddSource("Microsoft.AspNetCore")
+                .AddSource(SessionsTelemetry.Name)
+                .AddSource("Microsoft.Orleans.*")
+                .AddSource("Azure.*")
+                .AddOtlpExporter(o => Configure(o, "traces")))
+            .WithMetrics(m => m
+                .AddMeter(SessionsTelemetry.Name)
+                .AddMeter("Microsoft.Orleans")
+                .AddMeter("Microsoft.AspNetCore.Hosting")
+                .AddMeter("Microsoft.AspNetCore.Server.Kestrel")
+                .AddOtlpExporter((o, reader) =>
+                {
+                    Configure(o, "metrics");
+                    reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval;
+                }));
     }
 }

@@ -12,18 +12,19 @@ namespace Sessions.Cluster.Storage.AzureBlob;
 /// <c>&lt;tenant&gt;/&lt;projectKey&gt;/&lt;sessionId&gt;/&lt;subpath&gt;.jsonl</c>.
 /// </summary>
 /// <remarks>
-/// <para>Every Append Block carries <c>x-ms-blob-condition-appendpos</c> = the length this node last saw, so nodes
-/// never interleave: a 412 means another node wrote or an earlier attempt of ours landed. The store then re-reads the
+/// <para>Blobs are reached through the Azure SDK (<see cref="BlobLogClient"/>). Every Append Block carries
+/// <c>IfAppendPositionEqual</c> = the length this writer last saw, so writers (a session's grain, and a brief duplicate
+/// activation during a membership change) never interleave: a 412 means another node wrote or an earlier attempt of ours landed. The store then re-reads the
 /// tail: if it holds exactly our block, the block is done; otherwise it reloads the uuids written since and
 /// re-plans the remaining entries (uuid dedupe via <see cref="AppendPlan"/>).</para>
 /// <para>Entries are packed into blocks of whole lines of at most 4 MiB, so a committed blob never ends inside a
 /// line and readers never see a partial one. A log approaching the 50,000-block limit rolls over to segment
 /// <c>&lt;name&gt;.1</c>, <c>&lt;name&gt;.2</c>, …; readers concatenate segments and see one log.</para>
 /// </remarks>
-public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
+public sealed class AzureBlobTranscriptStore : ITranscriptStore
 {
     private const string Extension = ".jsonl";
-    private readonly BlobRestClient _client;
+    private readonly BlobLogClient _client;
     private readonly AzureBlobOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 512).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
@@ -37,7 +38,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _timeProvider = timeProvider;
-        _client = new BlobRestClient(options);
+        _client = new BlobLogClient(options);
     }
 
     /// <summary>Largest entry this store accepts: one line must fit in one block.</summary>
@@ -93,7 +94,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
 
                 var (block, count) = Pack(write);
                 var segment = await WritableSegmentAsync(name, state, cancellationToken).ConfigureAwait(false);
-                BlobRestClient.AppendBlockResult? result;
+                BlobLogClient.AppendBlockResult? result;
                 try
                 {
                     result = await _client.AppendBlockAsync(segment.Name, block, segment.Length, cancellationToken).ConfigureAwait(false);
@@ -245,7 +246,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
     public async Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken)
     {
         var name = BlobName(tenant, key.Main);
-        var segments = new List<(string Name, BlobRestClient.BlobProperties Props)>();
+        var segments = new List<(string Name, BlobLogClient.BlobProperties Props)>();
         for (var i = 0; ; i++)
         {
             var props = await _client.GetPropertiesAsync(SegmentName(name, i), cancellationToken).ConfigureAwait(false);
@@ -350,9 +351,6 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore, IDisposable
             }
         }
     }
-
-    /// <inheritdoc />
-    public void Dispose() => _client.Dispose();
 
     /// <summary>The blob name of a log (its first segment).</summary>
     public static string BlobName(string tenant, SessionKey key)

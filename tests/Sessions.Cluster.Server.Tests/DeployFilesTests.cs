@@ -29,6 +29,7 @@ public sealed partial class DeployFilesTests
             var environment = NodeEnvironment(services, node);
             Assert.Equal("cluster", environment["Sessions__Mode"]);
             Assert.Contains("BlobEndpoint=http://azurite:10000/", environment["Sessions__Blob__ConnectionString"], StringComparison.Ordinal);
+            Assert.Contains("TableEndpoint=http://azurite:10002/", environment["Sessions__Blob__ConnectionString"], StringComparison.Ordinal);
             Assert.Contains("Host=postgres", environment["Sessions__Postgres__ConnectionString"], StringComparison.Ordinal);
         }
 
@@ -85,8 +86,12 @@ public sealed partial class DeployFilesTests
         var environment = NodeEnvironment((Dictionary<object, object>)LoadCompose()["services"], "node1");
 
         // Only the host names change: the compose network's "azurite" and "postgres" are local processes here.
-        environment["Sessions__Blob__ConnectionString"] = environment["Sessions__Blob__ConnectionString"].Replace("http://azurite:10000/devstoreaccount1", azurite.BlobEndpoint.ToString().TrimEnd('/'), StringComparison.Ordinal);
+        environment["Sessions__Blob__ConnectionString"] = environment["Sessions__Blob__ConnectionString"]
+            .Replace("http://azurite:10000/devstoreaccount1", azurite.BlobEndpoint.ToString().TrimEnd('/'), StringComparison.Ordinal)
+            .Replace("http://azurite:10002/devstoreaccount1", azurite.TableEndpoint.ToString().TrimEnd('/'), StringComparison.Ordinal);
         environment["Sessions__Postgres__ConnectionString"] = database;
+        // And the silo port: another process on this machine may hold 11111.
+        environment["Sessions__Orleans__SiloPort"] = LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var node = new NodeProcess(["--Logging:LogLevel:Default", "Warning"], environment);
         await node.StartAsync();
         using var http = new HttpClient { BaseAddress = node.Url };

@@ -128,7 +128,7 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
 
     private async Task<List<string>> ListBlobsAsync(string prefix)
     {
-        using var client = new BlobRestClient(new AzureBlobOptions { ConnectionString = cluster.Azurite.ConnectionString, Container = cluster.Container });
+        var client = new BlobLogClient(new AzureBlobOptions { ConnectionString = cluster.Azurite.ConnectionString, Container = cluster.Container });
         var names = new List<string>();
         await foreach (var item in client.ListAsync(prefix, null, CancellationToken.None))
         {
@@ -141,7 +141,7 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
     // Every byte of every blob under the prefix, as text.
     private async Task<string> DumpBlobsAsync(string prefix)
     {
-        using var client = new BlobRestClient(new AzureBlobOptions { ConnectionString = cluster.Azurite.ConnectionString, Container = cluster.Container });
+        var client = new BlobLogClient(new AzureBlobOptions { ConnectionString = cluster.Azurite.ConnectionString, Container = cluster.Container });
         var text = new StringBuilder();
         foreach (var name in await ListBlobsAsync(prefix))
         {

@@ -10,8 +10,8 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>
-/// Retention on three cluster nodes sharing one fake clock (in-process nodes, so the clock can be shared; they share
-/// nothing else but Azurite and PostgreSQL). Thousands of sessions; no sleeps: the clock is advanced and the nodes'
+/// Retention on three cluster nodes (silos of one cluster) sharing one fake store clock (in-process nodes, so the
+/// clock can be shared; the silos' own timers keep real time). Thousands of sessions; no sleeps: the clock is advanced and the nodes'
 /// sweepers fire on it.
 /// </summary>
 public sealed class RetentionTests : IAsyncLifetime
@@ -33,8 +33,10 @@ public sealed class RetentionTests : IAsyncLifetime
         {
             var app = SessionsServer.Build(
                 ["--urls", "http://127.0.0.1:0", "--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", _azurite.ConnectionString,
-                 "--Sessions:Postgres:ConnectionString", database, "--Logging:LogLevel:Default", "Warning"],
-                b => b.Services.AddSingleton<TimeProvider>(_clock));
+                 "--Sessions:Postgres:ConnectionString", database, "--Logging:LogLevel:Default", "Warning",
+                 "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--Sessions:Orleans:GatewayPort", "0",
+                 "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1", "--Sessions:Orleans:ClusterId", "retention"],
+                b => b.Services.AddSingleton(new StoreClock(_clock)));
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             _nodes.Add(app);

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
 using Sessions.Cluster.Core.Telemetry;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 using Sessions.Cluster.Testing;
@@ -117,6 +118,36 @@ public sealed class TelemetryTests
         await app.DisposeAsync();
         Assert.Contains(received, r => r.Path == "/v1/metrics" && r.ContentType == "application/x-protobuf" && r.Length > 0);
         Assert.Contains(received, r => r.Path == "/v1/traces" && r.ContentType == "application/x-protobuf" && r.Length > 0);
+    }
+
+    [Fact]
+    public async Task GrainCalls_AreTracedInsideTheRequestsTrace()
+    {
+        var exported = new List<Activity>();
+        var data = RepoPaths.TempDir("otel-grains");
+        // Nothing listens on the OTLP endpoint (its export fails quietly); the in-memory exporter sees every span.
+        var app = SessionsServer.Build(
+            ["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", data, "--Sessions:Telemetry:OtlpEndpoint", $"http://127.0.0.1:{LocalPorts.Free()}", "--Logging:LogLevel:Default", "Warning"],
+            b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(exported)));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using (var http = new HttpClient { BaseAddress = new Uri(address + "/") })
+        {
+            using var r = await http.PostAsync("v1/projects/otel/sessions/s/entries", Calls.Json($"[{Calls.Entry("x")}]"));
+            r.EnsureSuccessStatusCode();
+        }
+
+        await app.StopAsync();
+        await app.DisposeAsync();
+        List<Activity> spans;
+        lock (exported)
+        {
+            spans = [.. exported];
+        }
+
+        var request = Assert.Single(spans, a => a.Kind == ActivityKind.Server && a.DisplayName == "POST /v1/projects/{projectKey}/sessions/{sessionId}/entries");
+        Assert.Contains(spans, a => a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.TraceId == request.TraceId && a.DisplayName.Contains("Append", StringComparison.Ordinal));
+        Assert.Contains(spans, a => a.Source.Name == SessionsTelemetry.Name && a.TraceId == request.TraceId);
     }
 
     private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)

@@ -17,7 +17,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 }
 
 /// <summary>The transcript store conformance suite on append blobs in a real Azurite, plus what only blobs have.</summary>
-public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, IClassFixture<AzuriteFixture>, IDisposable
+public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, IClassFixture<AzuriteFixture>
 {
     private readonly AzureBlobOptions _options;
     private readonly AzureBlobTranscriptStore _store;
@@ -33,7 +33,7 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     [Fact]
     public async Task Append_PastTheBlockLimit_RollsOverToSegments_ReadersSeeOneLog()
     {
-        using var store = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        var store = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
         var key = new SessionKey("p", "rolling");
         for (var i = 0; i < 10; i++)
         {
@@ -49,7 +49,7 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
         Assert.Equal(Encoding.UTF8.GetByteCount(expected), (await store.StatAsync(Tenant, key, CancellationToken.None))!.Length);
 
         // A node that never saw the log finds every segment, and dedupes across them.
-        using var other = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        var other = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
         Assert.Equal(0, (await other.AppendAsync(Tenant, key, [Line("r01")], null, CancellationToken.None)).Appended);
         await using var middle = await other.OpenReadAsync(Tenant, key, 40, 100, CancellationToken.None);
         Assert.Equal(expected.Substring(40, 100), await new StreamReader(middle!).ReadToEndAsync());
@@ -61,7 +61,7 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     [Fact]
     public async Task Append_AfterAnotherNodeWrote_ResolvesThe412_AndKeepsBothWritersEntriesOnce()
     {
-        using var nodeB = new AzureBlobTranscriptStore(_options, Clock);
+        var nodeB = new AzureBlobTranscriptStore(_options, Clock);
         var key = new SessionKey("p", "two-nodes");
         await _store.AppendAsync(Tenant, key, [Line("a1")], null, CancellationToken.None);
         await nodeB.AppendAsync(Tenant, key, [Line("b1"), Line("a1")], null, CancellationToken.None);
@@ -79,7 +79,7 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
         var length = (await _store.StatAsync(Tenant, key, CancellationToken.None))!.Length;
 
         // Our block lands (written straight to the blob at our position) but we never heard back.
-        using var raw = new BlobRestClient(_options);
+        var raw = new BlobLogClient(_options);
         var block = Encoding.UTF8.GetBytes("{\"type\":\"t\",\"b\":\"x\"}\n");
         Assert.NotNull(await raw.AppendBlockAsync(AzureBlobTranscriptStore.BlobName(Tenant, key), block, length, CancellationToken.None));
 
@@ -119,8 +119,6 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
         Assert.Equal(6, text!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.True(text.EndsWith('\n'));
     }
-
-    public void Dispose() => _store.Dispose();
 
     private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
     {

@@ -37,9 +37,15 @@ public sealed class PostgresServer : IAsyncDisposable
 
         var data = Path.Combine(_dataDir, "data");
         await RunPgAsync("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").ConfigureAwait(false);
-        await RunPgAsync("pg_ctl", "-D", data, "-l", Path.Combine(_dataDir, "server.log"), "-w", "-t", "60", "-o",
-            $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start").ConfigureAwait(false);
+        await ResumeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Stops the server the way a service is stopped (fast shutdown: sessions are cut); its data stays for <see cref="ResumeAsync"/>.</summary>
+    public Task StopAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(_dataDir, "data"), "-m", "fast", "-w", "stop");
+
+    /// <summary>Starts a stopped server again on the same port and data.</summary>
+    public Task ResumeAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(_dataDir, "data"), "-l", Path.Combine(_dataDir, "server.log"), "-w", "-t", "60", "-o",
+        $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start");
 
     /// <summary>
     /// Creates a fresh database owned by the ordinary (non-superuser) role <c>sessions</c> and returns a connection

@@ -57,6 +57,7 @@ public class ClusterFixture : ITestServer
     [
         "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--Sessions:Orleans:GatewayPort", "0",
+        "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1",
         "--Sessions:Orleans:ClusterId", Container,
     ];
 

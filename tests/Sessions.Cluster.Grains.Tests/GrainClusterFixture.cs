@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using Sessions.Cluster.Catalog.PostgreSql;
+using Sessions.Cluster.Core.Sessions;
+using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Grains;
+using Sessions.Cluster.Storage.AzureBlob;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Grains.Tests;
+
+/// <summary>
+/// Three silos in one process (Orleans' TestingHost, in-memory transport) over the cluster deployment's real storage:
+/// each silo has its own transcript store on Azurite (as separate nodes would) and its own PostgreSQL catalog client.
+/// </summary>
+public sealed class GrainClusterFixture : IAsyncLifetime
+{
+    public AzuriteServer Azurite { get; private set; } = null!;
+
+    public PostgresServer Postgres { get; private set; } = null!;
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public AzureBlobOptions BlobOptions { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var azurite = AzuriteServer.StartNewAsync();
+        var postgres = PostgresServer.StartNewAsync();
+        Azurite = await azurite;
+        Postgres = await postgres;
+        var catalogConnection = await Postgres.CreateDatabaseAsync("sessions");
+        await new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = catalogConnection }).InitializeAsync(CancellationToken.None);
+        BlobOptions = new AzureBlobOptions { ConnectionString = Azurite.ConnectionString, Container = "grains" };
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureSilo((_, silo) => silo.AddIncomingGrainCallFilter<SessionFaultFilter>());
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddSingleton(TimeProvider.System);
+            host.Services.AddSingleton(new EntryLimits());
+            host.Services.AddSingleton<ITranscriptStore>(_ => new AzureBlobTranscriptStore(BlobOptions, TimeProvider.System));
+            host.Services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = catalogConnection }));
+            host.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, sp.GetRequiredService<EntryLimits>()));
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    /// <summary>The grain factory of one silo: calls made through it start on that silo.</summary>
+    public IGrainFactory FactoryOf(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<IGrainFactory>();
+
+    /// <summary>The session service of one silo (reads storage as that node would).</summary>
+    public SessionService SessionsOf(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<SessionService>();
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await Azurite.DisposeAsync();
+        await Postgres.DisposeAsync();
+    }
+}

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Storage.AzureBlob;
+
+namespace Sessions.Cluster.Grains.Tests;
+
+/// <summary>The session grain on a three-silo TestingHost cluster: ordering, the fence, and rebuilding after a silo leaves.</summary>
+public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
+{
+    private const string Tenant = "acme";
+    private const string Project = "proj";
+
+    [Fact]
+    public async Task WritersOnEverySilo_AppendingToOneSessionAtOnce_EveryEntryOnceInEachWritersOrder_NoConflicts()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var key = SessionGrainKey.Format(Tenant, Project, sessionId);
+        var silos = fixture.Cluster.Silos.ToList();
+        Assert.Equal(3, silos.Count);
+        const int writersPerSilo = 3;
+        const int batches = 25;
+        var faults = new ConcurrentBag<Exception>();
+        var writers = Enumerable.Range(0, silos.Count * writersPerSilo).Select(async w =>
+        {
+            var grain = fixture.FactoryOf(silos[w % silos.Count]).GetGrain<ISessionGrain>(key);
+            for (var b = 0; b < batches; b++)
+            {
+                // Batches of 1–3 entries, one of them (every fourth batch) without a uuid.
+                var entries = Enumerable.Range(0, 1 + (b % 3)).Select(i => Entry(sessionId, $"w{w}-{b}-{i}")).ToList();
+                if (b % 4 == 0)
+                {
+                    entries.Add(Entry(sessionId, null, $"w{w}-{b}-plain"));
+                }
+
+                try
+                {
+                    await grain.Append(new AppendCommand(null, [.. entries], null, null, null));
+                }
+                catch (Exception e)
+                {
+                    faults.Add(e);
+                }
+            }
+        });
+        await Task.WhenAll(writers);
+
+        Assert.Empty(faults);
+        var lines = await ReadLinesAsync(silos[0], sessionId);
+        var markers = lines.Select(l => l["text"]!.GetValue<string>()).ToList();
+        var expected = Enumerable.Range(0, silos.Count * writersPerSilo).Sum(_ => Enumerable.Range(0, batches).Sum(b => 1 + (b % 3) + (b % 4 == 0 ? 1 : 0)));
+        Assert.Equal(expected, markers.Count);
+        Assert.Equal(markers.Count, markers.Distinct().Count());
+        for (var w = 0; w < silos.Count * writersPerSilo; w++)
+        {
+            var mine = markers.Where(m => m.StartsWith($"w{w}-", StringComparison.Ordinal)).ToList();
+            var ordered = mine.OrderBy(m => int.Parse(m.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(ordered, mine);
+        }
+    }
+
+    [Fact]
+    public async Task StaleExpectedLength_IsStillAConflict_CarryingBothLengths()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var grain = fixture.FactoryOf(fixture.Cluster.Silos[1]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        var first = await grain.Append(new AppendCommand(null, [Entry(sessionId, "a")], 0, null, null));
+        await grain.Append(new AppendCommand(null, [Entry(sessionId, "b")], first.Length, null, null));
+
+        var fault = await Assert.ThrowsAsync<SessionFault>(() => grain.Append(new AppendCommand(null, [Entry(sessionId, "c")], first.Length, null, null)));
+        var conflict = Assert.IsType<ConflictException>(fault.ToException());
+        Assert.Equal("append_position_conflict", conflict.Code);
+        Assert.Equal(first.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), conflict.Expected);
+        Assert.Equal(2, (await ReadLinesAsync(fixture.Cluster.Silos[0], sessionId)).Count);
+    }
+
+    [Fact]
+    public async Task ASecondWriterWithStaleState_AsADuplicateActivationOnAnotherSilo_CannotInterleaveOrDuplicate()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var grain = fixture.FactoryOf(fixture.Cluster.Silos[0]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        await grain.Append(new AppendCommand(null, [Entry(sessionId, "g1")], null, null, null));
+
+        // A duplicate activation has its own memory of the log: it learned the log at g1, then the grain wrote on.
+        var duplicate = new AzureBlobTranscriptStore(fixture.BlobOptions, TimeProvider.System);
+        var key = new SessionKey(Project, sessionId);
+        var stale = (await duplicate.StatAsync(Tenant, key, CancellationToken.None))!.Length;
+        await duplicate.AppendAsync(Tenant, key, [Line(Entry(sessionId, "g1"))], null, CancellationToken.None);
+        await grain.Append(new AppendCommand(null, [Entry(sessionId, "g2"), Entry(sessionId, "g3")], null, null, null));
+
+        // Its fenced write (at the length it knew) is refused by storage; it re-reads, drops what is stored, appends the rest.
+        var result = await duplicate.AppendAsync(Tenant, key, [Line(Entry(sessionId, "g3")), Line(Entry(sessionId, "d1"))], null, CancellationToken.None);
+        Assert.Equal(1, result.Appended);
+        Assert.Equal(1, result.Duplicates);
+        await Assert.ThrowsAsync<ConflictException>(() => duplicate.AppendAsync(Tenant, key, [Line(Entry(sessionId, "d2"))], stale, CancellationToken.None));
+
+        var markers = (await ReadLinesAsync(fixture.Cluster.Silos[2], sessionId)).Select(l => l["text"]!.GetValue<string>()).ToList();
+        Assert.Equal(["g1", "g2", "g3", "d1"], markers);
+    }
+
+    [Fact]
+    public async Task AfterItsSiloIsRemoved_TheGrainRebuildsOnAnotherSilo_AndAnswersIdentically()
+    {
+        var cluster = fixture.Cluster;
+        var extra = await cluster.StartAdditionalSiloAsync();
+        await cluster.WaitForLivenessToStabilizeAsync();
+        var sessionId = Guid.NewGuid().ToString();
+        var grain = fixture.FactoryOf(extra).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        await grain.Append(new AppendCommand(null, [Entry(sessionId, "u1", "hello there"), Entry(sessionId, "u2")], null, null, null));
+        await grain.Rename("A title");
+        await grain.Tag("blue");
+        await grain.Append(new AppendCommand("subagents/agent-x", [Entry(sessionId, "s1")], null, null, null));
+        var info = (await grain.GetInfo()).Record;
+        var view = await grain.GetView(null);
+        var subView = await grain.GetView("subagents/agent-x");
+        Assert.True(cluster.TryGetGrainContext(grain.GetGrainId(), out var context), "the grain is active somewhere");
+        var host = context.Address.SiloAddress;
+
+        await cluster.StopSiloAsync(cluster.Silos.First(s => s.SiloAddress == host));
+        var other = fixture.FactoryOf(cluster.Silos.First(s => s.SiloAddress != host)).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+
+        Assert.Equal(info, (await other.GetInfo()).Record);
+        Assert.Equal(view.Length, (await other.GetView(null)).Length);
+        Assert.Equal(subView.Length, (await other.GetView("subagents/agent-x")).Length);
+        Assert.True(cluster.TryGetGrainContext(grain.GetGrainId(), out var rebuilt));
+        Assert.NotEqual(host, rebuilt.Address.SiloAddress);
+
+        // It goes on writing where the first activation stopped, deduplicating against what that one wrote.
+        var next = await other.Append(new AppendCommand(null, [Entry(sessionId, "u2"), Entry(sessionId, "u3")], null, null, null));
+        Assert.Equal(1, next.Appended);
+        Assert.Equal(1, next.Duplicates);
+        Assert.Equal("A title", (await other.GetInfo()).Record.CustomTitle);
+    }
+
+    [Fact]
+    public async Task ErrorsCrossSilos_WithTheirCodes()
+    {
+        var grain = fixture.FactoryOf(fixture.Cluster.Silos[2]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, Guid.NewGuid().ToString()));
+        var missing = Assert.IsType<NotFoundException>((await Assert.ThrowsAsync<SessionFault>(() => grain.GetInfo())).ToException());
+        Assert.Equal("session_not_found", missing.Code);
+        var badTitle = Assert.IsType<InvalidRequestException>((await Assert.ThrowsAsync<SessionFault>(() => grain.Rename("  "))).ToException());
+        Assert.Equal("invalid_title", badTitle.Code);
+        var badKey = Assert.IsType<InvalidKeyException>((await Assert.ThrowsAsync<SessionFault>(() => grain.GetView("../escape"))).ToException());
+        Assert.Equal("subpath", badKey.Part);
+    }
+
+    private static EntryMessage Entry(string sessionId, string? uuid, string? text = null)
+    {
+        var json = new JsonObject
+        {
+            ["type"] = "user",
+            ["uuid"] = uuid,
+            ["sessionId"] = sessionId,
+            ["timestamp"] = "2026-11-28T10:00:00.000Z",
+            ["text"] = text ?? uuid,
+            ["message"] = new JsonObject { ["role"] = "user", ["content"] = text ?? uuid },
+        };
+        if (uuid is null)
+        {
+            json.Remove("uuid");
+        }
+
+        return new EntryMessage(Encoding.UTF8.GetBytes(json.ToJsonString()), uuid);
+    }
+
+    private static TranscriptLine Line(EntryMessage entry) => entry.ToLine();
+
+    private async Task<List<JsonObject>> ReadLinesAsync(Orleans.TestingHost.InProcessSiloHandle silo, string sessionId)
+    {
+        var grain = fixture.FactoryOf(silo).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        var view = await grain.GetView(null);
+        await using var stream = await fixture.SessionsOf(silo).OpenStoredAsync(Tenant, new SessionKey(Project, sessionId), view.Length!.Value, CancellationToken.None);
+        using var reader = new StreamReader(stream!);
+        var text = await reader.ReadToEndAsync();
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+    }
+}
