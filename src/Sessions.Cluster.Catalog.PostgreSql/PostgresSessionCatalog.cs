@@ -32,7 +32,15 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             throw new ArgumentException("The PostgreSQL connection string is empty (Sessions:Postgres).", nameof(options));
         }
 
-        _dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+        // Idle pooled connections are probed every few seconds, so those a PostgreSQL restart broke are dropped
+        // before a request picks them up (unless the connection string sets its own Keepalive).
+        var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        if (connection.KeepAlive == 0)
+        {
+            connection.KeepAlive = 5;
+        }
+
+        _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
     }
 
     /// <summary>
@@ -102,9 +110,9 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         {
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException ex) when (ex.IsTransient)
+        catch (NpgsqlException ex) when (IsOutage(ex))
         {
-            throw new StorageUnavailableException($"The PostgreSQL catalog failed: {ex.Message}", ex);
+            throw Unavailable(ex);
         }
     }
 
@@ -565,23 +573,38 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
 
     // A command on its own pooled connection with sessions.tenant set for row-level security; disposing the command
     // returns the connection (whose session state the pool resets).
+    // The scope statement is the first use of a pooled connection: when it meets a connection an outage broke, nothing
+    // of the caller's command has run, so the pool is dropped and the command gets one fresh connection.
     private async Task<NpgsqlCommand> CommandAsync(string tenantScope, string sql, CancellationToken cancellationToken)
     {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            await using (var scope = new NpgsqlCommand("SELECT set_config('sessions.tenant', $1, false)", connection))
+            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                scope.Parameters.Add(new NpgsqlParameter { Value = tenantScope });
-                await scope.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+                await using (var scope = new NpgsqlCommand("SELECT set_config('sessions.tenant', $1, false)", connection))
+                {
+                    scope.Parameters.Add(new NpgsqlParameter { Value = tenantScope });
+                    await scope.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
 
-            return new OwningCommand(sql, connection);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
+                return new OwningCommand(sql, connection);
+            }
+            catch (NpgsqlException ex) when (IsOutage(ex))
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                if (attempt > 0)
+                {
+                    throw Unavailable(ex);
+                }
+
+                ResetConnections();
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
         }
     }
 
@@ -595,9 +618,9 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         {
             return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException ex) when (ex.IsTransient || ex.InnerException is System.Net.Sockets.SocketException)
+        catch (NpgsqlException ex) when (IsOutage(ex))
         {
-            throw new StorageUnavailableException($"The PostgreSQL catalog is unreachable: {ex.Message}", ex);
+            throw Unavailable(ex);
         }
     }
 
@@ -607,15 +630,15 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<int> ExecuteAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
+    private async Task<int> ExecuteAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
     {
         try
         {
             return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException ex) when (ex.IsTransient)
+        catch (NpgsqlException ex) when (IsOutage(ex))
         {
-            throw new StorageUnavailableException($"The PostgreSQL catalog failed: {ex.Message}", ex);
+            throw Unavailable(ex);
         }
     }
 
@@ -642,7 +665,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     // data_text keeps the verbatim JSON the SDK reads back.
     private static string JsonbSafe(string json) => json.Contains("\\u0000", StringComparison.Ordinal) ? json.Replace("\\u0000", "\\ufffd", StringComparison.Ordinal) : json;
 
-    private static async Task<List<SessionRecord>> ReadRecordsAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
+    private async Task<List<SessionRecord>> ReadRecordsAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
     {
         var result = new List<SessionRecord>();
         try
@@ -653,12 +676,33 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
                 result.Add(CatalogRows.Session(r));
             }
         }
-        catch (NpgsqlException ex) when (ex.IsTransient)
+        catch (NpgsqlException ex) when (IsOutage(ex))
         {
-            throw new StorageUnavailableException($"The PostgreSQL catalog failed: {ex.Message}", ex);
+            throw Unavailable(ex);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Whether an error means PostgreSQL is down, restarting or unreachable (a 503 and a retry later), not a fault of the
+    /// query: Npgsql's transient errors, a broken connection, and the shutdown codes 57P01–57P03 that a pooled connection
+    /// from before a restart raises on first use.
+    /// </summary>
+    public static bool IsOutage(Exception exception) => exception is NpgsqlException ex && (ex.IsTransient
+        || ex is PostgresException { SqlState: "57P01" or "57P02" or "57P03" } || (ex is PostgresException p && p.SqlState.StartsWith("08", StringComparison.Ordinal))
+        || ex.InnerException is System.Net.Sockets.SocketException or IOException or EndOfStreamException);
+
+    /// <summary>
+    /// Forgets the pooled connections after an outage: a restart does not clear Npgsql's pool, and each idle connection
+    /// from before it would fail its next request once (npgsql/npgsql#5073).
+    /// </summary>
+    public void ResetConnections() => _dataSource.Clear();
+
+    private StorageUnavailableException Unavailable(NpgsqlException ex)
+    {
+        ResetConnections();
+        return new StorageUnavailableException($"The PostgreSQL catalog is unavailable: {ex.Message}", ex);
     }
 
     /// <summary>A command that returns its connection to the pool when it is disposed.</summary>

@@ -33,15 +33,20 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <param name="actor">Who asked, for the erasure audit log.</param>
     Task<bool> Delete(string? subpath, string actor);
 
-    /// <summary>The session's catalog row (mirrors the SDK's getSessionInfo); <c>session_not_found</c> when the SDK would not list it.</summary>
-    [ReadOnly]
+    /// <summary>
+    /// The session's catalog row (mirrors the SDK's getSessionInfo); <c>session_not_found</c> when the SDK would not list
+    /// it. A read: it interleaves with a running append instead of queueing behind it.
+    /// </summary>
+    [AlwaysInterleave]
     Task<SessionInfoAnswer> GetInfo();
 
     /// <summary>
     /// The committed length of a log at this instant, after pending work (a pending fork's copy) is settled: the
     /// caller reads storage up to it. For an ephemeral session, which never reaches storage, the view holds the bytes.
+    /// A read: it interleaves with a running append (it sees the length before or after it, never a partial line).
     /// </summary>
     /// <param name="subpath">A subpath, or null for the main transcript.</param>
+    [AlwaysInterleave]
     Task<TranscriptView> GetView(string? subpath);
 
     /// <summary>Forks the session (mirrors the SDK's forkSession): a new session id seeded from this one's committed history.</summary>
