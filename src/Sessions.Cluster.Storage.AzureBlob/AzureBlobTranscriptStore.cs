@@ -470,8 +470,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
             var from = known?.Length ?? 0;
             if (segments[i].Length > from)
             {
-                var bytes = await _client.ReadRangeAsync(segments[i].Name, from, segments[i].Length - from, cancellationToken).ConfigureAwait(false) ?? [];
-                state.Index.AddJsonl(bytes);
+                await IndexRangeAsync(segments[i].Name, from, segments[i].Length, state.Index, cancellationToken).ConfigureAwait(false);
             }
 
             if (known is null)
@@ -484,6 +483,26 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
                 known.Blocks = segments[i].Blocks;
             }
         }
+    }
+
+    // Indexes the entries in [from, to) of a segment, read in ranges of one block's size (a log rebuilt after a failover
+    // may be many megabytes; one failed range is retried alone by the SDK instead of the whole download).
+    private async Task IndexRangeAsync(string segment, long from, long to, LogIndex index, CancellationToken cancellationToken)
+    {
+        var pending = new MemoryStream();
+        for (var at = from; at < to; at += AzureBlobOptions.MaxBlockBytes)
+        {
+            var bytes = await _client.ReadRangeAsync(segment, at, Math.Min(AzureBlobOptions.MaxBlockBytes, to - at), cancellationToken).ConfigureAwait(false) ?? [];
+            pending.Write(bytes);
+            var buffered = pending.GetBuffer().AsSpan(0, (int)pending.Length);
+            var complete = buffered.LastIndexOf((byte)'\n') + 1;
+            index.AddJsonl(buffered[..complete]);
+            var rest = buffered[complete..].ToArray();
+            pending.SetLength(0);
+            pending.Write(rest);
+        }
+
+        index.AddJsonl(pending.GetBuffer().AsSpan(0, (int)pending.Length));
     }
 
     private async Task<List<(string Name, long Length, int Blocks, DateTimeOffset LastModified)>> ProbeSegmentsAsync(string name, CancellationToken cancellationToken, int fromIndex = 0)

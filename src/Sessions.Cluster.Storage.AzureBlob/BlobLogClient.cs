@@ -21,7 +21,7 @@ internal sealed class BlobLogClient
     {
         var clientOptions = AzureBlobOptions.ClientOptions();
         // Fail over to a 503 within seconds when storage is down; a retried Append Block is caught by its append-position condition.
-        clientOptions.Retry.MaxRetries = 2;
+        clientOptions.Retry.MaxRetries = 3;
         clientOptions.Retry.Mode = RetryMode.Exponential;
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
         clientOptions.Retry.MaxDelay = TimeSpan.FromSeconds(2);

@@ -147,22 +147,33 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
                 // each is probed on its own, and the round's time is the slowest session's.
                 var answered = await Task.WhenAll(Enumerable.Range(0, sessions).Select(async s =>
                 {
+                    var last = "";
                     while (killed.Elapsed < TimeSpan.FromSeconds(60))
                     {
-                        using var probe = await survivor.GetAsync($"v1/projects/{pk}/sessions/s{s}/transcript?probe={round}", HttpCompletionOption.ResponseHeadersRead);
+                        using var probe = await survivor.GetAsync($"v1/projects/{pk}/sessions/s{s}?probe={round}");
                         Assert.NotEqual(HttpStatusCode.InternalServerError, probe.StatusCode);
                         if (probe.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound)
                         {
-                            return killed.Elapsed.TotalSeconds;
+                            return (Seconds: killed.Elapsed.TotalSeconds, Last: "");
                         }
 
-                        await Task.Delay(50);
+                        last = $"{(int)probe.StatusCode} {await probe.Content.ReadAsStringAsync()}";
+                        await Task.Delay(100);
                     }
 
-                    return double.PositiveInfinity;
+                    return (Seconds: double.PositiveInfinity, Last: last);
                 }));
-                Assert.All(answered, t => Assert.True(double.IsFinite(t), "a session did not answer within 60 s"));
-                recoveries.Add(answered.Max());
+                if (answered.Any(a => !double.IsFinite(a.Seconds)))
+                {
+                    output.WriteLine(string.Join('\n', answered.Select(a => a.Last)));
+                    foreach (var node in cluster.Nodes)
+                    {
+                        output.WriteLine($"== node {node.Port} running={node.IsRunning}\n" + string.Join('\n', node.Log.Split('\n').Where(l => !l.Contains("ServerGC", StringComparison.Ordinal)).TakeLast(60)));
+                    }
+                }
+
+                Assert.All(answered, a => Assert.True(double.IsFinite(a.Seconds), "a session did not answer within 60 s: " + a.Last));
+                recoveries.Add(answered.Max(a => a.Seconds));
             }
 
             output.WriteLine($"round {round + 1}: node {round % cluster.NodeCount} killed; every session answered through another silo after {recoveries[^1]:0.00} s");
