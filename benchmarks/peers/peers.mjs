@@ -128,6 +128,13 @@ switch (command) {
     for (let i = 0; i < Number(times); i++) result.ms.push(await timed(async () => { result.count = (await getSessionMessages(sessionId)).length; }));
     break;
   }
+  case 'sdk-info': {
+    const { getSessionInfo } = await import('@anthropic-ai/claude-agent-sdk');
+    const [, sessionId, times] = args;
+    result.ms = [];
+    for (let i = 0; i < Number(times); i++) result.ms.push(await timed(async () => { result.summary = (await getSessionInfo(sessionId)).summary; }));
+    break;
+  }
   default:
     throw new Error(`unknown command ${command}`);
 }

@@ -27,6 +27,12 @@ public sealed class SessionGrains
 
     /// <summary>Creates the facade over the silo's grain factory and the node's session service.</summary>
     public SessionGrains(IGrainFactory grains, SessionService sessions)
+        : this(grains, sessions, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 12)
+    {
+    }
+
+    /// <summary>Creates the facade with its own retry timing: the first delay, the longest delay and the attempts after the first.</summary>
+    internal SessionGrains(IGrainFactory grains, SessionService sessions, TimeSpan delay, TimeSpan maxDelay, int retries)
     {
         _grains = grains;
         _sessions = sessions;
@@ -35,10 +41,10 @@ public sealed class SessionGrains
             {
                 ShouldHandle = new PredicateBuilder().Handle<OrleansMessageRejectionException>().Handle<TimeoutException>(),
                 BackoffType = DelayBackoffType.Exponential,
-                Delay = TimeSpan.FromMilliseconds(100),
-                MaxDelay = TimeSpan.FromSeconds(1),
-                // 0.1 + 0.2 + 0.4 + 0.8 + 8 × 1 s: about RetryBudget of waiting, plus the attempts themselves.
-                MaxRetryAttempts = 12,
+                Delay = delay,
+                MaxDelay = maxDelay,
+                // By default 0.1 + 0.2 + 0.4 + 0.8 + 8 × 1 s: about RetryBudget of waiting, plus the attempts themselves.
+                MaxRetryAttempts = retries,
             })
             .Build();
     }

@@ -23,6 +23,9 @@ namespace Sessions.Cluster.Server;
 /// </remarks>
 public static class SiloRegistration
 {
+    /// <summary>Largest grain message body, in bytes: an append batch of the largest request body, with room for framing.</summary>
+    public const int MaxMessageBodyBytes = 128 * 1024 * 1024;
+
     /// <summary>The Orleans service id of every deployment.</summary>
     public const string ServiceId = "sessions-cluster";
 
@@ -50,6 +53,9 @@ public static class SiloRegistration
             silo.AddActivityPropagation();
             silo.AddDashboard();
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(section.GetValue("Orleans:IdleMinutes", 15)));
+            // The largest grain message is an append of one request body (at most MaxBatchBytes, 64 MiB by default);
+            // transcripts never travel as grain messages (views are lengths; the bytes stream from storage).
+            silo.Configure<SiloMessagingOptions>(o => o.MaxMessageBodySize = MaxMessageBodyBytes);
             if (!cluster)
             {
                 var port = section.GetValue("Orleans:SiloPort", 0);

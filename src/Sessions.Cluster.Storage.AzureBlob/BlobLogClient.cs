@@ -20,11 +20,12 @@ internal sealed class BlobLogClient
     public BlobLogClient(AzureBlobOptions options)
     {
         var clientOptions = AzureBlobOptions.ClientOptions();
-        // Fail over to a 503 within seconds when storage is down; a retried Append Block is caught by its append-position condition.
-        clientOptions.Retry.MaxRetries = 3;
+        // Answer 503 within about a second when storage is down (the caller retries later); a retried Append Block is
+        // caught by its append-position condition.
+        clientOptions.Retry.MaxRetries = 2;
         clientOptions.Retry.Mode = RetryMode.Exponential;
-        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        clientOptions.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(100);
+        clientOptions.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         clientOptions.Retry.NetworkTimeout = options.RequestTimeout;
         _container = new BlobServiceClient(options.ConnectionString, clientOptions).GetBlobContainerClient(options.Container);
     }

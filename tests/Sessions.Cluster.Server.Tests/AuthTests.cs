@@ -50,6 +50,21 @@ public sealed class AuthTests(KeyedServerFixture server) : IClassFixture<KeyedSe
     }
 
     [Fact]
+    public async Task OrleansDashboard_IsServedUnderDashboard_ToTheOperatorKeyOnly()
+    {
+        var admin = await Keys.IssueAsync(server.BaseUrl, _tenant, "read", "write", "admin");
+        using var anonymous = new HttpClient { BaseAddress = server.BaseUrl };
+        using var tenantAdmin = Keys.Client(server.BaseUrl, admin);
+        using var op = Keys.Client(server.BaseUrl, Keys.Operator);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("dashboard/")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenantAdmin.GetAsync("dashboard/")).StatusCode);
+        using var page = await op.GetAsync("dashboard/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<html", await page.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenantAdmin.GetAsync("dashboard/index.min.js")).StatusCode);
+    }
+
+    [Fact]
     public async Task Keys_AreShownOnce_ListedWithoutSecrets_AndRevokedKeysFailAtOnce()
     {
         var admin = await Keys.IssueAsync(server.BaseUrl, _tenant, "read", "write", "admin");

@@ -263,6 +263,31 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task ATwentyMegabyteTranscript_WrittenThroughOneSilo_LoadsWholeThroughTheOthers()
+    {
+        // Loads stream from storage at the length the grain fixes: no multi-megabyte grain message, nothing left hanging.
+        var pk = "big-" + Guid.NewGuid().ToString("N")[..8];
+        var text = new string('t', 100_000);
+        for (var batch = 0; batch < 21; batch++)
+        {
+            var body = "[" + string.Join(',', Enumerable.Range(0, 10).Select(i => Calls.Entry($"b{batch:D2}-{i}", text: text))) + "]";
+            using var response = await cluster.ClientFor(0).PostAsync($"v1/projects/{pk}/sessions/s/entries", Calls.Json(body));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        using var first = await cluster.ClientFor(1).GetAsync($"v1/projects/{pk}/sessions/s/transcript");
+        var transcript = await first.Content.ReadAsByteArrayAsync();
+        Assert.True(transcript.Length > 20_000_000, $"{transcript.Length} bytes");
+        using var second = await cluster.ClientFor(2).GetAsync($"v1/projects/{pk}/sessions/s/entries");
+        var entries = JsonNode.Parse(await second.Content.ReadAsStringAsync())!.AsArray();
+        Assert.Equal(210, entries.Count);
+        Assert.Equal("b20-9", entries[^1]!["uuid"]!.GetValue<string>());
+        var (status, messages) = await Calls.SendAsync(cluster.ClientFor(1), HttpMethod.Get, $"v1/projects/{pk}/sessions/s/messages?limit=1");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Single(messages!.AsArray());
+    }
+
+    [Fact]
     public async Task AzuriteDownForTenSeconds_RequestsGet503WithRetryAfter_ThenServiceResumesWithoutRestart()
     {
         var pk = "outage-" + Guid.NewGuid().ToString("N")[..8];

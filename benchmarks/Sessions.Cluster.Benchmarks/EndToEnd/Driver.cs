@@ -20,7 +20,7 @@ namespace Sessions.Cluster.Benchmarks.EndToEnd;
 internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null)
 {
     /// <summary>The workload groups, in the order they run; <c>--only</c> picks some.</summary>
-    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster"];
+    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "startup"];
 
     private const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
     private const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
@@ -69,6 +69,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         if (Wants("cluster"))
         {
             await ClusterAsync(batches, batchesFile);
+        }
+
+        if (Wants("startup"))
+        {
+            await StartupAsync();
         }
 
         return _rows;
@@ -212,7 +217,9 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         await using var azurite = await AzuriteServer.StartNewAsync();
         await using var postgres = await PostgresServer.StartNewAsync();
         var db = await postgres.CreateDatabaseAsync("bench");
-        await using var node = await NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString, "--Sessions:Postgres:ConnectionString", db]);
+        await using var node = await NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString, "--Sessions:Postgres:ConnectionString", db,
+            "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--Sessions:Orleans:GatewayPort", "0",
+            "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1"]);
         using var client = node.Client();
         var entries = batches.Sum(b => b.Count);
         var (oursMs, oursLat) = await ReplayAsync(batches, batch => client.AppendLinesAsync("bench", "one", null, batch, null, CancellationToken.None));
@@ -238,7 +245,85 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         Add("append, 1 session, cluster vs one PostgreSQL row per entry (pg)", Rate(entries, oursMs, oursLat), $"pg INSERT per batch {Rate(entries, pgLat.Sum(), pgLat)}", pgLat.Sum() / oursMs, "–", null);
         var pgLoad = Stats.Median(Peers.Numbers(await Peers.RunAsync(null, "pg-load", pgUrl, "7"), "ms"));
         Add("load of the 3 MB transcript, cluster vs PostgreSQL rows (pg)", Stats.Ms(load), $"pg SELECT ordered rows {Stats.Ms(pgLoad)}", pgLoad / load, "–", null);
+
+        // A hot session (its grain active) answers info from memory and messages from one read at the grain's length,
+        // against the SDK reading the same transcript from a local file.
+        await ImportAsync(client, _bigFile, BigProject, BigSession);
+        var config = RepoPaths.CopyFixtures();
+        var env = new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = config };
+        var info = await RepeatAsync(21, async () => (await http.GetByteArrayAsync($"v1/projects/{BigProject}/sessions/{BigSession}")).Length);
+        var sdkInfo = Stats.Median(Peers.Numbers(await Peers.RunAsync(env, "sdk-info", config, BigSession, "21"), "ms"));
+        Add("info of a hot 3 MB session, cluster", Stats.Ms(info), $"SDK getSessionInfo on the local file {Stats.Ms(sdkInfo)}", sdkInfo / info, "≥ 2× faster", sdkInfo / info >= 2);
+        var messages = await RepeatAsync(7, async () => (await http.GetByteArrayAsync($"v1/projects/{BigProject}/sessions/{BigSession}/messages")).Length);
+        var sdkMessages = Stats.Median(Peers.Numbers(await Peers.RunAsync(env, "sdk-messages", config, BigSession, "7"), "ms"));
+        Add("messages of a hot 3 MB session, cluster", Stats.Ms(messages), $"SDK getSessionMessages on the local file {Stats.Ms(sdkMessages)}", sdkMessages / messages, "≥ 2× faster", sdkMessages / messages >= 2);
     }
+
+    // The README's first command from a built tree: time from process start to the first 200 on /health/ready, and the
+    // peak resident memory after serving a few requests (the embedded default, a one-silo cluster).
+    private async Task StartupAsync()
+    {
+        var server = Path.Combine(AppContext.BaseDirectory, "Sessions.Cluster.Server.dll");
+        var times = new List<double>();
+        var memory = new List<double>();
+        for (var run = 0; run < 5; run++)
+        {
+            var port = LocalPorts.Free();
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { server, "--urls", $"http://127.0.0.1:{port}", "--Sessions:DataDir", RepoPaths.TempDir("bench-startup"), "--Logging:LogLevel:Default", "Warning" })
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(2) };
+            var clock = Stopwatch.StartNew();
+            using var process = Process.Start(psi)!;
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            while (true)
+            {
+                try
+                {
+                    using var ready = await http.GetAsync("health/ready");
+                    if (ready.IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new InvalidOperationException("The server did not become ready within 60 s.");
+                }
+
+                await Task.Delay(10);
+            }
+
+            times.Add(clock.Elapsed.TotalMilliseconds);
+            for (var i = 0; i < 20; i++)
+            {
+                using var r = await http.PostAsync("v1/projects/startup/sessions/s/entries", new StringContent($"[{{\"type\":\"user\",\"uuid\":\"u{i}\",\"message\":{{\"role\":\"user\",\"content\":\"hi\"}}}}]", Encoding.UTF8, "application/json"));
+                r.EnsureSuccessStatusCode();
+            }
+
+            memory.Add(PeakResidentBytes(process.Id) / 1048576.0);
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        var start = Stats.Median(times);
+        var peak = Stats.Median(memory);
+        Add("start of the embedded server (one silo) to the first 200 on /health/ready, from a built tree", Stats.Ms(start), "target 2,000 ms", 2000 / start, "≤ 2 s", start <= 2000);
+        Add("peak memory of the embedded server after start and 20 appends", $"{peak:0} MiB", "target 150 MiB", 150 / peak, "≤ 150 MB", peak <= 150);
+    }
+
+    // Linux VmHWM of a process, in bytes.
+    private static long PeakResidentBytes(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
 
     private bool Wants(string workload) => only is null || only.Contains(workload);
 
@@ -340,7 +425,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         {
             if (clock is not null)
             {
-                b.Services.AddSingleton(clock);
+                b.Services.AddSingleton(new StoreClock(clock));
             }
         });
         await app.StartAsync();
