@@ -8,9 +8,9 @@ namespace Sessions.Cluster.Core.Sessions;
 
 /// <summary>
 /// The session store's operations over one transcript store and one catalog: the SDK's <c>SessionStore</c>
-/// primitives and the session operations (info, list, messages, fork, rename, tag, delete, continue, context).
-/// Answers equal the Claude Agent SDK's for the same transcript (DESIGN.md §4). Free of hosting so any host
-/// (ASP.NET Core today, an Orleans grain one day) can wrap it.
+/// primitives and the session operations (info, list, fork, rename, tag, delete, continue, views for reads).
+/// Answers equal the Claude Agent SDK's for the same transcript (DESIGN.md §4). Free of hosting: the session grain
+/// runs the per-session operations in one place and one order; listings and searches run on any node.
 /// </summary>
 public sealed partial class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits, Tenants.TenantService? tenants = null, Tenants.ITenantDirectory? directory = null)
 {
@@ -159,29 +159,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         {
             throw new LimitExceededException("quota_bytes_exceeded", $"This tenant holds {usage.Bytes} bytes; {incoming} more would pass its quota of {maxBytes}.", 413, maxBytes, usage.Bytes);
         }
-    }
-
-    /// <summary>
-    /// Opens the committed bytes of a transcript (JSONL) for streaming, fixed at the length it has now; null when
-    /// the key was never written (SessionStore <c>load</c> returns null then).
-    /// </summary>
-    public async Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
-    {
-        Validate(tenant, key);
-        if (!IsEphemeral(tenant, key))
-        {
-            await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
-        }
-
-        var target = StoreFor(tenant, key);
-        var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        if (stat is null)
-        {
-            return null;
-        }
-
-        var stream = await target.OpenReadAsync(tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false);
-        return stream is null ? null : (stream, stat.Length);
     }
 
     /// <summary>
@@ -437,46 +414,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return page.Items.Count > 0 ? page.Items[0] : throw new NotFoundException("session_not_found", $"Project '{projectKey}' has no session to continue.");
     }
 
-    /// <summary>The SDK's <c>getSessionMessages</c>: the live chain's messages with offset/limit.</summary>
-    /// <exception cref="NotFoundException">No such session.</exception>
-    public async Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken)
-    {
-        if (offset < 0 || limit < 0)
-        {
-            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
-        }
-
-        var entries = await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        return SessionMessages.Build(entries, includeSystemMessages, offset, limit);
-    }
-
-    /// <summary>
-    /// The SDK's <c>getSubagentMessages</c>: messages of the subagent transcript <c>subagents/…/agent-&lt;agentId&gt;</c>.
-    /// </summary>
-    /// <exception cref="NotFoundException">No such session or subagent.</exception>
-    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken)
-    {
-        if (offset < 0 || limit < 0)
-        {
-            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
-        }
-
-        var subpaths = await ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
-        var subpath = subpaths.FirstOrDefault(k => k.StartsWith("subagents/", StringComparison.Ordinal) && k[(k.LastIndexOf('/') + 1)..] == "agent-" + agentId)
-            ?? throw new NotFoundException("subagent_not_found", $"Session '{sessionId}' has no subagent '{agentId}'.");
-        var entries = await ReadEntriesAsync(tenant, new SessionKey(projectKey, sessionId, subpath), cancellationToken).ConfigureAwait(false);
-        return SessionMessages.BuildSubagent(entries, offset, limit);
-    }
-
-    /// <summary>
-    /// Context after compaction: the entries from the last compaction boundary on (all entries when there is none).
-    /// The full history stays in the transcript.
-    /// </summary>
-    public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
-    {
-        return ContextOf(await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false));
-    }
-
     /// <summary>The SDK's <c>renameSession</c>: appends a <c>custom-title</c> entry (never rewrites).</summary>
     /// <exception cref="InvalidRequestException">The title is empty.</exception>
     /// <exception cref="NotFoundException">No such session.</exception>
@@ -563,15 +500,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
         var line = EntryParser.ParseLine(JsJson.Stringify(entry), limits);
         await AppendAsync(tenant, key, [line], null, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<List<JsonObject>> ReadEntriesAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
-    {
-        var opened = await OpenTranscriptAsync(tenant, key, cancellationToken).ConfigureAwait(false) ?? throw SessionNotFound(key);
-        await using var stream = opened.Content;
-        using var buffer = new MemoryStream(checked((int)opened.Length));
-        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return TranscriptText.ParseObjects(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
     // The catalog row follows the transcript; its mtime is the append's own write time when there is one (the
