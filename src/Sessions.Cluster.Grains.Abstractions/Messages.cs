@@ -50,7 +50,11 @@ public sealed record AppendAnswer(
 /// exists in the grain's memory alone.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record TranscriptView([property: Id(0)] long? Length, [property: Id(1)] byte[]? Inline);
+public sealed record TranscriptView([property: Id(0)] long? Length, [property: Id(1)] byte[]? Inline)
+{
+    /// <summary>As Core's <see cref="Core.Sessions.LogView"/>.</summary>
+    public Core.Sessions.LogView ToLogView() => new(Length, Inline);
+}
 
 /// <summary>A session's catalog row as the grain answers it (Core's <see cref="SessionRecord"/>, converted by <see cref="SessionRecordConverter"/>).</summary>
 [GenerateSerializer, Immutable]

@@ -57,8 +57,8 @@ public sealed class SessionGrain(SessionService sessions) : Grain, ISessionGrain
     /// <inheritdoc />
     public async Task<TranscriptView> GetView(string? subpath)
     {
-        var (length, inline) = await sessions.GetViewAsync(_tenant, Key(subpath), CancellationToken.None);
-        return new TranscriptView(length, inline);
+        var view = await sessions.GetViewAsync(_tenant, Key(subpath), CancellationToken.None);
+        return new TranscriptView(view.Length, view.Inline);
     }
 
     /// <inheritdoc />

@@ -3,7 +3,6 @@ using Orleans.Runtime;
 using Polly;
 using Polly.Retry;
 using Sessions.Cluster.Core;
-using Sessions.Cluster.Core.Sdk;
 using Sessions.Cluster.Core.Sessions;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Grains;
@@ -102,63 +101,26 @@ public sealed class SessionGrains
     /// Opens a log's committed bytes (JSONL) at the length its grain fixes now; null when never written. The bytes
     /// stream from storage; only an ephemeral session's come from the grain.
     /// </summary>
-    public async Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
-    {
-        var view = await CallAsync(tenant, key, g => g.GetView(key.Subpath), cancellationToken).ConfigureAwait(false);
-        if (view.Length is not { } length)
-        {
-            return null;
-        }
+    public Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
+        _sessions.OpenTranscriptAsync(tenant, key, cancellationToken, ViewsOf(tenant));
 
-        if (view.Inline is { } inline)
-        {
-            return (new MemoryStream(inline, writable: false), inline.Length);
-        }
-
-        var stream = await _sessions.OpenStoredAsync(tenant, key, length, cancellationToken).ConfigureAwait(false);
-        return stream is null ? null : (stream, length);
-    }
-
-    /// <summary>The SDK's getSessionMessages over the log's view.</summary>
+    /// <summary>The SDK's getSessionMessages, read at the grain's view.</summary>
     /// <exception cref="NotFoundException">No such session.</exception>
-    public async Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken)
-    {
-        if (offset < 0 || limit < 0)
-        {
-            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
-        }
+    public Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken) =>
+        _sessions.GetMessagesAsync(tenant, key, includeSystemMessages, offset, limit, cancellationToken, ViewsOf(tenant));
 
-        return SessionMessages.Build(await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false), includeSystemMessages, offset, limit);
-    }
-
-    /// <summary>The SDK's getSubagentMessages: messages of <c>subagents/…/agent-&lt;agentId&gt;</c>.</summary>
+    /// <summary>The SDK's getSubagentMessages, read at the grain's view.</summary>
     /// <exception cref="NotFoundException">No such session or subagent.</exception>
-    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken)
-    {
-        if (offset < 0 || limit < 0)
-        {
-            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
-        }
+    public Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken) =>
+        _sessions.GetSubagentMessagesAsync(tenant, projectKey, sessionId, agentId, offset, limit, cancellationToken, ViewsOf(tenant));
 
-        var subpaths = await _sessions.ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
-        var subpath = subpaths.FirstOrDefault(k => k.StartsWith("subagents/", StringComparison.Ordinal) && k[(k.LastIndexOf('/') + 1)..] == "agent-" + agentId)
-            ?? throw new NotFoundException("subagent_not_found", $"Session '{sessionId}' has no subagent '{agentId}'.");
-        return SessionMessages.BuildSubagent(await ReadEntriesAsync(tenant, new SessionKey(projectKey, sessionId, subpath), cancellationToken).ConfigureAwait(false), offset, limit);
-    }
+    /// <summary>Context after compaction, read at the grain's view.</summary>
+    public Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
+        _sessions.GetContextAsync(tenant, key, cancellationToken, ViewsOf(tenant));
 
-    /// <summary>Context after compaction: entries from the last compaction boundary on.</summary>
-    public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
-        SessionService.ContextOf(await ReadEntriesAsync(tenant, key, cancellationToken).ConfigureAwait(false));
-
-    private async Task<List<JsonObject>> ReadEntriesAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
-    {
-        var opened = await OpenTranscriptAsync(tenant, key, cancellationToken).ConfigureAwait(false)
-            ?? throw new NotFoundException("session_not_found", $"Session '{key.SessionId}' was not found in project '{key.ProjectKey}'" + (key.Subpath is null ? "." : $" (subpath '{key.Subpath}')."));
-        await using var stream = opened.Content;
-        using var buffer = new MemoryStream(checked((int)opened.Length));
-        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return TranscriptText.ParseObjects(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
-    }
+    // Reads take their view of a log from the session's grain.
+    private LogViewSource ViewsOf(string tenant) => async (key, ct) =>
+        (await CallAsync(tenant, key, g => g.GetView(key.Subpath), ct).ConfigureAwait(false)).ToLogView();
 
     // One grain call: key validated first (a bad key is a 400, not a grain), faults rethrown as the Core errors they
     // carry, unavailable silos retried within the budget.

@@ -170,9 +170,9 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
     private async Task<List<JsonObject>> ReadLinesAsync(Orleans.TestingHost.InProcessSiloHandle silo, string sessionId)
     {
         var grain = fixture.FactoryOf(silo).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
-        var view = await grain.GetView(null);
-        await using var stream = await fixture.SessionsOf(silo).OpenStoredAsync(Tenant, new SessionKey(Project, sessionId), view.Length!.Value, CancellationToken.None);
-        using var reader = new StreamReader(stream!);
+        var opened = await fixture.SessionsOf(silo).OpenTranscriptAsync(Tenant, new SessionKey(Project, sessionId), CancellationToken.None, async (key, _) => (await grain.GetView(key.Subpath)).ToLogView());
+        await using var stream = opened!.Value.Content;
+        using var reader = new StreamReader(stream);
         var text = await reader.ReadToEndAsync();
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
     }

@@ -162,32 +162,43 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     /// <summary>
-    /// The committed length of a log now (null: never written), after a pending fork's copy is settled; for an
-    /// ephemeral session also its bytes, which exist only in this process. Readers stream storage up to the length.
+    /// The view of a log now (<see cref="LogView"/>), after a pending fork's copy is settled: its committed length, and
+    /// for an ephemeral session also its bytes, which exist only in this process.
     /// </summary>
-    public async Task<(long? Length, byte[]? Inline)> GetViewAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    /// <exception cref="InvalidKeyException">The key is not safe.</exception>
+    public async Task<LogView> GetViewAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
     {
         Validate(tenant, key);
         if (IsEphemeral(tenant, key))
         {
             var stat = await _ephemeral.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-            if (stat is null)
-            {
-                return (null, null);
-            }
-
-            return (stat.Length, await ReadRangeAsync(_ephemeral, tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false));
+            return stat is null ? LogView.Missing : new LogView(stat.Length, await ReadRangeAsync(_ephemeral, tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false));
         }
 
         await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
-        return ((await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length, null);
+        return new LogView((await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length, null);
     }
 
-    /// <summary>Opens <c>[0, length)</c> of a stored log for streaming (a length fixed by <see cref="GetViewAsync"/>); null when it does not exist.</summary>
-    public Task<Stream?> OpenStoredAsync(string tenant, SessionKey key, long length, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a log's committed bytes (JSONL) as a view fixed them, for streaming: null when the log does not exist. The
+    /// view comes from <paramref name="views"/> (the session's grain) or, when null, from this service.
+    /// </summary>
+    public async Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken, LogViewSource? views = null)
     {
         Validate(tenant, key);
-        return store.OpenReadAsync(tenant, key, 0, length, cancellationToken);
+        var view = views is null ? await GetViewAsync(tenant, key, cancellationToken).ConfigureAwait(false) : await views(key, cancellationToken).ConfigureAwait(false);
+        if (view.Length is not { } length)
+        {
+            return null;
+        }
+
+        if (view.Inline is { } inline)
+        {
+            return (new MemoryStream(inline, writable: false), inline.Length);
+        }
+
+        var stream = await store.OpenReadAsync(tenant, key, 0, length, cancellationToken).ConfigureAwait(false);
+        return stream is null ? null : (stream, length);
     }
 
     /// <summary>Context after compaction of a parsed transcript: the entries from the last compaction boundary on.</summary>
@@ -414,6 +425,44 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return page.Items.Count > 0 ? page.Items[0] : throw new NotFoundException("session_not_found", $"Project '{projectKey}' has no session to continue.");
     }
 
+    /// <summary>The SDK's <c>getSessionMessages</c>: the live chain's messages with offset/limit, read at one view.</summary>
+    /// <exception cref="NotFoundException">No such session.</exception>
+    public async Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken, LogViewSource? views = null)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
+
+        var entries = await ReadEntriesAsync(tenant, key, views, cancellationToken).ConfigureAwait(false);
+        return SessionMessages.Build(entries, includeSystemMessages, offset, limit);
+    }
+
+    /// <summary>
+    /// The SDK's <c>getSubagentMessages</c>: messages of the subagent transcript <c>subagents/…/agent-&lt;agentId&gt;</c>.
+    /// </summary>
+    /// <exception cref="NotFoundException">No such session or subagent.</exception>
+    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken, LogViewSource? views = null)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
+
+        var subpaths = await ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var subpath = subpaths.FirstOrDefault(k => k.StartsWith("subagents/", StringComparison.Ordinal) && k[(k.LastIndexOf('/') + 1)..] == "agent-" + agentId)
+            ?? throw new NotFoundException("subagent_not_found", $"Session '{sessionId}' has no subagent '{agentId}'.");
+        var entries = await ReadEntriesAsync(tenant, new SessionKey(projectKey, sessionId, subpath), views, cancellationToken).ConfigureAwait(false);
+        return SessionMessages.BuildSubagent(entries, offset, limit);
+    }
+
+    /// <summary>
+    /// Context after compaction: the entries from the last compaction boundary on (all entries when there is none).
+    /// The full history stays in the transcript.
+    /// </summary>
+    public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken, LogViewSource? views = null) =>
+        ContextOf(await ReadEntriesAsync(tenant, key, views, cancellationToken).ConfigureAwait(false));
+
     /// <summary>The SDK's <c>renameSession</c>: appends a <c>custom-title</c> entry (never rewrites).</summary>
     /// <exception cref="InvalidRequestException">The title is empty.</exception>
     /// <exception cref="NotFoundException">No such session.</exception>
@@ -500,6 +549,15 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
         var line = EntryParser.ParseLine(JsJson.Stringify(entry), limits);
         await AppendAsync(tenant, key, [line], null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<JsonObject>> ReadEntriesAsync(string tenant, SessionKey key, LogViewSource? views, CancellationToken cancellationToken)
+    {
+        var opened = await OpenTranscriptAsync(tenant, key, cancellationToken, views).ConfigureAwait(false) ?? throw SessionNotFound(key);
+        await using var stream = opened.Content;
+        using var buffer = new MemoryStream(checked((int)opened.Length));
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return TranscriptText.ParseObjects(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
     // The catalog row follows the transcript; its mtime is the append's own write time when there is one (the
