@@ -121,7 +121,11 @@ public static partial class SessionsServer
         app.MapAdminApi();
         app.MapRetentionApi();
         app.MapTenantsApi();
-        app.MapOrleansDashboard("/dashboard").RequireAuthorization(Auth.SessionsClaims.OperatorPolicy);
+        if (SiloRegistration.DashboardEnabled(section))
+        {
+            app.MapOrleansDashboard("/dashboard").RequireAuthorization(Auth.SessionsClaims.OperatorPolicy);
+        }
+
         app.MapFallback((HttpContext http) => Results.Problem(
             detail: $"No endpoint matches {http.Request.Method} {http.Request.Path}. Keys must not contain '/', '\\', '..' or '%'; see /openapi/v1.json.",
             statusCode: StatusCodes.Status404NotFound,

@@ -51,7 +51,11 @@ public static class SiloRegistration
         {
             silo.AddIncomingGrainCallFilter<SessionFaultFilter>();
             silo.AddActivityPropagation();
-            silo.AddDashboard();
+            if (DashboardEnabled(section))
+            {
+                silo.AddDashboard();
+            }
+
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(section.GetValue("Orleans:IdleMinutes", 15)));
             // The largest grain message is an append of one request body (at most MaxBatchBytes, 64 MiB by default);
             // transcripts never travel as grain messages (views are lengths; the bytes stream from storage).
@@ -89,6 +93,12 @@ public static class SiloRegistration
             silo.AddAzureBlobGrainStorageAsDefault(o => o.BlobServiceClient = new BlobServiceClient(blobConnection, AzureBlobOptions.ClientOptions()));
         });
     }
+
+    /// <summary>
+    /// Whether the Orleans Dashboard is served: only where an operator key exists to open it (it profiles every grain
+    /// call, which a server nobody can open it on should not pay for).
+    /// </summary>
+    public static bool DashboardEnabled(IConfiguration section) => !string.IsNullOrEmpty(section?["Auth:OperatorKey"]);
 
     // The embedded silo talks only to itself; any free loopback port serves, so two embedded servers never collide.
     private static int FreeLoopbackPort()
