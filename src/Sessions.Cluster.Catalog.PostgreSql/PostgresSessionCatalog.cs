@@ -699,11 +699,23 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// </summary>
     public void ResetConnections() => _dataSource.Clear();
 
-    private StorageUnavailableException Unavailable(NpgsqlException ex)
+    /// <summary>
+    /// The session store's error for a PostgreSQL outage met anywhere (a path of ours, or a grain's call into us): a
+    /// <see cref="StorageUnavailableException"/> (503), after forgetting the pooled connections; null when
+    /// <paramref name="exception"/> is not an outage (<see cref="IsOutage"/>).
+    /// </summary>
+    public StorageUnavailableException? TranslateOutage(Exception exception)
     {
+        if (!IsOutage(exception))
+        {
+            return null;
+        }
+
         ResetConnections();
-        return new StorageUnavailableException($"The PostgreSQL catalog is unavailable: {ex.Message}", ex);
+        return new StorageUnavailableException($"The PostgreSQL catalog is unavailable: {exception.Message}", exception);
     }
+
+    private StorageUnavailableException Unavailable(NpgsqlException ex) => TranslateOutage(ex)!;
 
     /// <summary>A command that returns its connection to the pool when it is disposed.</summary>
     private sealed class OwningCommand : NpgsqlCommand

@@ -5,7 +5,7 @@ namespace Sessions.Cluster.Grains;
 /// <summary>
 /// Recognizes a backend's outage errors (for example a PostgreSQL restart surfacing as an Npgsql exception) as the
 /// session store's <see cref="StorageUnavailableException"/>; null for any other error. Registered by the host, which
-/// knows its backends.
+/// knows its backends; used by the grain fault filter and by the host's error answers.
 /// </summary>
 public delegate StorageUnavailableException? OutageTranslator(Exception exception);
 

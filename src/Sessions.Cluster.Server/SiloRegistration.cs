@@ -17,9 +17,10 @@ namespace Sessions.Cluster.Server;
 /// <remarks>
 /// Keys: <c>Sessions:Orleans:SiloPort</c> (embedded default: a free loopback port; cluster default 11111),
 /// <c>Sessions:Orleans:GatewayPort</c> (cluster default 30000; 0 = none), <c>Sessions:Orleans:ClusterId</c> (default
-/// <c>sessions</c>), <c>Sessions:Orleans:AdvertisedAddress</c> (cluster: the address other silos reach this one at, an IP
-/// or host name; default this machine's host name, which in a container or pod resolves to its own address), <c>Sessions:Table:ConnectionString</c> (cluster membership; default the blob
-/// connection string, which must then name a table endpoint).
+/// <c>sessions</c>), <c>Sessions:Orleans:AdvertisedAddress</c> (cluster: the address other silos reach this one at, an
+/// IP or host name; default this machine's host name, which in a container or pod resolves to its own address),
+/// <c>Sessions:Table:ConnectionString</c> (cluster membership; default the blob connection string, which must then
+/// name a table endpoint).
 /// </remarks>
 public static class SiloRegistration
 {

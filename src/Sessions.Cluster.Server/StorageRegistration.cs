@@ -1,4 +1,3 @@
-using Sessions.Cluster.Core;
 using Sessions.Cluster.Catalog.PostgreSql;
 using Sessions.Cluster.Catalog.Sqlite;
 using Sessions.Cluster.Core.Storage;
@@ -71,17 +70,8 @@ public static class StorageRegistration
                 services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(sp.GetRequiredService<AzureBlobTranscriptStore>(), "azureblob"));
                 services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = postgres }));
                 services.AddSingleton(sp => (ITenantDirectory)sp.GetRequiredService<ISessionCatalog>());
-                // A PostgreSQL outage met inside a session grain reaches the caller as a 503, and the dead pool is dropped.
-                services.AddSingleton<Grains.OutageTranslator>(sp => e =>
-                {
-                    if (!PostgresSessionCatalog.IsOutage(e))
-                    {
-                        return null;
-                    }
-
-                    (sp.GetRequiredService<ISessionCatalog>() as PostgresSessionCatalog)?.ResetConnections();
-                    return new StorageUnavailableException($"The PostgreSQL catalog is unavailable: {e.Message}", e);
-                });
+                // A PostgreSQL outage met in a session grain or on a path without its own mapping answers 503.
+                services.AddSingleton<Grains.OutageTranslator>(sp => ((PostgresSessionCatalog)sp.GetRequiredService<ISessionCatalog>()).TranslateOutage);
                 return $"cluster: transcripts in blob container '{blob.Container}', catalog in PostgreSQL";
             }
 

@@ -9,16 +9,12 @@ namespace Sessions.Cluster.Server.Api;
 /// invalid input 400, oversized bodies 413, unknown sessions 404, concurrency conflicts 409 (with <c>expected</c> and
 /// <c>actual</c>), storage outages 503 with <c>Retry-After</c>.
 /// </summary>
-internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger, Core.Storage.ISessionCatalog catalog) : IExceptionHandler
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger, IEnumerable<Grains.OutageTranslator> outages) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (Catalog.PostgreSql.PostgresSessionCatalog.IsOutage(exception))
-        {
-            // A catalog path without its own mapping met an outage: answer as the others do, and drop the dead pool.
-            (catalog as Catalog.PostgreSql.PostgresSessionCatalog)?.ResetConnections();
-            exception = new StorageUnavailableException($"The PostgreSQL catalog is unavailable: {exception.Message}", exception);
-        }
+        // A backend outage met on a path without its own mapping answers as the others do (503).
+        exception = outages.Select(t => t(exception)).FirstOrDefault(e => e is not null) ?? exception;
 
         var (status, code, detail) = exception switch
         {
