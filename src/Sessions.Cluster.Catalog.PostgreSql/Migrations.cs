@@ -85,5 +85,20 @@ internal static class Migrations
             CREATE POLICY tenant_isolation ON pending_forks
                 USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
             """),
+        (5, "trash before purge; retention claims removed (session grains serialize expiry)", """
+            ALTER TABLE sessions DROP COLUMN claimed_by, DROP COLUMN claimed_at, ADD COLUMN restored_at bigint;
+            CREATE TABLE trash (
+                tenant text NOT NULL, project_key text NOT NULL, session_id text NOT NULL,
+                last_write bigint NOT NULL, size bigint NOT NULL, trashed_at bigint NOT NULL, title text,
+                summary_mtime bigint, summary_data text, summary_version bigint,
+                PRIMARY KEY (tenant, project_key, session_id)
+            );
+            CREATE INDEX ix_trash_due ON trash (tenant, trashed_at);
+            ALTER TABLE trash ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE trash FORCE ROW LEVEL SECURITY;
+            CREATE POLICY tenant_isolation ON trash
+                USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
+            ALTER TABLE retention_audit DROP CONSTRAINT IF EXISTS retention_audit_tenant_project_key_session_id_last_write_key;
+            """),
     ];
 }

@@ -95,7 +95,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
                 custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
-                is_sidechain = excluded.is_sidechain, claimed_by = NULL, claimed_at = NULL
+                is_sidechain = excluded.is_sidechain
             WHERE sessions.size <= excluded.size
             """);
         foreach (var v in new object?[] { record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
@@ -226,16 +226,21 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, 
-            "WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3), h AS (DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3) DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, """
+            WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
+            h AS (DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
+            t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1),
+            d AS (DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1)
+            SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM d)
+            """, cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, projectKey, sessionId);
-        return await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) > 0;
+        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is long n && n > 0;
     }
 
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), f AS (DELETE FROM pending_forks WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), f AS (DELETE FROM pending_forks WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -336,65 +341,141 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     private const string ExpiredFilter = "s.tenant = $1 AND s.mtime < $2"
         + " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = s.tenant AND h.project_key = s.project_key AND h.session_id = s.session_id)"
         + " AND NOT EXISTS (SELECT 1 FROM pending_forks f WHERE f.tenant = s.tenant AND f.project_key = s.project_key AND f.parent_session_id = s.session_id)"
-        + " AND (s.tag IS NULL OR NOT (s.tag = ANY($3)))";
+        + " AND (s.tag IS NULL OR NOT (s.tag = ANY($3))) AND coalesce(s.restored_at, 0) < $2";
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, ExpiredCursor? after, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, $"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter} ORDER BY s.mtime, s.session_id LIMIT $4", cancellationToken).ConfigureAwait(false);
+        var page = after is null ? "" : " AND (s.mtime, s.project_key, s.session_id) > ($5, $6, $7)";
+        await using var cmd = await CommandAsync(tenant, $"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter}{page} ORDER BY s.mtime, s.project_key, s.session_id LIMIT $4", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, cutoff, holdTags.ToArray(), limit);
+        if (after is not null)
+        {
+            Add(cmd, after.Mtime, after.ProjectKey, after.SessionId);
+        }
+
         return await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken)
+    public async Task<bool> IsHeldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        // SKIP LOCKED: nodes sweeping at once take disjoint rows instead of waiting on each other.
-        await using var cmd = await CommandAsync(tenant, $"""
-            WITH c AS (
-                SELECT s.tenant, s.project_key, s.session_id FROM sessions s
-                WHERE {ExpiredFilter} AND (s.claimed_by IS NULL OR s.claimed_at < $5 - $6)
-                ORDER BY s.mtime LIMIT $4 FOR UPDATE SKIP LOCKED)
-            UPDATE sessions s SET claimed_by = $7, claimed_at = $5
-            FROM c WHERE s.tenant = c.tenant AND s.project_key = c.project_key AND s.session_id = c.session_id
-            RETURNING s.tenant, s.project_key, s.session_id, s.mtime, s.size
+        await using var cmd = await CommandAsync(tenant, "SELECT 1 FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, sessionId);
+        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> MoveToTrashAsync(TrashedSession entry, string node, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        await using var cmd = await CommandAsync(entry.Tenant, """
+            WITH d AS (DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING tenant, project_key, session_id),
+            m AS (DELETE FROM summaries x USING d WHERE x.tenant = d.tenant AND x.project_key = d.project_key AND x.session_id = d.session_id
+                RETURNING x.mtime, x.data_text, x.version),
+            t AS (INSERT INTO trash (tenant, project_key, session_id, last_write, size, trashed_at, title, summary_mtime, summary_data, summary_version)
+                SELECT d.tenant, d.project_key, d.session_id, $4, $5, $6, $7, m.mtime, m.data_text, m.version FROM d LEFT JOIN m ON true)
+            INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+            SELECT tenant, project_key, session_id, $4, $5, $6, $8, 'retention' FROM d
+            RETURNING 1
             """, cancellationToken).ConfigureAwait(false);
-        Add(cmd, tenant, cutoff, holdTags.ToArray(), limit, now, leaseMs, node);
-        var result = new List<RetentionClaim>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        Add(cmd, entry.Tenant, entry.ProjectKey, entry.SessionId, entry.LastWrite, entry.Size, entry.TrashedAt);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)entry.Title ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        Add(cmd, node);
+        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    /// <inheritdoc />
+    public async Task<TrashedSession?> GetTrashedAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, $"SELECT {CatalogRows.TrashColumns} FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, sessionId);
+        return (await ReadTrashAsync(cmd, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TrashedSession>> ListTrashAsync(string tenant, long trashedBefore, int limit, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, $"SELECT {CatalogRows.TrashColumns} FROM trash WHERE tenant = $1 AND trashed_at < $2 ORDER BY trashed_at, project_key, session_id LIMIT $3", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, trashedBefore, limit);
+        return await ReadTrashAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RestoreFromTrashAsync(SessionRecord row, long now, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        // One statement: the trash row goes, its sidecar comes back, the restore is audited and the session row returns
+        // (restored_at keeps it out of the next sweep).
+        await using var cmd = await CommandAsync(row.Tenant, $"""
+            WITH t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING *),
+            m AS (INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version)
+                SELECT tenant, project_key, session_id, summary_mtime, $18::jsonb, summary_data, summary_version FROM t WHERE summary_data IS NOT NULL
+                ON CONFLICT DO NOTHING),
+            a AS (INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+                SELECT tenant, project_key, session_id, last_write, size, $16, $17, 'restore' FROM t)
+            INSERT INTO sessions ({Columns}, restored_at)
+            SELECT $1, $2, $3, $4::bigint, $5::bigint, $6::boolean, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::text, $15::boolean, $16::bigint FROM t
+            ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET restored_at = excluded.restored_at
+            RETURNING 1
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, row.Tenant, row.ProjectKey, row.SessionId, row.Mtime, row.Size, row.Listed, row.Summary, row.CustomTitle,
+            row.FirstPrompt, row.Tag, row.Cwd, row.GitBranch, row.CreatedAt, row.ParentSessionId, row.IsSidechain, now, actor);
+        var trashed = await GetSummaryDataInTrashAsync(row, cancellationToken).ConfigureAwait(false);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = trashed is null ? DBNull.Value : JsonbSafe(trashed), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    // The jsonb copy of a sidecar is derived from its verbatim text, which is what the trash keeps.
+    private async Task<string?> GetSummaryDataInTrashAsync(SessionRecord row, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(row.Tenant, "SELECT summary_data FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
+        Add(cmd, row.Tenant, row.ProjectKey, row.SessionId);
+        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, """
+            WITH t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING *)
+            INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+            SELECT tenant, project_key, session_id, last_write, size, $4, $5, 'purge' FROM t
+            RETURNING 1
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, sessionId, now, node);
+        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    private async Task<List<TrashedSession>> ReadTrashAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
+    {
+        var result = new List<TrashedSession>();
+        try
         {
-            result.Add(new RetentionClaim(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(CatalogRows.Trashed(r));
+            }
+        }
+        catch (NpgsqlException ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex);
         }
 
         return result;
     }
 
-    /// <inheritdoc />
-    public async Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken)
+    private async Task<object?> ScalarAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(claim);
-        await using var cmd = await CommandAsync(claim.Tenant, """
-            WITH d AS (
-                DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND claimed_by = $4 AND mtime = $5
-                RETURNING tenant, project_key, session_id),
-            s AS (DELETE FROM summaries x USING d WHERE x.tenant = d.tenant AND x.project_key = d.project_key AND x.session_id = d.session_id)
-            INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
-            SELECT tenant, project_key, session_id, $5, $6, $7, $4, 'retention' FROM d
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-            """, cancellationToken).ConfigureAwait(false);
-        Add(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId, node, claim.Mtime, claim.Size, now);
-        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
-    }
-
-    /// <inheritdoc />
-    public async Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(claim);
-        await using var cmd = await CommandAsync(claim.Tenant, "UPDATE sessions SET claimed_by = NULL, claimed_at = NULL WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND claimed_by = $4", cancellationToken).ConfigureAwait(false);
-        Add(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId, node);
-        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex);
+        }
     }
 
     /// <inheritdoc />

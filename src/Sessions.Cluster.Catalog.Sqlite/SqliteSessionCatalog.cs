@@ -88,6 +88,28 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         ALTER TABLE sessions ADD COLUMN rendered BLOB;
         CREATE INDEX ix_sessions_rendered ON sessions (tenant, project_key, listed, mtime DESC, session_id DESC, rendered);
         """,
+        """
+        ALTER TABLE sessions DROP COLUMN claimed_by;
+        ALTER TABLE sessions DROP COLUMN claimed_at;
+        ALTER TABLE sessions ADD COLUMN restored_at INTEGER;
+        CREATE TABLE trash (
+            tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL,
+            last_write INTEGER NOT NULL, size INTEGER NOT NULL, trashed_at INTEGER NOT NULL, title TEXT,
+            summary_mtime INTEGER, summary_data TEXT, summary_version INTEGER,
+            PRIMARY KEY (tenant, project_key, session_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_trash_due ON trash (tenant, trashed_at);
+        CREATE TABLE retention_audit_v2 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL,
+            last_write INTEGER NOT NULL, size INTEGER NOT NULL, deleted_at INTEGER NOT NULL, node TEXT NOT NULL, reason TEXT NOT NULL
+        );
+        INSERT INTO retention_audit_v2 (id, tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+            SELECT id, tenant, project_key, session_id, last_write, size, deleted_at, node, reason FROM retention_audit;
+        DROP TABLE retention_audit;
+        ALTER TABLE retention_audit_v2 RENAME TO retention_audit;
+        CREATE INDEX ix_retention_audit_tenant ON retention_audit (tenant, deleted_at DESC);
+        """,
     ];
 
     private const string Columns = CatalogRows.SessionColumns;
@@ -164,7 +186,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
                 custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
-                is_sidechain = excluded.is_sidechain, rendered = excluded.rendered, claimed_by = NULL, claimed_at = NULL
+                is_sidechain = excluded.is_sidechain, rendered = excluded.rendered
             WHERE excluded.size >= sessions.size;
             """;
         return cmd;
@@ -401,6 +423,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.CommandText = """
             DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM holds WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            DELETE FROM trash WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             """;
         cmd.Parameters.AddWithValue("@tenant", tenant);
@@ -414,7 +437,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM pending_forks WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM pending_forks WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -536,14 +559,22 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, ExpiredCursor? after, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter(cmd, holdTags)} ORDER BY s.mtime, s.session_id LIMIT @limit;";
+        var page = after is null ? "" : " AND (s.mtime, s.project_key, s.session_id) > (@am, @ap, @as)";
+        cmd.CommandText = $"SELECT {Columns} FROM sessions s WHERE {ExpiredFilter(cmd, holdTags)}{page} ORDER BY s.mtime, s.project_key, s.session_id LIMIT @limit;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@cutoff", cutoff);
         cmd.Parameters.AddWithValue("@limit", limit);
+        if (after is not null)
+        {
+            cmd.Parameters.AddWithValue("@am", after.Mtime);
+            cmd.Parameters.AddWithValue("@ap", after.ProjectKey);
+            cmd.Parameters.AddWithValue("@as", after.SessionId);
+        }
+
         var result = new List<SessionRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -555,73 +586,137 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken)
+    public async Task<bool> IsHeldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"""
-            UPDATE sessions SET claimed_by = @node, claimed_at = @now
-            WHERE (tenant, project_key, session_id) IN (
-                SELECT s.tenant, s.project_key, s.session_id FROM sessions s
-                WHERE {ExpiredFilter(cmd, holdTags)} AND (s.claimed_by IS NULL OR s.claimed_at < @now - @lease)
-                ORDER BY s.mtime LIMIT @limit)
-            RETURNING tenant, project_key, session_id, mtime, size;
-            """;
-        cmd.Parameters.AddWithValue("@tenant", tenant);
-        cmd.Parameters.AddWithValue("@cutoff", cutoff);
-        cmd.Parameters.AddWithValue("@node", node);
-        cmd.Parameters.AddWithValue("@now", now);
-        cmd.Parameters.AddWithValue("@lease", leaseMs);
-        cmd.Parameters.AddWithValue("@limit", limit);
-        var result = new List<RetentionClaim>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(new RetentionClaim(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
-        }
-
-        return result;
+        cmd.CommandText = "SELECT 1 FROM holds WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        AddKey(cmd, tenant, projectKey, sessionId);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
     }
 
     /// <inheritdoc />
-    public async Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken)
+    public async Task<bool> MoveToTrashAsync(TrashedSession entry, string node, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(entry);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND claimed_by = @node AND mtime = @mtime;";
-        AddKey(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId);
-        cmd.Parameters.AddWithValue("@node", node);
-        cmd.Parameters.AddWithValue("@mtime", claim.Mtime);
+        cmd.CommandText = "DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        AddKey(cmd, entry.Tenant, entry.ProjectKey, entry.SessionId);
         if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
         {
             return false;
         }
 
         cmd.CommandText = """
+            INSERT INTO trash (tenant, project_key, session_id, last_write, size, trashed_at, title, summary_mtime, summary_data, summary_version)
+            SELECT @tenant, @pk, @sid, @last, @size, @at, @title, m.mtime, m.data, m.version
+            FROM (SELECT 1) LEFT JOIN summaries m ON m.tenant = @tenant AND m.project_key = @pk AND m.session_id = @sid;
             DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
-            VALUES (@tenant, @pk, @sid, @mtime, @size, @now, @node, 'retention') ON CONFLICT DO NOTHING;
+            VALUES (@tenant, @pk, @sid, @last, @size, @at, @node, 'retention');
             """;
-        cmd.Parameters.AddWithValue("@size", claim.Size);
-        cmd.Parameters.AddWithValue("@now", now);
+        cmd.Parameters.AddWithValue("@last", entry.LastWrite);
+        cmd.Parameters.AddWithValue("@size", entry.Size);
+        cmd.Parameters.AddWithValue("@at", entry.TrashedAt);
+        cmd.Parameters.AddWithValue("@title", (object?)entry.Title ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@node", node);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }
 
     /// <inheritdoc />
-    public async Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken)
+    public async Task<TrashedSession?> GetTrashedAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        (await QueryTrashAsync("tenant = @tenant AND project_key = @pk AND session_id = @sid", cmd => AddKey(cmd, tenant, projectKey, sessionId), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TrashedSession>> ListTrashAsync(string tenant, long trashedBefore, int limit, CancellationToken cancellationToken) =>
+        QueryTrashAsync("tenant = @tenant AND trashed_at < @before ORDER BY trashed_at, project_key, session_id LIMIT @limit", cmd =>
+        {
+            cmd.Parameters.AddWithValue("@tenant", tenant);
+            cmd.Parameters.AddWithValue("@before", trashedBefore);
+            cmd.Parameters.AddWithValue("@limit", limit);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> RestoreFromTrashAsync(SessionRecord row, long now, string actor, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(row);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var move = connection.CreateCommand())
+        {
+            move.Transaction = tx;
+            move.CommandText = """
+                INSERT INTO summaries (tenant, project_key, session_id, mtime, data, version)
+                SELECT tenant, project_key, session_id, summary_mtime, summary_data, summary_version FROM trash
+                WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND summary_data IS NOT NULL
+                ON CONFLICT DO NOTHING;
+                INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+                SELECT tenant, project_key, session_id, last_write, size, @now, @actor, 'restore' FROM trash
+                WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+                DELETE FROM trash WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+                """;
+            AddKey(move, row.Tenant, row.ProjectKey, row.SessionId);
+            move.Parameters.AddWithValue("@now", now);
+            move.Parameters.AddWithValue("@actor", actor);
+            if (await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            {
+                return false;
+            }
+        }
+
+        await using (var upsert = UpsertCommand(connection))
+        {
+            upsert.Transaction = tx;
+            await ExecuteUpsertAsync(upsert, row, _render, cancellationToken).ConfigureAwait(false);
+            upsert.CommandText = "UPDATE sessions SET restored_at = @now WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+            upsert.Parameters.AddWithValue("@now", now);
+            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
+            SELECT tenant, project_key, session_id, last_write, size, @now, @node, 'purge' FROM trash
+            WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            DELETE FROM trash WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            """;
+        AddKey(cmd, tenant, projectKey, sessionId);
+        cmd.Parameters.AddWithValue("@now", now);
+        cmd.Parameters.AddWithValue("@node", node);
+        var changed = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return changed;
+    }
+
+    private async Task<IReadOnlyList<TrashedSession>> QueryTrashAsync(string where, Action<SqliteCommand> bind, CancellationToken cancellationToken)
+    {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "UPDATE sessions SET claimed_by = NULL, claimed_at = NULL WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND claimed_by = @node;";
-        AddKey(cmd, claim.Tenant, claim.ProjectKey, claim.SessionId);
-        cmd.Parameters.AddWithValue("@node", node);
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        cmd.CommandText = $"SELECT {CatalogRows.TrashColumns} FROM trash WHERE {where};";
+        bind(cmd);
+        var result = new List<TrashedSession>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(CatalogRows.Trashed(reader));
+        }
+
+        return result;
     }
 
     /// <inheritdoc />
@@ -853,7 +948,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             cmd.Parameters.AddWithValue($"@hold{i}", t);
             return $"@hold{i}";
         }).ToList();
-        return "s.tenant = @tenant AND s.mtime < @cutoff"
+        return "s.tenant = @tenant AND s.mtime < @cutoff AND coalesce(s.restored_at, 0) < @cutoff"
             + " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = s.tenant AND h.project_key = s.project_key AND h.session_id = s.session_id)"
             + " AND NOT EXISTS (SELECT 1 FROM pending_forks f WHERE f.tenant = s.tenant AND f.project_key = s.project_key AND f.parent_session_id = s.session_id)"
             + (tags.Count == 0 ? "" : $" AND (s.tag IS NULL OR s.tag NOT IN ({string.Join(", ", tags)}))");

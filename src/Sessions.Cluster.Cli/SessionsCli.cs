@@ -37,6 +37,7 @@ public static class SessionsCli
         root.Add(PushCommand.Create(context));
         root.Add(HoldCommand.Create(context));
         root.Add(RetentionCommand.Create(context));
+        root.Add(TrashCommand.Create(context));
         root.Add(TenantsCommand.Create(context));
         root.Add(KeysCommand.Create(context));
         var parsed = root.Parse(args);

@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Sessions.Cluster.Core.Retention;
 
 namespace Sessions.Cluster.Grains;
 
@@ -7,6 +8,8 @@ namespace Sessions.Cluster.Grains;
 /// of its transcript and subagent transcripts. Calls are ordered by the grain, so concurrent writers on several nodes
 /// never conflict unless one of them sent a stale expected length. Bulk bytes do not travel through it: a read asks
 /// for a <see cref="TranscriptView"/> and the caller streams the bytes from storage up to the view's length.
+/// A session in its tenant's trash answers as a session that does not exist, except to <see cref="Restore"/>,
+/// <see cref="Delete"/> (erasure purges it at once) and <see cref="Append"/> (a write brings it back first).
 /// Errors arrive as <see cref="SessionFault"/> (see <see cref="SessionFault.ToException"/>).
 /// </summary>
 public interface ISessionGrain : IGrainWithStringKey
@@ -56,4 +59,18 @@ public interface ISessionGrain : IGrainWithStringKey
 
     /// <summary>Marks the session ephemeral before its first write: it then lives only in this grain's silo memory.</summary>
     Task MarkEphemeral();
+
+    /// <summary>
+    /// Retention asks the session to expire (mirrors Claude Code's <c>cleanupPeriodDays</c>, with a trash): it goes to
+    /// the tenant's trash only if its last activity is still before <paramref name="cutoff"/> (epoch ms) and it is not
+    /// held. Ordered with appends by the grain, so an append racing the sweep wins.
+    /// </summary>
+    Task<ExpireOutcome> Expire(long cutoff);
+
+    /// <summary>Purges the trashed session if it went to the trash before <paramref name="trashedBefore"/> (epoch ms).</summary>
+    Task<PurgeOutcome> Purge(long trashedBefore);
+
+    /// <summary>Brings the session back from the trash, byte for byte; <c>not_in_trash</c> when it is not there.</summary>
+    /// <param name="actor">Who asked, for the audit.</param>
+    Task Restore(string actor);
 }

@@ -81,6 +81,19 @@ public sealed class SessionGrains
     public Task<string> ForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken) =>
         CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.Fork(upToMessageId, title), cancellationToken);
 
+    /// <summary>Brings a session back from its tenant's trash through its grain.</summary>
+    /// <exception cref="NotFoundException">It is not in the trash (<c>not_in_trash</c>).</exception>
+    public Task RestoreAsync(string tenant, string projectKey, string sessionId, string actor, CancellationToken cancellationToken) =>
+        CallAsync(tenant, new SessionKey(projectKey, sessionId), async g => { await g.Restore(actor).ConfigureAwait(false); return true; }, cancellationToken);
+
+    /// <summary>Sweeps a tenant now through its retention grain (the one its reminder ticks), one sweep at a time.</summary>
+    public Task<Core.Retention.SweepReport> SweepAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        var grain = _grains.GetGrain<IRetentionGrain>(tenant);
+        return RunAsync(() => grain.Sweep(), cancellationToken);
+    }
+
     /// <summary>The session's info (mirrors the SDK's getSessionInfo).</summary>
     public async Task<SessionRecord> GetInfoAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
         (await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetInfo(), cancellationToken).ConfigureAwait(false)).Record;
@@ -129,9 +142,14 @@ public sealed class SessionGrains
         KeyRules.ValidateTenant(tenant);
         KeyRules.Validate(key);
         var grain = _grains.GetGrain<ISessionGrain>(SessionGrainKey.Format(tenant, key.ProjectKey, key.SessionId));
+        return await RunAsync(() => call(grain), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
         try
         {
-            return await _retry.ExecuteAsync(async _ => await call(grain).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            return await _retry.ExecuteAsync(async _ => await call().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         catch (SessionFault fault)
         {
@@ -139,7 +157,7 @@ public sealed class SessionGrains
         }
         catch (Exception e) when (e is OrleansMessageRejectionException or TimeoutException)
         {
-            throw new ClusterUnavailableException($"The session's grain could not be reached within {RetryBudget.TotalSeconds:0} s ({e.GetType().Name}: {e.Message}); retry shortly.", e);
+            throw new ClusterUnavailableException($"The grain could not be reached within {RetryBudget.TotalSeconds:0} s ({e.GetType().Name}: {e.Message}); retry shortly.", e);
         }
     }
 }

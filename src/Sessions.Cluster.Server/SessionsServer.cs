@@ -31,7 +31,7 @@ public static partial class SessionsServer
         "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes",
         "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString", "Sessions:Table:ConnectionString",
         "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes",
-        "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:ClaimLease",
+        "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:SweepDueTime", "Sessions:Retention:GraceDays",
         "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
         "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
         "Sessions:Auth:OperatorKey", "Sessions:Limits:MaxSessions", "Sessions:Limits:MaxBytes", "Sessions:Limits:MaxEntryBytes", "Sessions:Limits:RequestsPerMinute",
@@ -75,13 +75,7 @@ public static partial class SessionsServer
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);
         builder.Services.AddSingleton(retention);
-        builder.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(),
-            sp.GetRequiredService<StoreClock>().Time, retention));
-        if (retention.Enabled)
-        {
-            builder.Services.AddHostedService(sp => new RetentionSweeper(sp.GetRequiredService<RetentionService>(), sp.GetRequiredService<StoreClock>().Time,
-                sp.GetRequiredService<ILogger<RetentionSweeper>>()));
-        }
+        builder.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), sp.GetRequiredService<StoreClock>().Time, retention));
 
         builder.Services.TryAddSingleton(new RecoveryOptions(CleanStopMarker: null));
         builder.Services.AddHostedService<StartupRecovery>();

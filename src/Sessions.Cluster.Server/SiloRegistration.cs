@@ -11,8 +11,9 @@ namespace Sessions.Cluster.Server;
 
 /// <summary>
 /// Every node co-hosts an Orleans silo (<c>UseOrleans</c>); HTTP handlers call its grains. Embedded: a one-silo cluster
-/// on loopback (<c>UseLocalhostClustering</c>, no gateway). Cluster: membership in Azure Table storage, grain state in
-/// Azure Blob, membership options tuned so a dead silo is declared dead in about 3 s by two votes.
+/// on loopback (<c>UseLocalhostClustering</c>, no gateway), reminders in memory. Cluster: membership and reminders in
+/// Azure Table storage, grain state in Azure Blob, membership options tuned so a dead silo is declared dead in about 3 s
+/// by two votes.
 /// </summary>
 /// <remarks>
 /// Keys: <c>Sessions:Orleans:SiloPort</c> (embedded default: a free loopback port; cluster default 11111),
@@ -51,6 +52,7 @@ public static class SiloRegistration
         builder.UseOrleans(silo =>
         {
             silo.AddIncomingGrainCallFilter<SessionFaultFilter>();
+            silo.Services.AddSessionGrainServices();
             silo.AddActivityPropagation();
             if (DashboardEnabled(section))
             {
@@ -66,6 +68,8 @@ public static class SiloRegistration
                 var port = section.GetValue("Orleans:SiloPort", 0);
                 silo.UseLocalhostClustering(port > 0 ? port : FreeLoopbackPort(), section.GetValue("Orleans:GatewayPort", 0), serviceId: ServiceId, clusterId: "embedded");
                 silo.AddMemoryGrainStorageAsDefault();
+                // Reminders in memory: each tenant's retention reminder is registered again at every start (RetentionStartup).
+                silo.UseInMemoryReminderService();
                 return;
             }
 
@@ -91,6 +95,7 @@ public static class SiloRegistration
             silo.Configure<ClusterMembershipOptions>(TuneMembership);
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
             silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(tableConnection));
+            silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(tableConnection));
             silo.AddAzureBlobGrainStorageAsDefault(o => o.BlobServiceClient = new BlobServiceClient(blobConnection, AzureBlobOptions.ClientOptions()));
         });
     }

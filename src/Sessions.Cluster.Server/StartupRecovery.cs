@@ -1,5 +1,6 @@
 using Sessions.Cluster.Core.Sessions;
 using Sessions.Cluster.Core.Storage;
+using Sessions.Cluster.Grains;
 
 namespace Sessions.Cluster.Server;
 
@@ -14,11 +15,13 @@ internal sealed record RecoveryOptions(string? CleanStopMarker);
 /// beside the catalog; a start without the marker (the process died) reconciles catalog rows with the transcripts
 /// (<see cref="SessionService.ReconcileAsync"/>), so no session drops out of listings until its next append;</item>
 /// <item>every mode: copy-on-write forks that were accepted but not yet written are written
-/// (<see cref="SessionService.SettlePendingForksAsync"/>), so they show in listings without waiting for a reader.</item>
+/// (<see cref="SessionService.SettlePendingForksAsync"/>), so they show in listings without waiting for a reader;</item>
+/// <item>every mode: each tenant's retention reminder is registered unless it exists (<see cref="TenantReminders"/>); the
+/// embedded silo keeps reminders in memory, so this is what brings them back after a restart.</item>
 /// </list>
 /// Failures are logged; readers redo both on demand (and <c>POST /v1/admin/reindex</c> rebuilds every row).
 /// </summary>
-internal sealed partial class StartupRecovery(SessionService sessions, ISessionCatalog catalog, RecoveryOptions options, ILogger<StartupRecovery> logger) : BackgroundService
+internal sealed partial class StartupRecovery(SessionService sessions, ISessionCatalog catalog, TenantReminders reminders, RecoveryOptions options, ILogger<StartupRecovery> logger) : BackgroundService
 {
     private bool _reconcile;
 
@@ -50,6 +53,7 @@ internal sealed partial class StartupRecovery(SessionService sessions, ISessionC
         {
             await foreach (var tenant in sessions.ListTenantsAsync(stoppingToken).ConfigureAwait(false))
             {
+                await reminders.EnsureAsync(tenant).ConfigureAwait(false);
                 if (_reconcile && await sessions.ReconcileAsync(tenant, stoppingToken).ConfigureAwait(false) is > 0 and var refreshed)
                 {
                     LogReconciled(logger, refreshed, tenant);

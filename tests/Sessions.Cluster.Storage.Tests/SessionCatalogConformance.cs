@@ -111,65 +111,90 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         await Catalog.UpsertAsync(Row("r", "p", "tagged", 10, tag: "legal-hold"), CancellationToken.None);
         await Catalog.UpsertAsync(Row("other", "p", "x", 1), CancellationToken.None);
         await Catalog.SetHoldAsync("r", "p", "held", "litigation", 1, CancellationToken.None);
-        var expired = await Catalog.ListExpiredAsync("r", 1000, ["legal-hold"], 100, CancellationToken.None);
+        var expired = await Catalog.ListExpiredAsync("r", 1000, ["legal-hold"], 100, null, CancellationToken.None);
         Assert.Equal(["older", "old"], expired.Select(e => e.SessionId));
         Assert.True(await Catalog.RemoveHoldAsync("r", "p", "held", CancellationToken.None));
-        Assert.Equal(["held", "older", "old"], (await Catalog.ListExpiredAsync("r", 1000, ["legal-hold"], 100, CancellationToken.None)).Select(e => e.SessionId));
+        Assert.Equal(["held", "older", "old"], (await Catalog.ListExpiredAsync("r", 1000, ["legal-hold"], 100, null, CancellationToken.None)).Select(e => e.SessionId));
     }
 
     [Fact]
-    public async Task ClaimExpired_ConcurrentNodes_GetDisjointRows_AndLeasesExpire()
+    public async Task ListExpired_PagesByCursor_InOneOrder()
     {
-        for (var i = 0; i < 40; i++)
+        for (var i = 0; i < 25; i++)
         {
-            await Catalog.UpsertAsync(Row("c", "p", $"s{i:D2}", i, size: 7), CancellationToken.None);
+            await Catalog.UpsertAsync(Row("pg", i % 2 == 0 ? "a" : "b", $"s{i:D2}", i / 3), CancellationToken.None);
         }
 
-        var claims = await Task.WhenAll(Enumerable.Range(0, 4).Select(n => Catalog.ClaimExpiredAsync("c", 1000, [], $"node{n}", 10_000, 60_000, 15, CancellationToken.None)));
-        var all = claims.SelectMany(c => c).Select(c => c.SessionId).ToList();
-        Assert.Equal(40, all.Count);
-        Assert.Equal(40, all.Distinct().Count());
-        Assert.Empty(await Catalog.ClaimExpiredAsync("c", 1000, [], "late", 10_001, 60_000, 100, CancellationToken.None));
+        var seen = new List<string>();
+        ExpiredCursor? after = null;
+        while (await Catalog.ListExpiredAsync("pg", 1000, [], 4, after, CancellationToken.None) is { Count: > 0 } page)
+        {
+            seen.AddRange(page.Select(r => r.SessionId));
+            after = new ExpiredCursor(page[^1].Mtime, page[^1].ProjectKey, page[^1].SessionId);
+        }
 
-        // A node that died holding claims: after the lease, another node takes them over.
-        var taken = await Catalog.ClaimExpiredAsync("c", 1000, [], "rescuer", 10_000 + 60_001, 60_000, 100, CancellationToken.None);
-        Assert.Equal(40, taken.Count);
-        Assert.All(taken, c => Assert.Equal(7, c.Size));
+        Assert.Equal(25, seen.Count);
+        Assert.Equal(25, seen.Distinct().Count());
     }
 
     [Fact]
-    public async Task CompleteDeletion_AuditsOnce_AndLosesToAWriteAfterTheClaim()
+    public async Task Trash_MovesRowAndSidecar_AuditsOnce_AndRestoresVerbatim()
     {
-        await Catalog.UpsertAsync(Row("d", "p", "gone", 1, size: 10), CancellationToken.None);
-        await Catalog.UpsertAsync(Row("d", "p", "rewritten", 1, size: 10), CancellationToken.None);
-        await Catalog.PutSummaryAsync("d", "p", "gone", "{}", 1, 0, CancellationToken.None);
-        var claims = await Catalog.ClaimExpiredAsync("d", 1000, [], "n1", 5000, 60_000, 10, CancellationToken.None);
-        Assert.Equal(2, claims.Count);
+        var row = Row("tr", "p", "old", 1, size: 10);
+        await Catalog.UpsertAsync(row, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("tr", "p", "kept", 1), CancellationToken.None);
+        await Catalog.PutSummaryAsync("tr", "p", "old", "{\"b\":1,\"a\":[ 2 ]}", 7, 0, CancellationToken.None);
+        var entry = new TrashedSession("tr", "p", "old", 1, 10, 5000, "a title");
+        Assert.True(await Catalog.MoveToTrashAsync(entry, "silo-1", CancellationToken.None));
+        Assert.False(await Catalog.MoveToTrashAsync(entry, "silo-2", CancellationToken.None));
 
-        // "rewritten" is appended to after the claim: the write clears the claim and moves the mtime on.
-        await Catalog.UpsertAsync(Row("d", "p", "rewritten", 4000, size: 20), CancellationToken.None);
-        var gone = claims.Single(c => c.SessionId == "gone");
-        var rewritten = claims.Single(c => c.SessionId == "rewritten");
-        Assert.True(await Catalog.CompleteDeletionAsync(gone, "n1", 6000, CancellationToken.None));
-        Assert.False(await Catalog.CompleteDeletionAsync(gone, "n1", 6001, CancellationToken.None));
-        Assert.False(await Catalog.CompleteDeletionAsync(rewritten, "n1", 6000, CancellationToken.None));
-        Assert.False(await Catalog.CompleteDeletionAsync(gone with { SessionId = "rewritten" }, "n2", 6000, CancellationToken.None));
+        // Invisible to every listing and to the SessionStore's sidecar reads.
+        Assert.Null(await Catalog.GetAsync("tr", "p", "old", CancellationToken.None));
+        Assert.Null(await Catalog.GetSummaryAsync("tr", "p", "old", CancellationToken.None));
+        Assert.Empty(await Catalog.ListSummariesAsync("tr", "p", CancellationToken.None).ToListAsync());
+        Assert.Equal(["kept"], (await Catalog.ListAsync("tr", "p", new SessionQuery(Limit: 10), CancellationToken.None)).Items.Select(r => r.SessionId));
+        Assert.Equal(["kept"], await Catalog.ListMtimesAsync("tr", "p", CancellationToken.None).Select(m => m.SessionId).ToListAsync());
+        Assert.Empty(await Catalog.FindAsync("tr", "old", CancellationToken.None));
+        Assert.Equal(["kept"], (await Catalog.ListExpiredAsync("tr", 1000, [], 10, null, CancellationToken.None)).Select(r => r.SessionId));
 
-        Assert.Null(await Catalog.GetAsync("d", "p", "gone", CancellationToken.None));
-        Assert.Null(await Catalog.GetSummaryAsync("d", "p", "gone", CancellationToken.None));
-        Assert.NotNull(await Catalog.GetAsync("d", "p", "rewritten", CancellationToken.None));
-        var audit = Assert.Single(await Catalog.ListAuditAsync("d", 10, CancellationToken.None));
-        Assert.Equal(new AuditRecord("d", "p", "gone", 1, 10, 6000, "n1", "retention"), audit);
+        Assert.Equal(entry, await Catalog.GetTrashedAsync("tr", "p", "old", CancellationToken.None));
+        Assert.Equal([entry], await Catalog.ListTrashAsync("tr", 5001, 10, CancellationToken.None));
+        Assert.Empty(await Catalog.ListTrashAsync("tr", 5000, 10, CancellationToken.None));
+
+        Assert.True(await Catalog.RestoreFromTrashAsync(row, 9000, "alice", CancellationToken.None));
+        Assert.False(await Catalog.RestoreFromTrashAsync(row, 9001, "alice", CancellationToken.None));
+        Assert.Equal(row with { Tenant = "tr" }, await Catalog.GetAsync("tr", "p", "old", CancellationToken.None));
+        Assert.Equal(new SummaryRecord("old", 7, "{\"b\":1,\"a\":[ 2 ]}", 1), await Catalog.GetSummaryAsync("tr", "p", "old", CancellationToken.None));
+        Assert.Null(await Catalog.GetTrashedAsync("tr", "p", "old", CancellationToken.None));
+        // Restored: its age is counted from the restore, so a cut-off before it does not list it again.
+        Assert.Equal(["kept"], (await Catalog.ListExpiredAsync("tr", 1000, [], 10, null, CancellationToken.None)).Select(r => r.SessionId));
+        Assert.Equal(2, (await Catalog.ListExpiredAsync("tr", 9001, [], 10, null, CancellationToken.None)).Count);
+
+        var audit = await Catalog.ListAuditAsync("tr", 10, CancellationToken.None);
+        Assert.Equal([new AuditRecord("tr", "p", "old", 1, 10, 9000, "alice", AuditReasons.Restore), new AuditRecord("tr", "p", "old", 1, 10, 5000, "silo-1", AuditReasons.Retention)], audit);
     }
 
     [Fact]
-    public async Task ReleaseClaim_MakesTheRowClaimableAgain()
+    public async Task Purge_ForgetsTheEntryOnce_AndErasureTakesTheTrashToo()
     {
-        await Catalog.UpsertAsync(Row("rel", "p", "s", 1), CancellationToken.None);
-        var claim = Assert.Single(await Catalog.ClaimExpiredAsync("rel", 1000, [], "n1", 5000, 60_000, 10, CancellationToken.None));
-        Assert.Empty(await Catalog.ClaimExpiredAsync("rel", 1000, [], "n2", 5001, 60_000, 10, CancellationToken.None));
-        await Catalog.ReleaseClaimAsync(claim, "n1", CancellationToken.None);
-        Assert.Single(await Catalog.ClaimExpiredAsync("rel", 1000, [], "n2", 5002, 60_000, 10, CancellationToken.None));
+        await Catalog.UpsertAsync(Row("pu", "p", "a", 1, size: 3), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("pu", "p", "b", 1, size: 4), CancellationToken.None);
+        await Catalog.PutSummaryAsync("pu", "p", "a", "{}", 1, 0, CancellationToken.None);
+        Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("pu", "p", "a", 1, 3, 100, null), "n", CancellationToken.None));
+        Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("pu", "p", "b", 1, 4, 100, null), "n", CancellationToken.None));
+        Assert.True(await Catalog.PurgeTrashedAsync("pu", "p", "a", 200, "n", CancellationToken.None));
+        Assert.False(await Catalog.PurgeTrashedAsync("pu", "p", "a", 201, "n", CancellationToken.None));
+        Assert.Null(await Catalog.GetTrashedAsync("pu", "p", "a", CancellationToken.None));
+        Assert.Null(await Catalog.GetSummaryAsync("pu", "p", "a", CancellationToken.None));
+        Assert.Equal(1, (await Catalog.ListAuditAsync("pu", 10, CancellationToken.None)).Count(r => r.Reason == AuditReasons.Purge));
+
+        // Deleting a trashed session (erasure) removes its trash entry; so does erasing the tenant.
+        Assert.True(await Catalog.DeleteAsync("pu", "p", "b", CancellationToken.None));
+        Assert.Empty(await Catalog.ListTrashAsync("pu", long.MaxValue, 10, CancellationToken.None));
+        await Catalog.UpsertAsync(Row("pu", "p", "c", 1), CancellationToken.None);
+        Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("pu", "p", "c", 1, 10, 100, null), "n", CancellationToken.None));
+        await Catalog.DeleteTenantAsync("pu", CancellationToken.None);
+        Assert.Empty(await Catalog.ListTrashAsync("pu", long.MaxValue, 10, CancellationToken.None));
     }
 
     [Fact]
@@ -250,16 +275,14 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ClaimExpired_NeverTakesTheParentOfAPendingFork()
+    public async Task ListExpired_NeverListsTheParentOfAPendingFork()
     {
         await Catalog.UpsertAsync(Row("t", "p", "parent", 1), CancellationToken.None);
         await Catalog.UpsertAsync(Row("t", "p", "other", 1), CancellationToken.None);
         await Catalog.AddPendingForkAsync(new PendingFork("t", "p", "fork", "parent", 10, null, null, null, 2), CancellationToken.None);
-        Assert.Equal(["other"], (await Catalog.ListExpiredAsync("t", 100, [], 10, CancellationToken.None)).Select(r => r.SessionId));
-        var claims = await Catalog.ClaimExpiredAsync("t", 100, [], "n1", 200, 1000, 10, CancellationToken.None);
-        Assert.Equal(["other"], claims.Select(c => c.SessionId));
+        Assert.Equal(["other"], (await Catalog.ListExpiredAsync("t", 100, [], 10, null, CancellationToken.None)).Select(r => r.SessionId));
         await Catalog.RemovePendingForkAsync("t", "p", "fork", CancellationToken.None);
-        Assert.Equal(["parent"], (await Catalog.ClaimExpiredAsync("t", 100, [], "n1", 200, 1000, 10, CancellationToken.None)).Select(c => c.SessionId));
+        Assert.Equal(["other", "parent"], (await Catalog.ListExpiredAsync("t", 100, [], 10, null, CancellationToken.None)).Select(r => r.SessionId));
     }
 
     [Fact]

@@ -68,13 +68,13 @@ public sealed class WriteBehindCatalogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ListingsAndRetentionClaims_SeeHeldBackRows()
+    public async Task ListingsAndRetention_SeeHeldBackRows()
     {
         await _catalog.RefreshAsync("t", "p", "s", () => Row("s", 5) with { Mtime = 1 }, CancellationToken.None);
         Assert.Equal(["s"], (await _catalog.ListAsync("t", "p", new SessionQuery(Limit: 10), CancellationToken.None)).Items.Select(r => r.SessionId));
         await _catalog.RefreshAsync("t", "p", "s", () => Row("s", 6) with { Mtime = 1000 }, CancellationToken.None);
-        // Written again after the cutoff, so retention must not claim it.
-        Assert.Empty(await _catalog.ClaimExpiredAsync("t", 500, [], "n1", 2000, 1000, 10, CancellationToken.None));
+        // Written again after the cutoff, so retention must not list it.
+        Assert.Empty(await _catalog.ListExpiredAsync("t", 500, [], 10, null, CancellationToken.None));
     }
 
     [Fact]

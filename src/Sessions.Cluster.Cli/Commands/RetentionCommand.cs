@@ -23,7 +23,7 @@ internal static class RetentionCommand
         command.Add(set);
 
         var limit = new Option<int>("--limit") { Description = "Most sessions to list", DefaultValueFactory = _ => 1000 };
-        var preview = new Command("preview", "Dry run: list the sessions a sweep would delete now") { limit };
+        var preview = new Command("preview", "Dry run: list the sessions a sweep would move to the trash now") { limit };
         preview.SetAction((result, ct) => context.RunAsync(async () =>
         {
             using var client = context.CreateClient(result);
@@ -35,7 +35,7 @@ internal static class RetentionCommand
             }
 
             var sessions = (JsonArray)answer["sessions"]!;
-            context.Out.WriteLine($"cleanupPeriodDays {answer["cleanupPeriodDays"]}: {sessions.Count} session(s) last written before {DateTimeOffset.FromUnixTimeMilliseconds(answer["cutoff"]!.GetValue<long>()):u} would be deleted");
+            context.Out.WriteLine($"cleanupPeriodDays {answer["cleanupPeriodDays"]}: {sessions.Count} session(s) last written before {DateTimeOffset.FromUnixTimeMilliseconds(answer["cutoff"]!.GetValue<long>()):u} would go to the trash");
             foreach (var s in sessions)
             {
                 context.Out.WriteLine($"  {s!["projectKey"]}/{s["sessionId"]}  {DateTimeOffset.FromUnixTimeMilliseconds(s["lastModified"]!.GetValue<long>()):u}  {s["summary"]}");
@@ -45,12 +45,12 @@ internal static class RetentionCommand
         }));
         command.Add(preview);
 
-        var sweep = new Command("sweep", "Delete the expired sessions now (the server also sweeps periodically)");
+        var sweep = new Command("sweep", "Move expired sessions to the trash and purge trash past its grace period now (the server also sweeps each period)");
         sweep.SetAction((result, ct) => context.RunAsync(() => PrintAsync(context, result, HttpMethod.Post, "v1/admin/retention/sweep", null, ct)));
         command.Add(sweep);
 
         var auditLimit = new Option<int>("--limit") { Description = "Most records to list", DefaultValueFactory = _ => 100 };
-        var audit = new Command("audit", "List the deletion audit records, newest first") { auditLimit };
+        var audit = new Command("audit", "List the retention and erasure audit records (retention, restore, purge, erasure), newest first") { auditLimit };
         audit.SetAction((result, ct) => context.RunAsync(() => PrintAsync(context, result, HttpMethod.Get, $"v1/admin/retention/audit?limit={result.GetValue(auditLimit)}", null, ct)));
         command.Add(audit);
         return command;

@@ -12,22 +12,28 @@ public sealed class RetentionOptions
     /// <summary>The longest <c>cleanupPeriodDays</c> a tenant may set (100 years).</summary>
     public const int MaximumCleanupPeriodDays = 36_500;
 
-    /// <summary>Whether this node runs the sweeper (every node does by default; claims keep them from colliding).</summary>
+    /// <summary>
+    /// Whether retention runs: each tenant's retention grain keeps an Orleans reminder that sweeps it every
+    /// <see cref="SweepPeriod"/>. When false no reminder is registered (sweeps on request still run).
+    /// </summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary><c>cleanupPeriodDays</c> for tenants without their own.</summary>
     public int DefaultDays { get; set; } = DefaultCleanupPeriodDays;
 
-    /// <summary>Time between sweeps.</summary>
+    /// <summary>Time between sweeps of a tenant (the reminder's period; Orleans' minimum is one minute).</summary>
     public TimeSpan SweepPeriod { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>How long a claim protects a session from other nodes; a node that dies mid-sweep loses its claims after this.</summary>
-    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>Time from a tenant's reminder registration to its first sweep (short in tests); null means one <see cref="SweepPeriod"/>.</summary>
+    public TimeSpan? SweepDueTime { get; set; }
 
-    /// <summary>Sessions claimed per round trip.</summary>
+    /// <summary>Days an expired session stays in the trash, restorable, before it is purged; 0 purges at once.</summary>
+    public int GraceDays { get; set; } = 7;
+
+    /// <summary>Candidates read from the catalog per page.</summary>
     public int BatchSize { get; set; } = 200;
 
-    /// <summary>Deletions run at once on one node.</summary>
+    /// <summary>Sessions asked to expire or purge at once by one sweep.</summary>
     public int Parallelism { get; set; } = 16;
 
     /// <summary>Tags that exempt a session from retention, like a hold (default <c>legal-hold</c>).</summary>

@@ -3,19 +3,16 @@ using Sessions.Cluster.Core.Storage;
 namespace Sessions.Cluster.Core.Retention;
 
 /// <summary>
-/// Enforces each tenant's <c>cleanupPeriodDays</c>: a session whose last write is older than that is deleted with its
-/// subpaths, catalog row and sidecar, unless it is held (a hold record or a hold tag). Every node may sweep at once:
-/// sessions are claimed in the catalog (no two nodes get the same one), the transcript is deleted only if it is still
-/// the length seen at the claim (a session written after its claim is never deleted), and each deletion writes one
-/// audit record. Forks are independent sessions, so deleting a parent never touches them. Time comes from the
-/// injected <see cref="TimeProvider"/>.
+/// Enforces each tenant's <c>cleanupPeriodDays</c>: a session whose last activity is older than that goes to the
+/// tenant's trash, and is purged (transcript, subpaths, sidecar, catalog row) <see cref="RetentionOptions.GraceDays"/>
+/// later unless restored; a hold record or a hold tag exempts it. A sweep only finds candidates in the catalog and asks
+/// each session's single writer (<see cref="ISessionExpiry"/>) to expire it, so a write racing the sweep always wins,
+/// and a sweep run twice finds nothing left to do. Every step writes one audit record. Forks are independent
+/// sessions, so deleting a parent never touches them. Time comes from the injected <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class RetentionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, RetentionOptions options)
+public sealed class RetentionService(ISessionCatalog catalog, TimeProvider timeProvider, RetentionOptions options)
 {
     private const long MillisecondsPerDay = 86_400_000;
-
-    /// <summary>This node's name in claims and audit records.</summary>
-    public string NodeId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>The options in force.</summary>
     public RetentionOptions Options => options;
@@ -72,71 +69,89 @@ public sealed class RetentionService(ITranscriptStore store, ISessionCatalog cat
     {
         var (days, _) = await GetPolicyAsync(tenant, cancellationToken).ConfigureAwait(false);
         var cutoff = Now() - (days * MillisecondsPerDay);
-        var expired = await catalog.ListExpiredAsync(tenant, cutoff, options.HoldTags.ToList(), Math.Clamp(limit, 1, 100_000), cancellationToken).ConfigureAwait(false);
+        var expired = await catalog.ListExpiredAsync(tenant, cutoff, options.HoldTags.ToList(), Math.Clamp(limit, 1, 100_000), null, cancellationToken).ConfigureAwait(false);
         return new RetentionPreview(days, cutoff, expired);
     }
 
-    /// <summary>Sweeps every tenant once.</summary>
-    public async Task<SweepReport> SweepAllAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sweeps one tenant: asks every session listed as expired to expire (into the trash), then every trash entry whose
+    /// grace period ended to purge. Pages through the catalog once, so a session that stays (written meanwhile) is
+    /// asked once per sweep.
+    /// </summary>
+    public async Task<SweepReport> SweepTenantAsync(string tenant, ISessionExpiry sessions, CancellationToken cancellationToken)
     {
-        var total = new SweepReport(0, 0, 0);
-        var tenants = new List<string>();
-        await foreach (var tenant in catalog.ListTenantsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            tenants.Add(tenant);
-        }
-
-        foreach (var tenant in tenants)
-        {
-            total += await SweepTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
-        }
-
-        return total;
-    }
-
-    /// <summary>Sweeps one tenant: claims expired sessions batch by batch and deletes them.</summary>
-    public async Task<SweepReport> SweepTenantAsync(string tenant, CancellationToken cancellationToken)
-    {
+        ArgumentNullException.ThrowIfNull(sessions);
         var (days, _) = await GetPolicyAsync(tenant, cancellationToken).ConfigureAwait(false);
-        var report = new SweepReport(0, 0, 0);
+        var cutoff = Now() - (days * MillisecondsPerDay);
         var holdTags = options.HoldTags.ToList();
+        int expired = 0, purged = 0, skipped = 0;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken };
+        ExpiredCursor? after = null;
         while (true)
         {
-            var now = Now();
-            var cutoff = now - (days * MillisecondsPerDay);
-            var claims = await catalog.ClaimExpiredAsync(tenant, cutoff, holdTags, NodeId, now, (long)options.ClaimLease.TotalMilliseconds, options.BatchSize, cancellationToken).ConfigureAwait(false);
-            if (claims.Count == 0)
+            var page = await catalog.ListExpiredAsync(tenant, cutoff, holdTags, options.BatchSize, after, cancellationToken).ConfigureAwait(false);
+            if (page.Count == 0)
             {
-                return report;
+                break;
             }
 
-            int deleted = 0, changed = 0, missing = 0;
-            await Parallel.ForEachAsync(claims, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (claim, ct) =>
+            await Parallel.ForEachAsync(page, parallel, async (row, ct) =>
             {
-                var outcome = await store.DeleteIfUnchangedAsync(claim.Tenant, new SessionKey(claim.ProjectKey, claim.SessionId), claim.Size, ct).ConfigureAwait(false);
-                if (outcome == ConditionalDelete.Changed)
+                var outcome = await sessions.ExpireAsync(tenant, row.ProjectKey, row.SessionId, cutoff, ct).ConfigureAwait(false);
+                if (outcome == ExpireOutcome.Trashed)
                 {
-                    await catalog.ReleaseClaimAsync(claim, NodeId, ct).ConfigureAwait(false);
-                    Interlocked.Increment(ref changed);
-                    return;
+                    Interlocked.Increment(ref expired);
                 }
-
-                if (await catalog.CompleteDeletionAsync(claim, NodeId, Now(), ct).ConfigureAwait(false))
+                else if (outcome == ExpireOutcome.Purged)
                 {
-                    Interlocked.Increment(ref outcome == ConditionalDelete.Deleted ? ref deleted : ref missing);
+                    Interlocked.Increment(ref purged);
+                }
+                else
+                {
+                    Interlocked.Increment(ref skipped);
                 }
             }).ConfigureAwait(false);
-            report += new SweepReport(deleted, changed, missing);
-            Telemetry.SessionsTelemetry.Expirations.Add(deleted + missing);
-            if (deleted + missing == 0 && changed == claims.Count)
+            var last = page[^1];
+            after = new ExpiredCursor(last.Mtime, last.ProjectKey, last.SessionId);
+        }
+
+        expired += purged;
+        var trashedBefore = Now() - (options.GraceDays * MillisecondsPerDay);
+        while (true)
+        {
+            var due = await catalog.ListTrashAsync(tenant, trashedBefore, options.BatchSize, cancellationToken).ConfigureAwait(false);
+            var progress = 0;
+            await Parallel.ForEachAsync(due, parallel, async (entry, ct) =>
             {
-                // Everything claimed was written again meanwhile: stop rather than spin; the next sweep looks again.
-                return report;
+                var outcome = await sessions.PurgeAsync(tenant, entry.ProjectKey, entry.SessionId, trashedBefore, ct).ConfigureAwait(false);
+                if (outcome is PurgeOutcome.Purged or PurgeOutcome.Restored)
+                {
+                    Interlocked.Increment(ref progress);
+                }
+
+                if (outcome == PurgeOutcome.Purged)
+                {
+                    Interlocked.Increment(ref purged);
+                }
+            }).ConfigureAwait(false);
+            if (due.Count < options.BatchSize || progress == 0)
+            {
+                break;
             }
         }
+
+        return new SweepReport(expired, purged, skipped);
     }
 
-    /// <summary>The tenant's deletion audit records, newest first.</summary>
+    /// <summary>The tenant's trash, oldest first: what a sweep expired and has not purged yet.</summary>
+    public async Task<TrashPage> ListTrashAsync(string tenant, int limit, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        var entries = await catalog.ListTrashAsync(tenant, long.MaxValue, Math.Clamp(limit, 1, 100_000), cancellationToken).ConfigureAwait(false);
+        return new TrashPage(options.GraceDays, entries);
+    }
+
+    /// <summary>The tenant's retention and erasure audit records, newest first.</summary>
     public Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
@@ -147,15 +162,20 @@ public sealed class RetentionService(ITranscriptStore store, ISessionCatalog cat
 }
 
 /// <summary>What a sweep did.</summary>
-/// <param name="Deleted">Sessions deleted.</param>
-/// <param name="Changed">Claimed sessions left alone because they were written after the claim.</param>
-/// <param name="Missing">Catalog rows removed whose transcript was already gone.</param>
-public sealed record SweepReport(int Deleted, int Changed, int Missing)
+/// <param name="Expired">Sessions moved to the trash (including those purged at once with no grace period).</param>
+/// <param name="Purged">Sessions purged: gone from the trash and from storage.</param>
+/// <param name="Skipped">Listed sessions left alone: written after the cut-off, held, or gone meanwhile.</param>
+public sealed record SweepReport(int Expired, int Purged, int Skipped)
 {
     /// <summary>Adds two reports.</summary>
     public static SweepReport operator +(SweepReport a, SweepReport b) =>
-        new(a.Deleted + b.Deleted, a.Changed + b.Changed, a.Missing + b.Missing);
+        new(a.Expired + b.Expired, a.Purged + b.Purged, a.Skipped + b.Skipped);
 }
+
+/// <summary>A tenant's trash.</summary>
+/// <param name="GraceDays">Days an entry stays before it is purged.</param>
+/// <param name="Sessions">The entries, oldest first.</param>
+public sealed record TrashPage(int GraceDays, IReadOnlyList<TrashedSession> Sessions);
 
 /// <summary>A dry run of retention for one tenant.</summary>
 /// <param name="CleanupPeriodDays">The tenant's period.</param>

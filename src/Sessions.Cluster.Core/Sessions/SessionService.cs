@@ -494,7 +494,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return AppendMarkerAsync(tenant, projectKey, sessionId, new JsonObject { ["type"] = "tag", ["tag"] = tag ?? "", ["sessionId"] = sessionId }, cancellationToken);
     }
 
-    /// <summary>Rebuilds a tenant's catalog rows from its transcripts (<c>reindex</c>). Sidecars are kept.</summary>
+    /// <summary>Rebuilds a tenant's catalog rows from its transcripts (<c>reindex</c>). Sidecars and the trash are kept.</summary>
     /// <returns>How many sessions were indexed.</returns>
     public async Task<int> ReindexAsync(string tenant, CancellationToken cancellationToken)
     {
@@ -502,6 +502,11 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         var count = 0;
         await foreach (var stat in store.ListMainTranscriptsAsync(tenant, cancellationToken).ConfigureAwait(false))
         {
+            if (await catalog.GetTrashedAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                continue;
+            }
+
             await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, null, null, cancellationToken).ConfigureAwait(false);
             count++;
         }
@@ -520,7 +525,8 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         var count = 0;
         await foreach (var stat in store.ListMainTranscriptsAsync(tenant, cancellationToken).ConfigureAwait(false))
         {
-            if (await catalog.GetAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false) is not { } row || row.Size != stat.Length)
+            if ((await catalog.GetAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false) is not { } row || row.Size != stat.Length)
+                && await catalog.GetTrashedAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false) is null)
             {
                 await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, null, null, cancellationToken).ConfigureAwait(false);
                 count++;

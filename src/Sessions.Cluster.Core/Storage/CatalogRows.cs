@@ -16,6 +16,9 @@ public static class CatalogRows
     /// <summary>Column list of <see cref="Audit"/>.</summary>
     public const string AuditColumns = "tenant, project_key, session_id, last_write, size, deleted_at, node, reason";
 
+    /// <summary>Column list of <see cref="Trashed"/>.</summary>
+    public const string TrashColumns = "tenant, project_key, session_id, last_write, size, trashed_at, title";
+
     /// <summary>Column list of <see cref="Tenant"/>.</summary>
     public const string TenantColumns = "tenant, created_at, max_sessions, max_bytes, max_entry_bytes, requests_per_minute";
 
@@ -55,6 +58,13 @@ public static class CatalogRows
     {
         ArgumentNullException.ThrowIfNull(r);
         return new AuditRecord(r.GetString(0), r.GetString(1), r.GetString(2), Long(r, 3), Long(r, 4), Long(r, 5), r.GetString(6), r.GetString(7));
+    }
+
+    /// <summary>A trash row (<see cref="TrashColumns"/>).</summary>
+    public static TrashedSession Trashed(DbDataReader r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new TrashedSession(r.GetString(0), r.GetString(1), r.GetString(2), Long(r, 3), Long(r, 4), Long(r, 5), r.IsDBNull(6) ? null : r.GetString(6));
     }
 
     /// <summary>A pending fork row (<see cref="PendingForkColumns"/>).</summary>

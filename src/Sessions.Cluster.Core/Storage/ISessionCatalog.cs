@@ -73,7 +73,7 @@ public interface ISessionCatalog
     /// <summary>(sessionId, mtime) of every main transcript of a project, streamed; the SessionStore <c>listSessions</c>.</summary>
     IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, CancellationToken cancellationToken);
 
-    /// <summary>Removes a session's row and its summary sidecar. False when there was none.</summary>
+    /// <summary>Removes a session's row, its summary sidecar, its hold and its trash entry. False when it had neither row nor trash entry.</summary>
     Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
     /// <summary>Removes every row and sidecar of a tenant (used by <c>reindex</c>).</summary>
@@ -108,27 +108,51 @@ public interface ISessionCatalog
     Task<bool> RemoveHoldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Sessions of a tenant last written before <paramref name="cutoff"/> (epoch ms), oldest first, without a hold and
-    /// without one of <paramref name="holdTags"/>; a dry run of retention.
+    /// One page of the sessions of a tenant last written before <paramref name="cutoff"/> (epoch ms) and not restored
+    /// from the trash since then, oldest first by (mtime, projectKey, sessionId), without a hold and without one of
+    /// <paramref name="holdTags"/>: the candidates of a retention sweep, and its dry run.
     /// </summary>
-    Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken);
+    /// <param name="tenant">Tenant.</param>
+    /// <param name="cutoff">Last write before this, epoch ms.</param>
+    /// <param name="holdTags">Tags that exempt a session.</param>
+    /// <param name="limit">Most rows.</param>
+    /// <param name="after">The last row of the previous page, or null for the first.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, ExpiredCursor? after, CancellationToken cancellationToken);
+
+    /// <summary>Whether the session has a hold record.</summary>
+    Task<bool> IsHeldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Atomically claims up to <paramref name="limit"/> expired sessions for <paramref name="node"/>: rows that are
-    /// unclaimed, or whose claim is older than <paramref name="leaseMs"/>. No two nodes get the same row.
+    /// Moves a session to its tenant's trash in one transaction: its row leaves the sessions (so no listing shows it),
+    /// its summary sidecar is kept with the trash entry, and one <see cref="AuditReasons.Retention"/> record is written.
     /// </summary>
-    Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken);
+    /// <returns>False when the session has no row (already in the trash, or gone): nothing is changed or audited.</returns>
+    Task<bool> MoveToTrashAsync(TrashedSession entry, string node, CancellationToken cancellationToken);
+
+    /// <summary>The session's trash entry, or null when it is not in the trash.</summary>
+    Task<TrashedSession?> GetTrashedAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>The tenant's trash entries trashed before <paramref name="trashedBefore"/> (epoch ms), oldest first.</summary>
+    Task<IReadOnlyList<TrashedSession>> ListTrashAsync(string tenant, long trashedBefore, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Finishes a deletion: removes the row and its sidecar if it is still claimed by <paramref name="node"/> and
-    /// unchanged since the claim, and writes one audit record. False when the row changed (it was written again).
+    /// Brings a session back from the trash in one transaction: the trash entry goes, <paramref name="row"/> (computed
+    /// from its transcript) becomes its row again with <paramref name="now"/> as its restore time (so the next sweep
+    /// does not take it at once), its summary sidecar returns verbatim, and one <see cref="AuditReasons.Restore"/>
+    /// record is written.
     /// </summary>
-    Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken);
+    /// <returns>False when the session is not in the trash.</returns>
+    Task<bool> RestoreFromTrashAsync(SessionRecord row, long now, string actor, CancellationToken cancellationToken);
 
-    /// <summary>Gives a claim back (the transcript changed after the claim).</summary>
-    Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken);
+    /// <summary>
+    /// Forgets a trash entry (with the sidecar kept in it) after its transcripts were deleted, writing one
+    /// <see cref="AuditReasons.Purge"/> record.
+    /// </summary>
+    /// <returns>False when the session was not in the trash.</returns>
+    Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken);
 
-    /// <summary>Records a fork whose transcript is written later (copy-on-write). Retention never claims its parent meanwhile.</summary>
+    /// <summary>Records a fork whose transcript is written later (copy-on-write). Retention never lists its parent meanwhile.</summary>
     Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken);
 
     /// <summary>The pending fork with that session id, or null (none, or its transcript is written).</summary>
@@ -140,6 +164,6 @@ public interface ISessionCatalog
     /// <summary>Forgets a pending fork once its transcript is written.</summary>
     Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
-    /// <summary>The tenant's deletion audit records, newest first.</summary>
+    /// <summary>The tenant's retention and erasure audit records, newest first.</summary>
     Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken);
 }

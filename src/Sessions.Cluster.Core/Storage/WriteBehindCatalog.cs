@@ -256,32 +256,42 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, ExpiredCursor? after, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-        return await inner.ListExpiredAsync(tenant, cutoff, holdTags, limit, cancellationToken).ConfigureAwait(false);
+        return await inner.ListExpiredAsync(tenant, cutoff, holdTags, limit, after, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<RetentionClaim>> ClaimExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, string node, long now, long leaseMs, int limit, CancellationToken cancellationToken)
+    public Task<bool> IsHeldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        inner.IsHeldAsync(tenant, projectKey, sessionId, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> MoveToTrashAsync(TrashedSession entry, string node, CancellationToken cancellationToken)
     {
+        // A held-back refresh landing after the move would bring the row back out of the trash.
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-        return await inner.ClaimExpiredAsync(tenant, cutoff, holdTags, node, now, leaseMs, limit, cancellationToken).ConfigureAwait(false);
+        return await inner.MoveToTrashAsync(entry, node, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async Task<bool> CompleteDeletionAsync(RetentionClaim claim, string node, long now, CancellationToken cancellationToken)
+    public Task<TrashedSession?> GetTrashedAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        inner.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TrashedSession>> ListTrashAsync(string tenant, long trashedBefore, int limit, CancellationToken cancellationToken) =>
+        inner.ListTrashAsync(tenant, trashedBefore, limit, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> RestoreFromTrashAsync(SessionRecord row, long now, string actor, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-        return await inner.CompleteDeletionAsync(claim, node, now, cancellationToken).ConfigureAwait(false);
+        return await inner.RestoreFromTrashAsync(row, now, actor, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async Task ReleaseClaimAsync(RetentionClaim claim, string node, CancellationToken cancellationToken)
-    {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
-        await inner.ReleaseClaimAsync(claim, node, cancellationToken).ConfigureAwait(false);
-    }
+    public Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken) =>
+        inner.PurgeTrashedAsync(tenant, projectKey, sessionId, now, node, cancellationToken);
 
     /// <inheritdoc />
     public Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken) => inner.AddPendingForkAsync(fork, cancellationToken);

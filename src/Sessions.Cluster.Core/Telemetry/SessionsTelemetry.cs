@@ -38,7 +38,7 @@ public static class SessionsTelemetry
     public static readonly Counter<long> Conflicts = Meter.CreateCounter<long>("sessions.conflicts", "{conflict}", "Concurrency conflicts answered with 409");
 
     /// <summary><c>sessions.expirations</c>: sessions deleted by retention.</summary>
-    public static readonly Counter<long> Expirations = Meter.CreateCounter<long>("sessions.expirations", "{session}", "Sessions deleted by retention");
+    public static readonly Counter<long> Expirations = Meter.CreateCounter<long>("sessions.expirations", "{session}", "Sessions moved to the trash by retention");
 
     /// <summary><c>sessions.storage.duration</c>: transcript-store operation time in seconds, tagged <c>operation</c>, <c>backend</c> and <c>status</c>.</summary>
     public static readonly Histogram<double> StorageDuration = Meter.CreateHistogram<double>("sessions.storage.duration", "s", "Transcript store operation duration");

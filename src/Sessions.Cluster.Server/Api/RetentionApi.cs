@@ -29,13 +29,27 @@ internal static class RetentionApi
             return TypedResults.Ok(new RetentionPreviewDto(preview.CleanupPeriodDays, preview.Cutoff, preview.Sessions.Select(SessionInfoDto.From).ToList()));
         }).WithSummary("Dry run: the sessions a sweep would delete now, oldest first.");
 
-        admin.MapPost("/sweep", async (HttpContext http, RetentionService retention, CancellationToken ct) =>
-            TypedResults.Ok(await retention.SweepTenantAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false)))
-            .WithSummary("Runs a sweep of the tenant now (the sweeper also runs on every node each period).");
+        admin.MapPost("/sweep", async (HttpContext http, SessionGrains grains, CancellationToken ct) =>
+            TypedResults.Ok(await grains.SweepAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false)))
+            .WithSummary("Sweeps the tenant now: expired sessions go to the trash, trash past its grace period is purged (the tenant's reminder also does this each period).");
 
         admin.MapGet("/audit", async (HttpContext http, int? limit, RetentionService retention, CancellationToken ct) =>
             TypedResults.Ok(await retention.ListAuditAsync(RequestContext.Tenant(http), limit ?? 100, ct).ConfigureAwait(false)))
-            .WithSummary("The tenant's deletion audit records, newest first.");
+            .WithSummary("The tenant's retention and erasure audit records (retention, restore, purge, erasure), newest first.");
+
+        var trash = routes.MapGroup("/v1/trash").WithTags("Retention").RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy);
+
+        trash.MapGet("", async (HttpContext http, int? limit, RetentionService retention, CancellationToken ct) =>
+        {
+            var page = await retention.ListTrashAsync(RequestContext.Tenant(http), limit ?? 1000, ct).ConfigureAwait(false);
+            return TypedResults.Ok(new TrashDto(page.GraceDays, page.Sessions.Select(t => TrashedSessionDto.From(t, page.GraceDays)).ToList()));
+        }).WithSummary("The tenant's trash, oldest first: sessions expired by retention, restorable until their grace period ends.");
+
+        trash.MapPost("/{projectKey}/{sessionId}/restore", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
+        {
+            await grains.RestoreAsync(RequestContext.Tenant(http), projectKey, sessionId, RequestContext.Actor(http), ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary("Brings a session back from the trash exactly as it was; its retention period starts again from now.");
 
         var hold = routes.MapGroup("/v1/projects/{projectKey}/sessions/{sessionId}/hold").WithTags("Retention").RequireAuthorization(Auth.SessionsClaims.AdminPolicy);
 
@@ -67,6 +81,16 @@ internal static class RetentionApi
     {
         public string? Reason { get; set; }
     }
+}
+
+/// <summary>The tenant's trash: the grace period (days) and the entries, oldest first.</summary>
+internal sealed record TrashDto(int GraceDays, List<TrashedSessionDto> Sessions);
+
+/// <summary>One trashed session: ids, title, last activity, size, when it went to the trash and when it will be purged (epoch ms).</summary>
+internal sealed record TrashedSessionDto(string ProjectKey, string SessionId, string? Title, long LastModified, long Size, long TrashedAt, long PurgeAfter)
+{
+    public static TrashedSessionDto From(Core.Storage.TrashedSession t, int graceDays) =>
+        new(t.ProjectKey, t.SessionId, t.Title, t.LastWrite, t.Size, t.TrashedAt, t.TrashedAt + (graceDays * 86_400_000L));
 }
 
 /// <summary>Dry run of a sweep: the policy, the cut-off (epoch ms) and the sessions that would go, oldest first.</summary>

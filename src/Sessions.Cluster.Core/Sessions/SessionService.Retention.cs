@@ -1,0 +1,139 @@
+using Sessions.Cluster.Core.Retention;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Core.Sessions;
+
+/// <summary>Retention's per-session steps: expire to the trash, restore, purge. The session's one writer runs them.</summary>
+public sealed partial class SessionService
+{
+    /// <summary>
+    /// Expires a session whose last activity (its main transcript or any subpath, by the store's clock) is still
+    /// before <paramref name="cutoff"/> and that is not held: it moves to the tenant's trash (audited), and is purged
+    /// at once when <paramref name="purgeNow"/>. Run by the session's single writer, so an append ordered before this
+    /// call makes it a no-op and one ordered after it brings the session back (<see cref="RestoreAsync"/>).
+    /// </summary>
+    /// <param name="tenant">Tenant.</param>
+    /// <param name="projectKey">Project key.</param>
+    /// <param name="sessionId">Session id.</param>
+    /// <param name="cutoff">Last activity before this expires, epoch ms.</param>
+    /// <param name="holdTags">Tags that exempt a session.</param>
+    /// <param name="purgeNow">Purge at once (a grace period of 0 days).</param>
+    /// <param name="node">Who does it, for the audit.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holdTags);
+        var key = new SessionKey(projectKey, sessionId);
+        Validate(tenant, key);
+        if (await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } row)
+        {
+            return ExpireOutcome.Missing;
+        }
+
+        if ((row.Tag is { } tag && holdTags.Contains(tag)) || await catalog.IsHeldAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false))
+        {
+            return ExpireOutcome.Held;
+        }
+
+        if (await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is not { } main)
+        {
+            // A row whose transcript is gone (deleted behind the catalog's back): the row goes too.
+            await catalog.DeleteAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+            return ExpireOutcome.Missing;
+        }
+
+        var lastActivity = await LastActivityAsync(tenant, key, main.Mtime, cancellationToken).ConfigureAwait(false);
+        if (lastActivity >= cutoff)
+        {
+            return ExpireOutcome.Active;
+        }
+
+        var entry = new TrashedSession(tenant, projectKey, sessionId, lastActivity, main.Length, Now(), row.CustomTitle ?? row.Summary ?? row.FirstPrompt);
+        if (!await catalog.MoveToTrashAsync(entry, node, cancellationToken).ConfigureAwait(false))
+        {
+            return ExpireOutcome.Missing;
+        }
+
+        Telemetry.SessionsTelemetry.Expirations.Add(1);
+        return purgeNow && await PurgeAsync(tenant, projectKey, sessionId, long.MaxValue, node, cancellationToken).ConfigureAwait(false) == PurgeOutcome.Purged
+            ? ExpireOutcome.Purged
+            : ExpireOutcome.Trashed;
+    }
+
+    /// <summary>
+    /// Purges a trashed session whose grace period is over (it went to the trash before <paramref name="trashedBefore"/>):
+    /// its transcript, subpaths, sidecar and trash entry, audited once. A session written after it went to the trash
+    /// (possible only through a second activation of its writer) is restored instead.
+    /// </summary>
+    public async Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, string node, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, sessionId);
+        Validate(tenant, key);
+        if (await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } entry)
+        {
+            return PurgeOutcome.NotInTrash;
+        }
+
+        if (entry.TrashedAt >= trashedBefore)
+        {
+            return PurgeOutcome.NotDue;
+        }
+
+        var main = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        if (main is not null && (main.Length != entry.Size || await LastActivityAsync(tenant, key, main.Mtime, cancellationToken).ConfigureAwait(false) > entry.TrashedAt))
+        {
+            await RestoreAsync(tenant, projectKey, sessionId, "written-in-trash", cancellationToken).ConfigureAwait(false);
+            return PurgeOutcome.Restored;
+        }
+
+        if (await store.DeleteIfUnchangedAsync(tenant, key, entry.Size, cancellationToken).ConfigureAwait(false) == ConditionalDelete.Changed)
+        {
+            await RestoreAsync(tenant, projectKey, sessionId, "written-in-trash", cancellationToken).ConfigureAwait(false);
+            return PurgeOutcome.Restored;
+        }
+
+        await catalog.PurgeTrashedAsync(tenant, projectKey, sessionId, Now(), node, cancellationToken).ConfigureAwait(false);
+        return PurgeOutcome.Purged;
+    }
+
+    /// <summary>
+    /// Brings a session back from the trash exactly as it was (its transcripts never moved; its row is recomputed from
+    /// them, its sidecar returns verbatim), audited. The next sweep measures its age from the restore.
+    /// </summary>
+    /// <exception cref="NotFoundException">The session is not in the trash (code <c>not_in_trash</c>).</exception>
+    public async Task RestoreAsync(string tenant, string projectKey, string sessionId, string actor, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, sessionId);
+        Validate(tenant, key);
+        var stat = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        var row = stat is null ? null : RecordOf(tenant, key, await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), stat.Mtime);
+        if (row is null || !await catalog.RestoreFromTrashAsync(row, Now(), actor, cancellationToken).ConfigureAwait(false))
+        {
+            throw new NotFoundException("not_in_trash", $"Session '{sessionId}' of project '{projectKey}' is not in the trash.");
+        }
+    }
+
+    /// <summary>Whether the session is in its tenant's trash (invisible to reads until restored).</summary>
+    public async Task<bool> IsTrashedAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        Validate(tenant, new SessionKey(projectKey, sessionId));
+        return await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    // The newest write to any log of the session (main transcript and subpaths), epoch ms by the store's clock.
+    private async Task<long> LastActivityAsync(string tenant, SessionKey key, long mainMtime, CancellationToken cancellationToken)
+    {
+        var last = mainMtime;
+        foreach (var subpath in await store.ListSubpathsAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false))
+        {
+            if (await store.StatAsync(tenant, key with { Subpath = subpath }, cancellationToken).ConfigureAwait(false) is { } stat)
+            {
+                last = Math.Max(last, stat.Mtime);
+            }
+        }
+
+        return last;
+    }
+
+    private long Now() => timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+}

@@ -1,0 +1,21 @@
+using Sessions.Cluster.Core.Retention;
+
+namespace Sessions.Cluster.Grains;
+
+/// <summary>
+/// Retention's per-session steps through each session's grain (<see cref="ISessionGrain.Expire"/>,
+/// <see cref="ISessionGrain.Purge"/>): the grain is the session's one writer, so the decision is ordered with its appends.
+/// </summary>
+public sealed class SessionGrainExpiry(IGrainFactory grains) : ISessionExpiry
+{
+    /// <inheritdoc />
+    public Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, CancellationToken cancellationToken) =>
+        Grain(tenant, projectKey, sessionId).Expire(cutoff);
+
+    /// <inheritdoc />
+    public Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, CancellationToken cancellationToken) =>
+        Grain(tenant, projectKey, sessionId).Purge(trashedBefore);
+
+    private ISessionGrain Grain(string tenant, string projectKey, string sessionId) =>
+        grains.GetGrain<ISessionGrain>(SessionGrainKey.Format(tenant, projectKey, sessionId));
+}
