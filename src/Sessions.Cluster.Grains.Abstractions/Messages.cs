@@ -103,3 +103,21 @@ public sealed class SessionRecordConverter : IConverter<SessionRecord, SessionRe
         CreatedAt = r.CreatedAt, ParentSessionId = r.ParentSessionId, IsSidechain = r.IsSidechain,
     };
 }
+
+/// <summary>The wire shape of Core's <see cref="Core.Retention.SweepReport"/>.</summary>
+/// <param name="Expired">Sessions moved to the trash.</param>
+/// <param name="Purged">Sessions purged.</param>
+/// <param name="Skipped">Listed sessions left alone.</param>
+[GenerateSerializer]
+public readonly record struct SweepReportSurrogate([property: Id(0)] int Expired, [property: Id(1)] int Purged, [property: Id(2)] int Skipped);
+
+/// <summary>Converts <see cref="Core.Retention.SweepReport"/> to and from its wire shape.</summary>
+[RegisterConverter]
+public sealed class SweepReportConverter : IConverter<Core.Retention.SweepReport, SweepReportSurrogate>
+{
+    /// <inheritdoc />
+    public Core.Retention.SweepReport ConvertFromSurrogate(in SweepReportSurrogate s) => new(s.Expired, s.Purged, s.Skipped);
+
+    /// <inheritdoc />
+    public SweepReportSurrogate ConvertToSurrogate(in Core.Retention.SweepReport r) => new(r.Expired, r.Purged, r.Skipped);
+}

@@ -21,6 +21,7 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     [InlineData("import", "--help")]
     [InlineData("pull", "--help")]
     [InlineData("list", "--help")]
+    [InlineData("trash", "restore", "--help")]
     public async Task Help_IsPrintedForEveryVerb(params string[] args)
     {
         var (code, output, _) = await Cli(args);
@@ -288,9 +289,34 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         Assert.Equal(0, (await Cli("hold", FixtureSession, "--release")).Code);
         Assert.Equal(ExitCodes.NotFound, (await Cli("hold", FixtureSession, "--release")).Code);
         var (_, swept, _) = await Cli("retention", "sweep");
-        Assert.Equal(0, JsonNode.Parse(swept)!["deleted"]!.GetValue<int>());
+        Assert.Equal(0, JsonNode.Parse(swept)!["expired"]!.GetValue<int>());
         var (_, audit, _) = await Cli("retention", "audit");
         Assert.Empty((JsonArray)JsonNode.Parse(audit)!);
+    }
+
+    [Fact]
+    public async Task Trash_AnExpiredSessionIsListed_AndRestoredFromTheCli()
+    {
+        await ImportOneAsync(DateTime.UtcNow.AddDays(-40));
+        var (_, swept, _) = await Cli("retention", "sweep");
+        Assert.Equal(1, JsonNode.Parse(swept)!["expired"]!.GetValue<int>());
+        Assert.Equal(ExitCodes.NotFound, (await Cli("show", FixtureSession, "--project", FixtureProject)).Code);
+
+        var (code, listed, err) = await Cli("trash", "list", "--format", "json");
+        Assert.True(code == 0, err);
+        var entry = Assert.Single(((JsonArray)JsonNode.Parse(listed)!["sessions"]!).OfType<JsonObject>());
+        Assert.Equal(FixtureSession, entry["sessionId"]!.GetValue<string>());
+        Assert.Equal(entry["trashedAt"]!.GetValue<long>() + (7 * 86_400_000L), entry["purgeAfter"]!.GetValue<long>());
+        var (_, table, _) = await Cli("trash", "list");
+        Assert.Contains($"{FixtureProject}/{FixtureSession}", table, StringComparison.Ordinal);
+
+        Assert.Equal(ExitCodes.NotFound, (await Cli("trash", "restore", "not-in-trash")).Code);
+        (code, _, err) = await Cli("trash", "restore", FixtureSession);
+        Assert.True(code == 0, err);
+        Assert.Equal(0, (await Cli("show", FixtureSession, "--project", FixtureProject)).Code);
+        Assert.Empty((JsonArray)JsonNode.Parse((await Cli("trash", "list", "--format", "json")).Out)!["sessions"]!);
+        var reasons = ((JsonArray)JsonNode.Parse((await Cli("retention", "audit")).Out)!).Select(a => a!["reason"]!.GetValue<string>()).ToList();
+        Assert.Equal(["restore", "retention"], reasons);
     }
 
     [Theory]
@@ -325,14 +351,14 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         return (host, Path.Combine(host, "projects", FixtureProject, FixtureSession + ".jsonl"));
     }
 
-    private async Task<string> ImportOneAsync()
+    private async Task<string> ImportOneAsync(DateTime? lastActivity = null)
     {
         var config = RepoPaths.TempDir("one");
         var source = Path.Combine(RepoPaths.ClaudeFixtures, "projects", FixtureProject);
         Directory.CreateDirectory(Path.Combine(config, "projects", FixtureProject));
         var file = Path.Combine(config, "projects", FixtureProject, FixtureSession + ".jsonl");
         File.Copy(Path.Combine(source, FixtureSession + ".jsonl"), file);
-        File.SetLastWriteTimeUtc(file, DateTime.UtcNow); // a session active just now (import keeps the file's mtime)
+        File.SetLastWriteTimeUtc(file, lastActivity ?? DateTime.UtcNow); // by default a session active just now (import keeps the file's mtime)
         var (code, _, err) = await Cli("import", config);
         Assert.True(code == 0, err);
         return config;

@@ -11,8 +11,8 @@ namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>
 /// Retention on three cluster nodes (silos of one cluster) sharing one fake store clock (in-process nodes, so the
-/// clock can be shared; the silos' own timers keep real time). Thousands of sessions; no sleeps: the clock is advanced and the nodes'
-/// sweepers fire on it.
+/// clock can be shared; the silos' own timers keep real time). Thousands of sessions; no sleeps: the clock is advanced
+/// and sweeps are asked of the tenant's retention grain from every node at once (what its reminder does each period).
 /// </summary>
 public sealed class RetentionTests : IAsyncLifetime
 {
@@ -70,25 +70,42 @@ public sealed class RetentionTests : IAsyncLifetime
 
         var expired = old.Except(held).Except(tagged).Except(rewritten).ToList();
 
-        // A minute before the first writes expire (the sweepers have ticked all along): nothing is due, nothing is gone.
+        // A minute before the first writes expire: a sweep finds nothing due, nothing is gone.
         _clock.Advance(TimeSpan.FromDays(10) - TimeSpan.FromMinutes(1));
-        await WaitUntilAsync(async () => ((JsonArray)(await SendAsync(tenant, HttpMethod.Get, "v1/admin/retention/preview?limit=5000")).Body!["sessions"]!).Count == 0);
+        Assert.Empty((JsonArray)(await SendAsync(tenant, HttpMethod.Get, "v1/admin/retention/preview?limit=5000")).Body!["sessions"]!);
+        Assert.Equal(0, (await SweepEverywhereAsync(tenant)).Sum(r => r["expired"]!.GetValue<int>()));
         Assert.Equal(expired.Count, await CountInfoAsync(tenant, expired, HttpStatusCode.OK));
 
-        // Past expiry and past the next sweep tick: the sweepers on the three nodes delete exactly the expired sessions.
-        _clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(2));
-        await WaitUntilAsync(async () => ((JsonArray)(await SendAsync(tenant, HttpMethod.Get, "v1/admin/retention/preview?limit=5000")).Body!["sessions"]!).Count == 0
-            && (await CountInfoAsync(tenant, expired, HttpStatusCode.NotFound)) == expired.Count);
-
+        // Past expiry: three sweeps at once (one per node, as duplicated ticks would be) move exactly the expired sessions
+        // to the trash between them, each once.
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        var reports = await SweepEverywhereAsync(tenant);
+        Assert.Equal(expired.Count, reports.Sum(r => r["expired"]!.GetValue<int>()));
+        Assert.Equal(0, reports.Sum(r => r["purged"]!.GetValue<int>()));
+        Assert.Empty((JsonArray)(await SendAsync(tenant, HttpMethod.Get, "v1/admin/retention/preview?limit=5000")).Body!["sessions"]!);
         Assert.Equal(expired.Count, await CountInfoAsync(tenant, expired, HttpStatusCode.NotFound));
         Assert.Equal(expired.Count, await CountTranscriptsAsync(tenant, expired, HttpStatusCode.NotFound));
+        var trash = (JsonArray)(await SendAsync(tenant, HttpMethod.Get, "v1/trash?limit=5000")).Body!["sessions"]!;
+        Assert.Equal(expired.Order(), trash.Select(t => t!["sessionId"]!.GetValue<string>()).Order());
         var survivors = held.Concat(tagged).Concat(rewritten).Concat(fresh).Append(forkId).ToList();
         Assert.Equal(survivors.Count, await CountTranscriptsAsync(tenant, survivors, HttpStatusCode.OK));
         Assert.Equal(100, await CountTranscriptsAsync(patient, Enumerable.Range(0, 100).Select(i => $"long-{i:D3}").ToList(), HttpStatusCode.OK));
 
+        // One is restored; after the grace period (7 days) the rest are purged, once.
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(tenant, HttpMethod.Post, $"v1/trash/proj/{expired[0]}/restore")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(tenant, HttpMethod.Get, $"v1/projects/proj/sessions/{expired[0]}/entries")).Status);
+        _clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromMinutes(1));
+        reports = await SweepEverywhereAsync(tenant);
+        var purged = reports.Sum(r => r["purged"]!.GetValue<int>());
+        Assert.True(purged == expired.Count - 1, $"purged {purged} of {expired.Count - 1}: {string.Join(", ", reports.Select(r => r.ToJsonString()))}; audit {(await SendAsync(tenant, HttpMethod.Get, "v1/admin/retention/audit?limit=10000")).Body!.AsArray().GroupBy(a => a!["reason"]!.GetValue<string>()).Select(g => $"{g.Key} {g.Count()}").Aggregate((x, y) => x + ", " + y)}");
+        Assert.Empty((JsonArray)(await SendAsync(tenant, HttpMethod.Get, "v1/trash")).Body!["sessions"]!);
+        Assert.Equal(expired.Count - 1, await CountTranscriptsAsync(tenant, expired.Skip(1).ToList(), HttpStatusCode.NotFound));
+
         var (_, audit) = await SendAsync(tenant, HttpMethod.Get, "v1/admin/retention/audit?limit=10000");
-        var records = ((JsonArray)audit!).Select(a => a!["sessionId"]!.GetValue<string>()).ToList();
-        Assert.Equal(expired.Order(), records.Order());
+        var records = ((JsonArray)audit!).Select(a => (Id: a!["sessionId"]!.GetValue<string>(), Reason: a["reason"]!.GetValue<string>())).ToList();
+        Assert.Equal(expired.Order(), records.Where(r => r.Reason == "retention").Select(r => r.Id).Order());
+        Assert.Equal([expired[0]], records.Where(r => r.Reason == "restore").Select(r => r.Id));
+        Assert.Equal(expired.Skip(1).Order(), records.Where(r => r.Reason == "purge").Select(r => r.Id).Order());
         Assert.Empty((JsonArray)(await SendAsync(patient, HttpMethod.Get, "v1/admin/retention/audit")).Body!);
     }
 
@@ -175,14 +192,15 @@ public sealed class RetentionTests : IAsyncLifetime
     private static Task ForEachAsync(List<string> items, Func<string, Task> action) =>
         Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (item, _) => await action(item));
 
-    // Waits for the sweepers (started by the clock) to finish; a real-time deadline, never a fixed sleep.
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (!await condition())
+    // One sweep asked through each node at once: the tenant's retention grain runs them one after another.
+    private async Task<JsonNode[]> SweepEverywhereAsync(string tenant) =>
+        await Task.WhenAll(_clients.Select(async client =>
         {
-            Assert.True(DateTime.UtcNow < deadline, "the sweepers did not finish within 3 minutes");
-            await Task.Delay(200);
-        }
-    }
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/admin/retention/sweep");
+            request.Headers.Add("X-Sessions-Tenant", tenant);
+            using var response = await client.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+            return JsonNode.Parse(text)!;
+        }));
 }

@@ -7,7 +7,7 @@ namespace Sessions.Cluster.Core.Sessions;
 public sealed partial class SessionService
 {
     /// <summary>
-    /// Expires a session whose last activity (its main transcript or any subpath, by the store's clock) is still
+    /// Expires a session whose last activity (its catalog row's mtime, or a newer write to any subpath) is still
     /// before <paramref name="cutoff"/> and that is not held: it moves to the tenant's trash (audited), and is purged
     /// at once when <paramref name="purgeNow"/>. Run by the session's single writer, so an append ordered before this
     /// call makes it a no-op and one ordered after it brings the session back (<see cref="RestoreAsync"/>).
@@ -25,6 +25,8 @@ public sealed partial class SessionService
         ArgumentNullException.ThrowIfNull(holdTags);
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
+        // Row refreshes held back by a write-behind catalog are written first: the row is what this decision reads.
+        await catalog.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } row)
         {
             return ExpireOutcome.Missing;
@@ -42,7 +44,14 @@ public sealed partial class SessionService
             return ExpireOutcome.Missing;
         }
 
-        var lastActivity = await LastActivityAsync(tenant, key, main.Mtime, cancellationToken).ConfigureAwait(false);
+        // The row's mtime is the main transcript's last activity (the writing node's clock, or an import's file time;
+        // a blob's own Last-Modified cannot say either). A row that lags its transcript is being repaired: not now.
+        if (main.Length != row.Size)
+        {
+            return ExpireOutcome.Active;
+        }
+
+        var lastActivity = await LastActivityAsync(tenant, key, row.Mtime, cancellationToken).ConfigureAwait(false);
         if (lastActivity >= cutoff)
         {
             return ExpireOutcome.Active;
@@ -80,7 +89,7 @@ public sealed partial class SessionService
         }
 
         var main = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        if (main is not null && (main.Length != entry.Size || await LastActivityAsync(tenant, key, main.Mtime, cancellationToken).ConfigureAwait(false) > entry.TrashedAt))
+        if (main is not null && (main.Length != entry.Size || await LastActivityAsync(tenant, key, entry.LastWrite, cancellationToken).ConfigureAwait(false) > entry.TrashedAt))
         {
             await RestoreAsync(tenant, projectKey, sessionId, "written-in-trash", cancellationToken).ConfigureAwait(false);
             return PurgeOutcome.Restored;
@@ -120,10 +129,10 @@ public sealed partial class SessionService
         return await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not null;
     }
 
-    // The newest write to any log of the session (main transcript and subpaths), epoch ms by the store's clock.
-    private async Task<long> LastActivityAsync(string tenant, SessionKey key, long mainMtime, CancellationToken cancellationToken)
+    // The session's last activity: the main transcript's (given) or a newer write to any subpath, epoch ms.
+    private async Task<long> LastActivityAsync(string tenant, SessionKey key, long mainActivity, CancellationToken cancellationToken)
     {
-        var last = mainMtime;
+        var last = mainActivity;
         foreach (var subpath in await store.ListSubpathsAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false))
         {
             if (await store.StatAsync(tenant, key with { Subpath = subpath }, cancellationToken).ConfigureAwait(false) is { } stat)
