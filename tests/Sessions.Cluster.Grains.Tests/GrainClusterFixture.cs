@@ -1,5 +1,7 @@
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
+using Sessions.Cluster.Core.Retention;
 using Sessions.Cluster.Catalog.PostgreSql;
 using Sessions.Cluster.Core.Sessions;
 using Sessions.Cluster.Core.Storage;
@@ -11,7 +13,8 @@ namespace Sessions.Cluster.Grains.Tests;
 
 /// <summary>
 /// Three silos in one process (Orleans' TestingHost, in-memory transport) over the cluster deployment's real storage:
-/// each silo has its own transcript store on Azurite (as separate nodes would) and its own PostgreSQL catalog client.
+/// each silo has its own transcript store on Azurite (as separate nodes would) and its own PostgreSQL catalog client;
+/// reminders live in Azurite's table service. A tenant's first sweep comes one second after its reminder is registered.
 /// </summary>
 public sealed class GrainClusterFixture : IAsyncLifetime
 {
@@ -23,18 +26,28 @@ public sealed class GrainClusterFixture : IAsyncLifetime
 
     public AzureBlobOptions BlobOptions { get; private set; } = null!;
 
+    /// <summary>Retention settings of every silo: sweeps each minute, the first one second after registration.</summary>
+    public RetentionOptions Retention { get; } = new() { SweepPeriod = TimeSpan.FromMinutes(1), SweepDueTime = TimeSpan.FromSeconds(1) };
+
+    /// <summary>The catalog's connection string.</summary>
+    public string CatalogConnection { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         var azurite = AzuriteServer.StartNewAsync();
         var postgres = PostgresServer.StartNewAsync();
         Azurite = await azurite;
         Postgres = await postgres;
-        var catalogConnection = await Postgres.CreateDatabaseAsync("sessions");
+        var catalogConnection = CatalogConnection = await Postgres.CreateDatabaseAsync("sessions");
         await new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = catalogConnection }).InitializeAsync(CancellationToken.None);
         BlobOptions = new AzureBlobOptions { ConnectionString = Azurite.ConnectionString, Container = "grains" };
         var builder = new InProcessTestClusterBuilder(3);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.AddIncomingGrainCallFilter<SessionFaultFilter>());
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddIncomingGrainCallFilter<SessionFaultFilter>();
+            silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(Azurite.ConnectionString));
+        });
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddSingleton(TimeProvider.System);
@@ -42,6 +55,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<ITranscriptStore>(_ => new AzureBlobTranscriptStore(BlobOptions, TimeProvider.System));
             host.Services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = catalogConnection }));
             host.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, sp.GetRequiredService<EntryLimits>()));
+            host.Services.AddSingleton(Retention);
+            host.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, Retention));
+            host.Services.AddSessionGrainServices();
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

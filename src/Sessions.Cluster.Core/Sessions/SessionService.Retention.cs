@@ -57,7 +57,7 @@ public sealed partial class SessionService
             return ExpireOutcome.Active;
         }
 
-        var entry = new TrashedSession(tenant, projectKey, sessionId, lastActivity, main.Length, Now(), row.CustomTitle ?? row.Summary ?? row.FirstPrompt);
+        var entry = new TrashedSession(tenant, projectKey, sessionId, row.Mtime, main.Length, Now(), row.CustomTitle ?? row.Summary ?? row.FirstPrompt);
         if (!await catalog.MoveToTrashAsync(entry, node, cancellationToken).ConfigureAwait(false))
         {
             return ExpireOutcome.Missing;
@@ -114,9 +114,17 @@ public sealed partial class SessionService
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
-        var stat = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        var row = stat is null ? null : RecordOf(tenant, key, await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), stat.Mtime);
-        if (row is null || !await catalog.RestoreFromTrashAsync(row, Now(), actor, cancellationToken).ConfigureAwait(false))
+        var entry = await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var stat = entry is null ? null : await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        if (entry is null || stat is null)
+        {
+            throw new NotFoundException("not_in_trash", $"Session '{sessionId}' of project '{projectKey}' is not in the trash.");
+        }
+
+        // The row's last activity is the one it went to the trash with, unless the transcript was written since.
+        var mtime = stat.Length == entry.Size ? entry.LastWrite : Math.Max(entry.LastWrite, stat.Mtime);
+        var row = RecordOf(tenant, key, await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), mtime);
+        if (!await catalog.RestoreFromTrashAsync(row, Now(), actor, cancellationToken).ConfigureAwait(false))
         {
             throw new NotFoundException("not_in_trash", $"Session '{sessionId}' of project '{projectKey}' is not in the trash.");
         }
