@@ -31,6 +31,12 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
         var held = Ids("held", 3);
         var tagged = Ids("tagged", 3);
         var recent = Ids("recent", 3);
+        // Holds first: the tenant's reminder is registered by its first write and ticks a second later.
+        foreach (var id in held)
+        {
+            await catalog.SetHoldAsync(tenant, Project, id, "litigation", 1, CancellationToken.None);
+        }
+
         foreach (var id in old.Concat(held))
         {
             await AppendAsync(tenant, id, null, $"{id}-1", DaysAgo40);
@@ -46,11 +52,6 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
         foreach (var id in recent)
         {
             await AppendAsync(tenant, id, null, $"{id}-1", null);
-        }
-
-        foreach (var id in held)
-        {
-            await catalog.SetHoldAsync(tenant, Project, id, "litigation", 1, CancellationToken.None);
         }
 
         // Another tenant whose sessions are as old, under a 60-day policy: its own reminder leaves them alone.
