@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sessions.Cluster.Core.Retention;
 
 namespace Sessions.Cluster.Grains;
@@ -6,9 +7,13 @@ namespace Sessions.Cluster.Grains;
 /// <summary>Services the grains of this project need in every silo besides Core's (SessionService, RetentionService).</summary>
 public static class GrainServices
 {
-    /// <summary>Adds <see cref="TenantReminders"/> and the grain-backed <see cref="ISessionExpiry"/>.</summary>
+    /// <summary>
+    /// Adds <see cref="TenantReminders"/>, the grain-backed <see cref="ISessionExpiry"/> and, unless registered already,
+    /// default <see cref="SessionGrainOptions"/>.
+    /// </summary>
     public static IServiceCollection AddSessionGrainServices(this IServiceCollection services)
     {
+        services.TryAddSingleton(new SessionGrainOptions());
         services.AddSingleton<TenantReminders>();
         services.AddSingleton<ISessionExpiry, SessionGrainExpiry>();
         return services;

@@ -16,20 +16,50 @@ namespace Sessions.Cluster.Grains;
 /// in the transcript store, the head/tail windows behind info in the service. Both are rebuilt from storage when the
 /// session is next used after a deactivation or on another silo. Whether the session is in its tenant's trash is read
 /// from the catalog on activation and kept here, since every step in or out of the trash goes through this grain.
+/// An ephemeral session lives only as long as its activation: <see cref="SessionGrainOptions.EphemeralIdle"/> without a
+/// call, or the loss of its silo, and it is gone.
 /// </remarks>
-public sealed class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo) : Grain, ISessionGrain
+public sealed class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options)
+    : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
     private string _tenant = "";
     private string _projectKey = "";
     private string _sessionId = "";
     private bool _trashed;
     private bool _reminded;
+    private bool _ephemeral;
+    private long _lastUse;
+    private IGrainTimer? _idleCheck;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_tenant, _projectKey, _sessionId) = SessionGrainKey.Parse(this.GetPrimaryKeyString());
         _trashed = await sessions.IsTrashedAsync(_tenant, _projectKey, _sessionId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_ephemeral)
+        {
+            // Nothing of an ephemeral session outlives its activation.
+            await sessions.ForgetEphemeralAsync(_tenant, _projectKey, _sessionId);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Every call to an ephemeral session counts as a use and keeps it from being collected for <see cref="SessionGrainOptions.EphemeralIdle"/>.</remarks>
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        // Only calls of the session's interface are uses (the idle check's own timer ticks are not).
+        if (_ephemeral && context.InterfaceMethod?.DeclaringType == typeof(ISessionGrain))
+        {
+            Touch();
+        }
+
+        return context.Invoke();
     }
 
     /// <inheritdoc />
@@ -146,10 +176,30 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
     public Task MarkEphemeral()
     {
         sessions.RegisterEphemeral(_tenant, _projectKey, _sessionId);
+        _ephemeral = true;
+        Touch();
+        var period = TimeSpan.FromTicks(Math.Clamp(options.EphemeralIdle.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromMinutes(1).Ticks));
+        _idleCheck ??= this.RegisterGrainTimer(() =>
+        {
+            if (Environment.TickCount64 - _lastUse >= options.EphemeralIdle.TotalMilliseconds)
+            {
+                DelayDeactivation(TimeSpan.Zero);
+                DeactivateOnIdle();
+            }
+
+            return Task.CompletedTask;
+        }, new GrainTimerCreationOptions(period, period) { KeepAlive = false });
         return Task.CompletedTask;
     }
 
     private SessionKey Key(string? subpath) => new(_projectKey, _sessionId, subpath);
+
+    // An ephemeral session's use: the idle clock restarts, and the activation is not collected before it runs out.
+    private void Touch()
+    {
+        _lastUse = Environment.TickCount64;
+        DelayDeactivation(options.EphemeralIdle);
+    }
 
     private NotFoundException Trashed() =>
         new("session_not_found", $"Session '{_sessionId}' was not found in project '{_projectKey}'.");

@@ -30,7 +30,7 @@ public static partial class SessionsServer
     [
         "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes",
         "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString", "Sessions:Table:ConnectionString",
-        "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes",
+        "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes", "Sessions:EphemeralIdle",
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:SweepDueTime", "Sessions:Retention:GraceDays",
         "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
         "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
@@ -71,6 +71,7 @@ public static partial class SessionsServer
         builder.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(),
             sp.GetRequiredService<StoreClock>().Time, limits, sp.GetRequiredService<TenantService>(), sp.GetRequiredService<ITenantDirectory>()));
         builder.Services.AddSingleton<SessionGrains>();
+        builder.Services.AddSingleton(new Grains.SessionGrainOptions { EphemeralIdle = section.GetValue("EphemeralIdle", TimeSpan.FromHours(1)) });
         builder.AddSessionsSilo(section);
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);

@@ -29,6 +29,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     /// <summary>Retention settings of every silo: sweeps each minute, the first one second after registration.</summary>
     public RetentionOptions Retention { get; } = new() { SweepPeriod = TimeSpan.FromMinutes(1), SweepDueTime = TimeSpan.FromSeconds(1) };
 
+    /// <summary>How long an ephemeral session lives unused on these silos (shortened, so a test waits seconds).</summary>
+    public TimeSpan EphemeralIdle { get; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The catalog's connection string.</summary>
     public string CatalogConnection { get; private set; } = null!;
 
@@ -57,6 +60,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             host.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, sp.GetRequiredService<EntryLimits>()));
             host.Services.AddSingleton(Retention);
             host.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, Retention));
+            host.Services.AddSingleton(new SessionGrainOptions { EphemeralIdle = EphemeralIdle });
             host.Services.AddSessionGrainServices();
         });
         Cluster = builder.Build();

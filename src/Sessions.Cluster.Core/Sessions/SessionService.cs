@@ -216,6 +216,18 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         _ephemeralSessions[(tenant, projectKey, sessionId)] = true;
     }
 
+    /// <summary>
+    /// Forgets an ephemeral session (its grain was deactivated: idle, or its silo is stopping): its logs leave this
+    /// process's memory and from now on it answers as a session that was never written.
+    /// </summary>
+    public async Task ForgetEphemeralAsync(string tenant, string projectKey, string sessionId)
+    {
+        if (_ephemeralSessions.TryRemove((tenant, projectKey, sessionId), out _))
+        {
+            await _ephemeral.DeleteAsync(tenant, new SessionKey(projectKey, sessionId), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>SessionStore <c>listSessions</c>: (sessionId, mtime) of main transcripts only.</summary>
     public async IAsyncEnumerable<(string SessionId, long Mtime)> ListSessionMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
