@@ -4,6 +4,8 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Providers;
+using Orleans.Runtime.Hosting;
 using Sessions.Cluster.Grains;
 using Sessions.Cluster.Storage.AzureBlob;
 
@@ -11,7 +13,8 @@ namespace Sessions.Cluster.Server;
 
 /// <summary>
 /// Every node co-hosts an Orleans silo (<c>UseOrleans</c>); HTTP handlers call its grains. Embedded: a one-silo cluster
-/// on loopback (<c>UseLocalhostClustering</c>, no gateway), reminders in memory. Cluster: membership and reminders in
+/// on loopback (<c>UseLocalhostClustering</c>, no gateway), grain state in files under the data folder
+/// (<see cref="FileGrainStorage"/>), reminders in memory. Cluster: membership and reminders in
 /// Azure Table storage, grain state in Azure Blob, membership options tuned so a dead silo is declared dead in about 3 s
 /// by two votes.
 /// </summary>
@@ -67,8 +70,12 @@ public static class SiloRegistration
             {
                 var port = section.GetValue("Orleans:SiloPort", 0);
                 silo.UseLocalhostClustering(port > 0 ? port : FreeLoopbackPort(), section.GetValue("Orleans:GatewayPort", 0), serviceId: ServiceId, clusterId: "embedded");
-                silo.AddMemoryGrainStorageAsDefault();
-                // Reminders in memory: each tenant's retention reminder is registered again at every start (RetentionStartup).
+                // Grain state in files beside the transcripts; reminders in memory: each tenant's retention reminder is
+                // registered again at every start (StartupRecovery).
+                var grainState = Path.Combine(Path.GetFullPath(section["DataDir"] ?? ".data"), "grains");
+                var flush = section.GetValue("FlushToDisk", true);
+                silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
+                    (sp, _) => new FileGrainStorage(grainState, sp.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>(), flush));
                 silo.UseInMemoryReminderService();
                 return;
             }
