@@ -52,6 +52,13 @@ public interface ISessionGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<TranscriptView> GetView(string? subpath);
 
+    /// <summary>
+    /// The session's subpaths (SessionStore <c>listSubkeys</c>): none for a session in the trash; an ephemeral
+    /// session's from its grain's silo memory. A read: it interleaves with a running append.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<string[]> ListSubkeys();
+
     /// <summary>Forks the session (mirrors the SDK's forkSession): a new session id seeded from this one's committed history.</summary>
     /// <param name="upToMessageId">Cut after this message (inclusive), or null for the whole history.</param>
     /// <param name="title">The fork's title before " (fork)", or null for the parent's.</param>

@@ -126,6 +126,10 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
     }
 
     /// <inheritdoc />
+    public async Task<string[]> ListSubkeys() =>
+        _trashed ? [] : [.. await sessions.ListSubkeysAsync(_tenant, _projectKey, _sessionId, CancellationToken.None)];
+
+    /// <inheritdoc />
     public Task<string> Fork(string? upToMessageId, string? title) =>
         _trashed ? throw Trashed() : sessions.ForkAsync(_tenant, _projectKey, _sessionId, upToMessageId, title, CancellationToken.None);
 

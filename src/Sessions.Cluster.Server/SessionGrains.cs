@@ -81,6 +81,10 @@ public sealed class SessionGrains
     public Task<string> ForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken) =>
         CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.Fork(upToMessageId, title), cancellationToken);
 
+    /// <summary>SessionStore <c>listSubkeys</c> through the session's grain (empty for a trashed session).</summary>
+    public async Task<IReadOnlyList<string>> ListSubkeysAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.ListSubkeys(), cancellationToken).ConfigureAwait(false);
+
     /// <summary>Brings a session back from its tenant's trash through its grain.</summary>
     /// <exception cref="NotFoundException">It is not in the trash (<c>not_in_trash</c>).</exception>
     public Task RestoreAsync(string tenant, string projectKey, string sessionId, string actor, CancellationToken cancellationToken) =>

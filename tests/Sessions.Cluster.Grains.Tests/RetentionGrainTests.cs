@@ -148,10 +148,12 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
         // In the trash: answers as a session that does not exist, on every silo.
         Assert.Equal("session_not_found", Assert.IsType<NotFoundException>((await Assert.ThrowsAsync<SessionFault>(() => Grain(tenant, id, silos[0]).GetInfo())).ToException()).Code);
         Assert.Null((await Grain(tenant, id, silos[2]).GetView(null)).Length);
+        Assert.Empty(await Grain(tenant, id, silos[1]).ListSubkeys());
         Assert.Null(await Catalog(silos[0]).GetSummaryAsync(tenant, Project, id, CancellationToken.None));
         Assert.Empty(await fixture.SessionsOf(silos[0]).ListSessionMtimesAsync(tenant, Project, CancellationToken.None).ToListAsync());
 
         await Grain(tenant, id, silos[2]).Restore("test");
+        Assert.Equal(2, (await Grain(tenant, id, silos[1]).ListSubkeys()).Length);
         Assert.Equal(before, await SnapshotAsync(tenant, id));
         var info = (await grain.GetInfo()).Record;
         Assert.Equal(("Design review", "keep-an-eye"), (info.CustomTitle, info.Tag));

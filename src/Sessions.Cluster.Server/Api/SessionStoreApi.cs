@@ -118,8 +118,8 @@ internal static class SessionStoreApi
             return removed ? Results.NoContent() : throw new NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
         }).WithSummary("Delete a session (cascades to subpaths, catalog row and sidecar) or one subpath.");
 
-        group.MapGet("/sessions/{sessionId}/subkeys", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(await sessions.ListSubkeysAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false)))
+        group.MapGet("/sessions/{sessionId}/subkeys", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
+            TypedResults.Ok(await grains.ListSubkeysAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false)))
             .WithSummary("SessionStore.listSubkeys: subpaths of a session.");
     }
 

@@ -90,9 +90,9 @@ internal static class SessionsApi
         }).DocumentsJsonBody<TagRequest>()
             .WithSummary("Tag (the SDK's tagSession): appends a tag entry; {\"tag\": null} clears it.");
 
-        group.MapGet("/{sessionId}/subagents", async (HttpContext http, string projectKey, string sessionId, SessionService sessions, CancellationToken ct) =>
+        group.MapGet("/{sessionId}/subagents", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
         {
-            var subkeys = await sessions.ListSubkeysAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false);
+            var subkeys = await grains.ListSubkeysAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false);
             var ids = subkeys.Where(k => k.StartsWith("subagents/", StringComparison.Ordinal))
                 .Select(k => k[(k.LastIndexOf('/') + 1)..])
                 .Where(name => name.StartsWith("agent-", StringComparison.Ordinal))
