@@ -11,8 +11,10 @@ public interface IRetentionGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Registers the tenant's cleanup reminder (period <c>Sessions:Retention:SweepPeriod</c>) unless it exists already;
-    /// a no-op when retention is disabled. Safe to call from every silo at every start.
+    /// a no-op when retention is disabled. Safe to call from every silo at every start; it does not wait for a sweep
+    /// that is running.
     /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
     Task Start();
 
     /// <summary>Sweeps the tenant now: expires what is past its period into the trash, purges what is past its grace.</summary>

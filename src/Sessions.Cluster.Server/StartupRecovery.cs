@@ -53,7 +53,15 @@ internal sealed partial class StartupRecovery(SessionService sessions, ISessionC
         {
             await foreach (var tenant in sessions.ListTenantsAsync(stoppingToken).ConfigureAwait(false))
             {
-                await reminders.EnsureAsync(tenant).ConfigureAwait(false);
+                try
+                {
+                    await reminders.EnsureAsync(tenant).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The tenant's next write tries again; the other tenants' recovery goes on.
+                    LogReminderFailed(logger, ex, tenant);
+                }
                 if (_reconcile && await sessions.ReconcileAsync(tenant, stoppingToken).ConfigureAwait(false) is > 0 and var refreshed)
                 {
                     LogReconciled(logger, refreshed, tenant);
@@ -76,6 +84,9 @@ internal sealed partial class StartupRecovery(SessionService sessions, ISessionC
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Wrote {Count} pending forks of tenant {Tenant} left by an earlier process")]
     private static partial void LogForksWritten(ILogger logger, int count, string tenant);
+
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "The retention reminder of tenant {Tenant} could not be registered at start; its next write tries again")]
+    private static partial void LogReminderFailed(ILogger logger, Exception exception, string tenant);
 
     [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Recovery at start failed; readers redo it on demand, and a reindex (POST /v1/admin/reindex) rebuilds every row")]
     private static partial void LogFailed(ILogger logger, Exception exception);
