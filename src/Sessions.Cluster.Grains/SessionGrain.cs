@@ -15,7 +15,7 @@ namespace Sessions.Cluster.Grains;
 /// What answers need stays in this silo's memory while the grain is active: the log's index (uuids, committed length)
 /// in the transcript store, the head/tail windows behind info in the service. Both are rebuilt from storage when the
 /// session is next used after a deactivation or on another silo. Whether the session is in its tenant's trash is read
-/// from the catalog on activation and kept here, since every step in or out of the trash goes through this grain.
+/// from the catalog when first needed and kept here, since every step in or out of the trash goes through this grain.
 /// An ephemeral session lives only as long as its activation: <see cref="SessionGrainOptions.EphemeralIdle"/> without a
 /// call, or the loss of its silo, and it is gone.
 /// </remarks>
@@ -25,17 +25,17 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
     private string _tenant = "";
     private string _projectKey = "";
     private string _sessionId = "";
-    private bool _trashed;
+    private bool? _trashed;
     private bool _reminded;
     private bool _ephemeral;
     private long _lastUse;
     private IGrainTimer? _idleCheck;
 
     /// <inheritdoc />
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_tenant, _projectKey, _sessionId) = SessionGrainKey.Parse(this.GetPrimaryKeyString());
-        _trashed = await sessions.IsTrashedAsync(_tenant, _projectKey, _sessionId, cancellationToken);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -67,7 +67,7 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
     {
         ArgumentNullException.ThrowIfNull(command);
         var lines = Array.ConvertAll(command.Entries, e => e.ToLine());
-        if (_trashed && lines.Length > 0)
+        if (lines.Length > 0 && await TrashedAsync())
         {
             // A write to a session in the trash (a host that kept it open past its retention) brings it back first.
             await sessions.RestoreAsync(_tenant, _projectKey, _sessionId, "append", CancellationToken.None);
@@ -86,37 +86,57 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
     }
 
     /// <inheritdoc />
-    public Task<long> PutSummary(string dataJson, long mtime, long expectedVersion) =>
-        _trashed ? throw Trashed() : sessions.PutSummaryAsync(_tenant, Key(null), dataJson, mtime, expectedVersion, CancellationToken.None);
+    public async Task<long> PutSummary(string dataJson, long mtime, long expectedVersion) =>
+        await TrashedAsync() ? throw Trashed() : await sessions.PutSummaryAsync(_tenant, Key(null), dataJson, mtime, expectedVersion, CancellationToken.None);
 
     /// <inheritdoc />
-    public Task Rename(string title) => _trashed ? throw Trashed() : sessions.RenameAsync(_tenant, _projectKey, _sessionId, title, CancellationToken.None);
+    public async Task Rename(string title)
+    {
+        if (await TrashedAsync())
+        {
+            throw Trashed();
+        }
+
+        await sessions.RenameAsync(_tenant, _projectKey, _sessionId, title, CancellationToken.None);
+    }
 
     /// <inheritdoc />
-    public Task Tag(string? tag) => _trashed ? throw Trashed() : sessions.TagAsync(_tenant, _projectKey, _sessionId, tag, CancellationToken.None);
+    public async Task Tag(string? tag)
+    {
+        if (await TrashedAsync())
+        {
+            throw Trashed();
+        }
+
+        await sessions.TagAsync(_tenant, _projectKey, _sessionId, tag, CancellationToken.None);
+    }
 
     /// <inheritdoc />
     public async Task<bool> Delete(string? subpath, string actor)
     {
-        if (_trashed && subpath is not null)
+        if (subpath is not null && await TrashedAsync())
         {
             return false;
         }
 
         // Deleting a trashed session is erasure: it is purged at once, trash entry included.
         var removed = await sessions.DeleteAsync(_tenant, Key(subpath), CancellationToken.None, actor);
-        _trashed &= subpath is not null;
+        if (subpath is null)
+        {
+            _trashed = false;
+        }
+
         return removed;
     }
 
     /// <inheritdoc />
     public async Task<SessionInfoAnswer> GetInfo() =>
-        _trashed ? throw Trashed() : new(await sessions.GetInfoAsync(_tenant, _projectKey, _sessionId, CancellationToken.None));
+        await TrashedAsync() ? throw Trashed() : new(await sessions.GetInfoAsync(_tenant, _projectKey, _sessionId, CancellationToken.None));
 
     /// <inheritdoc />
     public async Task<TranscriptView> GetView(string? subpath)
     {
-        if (_trashed)
+        if (await TrashedAsync())
         {
             return new TranscriptView(null, null);
         }
@@ -127,16 +147,17 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
 
     /// <inheritdoc />
     public async Task<string[]> ListSubkeys() =>
-        _trashed ? [] : [.. await sessions.ListSubkeysAsync(_tenant, _projectKey, _sessionId, CancellationToken.None)];
+        await TrashedAsync() ? [] : [.. await sessions.ListSubkeysAsync(_tenant, _projectKey, _sessionId, CancellationToken.None)];
 
     /// <inheritdoc />
-    public Task<string> Fork(string? upToMessageId, string? title) =>
-        _trashed ? throw Trashed() : sessions.ForkAsync(_tenant, _projectKey, _sessionId, upToMessageId, title, CancellationToken.None);
+    public async Task<string> Fork(string? upToMessageId, string? title) =>
+        await TrashedAsync() ? throw Trashed() : await sessions.ForkAsync(_tenant, _projectKey, _sessionId, upToMessageId, title, CancellationToken.None);
 
     /// <inheritdoc />
     public async Task<ExpireOutcome> Expire(long cutoff)
     {
-        if (_trashed)
+        // No trash read first: the catalog's move is conditional on the session having a row.
+        if (_trashed == true)
         {
             return ExpireOutcome.Missing;
         }
@@ -204,6 +225,11 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
         _lastUse = Environment.TickCount64;
         DelayDeactivation(options.EphemeralIdle);
     }
+
+    // Whether the session is in its tenant's trash: read from the catalog once per activation, when first needed (a
+    // sweep's Expire and Purge do not need it), then kept, since every step in or out of the trash goes through here.
+    private async ValueTask<bool> TrashedAsync() =>
+        _trashed ??= await sessions.IsTrashedAsync(_tenant, _projectKey, _sessionId, CancellationToken.None);
 
     private NotFoundException Trashed() =>
         new("session_not_found", $"Session '{_sessionId}' was not found in project '{_projectKey}'.");

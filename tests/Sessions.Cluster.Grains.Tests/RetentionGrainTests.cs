@@ -87,8 +87,10 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
         var ids = Ids("s", 240);
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, _) =>
         {
-            await AppendAsync(tenant, id, null, $"{id}-1", DaysAgo40);
+            // Subagent first: the tenant's reminder may tick during this setup, and a session is a candidate only once
+            // its main transcript (its catalog row) exists, so it never sees half an import.
             await AppendAsync(tenant, id, "subagents/agent-a1", $"{id}-sub-1", DaysAgo40);
+            await AppendAsync(tenant, id, null, $"{id}-1", DaysAgo40);
         });
 
         // Two sweeps of the tenant asked on different silos (a tick delivered twice; the tenant's reminder ticks as well),
