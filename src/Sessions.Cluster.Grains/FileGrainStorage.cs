@@ -19,13 +19,10 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
-    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var path = PathOf(stateName, grainId);
-        var gate = _locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        return UnderLockAsync(PathOf(stateName, grainId), async path =>
         {
             if (await ReadAsync(path).ConfigureAwait(false) is not { } stored)
             {
@@ -38,21 +35,14 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
             grainState.State = serializer.Deserialize<T>(new BinaryData(stored.Payload));
             grainState.ETag = stored.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
-        }
-        finally
-        {
-            gate.Release();
-        }
+        });
     }
 
     /// <inheritdoc />
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var path = PathOf(stateName, grainId);
-        var gate = _locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        return UnderLockAsync(PathOf(stateName, grainId), async path =>
         {
             var current = await ReadAsync(path).ConfigureAwait(false);
             Check(grainState.ETag, current?.Version, stateName, grainId);
@@ -75,21 +65,14 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
             File.Move(temporary, path, overwrite: true);
             grainState.ETag = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
-        }
-        finally
-        {
-            gate.Release();
-        }
+        });
     }
 
     /// <inheritdoc />
-    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var path = PathOf(stateName, grainId);
-        var gate = _locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        return UnderLockAsync(PathOf(stateName, grainId), async path =>
         {
             var current = await ReadAsync(path).ConfigureAwait(false);
             Check(grainState.ETag, current?.Version, stateName, grainId);
@@ -97,6 +80,17 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
             grainState.State = Activator.CreateInstance<T>();
             grainState.ETag = null;
             grainState.RecordExists = false;
+        });
+    }
+
+    // One reader or writer of a file at a time (this process owns the folder).
+    private async Task UnderLockAsync(string path, Func<string, Task> action)
+    {
+        var gate = _locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await action(path).ConfigureAwait(false);
         }
         finally
         {
