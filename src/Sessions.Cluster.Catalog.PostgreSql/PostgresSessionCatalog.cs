@@ -405,12 +405,13 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     public async Task<bool> RestoreFromTrashAsync(SessionRecord row, long now, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(row);
-        // One statement: the trash row goes, its sidecar comes back, the restore is audited and the session row returns
-        // (restored_at keeps it out of the next sweep).
+        // One statement: the trash row goes, its sidecar comes back (its jsonb copy derived from the verbatim text as
+        // JsonbSafe does), the restore is audited and the session row returns (restored_at keeps it out of the next sweep).
         await using var cmd = await CommandAsync(row.Tenant, $"""
             WITH t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING *),
             m AS (INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version)
-                SELECT tenant, project_key, session_id, summary_mtime, $18::jsonb, summary_data, summary_version FROM t WHERE summary_data IS NOT NULL
+                SELECT tenant, project_key, session_id, summary_mtime, replace(summary_data, '\u0000', '\ufffd')::jsonb, summary_data, summary_version
+                FROM t WHERE summary_data IS NOT NULL
                 ON CONFLICT DO NOTHING),
             a AS (INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
                 SELECT tenant, project_key, session_id, last_write, size, $16, $17, 'restore' FROM t)
@@ -421,17 +422,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             """, cancellationToken).ConfigureAwait(false);
         Add(cmd, row.Tenant, row.ProjectKey, row.SessionId, row.Mtime, row.Size, row.Listed, row.Summary, row.CustomTitle,
             row.FirstPrompt, row.Tag, row.Cwd, row.GitBranch, row.CreatedAt, row.ParentSessionId, row.IsSidechain, now, actor);
-        var trashed = await GetSummaryDataInTrashAsync(row, cancellationToken).ConfigureAwait(false);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = trashed is null ? DBNull.Value : JsonbSafe(trashed), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is not null;
-    }
-
-    // The jsonb copy of a sidecar is derived from its verbatim text, which is what the trash keeps.
-    private async Task<string?> GetSummaryDataInTrashAsync(SessionRecord row, CancellationToken cancellationToken)
-    {
-        await using var cmd = await CommandAsync(row.Tenant, "SELECT summary_data FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
-        Add(cmd, row.Tenant, row.ProjectKey, row.SessionId);
-        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) as string;
     }
 
     /// <inheritdoc />

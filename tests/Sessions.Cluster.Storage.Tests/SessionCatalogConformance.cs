@@ -143,7 +143,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         var row = Row("tr", "p", "old", 1, size: 10);
         await Catalog.UpsertAsync(row, CancellationToken.None);
         await Catalog.UpsertAsync(Row("tr", "p", "kept", 1), CancellationToken.None);
-        await Catalog.PutSummaryAsync("tr", "p", "old", "{\"b\":1,\"a\":[ 2 ]}", 7, 0, CancellationToken.None);
+        await Catalog.PutSummaryAsync("tr", "p", "old", "{\"b\":1,\"a\":[ 2 ],\"n\":\"x\\u0000y\"}", 7, 0, CancellationToken.None);
         var entry = new TrashedSession("tr", "p", "old", 1, 10, 5000, "a title");
         Assert.True(await Catalog.MoveToTrashAsync(entry, "silo-1", CancellationToken.None));
         Assert.False(await Catalog.MoveToTrashAsync(entry, "silo-2", CancellationToken.None));
@@ -164,7 +164,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         Assert.True(await Catalog.RestoreFromTrashAsync(row, 9000, "alice", CancellationToken.None));
         Assert.False(await Catalog.RestoreFromTrashAsync(row, 9001, "alice", CancellationToken.None));
         Assert.Equal(row with { Tenant = "tr" }, await Catalog.GetAsync("tr", "p", "old", CancellationToken.None));
-        Assert.Equal(new SummaryRecord("old", 7, "{\"b\":1,\"a\":[ 2 ]}", 1), await Catalog.GetSummaryAsync("tr", "p", "old", CancellationToken.None));
+        Assert.Equal(new SummaryRecord("old", 7, "{\"b\":1,\"a\":[ 2 ],\"n\":\"x\\u0000y\"}", 1), await Catalog.GetSummaryAsync("tr", "p", "old", CancellationToken.None));
         Assert.Null(await Catalog.GetTrashedAsync("tr", "p", "old", CancellationToken.None));
         // Restored: its age is counted from the restore, so a cut-off before it does not list it again.
         Assert.Equal(["kept"], (await Catalog.ListExpiredAsync("tr", 1000, [], 10, null, CancellationToken.None)).Select(r => r.SessionId));
