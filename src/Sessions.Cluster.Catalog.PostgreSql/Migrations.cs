@@ -100,5 +100,8 @@ internal static class Migrations
                 USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
             ALTER TABLE retention_audit DROP CONSTRAINT IF EXISTS retention_audit_tenant_project_key_session_id_last_write_key;
             """),
+        (6, "forks are grains seeded from grain state; the catalog's pending forks go", """
+            DROP TABLE pending_forks;
+            """),
     ];
 }

@@ -240,7 +240,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), f AS (DELETE FROM pending_forks WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -340,7 +340,6 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     // Sessions of $1 last written before $2, without a hold row and without one of the hold tags in $3.
     private const string ExpiredFilter = "s.tenant = $1 AND s.mtime < $2"
         + " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = s.tenant AND h.project_key = s.project_key AND h.session_id = s.session_id)"
-        + " AND NOT EXISTS (SELECT 1 FROM pending_forks f WHERE f.tenant = s.tenant AND f.project_key = s.project_key AND f.parent_session_id = s.session_id)"
         + " AND (s.tag IS NULL OR NOT (s.tag = ANY($3))) AND coalesce(s.restored_at, 0) < $2";
 
     /// <inheritdoc />
@@ -593,51 +592,6 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             result.Add(CatalogRows.Key(r));
-        }
-
-        return result;
-    }
-
-    /// <inheritdoc />
-    public async Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(fork);
-        await using var cmd = await CommandAsync(fork.Tenant, $"INSERT INTO pending_forks ({CatalogRows.PendingForkColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", cancellationToken).ConfigureAwait(false);
-        Add(cmd, fork.Tenant, fork.ProjectKey, fork.SessionId, fork.ParentSessionId, fork.ParentLength, fork.UpToMessageId, fork.Title, fork.ParentTitle, fork.ForkTime);
-        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<PendingFork?> GetPendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
-    {
-        await using var cmd = await CommandAsync(tenant, $"SELECT {CatalogRows.PendingForkColumns} FROM pending_forks WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
-        Add(cmd, tenant, projectKey, sessionId);
-        return (await ReadPendingForksAsync(cmd, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<PendingFork>> ListPendingForksAsync(string tenant, string? projectKey, CancellationToken cancellationToken)
-    {
-        await using var cmd = await CommandAsync(tenant, $"SELECT {CatalogRows.PendingForkColumns} FROM pending_forks WHERE tenant = $1 AND ($2::text IS NULL OR project_key = $2) ORDER BY fork_time, session_id", cancellationToken).ConfigureAwait(false);
-        Add(cmd, tenant, projectKey);
-        return await ReadPendingForksAsync(cmd, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
-    {
-        await using var cmd = await CommandAsync(tenant, "DELETE FROM pending_forks WHERE tenant = $1 AND project_key = $2 AND session_id = $3", cancellationToken).ConfigureAwait(false);
-        Add(cmd, tenant, projectKey, sessionId);
-        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<IReadOnlyList<PendingFork>> ReadPendingForksAsync(NpgsqlCommand cmd, CancellationToken cancellationToken)
-    {
-        var result = new List<PendingFork>();
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(CatalogRows.PendingFork(r));
         }
 
         return result;

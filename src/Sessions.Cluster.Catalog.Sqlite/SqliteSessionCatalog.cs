@@ -110,6 +110,10 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         ALTER TABLE retention_audit_v2 RENAME TO retention_audit;
         CREATE INDEX ix_retention_audit_tenant ON retention_audit (tenant, deleted_at DESC);
         """,
+        // 7: forks are grains seeded from grain state; the catalog's pending forks go.
+        """
+        DROP TABLE pending_forks;
+        """,
     ];
 
     private const string Columns = CatalogRows.SessionColumns;
@@ -437,7 +441,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM pending_forks WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -888,59 +892,6 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     // Sessions of @tenant last written before @cutoff, without a hold row and without a hold tag.
-    /// <inheritdoc />
-    public async Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(fork);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"INSERT INTO pending_forks ({CatalogRows.PendingForkColumns}) VALUES (@tenant, @pk, @sid, @parent, @length, @upto, @title, @ptitle, @time);";
-        AddKey(cmd, fork.Tenant, fork.ProjectKey, fork.SessionId);
-        cmd.Parameters.AddWithValue("@parent", fork.ParentSessionId);
-        cmd.Parameters.AddWithValue("@length", fork.ParentLength);
-        cmd.Parameters.AddWithValue("@upto", (object?)fork.UpToMessageId ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("@title", (object?)fork.Title ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("@ptitle", (object?)fork.ParentTitle ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("@time", fork.ForkTime);
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<PendingFork?> GetPendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
-        (await QueryPendingForksAsync("WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid", tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<PendingFork>> ListPendingForksAsync(string tenant, string? projectKey, CancellationToken cancellationToken) =>
-        QueryPendingForksAsync(projectKey is null ? "WHERE tenant = @tenant" : "WHERE tenant = @tenant AND project_key = @pk", tenant, projectKey, null, cancellationToken);
-
-    /// <inheritdoc />
-    public async Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM pending_forks WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
-        AddKey(cmd, tenant, projectKey, sessionId);
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<IReadOnlyList<PendingFork>> QueryPendingForksAsync(string where, string tenant, string? projectKey, string? sessionId, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT {CatalogRows.PendingForkColumns} FROM pending_forks {where} ORDER BY fork_time, session_id;";
-        cmd.Parameters.AddWithValue("@tenant", tenant);
-        cmd.Parameters.AddWithValue("@pk", (object?)projectKey ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("@sid", (object?)sessionId ?? DBNull.Value);
-        var result = new List<PendingFork>();
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(CatalogRows.PendingFork(r));
-        }
-
-        return result;
-    }
-
     private static string ExpiredFilter(SqliteCommand cmd, IReadOnlyCollection<string> holdTags)
     {
         var tags = holdTags.Select((t, i) =>
@@ -950,7 +901,6 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         }).ToList();
         return "s.tenant = @tenant AND s.mtime < @cutoff AND coalesce(s.restored_at, 0) < @cutoff"
             + " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = s.tenant AND h.project_key = s.project_key AND h.session_id = s.session_id)"
-            + " AND NOT EXISTS (SELECT 1 FROM pending_forks f WHERE f.tenant = s.tenant AND f.project_key = s.project_key AND f.parent_session_id = s.session_id)"
             + (tags.Count == 0 ? "" : $" AND (s.tag IS NULL OR s.tag NOT IN ({string.Join(", ", tags)}))");
     }
 

@@ -44,8 +44,8 @@ public interface ISessionGrain : IGrainWithStringKey
     Task<SessionInfoAnswer> GetInfo();
 
     /// <summary>
-    /// The committed length of a log at this instant, after pending work (a pending fork's copy) is settled: the
-    /// caller reads storage up to it. For an ephemeral session, which never reaches storage, the view holds the bytes.
+    /// The committed length of a log at this instant (a seeded fork's transcript is written first): the caller reads
+    /// storage up to it. For an ephemeral session, which never reaches storage, the view holds the bytes.
     /// A read: it interleaves with a running append (it sees the length before or after it, never a partial line).
     /// </summary>
     /// <param name="subpath">A subpath, or null for the main transcript.</param>
@@ -59,10 +59,32 @@ public interface ISessionGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<string[]> ListSubkeys();
 
-    /// <summary>Forks the session (mirrors the SDK's forkSession): a new session id seeded from this one's committed history.</summary>
+    /// <summary>
+    /// Forks the session (mirrors the SDK's forkSession): fixes a snapshot of this one's committed history (its length
+    /// and the cut) and seeds a sibling grain, the fork, with it; answers the fork's new session id once the fork's grain
+    /// has persisted its seed. The fork's transcript is written by its own grain right after, or on its first use.
+    /// </summary>
     /// <param name="upToMessageId">Cut after this message (inclusive), or null for the whole history.</param>
     /// <param name="title">The fork's title before " (fork)", or null for the parent's.</param>
     Task<string> Fork(string? upToMessageId, string? title);
+
+    /// <summary>
+    /// Called on a new fork's grain by its parent: persists the seed (grain state) and answers, then writes the fork's
+    /// transcript right after, or before the first call that comes sooner. With <see cref="ForkSeedCommand.WriteNow"/>
+    /// (or an ephemeral parent) it writes inside the call instead and persists nothing, so the SDK's errors reach the caller.
+    /// </summary>
+    Task SeedFork(ForkSeedCommand command);
+
+    /// <summary>
+    /// Makes sure a seeded fork's transcript is written (every call does that first; this one does nothing else). A
+    /// parent calls it on its unfinished forks before it is deleted or purged; a silo's start calls it on every
+    /// persisted seed.
+    /// </summary>
+    Task FinishFork();
+
+    /// <summary>A fork of this session tells it its transcript is written, so the parent need not finish it before going.</summary>
+    [OneWay]
+    Task ForkWritten(string forkId);
 
     /// <summary>Marks the session ephemeral before its first write: it then lives only in this grain's silo memory.</summary>
     Task MarkEphemeral();

@@ -121,3 +121,30 @@ public sealed class SweepReportConverter : IConverter<Core.Retention.SweepReport
     /// <inheritdoc />
     public SweepReportSurrogate ConvertToSurrogate(in Core.Retention.SweepReport r) => new(r.Expired, r.Purged, r.Skipped);
 }
+
+/// <summary>
+/// What a parent grain hands its fork's grain (Core's <see cref="Core.Sessions.ForkSnapshot"/> without the id, which is
+/// the receiving grain's key): the seed, whether to write inside the call, and an ephemeral parent's bytes.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ForkSeedCommand(
+    [property: Id(0)] string ParentSessionId,
+    [property: Id(1)] long ParentLength,
+    [property: Id(2)] string? UpToMessageId,
+    [property: Id(3)] string? Title,
+    [property: Id(4)] string? ParentTitle,
+    [property: Id(5)] long ForkTime,
+    [property: Id(6)] bool WriteNow,
+    [property: Id(7)] byte[]? EphemeralParent)
+{
+    /// <summary>Core's seed.</summary>
+    public Core.Sessions.ForkSeed ToSeed() => new(ParentSessionId, ParentLength, UpToMessageId, Title, ParentTitle, ForkTime);
+
+    /// <summary>From the parent's snapshot.</summary>
+    public static ForkSeedCommand From(Core.Sessions.ForkSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var s = snapshot.Seed;
+        return new(s.ParentSessionId, s.ParentLength, s.UpToMessageId, s.Title, s.ParentTitle, s.ForkTime, snapshot.WriteNow, snapshot.EphemeralParent);
+    }
+}

@@ -11,9 +11,10 @@ namespace Sessions.Cluster.Grains;
 /// <see cref="IGrainStorageSerializer"/> writes it. Writes are checked like the Azure provider's (the caller's ETag must
 /// be the stored one, else <see cref="InconsistentStateException"/>), go to a temporary file that is flushed and then
 /// renamed over the old one, so a crash leaves the old state or the new one, never a torn one. One process owns the
-/// folder (the embedded server), so writers of one file are ordered by an in-process lock.
+/// folder (the embedded server), so writers of one file are ordered by an in-process lock. The folder layout lets it
+/// list the grains holding a state (<see cref="IGrainStateIndex"/>).
 /// </summary>
-public sealed class FileGrainStorage(string root, IGrainStorageSerializer serializer, bool flushToDisk) : IGrainStorage
+public sealed class FileGrainStorage(string root, IGrainStorageSerializer serializer, bool flushToDisk) : IGrainStorage, IGrainStateIndex
 {
     private const string Extension = ".state";
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
@@ -81,6 +82,28 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
             grainState.ETag = null;
             grainState.RecordExists = false;
         });
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<GrainId> ListAsync(string stateName, CancellationToken cancellationToken) => List(stateName).ToAsyncEnumerable();
+
+    private IEnumerable<GrainId> List(string stateName)
+    {
+        var folder = Path.Combine(root, Uri.EscapeDataString(stateName));
+        if (!Directory.Exists(folder))
+        {
+            yield break;
+        }
+
+        foreach (var typeFolder in Directory.EnumerateDirectories(folder))
+        {
+            var type = Uri.UnescapeDataString(Path.GetFileName(typeFolder));
+            foreach (var file in Directory.EnumerateFiles(typeFolder, "*" + Extension, SearchOption.AllDirectories))
+            {
+                var relative = Path.GetRelativePath(typeFolder, file)[..^Extension.Length];
+                yield return GrainId.Create(type, string.Join('/', relative.Split(Path.DirectorySeparatorChar).Select(Uri.UnescapeDataString)));
+            }
+        }
     }
 
     // One reader or writer of a file at a time (this process owns the folder).

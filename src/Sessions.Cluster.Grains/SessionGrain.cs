@@ -19,7 +19,7 @@ namespace Sessions.Cluster.Grains;
 /// An ephemeral session lives only as long as its activation: <see cref="SessionGrainOptions.EphemeralIdle"/> without a
 /// call, or the loss of its silo, and it is gone.
 /// </remarks>
-public sealed class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options)
+public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options)
     : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
     private string _tenant = "";
@@ -49,17 +49,29 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
     }
 
     /// <inheritdoc />
-    /// <remarks>Every call to an ephemeral session counts as a use and keeps it from being collected for <see cref="SessionGrainOptions.EphemeralIdle"/>.</remarks>
-    public Task Invoke(IIncomingGrainCallContext context)
+    /// <remarks>
+    /// Every call of the session's interface but <see cref="SeedFork"/> first makes sure a seeded fork's transcript is
+    /// written (see <see cref="FinishFork"/>). Every call to an ephemeral session counts as a use and keeps it from being
+    /// collected for <see cref="SessionGrainOptions.EphemeralIdle"/>.
+    /// </remarks>
+    public async Task Invoke(IIncomingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         // Only calls of the session's interface are uses (the idle check's own timer ticks are not).
-        if (_ephemeral && context.InterfaceMethod?.DeclaringType == typeof(ISessionGrain))
+        if (context.InterfaceMethod?.DeclaringType == typeof(ISessionGrain))
         {
-            Touch();
+            if (_ephemeral)
+            {
+                Touch();
+            }
+
+            if (context.InterfaceMethod.Name != nameof(SeedFork))
+            {
+                await EnsureForkWrittenAsync();
+            }
         }
 
-        return context.Invoke();
+        await context.Invoke();
     }
 
     /// <inheritdoc />
@@ -119,6 +131,11 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
             return false;
         }
 
+        if (subpath is null)
+        {
+            await FinishForksAsync();
+        }
+
         // Deleting a trashed session is erasure: it is purged at once, trash entry included.
         var removed = await sessions.DeleteAsync(_tenant, Key(subpath), CancellationToken.None, actor);
         if (subpath is null)
@@ -150,10 +167,6 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
         await TrashedAsync() ? [] : [.. await sessions.ListSubkeysAsync(_tenant, _projectKey, _sessionId, CancellationToken.None)];
 
     /// <inheritdoc />
-    public async Task<string> Fork(string? upToMessageId, string? title) =>
-        await TrashedAsync() ? throw Trashed() : await sessions.ForkAsync(_tenant, _projectKey, _sessionId, upToMessageId, title, CancellationToken.None);
-
-    /// <inheritdoc />
     public async Task<ExpireOutcome> Expire(long cutoff)
     {
         // No trash read first: the catalog's move is conditional on the session having a row.
@@ -176,6 +189,7 @@ public sealed class SessionGrain(SessionService sessions, RetentionOptions reten
     /// <inheritdoc />
     public async Task<PurgeOutcome> Purge(long trashedBefore)
     {
+        await FinishForksAsync();
         var outcome = await sessions.PurgeAsync(_tenant, _projectKey, _sessionId, trashedBefore, silo.Name, CancellationToken.None);
         if (outcome is PurgeOutcome.Purged or PurgeOutcome.Restored)
         {

@@ -74,8 +74,9 @@ public static class SiloRegistration
                 // registered again at every start (StartupRecovery).
                 var grainState = Path.Combine(Path.GetFullPath(section["DataDir"] ?? ".data"), "grains");
                 var flush = section.GetValue("FlushToDisk", true);
-                silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
-                    (sp, _) => new FileGrainStorage(grainState, sp.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>(), flush));
+                silo.Services.AddSingleton(sp => new FileGrainStorage(grainState, sp.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>(), flush));
+                silo.Services.AddSingleton<IGrainStateIndex>(sp => sp.GetRequiredService<FileGrainStorage>());
+                silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (sp, _) => sp.GetRequiredService<FileGrainStorage>());
                 silo.UseInMemoryReminderService();
                 return;
             }
@@ -103,7 +104,9 @@ public static class SiloRegistration
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
             silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(tableConnection));
             silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(tableConnection));
-            silo.AddAzureBlobGrainStorageAsDefault(o => o.BlobServiceClient = new BlobServiceClient(blobConnection, AzureBlobOptions.ClientOptions()));
+            var blobs = new BlobServiceClient(blobConnection, AzureBlobOptions.ClientOptions());
+            silo.AddAzureBlobGrainStorageAsDefault(o => o.BlobServiceClient = blobs);
+            silo.Services.AddSingleton<IGrainStateIndex>(new BlobGrainStateIndex(blobs.GetBlobContainerClient(Orleans.Configuration.AzureBlobStorageOptions.DEFAULT_CONTAINER_NAME)));
         });
     }
 

@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Sessions.Cluster.Core.Retention;
@@ -14,7 +15,7 @@ namespace Sessions.Cluster.Grains.Tests;
 /// <summary>
 /// Three silos in one process (Orleans' TestingHost, in-memory transport) over the cluster deployment's real storage:
 /// each silo has its own transcript store on Azurite (as separate nodes would) and its own PostgreSQL catalog client;
-/// reminders live in Azurite's table service. A tenant's first sweep comes one second after its reminder is registered.
+/// reminders live in Azurite's table service, grain state (fork seeds) in its blob service. A tenant's first sweep comes one second after its reminder is registered.
 /// </summary>
 public sealed class GrainClusterFixture : IAsyncLifetime
 {
@@ -50,6 +51,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         {
             silo.AddIncomingGrainCallFilter<SessionFaultFilter>();
             silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(Azurite.ConnectionString));
+            silo.AddAzureBlobGrainStorageAsDefault(o => o.BlobServiceClient = new BlobServiceClient(Azurite.ConnectionString));
         });
         builder.ConfigureSiloHost((_, host) =>
         {

@@ -253,39 +253,6 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PendingForks_RoundTrip_ListByProject_AndGoWithTheirTenant()
-    {
-        var a = new PendingFork("t", "p", "f1", "parent", 1234, "m9", "Title", "Parent title", 50);
-        var b = new PendingFork("t", "q", "f2", "parent", 10, null, null, null, 60);
-        var other = new PendingFork("u", "p", "f3", "parent", 10, null, null, null, 40);
-        foreach (var fork in new[] { b, a, other })
-        {
-            await Catalog.AddPendingForkAsync(fork, CancellationToken.None);
-        }
-
-        Assert.Equal(a, await Catalog.GetPendingForkAsync("t", "p", "f1", CancellationToken.None));
-        Assert.Null(await Catalog.GetPendingForkAsync("u", "p", "f1", CancellationToken.None));
-        Assert.Equal([a, b], await Catalog.ListPendingForksAsync("t", null, CancellationToken.None));
-        Assert.Equal([b], await Catalog.ListPendingForksAsync("t", "q", CancellationToken.None));
-        await Catalog.RemovePendingForkAsync("t", "p", "f1", CancellationToken.None);
-        Assert.Null(await Catalog.GetPendingForkAsync("t", "p", "f1", CancellationToken.None));
-        await Catalog.DeleteTenantAsync("t", CancellationToken.None);
-        Assert.Empty(await Catalog.ListPendingForksAsync("t", null, CancellationToken.None));
-        Assert.Equal([other], await Catalog.ListPendingForksAsync("u", null, CancellationToken.None));
-    }
-
-    [Fact]
-    public async Task ListExpired_NeverListsTheParentOfAPendingFork()
-    {
-        await Catalog.UpsertAsync(Row("t", "p", "parent", 1), CancellationToken.None);
-        await Catalog.UpsertAsync(Row("t", "p", "other", 1), CancellationToken.None);
-        await Catalog.AddPendingForkAsync(new PendingFork("t", "p", "fork", "parent", 10, null, null, null, 2), CancellationToken.None);
-        Assert.Equal(["other"], (await Catalog.ListExpiredAsync("t", 100, [], 10, null, CancellationToken.None)).Select(r => r.SessionId));
-        await Catalog.RemovePendingForkAsync("t", "p", "fork", CancellationToken.None);
-        Assert.Equal(["other", "parent"], (await Catalog.ListExpiredAsync("t", 100, [], 10, null, CancellationToken.None)).Select(r => r.SessionId));
-    }
-
-    [Fact]
     public async Task Delete_RemovesRowAndSummary()
     {
         await Catalog.UpsertAsync(Row("t", "p", "gone", 1), CancellationToken.None);

@@ -1,198 +1,89 @@
-using System.Collections.Concurrent;
 using System.Text;
-using System.Text.Json.Nodes;
 using Sessions.Cluster.Core.Sdk;
 using Sessions.Cluster.Core.Storage;
 
 namespace Sessions.Cluster.Core.Sessions;
 
-/// <summary>Forks (the SDK's <c>forkSession</c>), taken copy-on-write.</summary>
+/// <summary>Forks (the SDK's <c>forkSession</c>), in two steps: the parent's snapshot, then the fork's write.</summary>
 public sealed partial class SessionService
 {
-    // A parent written within this window cannot be claimed by retention (its minimum is one day), so a fork of it can
-    // be written after the call returns; an older parent is forked at once.
-    private static readonly TimeSpan LazyForkWindow = TimeSpan.FromHours(23);
-    private const int SettledCapacity = 100_000;
-
-    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), Lazy<Task>> _materializing = new();
-    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), bool> _settled = new();
-
     /// <summary>
-    /// The SDK's <c>forkSession</c>: a new session seeded from the parent's history read at one consistent length,
-    /// up to <paramref name="upToMessageId"/> (inclusive) when given. The parent is unchanged.
+    /// The parent's side of the SDK's <c>forkSession</c>: fixes the fork's seed (the parent's committed length now, the
+    /// cut, the titles, the fork time) and a new session id, and checks what makes the fork certain to succeed, so the
+    /// transcript can be written after the call answers (<see cref="WriteForkAsync"/>). The parent is unchanged.
     /// </summary>
     /// <remarks>
-    /// Copy-on-write (DESIGN.md §6: fork time must not grow with the transcript): the call records the fork (the parent's
-    /// committed length, the cut, the title, the fork time) in the catalog and returns; the fork's transcript is
-    /// built from those bytes in the background right after. Anything that reads or writes the fork first waits for
-    /// that (or builds it, on another node or after a restart), and deleting the parent first builds its pending forks,
-    /// so the fork reads exactly as an eager copy would. The call only checks what makes the fork certain to succeed;
-    /// when it cannot tell cheaply (an ephemeral or old parent, an odd cut) it builds the fork at once, which raises
-    /// the SDK's errors.
+    /// Flat in the parent's size: it reads the head window and, with a cut, searches the cut message from the end in
+    /// growing chunks of whole lines. When it cannot tell cheaply (an odd cut, no message in the head) or the fork must
+    /// fit a quota, <see cref="ForkSnapshot.WriteNow"/> asks for the write inside the call, which raises the SDK's errors.
     /// </remarks>
-    /// <returns>The fork's session id.</returns>
-    /// <exception cref="NotFoundException">No such session, or no such message in it.</exception>
-    /// <exception cref="InvalidRequestException">The session has no messages to fork.</exception>
-    public async Task<string> ForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
+    /// <exception cref="NotFoundException">No such session.</exception>
+    /// <exception cref="InvalidKeyException">The key is not safe.</exception>
+    public async Task<ForkSnapshot> SnapshotForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
+        var ephemeral = IsEphemeral(tenant, key);
         var target = StoreFor(tenant, key);
-        if (!IsEphemeral(tenant, key))
-        {
-            await SettleAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
-        }
-
         var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) ?? throw SessionNotFound(key);
         var windows = await ReadWindowsAsync(target, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
         var parent = RecordOf(tenant, key, windows, stat.Mtime);
-        var now = timeProvider.GetUtcNow();
-        var fork = new PendingFork(tenant, projectKey, Guid.NewGuid().ToString(), sessionId, stat.Length, NullIfEmpty(upToMessageId), title,
-            parent.CustomTitle ?? parent.FirstPrompt, now.ToUnixTimeMilliseconds());
-        var lazy = !IsEphemeral(tenant, key)
-            && now - DateTimeOffset.FromUnixTimeMilliseconds(stat.Mtime) < LazyForkWindow
-            && !await HasQuotaAsync(tenant, cancellationToken).ConfigureAwait(false)
-            && await CertainToForkAsync(tenant, key, windows, fork, cancellationToken).ConfigureAwait(false);
-        if (lazy)
-        {
-            await catalog.AddPendingForkAsync(fork, cancellationToken).ConfigureAwait(false);
-            // Nobody waits for this write; a failure leaves the fork pending for the next reader (which sees the error).
-            _ = MaterializeAsync(fork).ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        }
-        else
-        {
-            if (IsEphemeral(tenant, key))
-            {
-                _ephemeralSessions[(tenant, projectKey, fork.SessionId)] = true;
-            }
-
-            await WriteForkAsync(fork, cancellationToken).ConfigureAwait(false);
-        }
-
+        var seed = new ForkSeed(sessionId, stat.Length, NullIfEmpty(upToMessageId), title, parent.CustomTitle ?? parent.FirstPrompt, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        var id = Guid.NewGuid().ToString();
         Telemetry.SessionsTelemetry.Forks.Add(1);
-        return fork.SessionId;
+        if (ephemeral)
+        {
+            return new ForkSnapshot(id, seed, true, await ReadRangeAsync(target, tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false));
+        }
+
+        var deferred = !await HasQuotaAsync(tenant, cancellationToken).ConfigureAwait(false)
+            && await CertainToForkAsync(tenant, key, windows, seed, cancellationToken).ConfigureAwait(false);
+        return new ForkSnapshot(id, seed, !deferred, null);
     }
 
     /// <summary>
-    /// Writes every fork still pending in a tenant (after a restart, say); reads would write them on demand anyway,
-    /// this makes them show in listings.
+    /// Writes a fork's transcript from its seed: exactly the SDK's <c>forkSession</c> output for the parent's first
+    /// <see cref="ForkSeed.ParentLength"/> bytes. Idempotent: the build is deterministic (the fresh uuids derive from the
+    /// fork's id), so a writer that finds part of the fork stored (a crash in the middle of a write) checks that part and
+    /// appends the rest, and one that finds all of it writes nothing.
     /// </summary>
-    /// <returns>How many were written.</returns>
-    public async Task<int> SettlePendingForksAsync(string tenant, CancellationToken cancellationToken)
+    /// <param name="tenant">Tenant.</param>
+    /// <param name="projectKey">Project key of the parent and the fork.</param>
+    /// <param name="forkId">The fork's session id.</param>
+    /// <param name="seed">What the parent's snapshot fixed.</param>
+    /// <param name="ephemeralParent">An ephemeral parent's bytes (then the fork must be registered ephemeral here first), or null to read the parent from the store.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="NotFoundException">The parent is gone, or the cut message is not in it (the SDK's error).</exception>
+    /// <exception cref="InvalidRequestException">The parent has no messages to fork (the SDK's error).</exception>
+    /// <exception cref="LimitExceededException">The fork does not fit the tenant's quota.</exception>
+    public async Task WriteForkAsync(string tenant, string projectKey, string forkId, ForkSeed seed, byte[]? ephemeralParent, CancellationToken cancellationToken)
     {
-        var pending = await catalog.ListPendingForksAsync(tenant, null, cancellationToken).ConfigureAwait(false);
-        foreach (var fork in pending)
-        {
-            await MaterializeAsync(fork).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return pending.Count;
-    }
-
-    // Waits until the session is not a pending fork (writing it if nobody is). Each node asks the catalog once per
-    // session: a session id that is not a pending fork never becomes one (forks get fresh ids).
-    private async Task SettleAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
-    {
-        var id = (tenant, projectKey, sessionId);
-        if (_settled.ContainsKey(id))
-        {
-            return;
-        }
-
-        if (_materializing.TryGetValue(id, out var running))
-        {
-            await running.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        if (await catalog.GetPendingForkAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is { } pending)
-        {
-            await MaterializeAsync(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        MarkSettled(id);
-    }
-
-    // Pending forks of a project (all of them, or those of one parent) are written before it is listed or the parent deleted.
-    private async Task SettleProjectAsync(string tenant, string projectKey, string? parentSessionId, CancellationToken cancellationToken)
-    {
-        foreach (var fork in await catalog.ListPendingForksAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
-        {
-            if (parentSessionId is null || fork.ParentSessionId == parentSessionId)
-            {
-                await MaterializeAsync(fork).WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private void MarkSettled((string, string, string) id)
-    {
-        if (_settled.Count >= SettledCapacity)
-        {
-            _settled.Clear();
-        }
-
-        _settled[id] = true;
-    }
-
-    // One writer per pending fork on this node; the store's expectedLength=0 fence settles a race with another node.
-    private Task MaterializeAsync(PendingFork fork)
-    {
-        var id = (fork.Tenant, fork.ProjectKey, fork.SessionId);
-        var lazy = _materializing.GetOrAdd(id, key => new Lazy<Task>(() => Task.Run(async () =>
-        {
-            try
-            {
-                await WriteForkAsync(fork, CancellationToken.None).ConfigureAwait(false);
-                await catalog.RemovePendingForkAsync(fork.Tenant, fork.ProjectKey, fork.SessionId, CancellationToken.None).ConfigureAwait(false);
-                MarkSettled(id);
-            }
-            catch (Exception ex) when (ex is NotFoundException or InvalidRequestException or LimitExceededException)
-            {
-                // The parent vanished, cannot be forked after all, or the fork would not fit the tenant's quota: there
-                // is nothing to write, ever.
-                await catalog.RemovePendingForkAsync(fork.Tenant, fork.ProjectKey, fork.SessionId, CancellationToken.None).ConfigureAwait(false);
-                MarkSettled(id);
-                throw;
-            }
-            finally
-            {
-                _materializing.TryRemove(id, out _);
-            }
-        })));
-        return lazy.Value;
-    }
-
-    // Builds the fork from the parent's first ParentLength bytes and writes it (the eager fork, and the lazy one later).
-    // The build is deterministic (the fresh uuids derive from the fork's id), so every writer of a fork writes the same
-    // bytes: one that finds part of them stored already (a crash in the middle of the write, another node writing)
-    // checks that part and appends the rest, fenced by the length it found.
-    private async Task WriteForkAsync(PendingFork fork, CancellationToken cancellationToken)
-    {
-        var parentKey = new SessionKey(fork.ProjectKey, fork.ParentSessionId);
-        var entries = await ReadEntriesAsync(StoreFor(fork.Tenant, parentKey), fork.Tenant, parentKey, fork.ParentLength, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(seed);
+        var parentKey = new SessionKey(projectKey, seed.ParentSessionId);
+        var parentBytes = ephemeralParent ?? await ReadRangeAsync(store, tenant, parentKey, 0, seed.ParentLength, cancellationToken).ConfigureAwait(false);
+        var entries = TranscriptText.ParseObjects(parentBytes);
         if (entries.Count == 0)
         {
             throw SessionNotFound(parentKey);
         }
 
-        var forked = ForkBuilder.Build(entries, fork.ParentSessionId, fork.SessionId, fork.UpToMessageId, fork.Title, fork.ParentTitle,
-            DateTimeOffset.FromUnixTimeMilliseconds(fork.ForkTime), ForkUuids(fork.SessionId), reuseEntries: true);
+        var forked = ForkBuilder.Build(entries, seed.ParentSessionId, forkId, seed.UpToMessageId, seed.Title, seed.ParentTitle,
+            DateTimeOffset.FromUnixTimeMilliseconds(seed.ForkTime), ForkUuids(forkId), reuseEntries: true);
         // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
         var lines = forked.Select(e => new TranscriptLine(JsJson.Stringify(e), JsText.Str(e, "uuid"))).ToList();
-        var key = new SessionKey(fork.ProjectKey, fork.SessionId);
+        var key = new SessionKey(projectKey, forkId);
         (long Bytes, int Lines) stored = (0, 0);
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                await AppendCoreAsync(fork.Tenant, key, lines.GetRange(stored.Lines, lines.Count - stored.Lines), stored.Bytes, cancellationToken).ConfigureAwait(false);
+                await AppendCoreAsync(tenant, key, lines.GetRange(stored.Lines, lines.Count - stored.Lines), stored.Bytes, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (ConflictException) when (attempt < 10)
             {
                 // Part of the fork is there: carry on after it, unless it is not this fork's start (then leave it be).
-                if (await StoredPrefixAsync(fork.Tenant, key, lines, cancellationToken).ConfigureAwait(false) is not { } prefix || prefix.Lines == lines.Count)
+                if (await StoredPrefixAsync(tenant, key, lines, cancellationToken).ConfigureAwait(false) is not { } prefix || prefix.Lines == lines.Count)
                 {
                     return;
                 }
@@ -247,7 +138,7 @@ public sealed partial class SessionService
     // Whether the fork cannot fail once accepted: the cut message is found or, without a cut, the head holds a message
     // to fork. The cut is looked for from the end in growing chunks of whole lines (a fork is usually taken near the
     // end), with a byte search first and one line parsed per hit.
-    private async Task<bool> CertainToForkAsync(string tenant, SessionKey key, TranscriptWindows.Windows windows, PendingFork fork, CancellationToken cancellationToken)
+    private async Task<bool> CertainToForkAsync(string tenant, SessionKey key, TranscriptWindows.Windows windows, ForkSeed fork, CancellationToken cancellationToken)
     {
         if (fork.UpToMessageId is null)
         {
@@ -306,9 +197,6 @@ public sealed partial class SessionService
 
         return false;
     }
-
-    private static async Task<List<JsonObject>> ReadEntriesAsync(ITranscriptStore from, string tenant, SessionKey key, long length, CancellationToken cancellationToken) =>
-        TranscriptText.ParseObjects(await ReadRangeAsync(from, tenant, key, 0, length, cancellationToken).ConfigureAwait(false));
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }

@@ -38,11 +38,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
         Validate(tenant, key);
-        if (!IsEphemeral(tenant, key))
-        {
-            await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
-        }
-
         if (options?.IdempotencyKey is { } idempotencyKey)
         {
             return await _idempotencyKeys.RunOnceAsync(tenant, key, idempotencyKey, () => AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options.LastActivity), cancellationToken).ConfigureAwait(false);
@@ -162,7 +157,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     /// <summary>
-    /// The view of a log now (<see cref="LogView"/>), after a pending fork's copy is settled: its committed length, and
+    /// The view of a log now (<see cref="LogView"/>): its committed length, and
     /// for an ephemeral session also its bytes, which exist only in this process.
     /// </summary>
     /// <exception cref="InvalidKeyException">The key is not safe.</exception>
@@ -175,7 +170,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             return stat is null ? LogView.Missing : new LogView(stat.Length, await ReadRangeAsync(_ephemeral, tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false));
         }
 
-        await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
         return new LogView((await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length, null);
     }
 
@@ -233,7 +227,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     {
         KeyRules.ValidateTenant(tenant);
         KeyRules.ValidateProjectKey(projectKey);
-        await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
         await foreach (var item in catalog.ListMtimesAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
         {
             yield return item;
@@ -261,7 +254,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     public async Task<long> PutSummaryAsync(string tenant, SessionKey key, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
     {
         Validate(tenant, key);
-        await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
         if (await store.StatAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false) is null)
         {
             throw SessionNotFound(key);
@@ -283,14 +275,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             }
 
             return await _ephemeral.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        }
-
-        // A pending fork is written before it is deleted (so nothing of it is left behind), and the pending forks of a
-        // parent are written before the parent goes (a fork never breaks when its parent is deleted).
-        await SettleAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
-        if (key.IsMain)
-        {
-            await SettleProjectAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
         }
 
         var stat = key.IsMain ? await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) : null;
@@ -343,7 +327,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             return await ComputeRecordAsync(_ephemeral, tenant, key, cancellationToken).ConfigureAwait(false) is { Listed: true } r ? r : throw SessionNotFound(key);
         }
 
-        await SettleAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         var record = await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         return record is { Listed: true } ? record : throw SessionNotFound(key);
     }
@@ -351,7 +334,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>A page of the SDK's <c>listSessions</c> for a project (newest first), with filters on tag and text.</summary>
     public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
-        await BeforeListingAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+        CheckListing(tenant, projectKey, query);
         return await catalog.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
     }
 
@@ -362,7 +345,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     public async Task<RenderedPage> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, Func<SessionRecord, byte[]> render, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(render);
-        await BeforeListingAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
+        CheckListing(tenant, projectKey, query);
         if (await catalog.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false) is { } stored)
         {
             return stored;
@@ -372,8 +355,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return new RenderedPage(page.Items.Select(render).ToList(), page.NextCursor);
     }
 
-    // A listing checks its arguments and first writes the project's pending forks (so they are listed).
-    private async Task BeforeListingAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
+    private static void CheckListing(string tenant, string projectKey, SessionQuery query)
     {
         KeyRules.ValidateTenant(tenant);
         KeyRules.ValidateProjectKey(projectKey);
@@ -381,8 +363,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         {
             throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
         }
-
-        await SettleProjectAsync(tenant, projectKey, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The tenant's projects with session counts, last activity and cwd, most recently active first.</summary>
@@ -414,19 +394,11 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     /// <summary>Every session with this id in any project key of the tenant, newest first.</summary>
-    public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
         KeyRules.Validate(new SessionKey("lookup", sessionId));
-        foreach (var fork in await catalog.ListPendingForksAsync(tenant, null, cancellationToken).ConfigureAwait(false))
-        {
-            if (fork.SessionId == sessionId)
-            {
-                await SettleAsync(tenant, fork.ProjectKey, sessionId, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        return await catalog.FindAsync(tenant, sessionId, cancellationToken).ConfigureAwait(false);
+        return catalog.FindAsync(tenant, sessionId, cancellationToken);
     }
 
     /// <summary>"Continue": the most recent non-sidechain session of a project by mtime.</summary>
@@ -555,11 +527,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
-        if (!IsEphemeral(tenant, key))
-        {
-            await SettleAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
-        }
-
         if (await StoreFor(tenant, key).StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is null)
         {
             throw SessionNotFound(key);

@@ -25,9 +25,6 @@ public static class CatalogRows
     /// <summary>Column list of <see cref="Key"/>.</summary>
     public const string KeyColumns = "key_id, tenant, secret_hash, scopes, label, created_at, revoked_at";
 
-    /// <summary>Column list of <see cref="PendingFork(DbDataReader)"/>.</summary>
-    public const string PendingForkColumns = "tenant, project_key, session_id, parent_session_id, parent_length, up_to_message_id, title, parent_title, fork_time";
-
     /// <summary>A session row (<see cref="SessionColumns"/>).</summary>
     public static SessionRecord Session(DbDataReader r)
     {
@@ -67,12 +64,6 @@ public static class CatalogRows
         return new TrashedSession(r.GetString(0), r.GetString(1), r.GetString(2), Long(r, 3), Long(r, 4), Long(r, 5), r.IsDBNull(6) ? null : r.GetString(6));
     }
 
-    /// <summary>A pending fork row (<see cref="PendingForkColumns"/>).</summary>
-    public static PendingFork PendingFork(DbDataReader r)
-    {
-        ArgumentNullException.ThrowIfNull(r);
-        return new PendingFork(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Long(r, 4), Text(r, 5), Text(r, 6), Text(r, 7), Long(r, 8));
-    }
 
     /// <summary>A tenant row (<see cref="TenantColumns"/>).</summary>
     public static TenantRecord Tenant(DbDataReader r)

@@ -152,18 +152,6 @@ public interface ISessionCatalog
     /// <returns>False when the session was not in the trash.</returns>
     Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken);
 
-    /// <summary>Records a fork whose transcript is written later (copy-on-write). Retention never lists its parent meanwhile.</summary>
-    Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken);
-
-    /// <summary>The pending fork with that session id, or null (none, or its transcript is written).</summary>
-    Task<PendingFork?> GetPendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
-
-    /// <summary>A tenant's pending forks (of one project when <paramref name="projectKey"/> is given), oldest first.</summary>
-    Task<IReadOnlyList<PendingFork>> ListPendingForksAsync(string tenant, string? projectKey, CancellationToken cancellationToken);
-
-    /// <summary>Forgets a pending fork once its transcript is written.</summary>
-    Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
-
     /// <summary>The tenant's retention and erasure audit records, newest first.</summary>
     Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken);
 }

@@ -294,20 +294,5 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
         inner.PurgeTrashedAsync(tenant, projectKey, sessionId, now, node, cancellationToken);
 
     /// <inheritdoc />
-    public Task AddPendingForkAsync(PendingFork fork, CancellationToken cancellationToken) => inner.AddPendingForkAsync(fork, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<PendingFork?> GetPendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
-        inner.GetPendingForkAsync(tenant, projectKey, sessionId, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<PendingFork>> ListPendingForksAsync(string tenant, string? projectKey, CancellationToken cancellationToken) =>
-        inner.ListPendingForksAsync(tenant, projectKey, cancellationToken);
-
-    /// <inheritdoc />
-    public Task RemovePendingForkAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
-        inner.RemovePendingForkAsync(tenant, projectKey, sessionId, cancellationToken);
-
-    /// <inheritdoc />
     public Task<IReadOnlyList<AuditRecord>> ListAuditAsync(string tenant, int limit, CancellationToken cancellationToken) => inner.ListAuditAsync(tenant, limit, cancellationToken);
 }

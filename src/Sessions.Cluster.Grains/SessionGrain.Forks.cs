@@ -1,0 +1,171 @@
+using Orleans.Storage;
+using Sessions.Cluster.Core;
+
+namespace Sessions.Cluster.Grains;
+
+/// <summary>
+/// Forks as sibling grains. The parent's grain fixes the snapshot (Core's <c>SnapshotForkAsync</c>) and seeds the fork's
+/// grain, which persists the seed before the fork call answers and writes the transcript from it right after, or before
+/// the first call that comes sooner, on whichever silo it is then active: no other code waits for or "settles" a fork.
+/// The parent remembers its unfinished forks (grain state too) and finishes them before it is deleted or purged, since
+/// their seeds read its bytes.
+/// </summary>
+public sealed partial class SessionGrain
+{
+    private IGrainStorage? _storage;
+    private GrainState<ForkSeedState>? _seed;
+    private Task? _seedCheck;
+    private GrainState<UnfinishedForksState>? _unfinished;
+
+    private IGrainStorage Storage => _storage ??= GrainStorageHelpers.GetGrainStorage(GetType(), ServiceProvider);
+
+    /// <inheritdoc />
+    public async Task<string> Fork(string? upToMessageId, string? title)
+    {
+        if (await TrashedAsync())
+        {
+            throw Trashed();
+        }
+
+        var snapshot = await sessions.SnapshotForkAsync(_tenant, _projectKey, _sessionId, upToMessageId, title, CancellationToken.None);
+        var fork = GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, snapshot.ForkId));
+        var command = ForkSeedCommand.From(snapshot);
+        if (snapshot.WriteNow)
+        {
+            await fork.SeedFork(command);
+        }
+        else
+        {
+            // The seed and this parent's note of it are written side by side; the call answers when both are durable.
+            await Task.WhenAll(RememberForkAsync(snapshot.ForkId), fork.SeedFork(command));
+        }
+
+        return snapshot.ForkId;
+    }
+
+    /// <inheritdoc />
+    public async Task SeedFork(ForkSeedCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (command.EphemeralParent is { } bytes)
+        {
+            // An ephemeral parent's fork is ephemeral too: its bytes live in this grain's silo, like the parent's in its own.
+            await MarkEphemeral();
+            await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, command.ToSeed(), bytes, CancellationToken.None);
+            _seedCheck = Task.CompletedTask;
+            return;
+        }
+
+        if (command.WriteNow)
+        {
+            await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, command.ToSeed(), null, CancellationToken.None);
+            _seedCheck = Task.CompletedTask;
+            return;
+        }
+
+        _seed = new GrainState<ForkSeedState>(ForkSeedState.From(command.ToSeed()));
+        await Storage.WriteStateAsync(ForkSeedState.StateName, this.GetGrainId(), _seed);
+        _seedCheck = null;
+        // Right after this call answers: a one-shot timer tick runs as a turn of its own (not interleaved), so calls
+        // arriving meanwhile queue behind the write or, interleaving reads, wait for it in the call filter.
+        IGrainTimer? timer = null;
+        timer = this.RegisterGrainTimer(async () =>
+        {
+            timer?.Dispose();
+            await EnsureForkWrittenAsync();
+        }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+    }
+
+    /// <inheritdoc />
+    public Task FinishFork() => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async Task ForkWritten(string forkId)
+    {
+        if (_unfinished is null || !_unfinished.State!.ForkIds.Remove(forkId))
+        {
+            // Not read in this activation: the stored note is finished (cheaply) when it is next read.
+            return;
+        }
+
+        if (_unfinished.State!.ForkIds.Count == 0)
+        {
+            await Storage.ClearStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), _unfinished);
+        }
+    }
+
+    // Every call but SeedFork runs this first (the call filter): once per activation, the fork seed (if any) is read and
+    // the fork's transcript written from it. Interleaving reads share the one run; a failure is retried by the next call.
+    private Task EnsureForkWrittenAsync() => _seedCheck ??= FinishSeedAsync();
+
+    private async Task FinishSeedAsync()
+    {
+        try
+        {
+            if (_seed is null)
+            {
+                var read = new GrainState<ForkSeedState>();
+                await Storage.ReadStateAsync(ForkSeedState.StateName, this.GetGrainId(), read);
+                _seed = read;
+            }
+
+            if (!_seed.RecordExists)
+            {
+                return;
+            }
+
+            var seed = _seed.State!.ToSeed();
+            try
+            {
+                await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, seed, null, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is NotFoundException or InvalidRequestException or Core.LimitExceededException)
+            {
+                // The parent went with its tenant (erasure), or the fork cannot be written after all: there is nothing
+                // to write, ever, and this session stays one that does not exist.
+            }
+
+            await Storage.ClearStateAsync(ForkSeedState.StateName, this.GetGrainId(), _seed);
+            GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, seed.ParentSessionId)).ForkWritten(_sessionId).Ignore();
+        }
+        catch
+        {
+            _seedCheck = null;
+            throw;
+        }
+    }
+
+    // Notes a fork about to be seeded, so this parent finishes it before it goes.
+    private async Task RememberForkAsync(string forkId)
+    {
+        var unfinished = await UnfinishedAsync();
+        unfinished.State!.ForkIds.Add(forkId);
+        await Storage.WriteStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
+    }
+
+    // Before this session's bytes go (delete, purge): every fork seeded from it writes its transcript first.
+    private async Task FinishForksAsync()
+    {
+        var unfinished = await UnfinishedAsync();
+        if (!unfinished.RecordExists)
+        {
+            return;
+        }
+
+        await Task.WhenAll(unfinished.State!.ForkIds.Select(id => GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, id)).FinishFork()));
+        unfinished.State!.ForkIds.Clear();
+        await Storage.ClearStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
+    }
+
+    private async Task<GrainState<UnfinishedForksState>> UnfinishedAsync()
+    {
+        if (_unfinished is null)
+        {
+            var read = new GrainState<UnfinishedForksState>();
+            await Storage.ReadStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), read);
+            _unfinished = read;
+        }
+
+        return _unfinished;
+    }
+}
