@@ -182,7 +182,7 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
             await scope.ExecuteNonQueryAsync();
         }
 
-        foreach (var table in new[] { "sessions", "summaries", "trash", "holds", "pending_forks" })
+        foreach (var table in new[] { "sessions", "summaries", "trash", "holds" })
         {
             await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table} WHERE tenant = $1", connection) { Parameters = { new() { Value = tenant } } };
             Assert.True((long)(await count.ExecuteScalarAsync())! == 0, $"{table} still holds rows of {tenant}");
