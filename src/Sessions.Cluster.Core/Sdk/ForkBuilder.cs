@@ -16,6 +16,13 @@ public static class ForkBuilder
     private static readonly string[] ClearedFields =
         ["teamName", "agentName", "sessionKind", "slug", "sourceToolAssistantUUID", "summarizedTurnPromptUuids", "droppedPromptUuids", "sentAsUuid", "rowsAheadOfPutBack", "turnAttributionKey"];
 
+    /// <summary>
+    /// The top-level properties <see cref="Build"/> may set on an entry it forks (besides removing
+    /// <c>ClearedFields</c>); every other property keeps the parent's value (<see cref="ForkLines"/> copies its bytes).
+    /// </summary>
+    public static readonly HashSet<string> EditedFields =
+        ["uuid", "parentUuid", "logicalParentUuid", "sessionId", "timestamp", "isSidechain", "requestSessionId", "forkedFrom", "neutralizedByFork", "attachment", "compactMetadata"];
+
     /// <summary>Builds the fork of a transcript.</summary>
     /// <param name="entries">All parsed lines of the parent transcript, in file order (read at one consistent length).</param>
     /// <param name="parentSessionId">The parent's session id (goes into <c>forkedFrom</c>).</param>

@@ -7,29 +7,33 @@ namespace Sessions.Cluster.Core.Sdk;
 public static class TranscriptText
 {
     /// <summary>Every line of <paramref name="utf8"/> that parses as a JSON object, in file order.</summary>
-    public static List<JsonObject> ParseObjects(ReadOnlySpan<byte> utf8)
+    public static List<JsonObject> ParseObjects(ReadOnlySpan<byte> utf8) => ParseLines(utf8).ConvertAll(p => p.Entry);
+
+    /// <summary>
+    /// Every line of <paramref name="utf8"/> that parses as a JSON object, in file order, with where its text is in
+    /// <paramref name="utf8"/> (from its first non-blank byte to the end of the line, without the newline).
+    /// </summary>
+    public static List<(JsonObject Entry, Range Line)> ParseLines(ReadOnlySpan<byte> utf8)
     {
-        var result = new List<JsonObject>();
-        while (!utf8.IsEmpty)
+        var result = new List<(JsonObject, Range)>();
+        var offset = 0;
+        while (offset < utf8.Length)
         {
-            var nl = utf8.IndexOf((byte)'\n');
-            var line = nl >= 0 ? utf8[..nl] : utf8;
-            utf8 = nl >= 0 ? utf8[(nl + 1)..] : [];
+            var rest = utf8[offset..];
+            var nl = rest.IndexOf((byte)'\n');
+            var line = nl >= 0 ? rest[..nl] : rest;
             var start = 0;
             while (start < line.Length && line[start] <= 32)
             {
                 start++;
             }
 
-            if (start >= line.Length)
+            if (start < line.Length && Parse(line[start..]) is JsonObject obj)
             {
-                continue;
+                result.Add((obj, new Range(offset + start, offset + line.Length)));
             }
 
-            if (Parse(line[start..]) is JsonObject obj)
-            {
-                result.Add(obj);
-            }
+            offset += nl >= 0 ? nl + 1 : rest.Length;
         }
 
         return result;

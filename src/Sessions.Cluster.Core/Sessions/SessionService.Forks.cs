@@ -61,16 +61,24 @@ public sealed partial class SessionService
         ArgumentNullException.ThrowIfNull(seed);
         var parentKey = new SessionKey(projectKey, seed.ParentSessionId);
         var parentBytes = ephemeralParent ?? await ReadRangeAsync(store, tenant, parentKey, 0, seed.ParentLength, cancellationToken).ConfigureAwait(false);
-        var entries = TranscriptText.ParseObjects(parentBytes);
-        if (entries.Count == 0)
+        var parsed = TranscriptText.ParseLines(parentBytes);
+        if (parsed.Count == 0)
         {
             throw SessionNotFound(parentKey);
         }
 
-        var forked = ForkBuilder.Build(entries, seed.ParentSessionId, forkId, seed.UpToMessageId, seed.Title, seed.ParentTitle,
+        var sources = new Dictionary<System.Text.Json.Nodes.JsonObject, Range>(parsed.Count, ReferenceEqualityComparer.Instance);
+        foreach (var (entry, line) in parsed)
+        {
+            sources[entry] = line;
+        }
+
+        var forked = ForkBuilder.Build(parsed.ConvertAll(p => p.Entry), seed.ParentSessionId, forkId, seed.UpToMessageId, seed.Title, seed.ParentTitle,
             DateTimeOffset.FromUnixTimeMilliseconds(seed.ForkTime), ForkUuids(forkId), reuseEntries: true);
-        // The parent's entries were validated when stored; serialize the forked ones straight into lines (compact JSON).
-        var lines = forked.Select(e => new TranscriptLine(JsJson.Stringify(e), JsText.Str(e, "uuid"))).ToList();
+        // The parent's entries were validated when stored: a forked entry is its parent line with the fork's edits
+        // (bytes copied where untouched), a new one (the title) is serialized.
+        var lines = forked.Select(e => new TranscriptLine(
+            sources.TryGetValue(e, out var source) ? ForkLines.Write(e, parentBytes.AsSpan(source)) : JsJson.Stringify(e), JsText.Str(e, "uuid"))).ToList();
         var key = new SessionKey(projectKey, forkId);
         (long Bytes, int Lines) stored = (0, 0);
         for (var attempt = 0; ; attempt++)
