@@ -71,6 +71,7 @@ public static partial class SessionsServer
         builder.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(),
             sp.GetRequiredService<StoreClock>().Time, limits, sp.GetRequiredService<TenantService>(), sp.GetRequiredService<ITenantDirectory>()));
         builder.Services.AddSingleton<SessionGrains>();
+        builder.Services.AddSingleton<TenantGrainStates>();
         builder.Services.AddSingleton(new Grains.SessionGrainOptions { EphemeralIdle = section.GetValue("EphemeralIdle", TimeSpan.FromHours(1)) });
         builder.AddSessionsSilo(section);
         var retention = new RetentionOptions();

@@ -39,6 +39,27 @@ public sealed class FileGrainStorageTests
     }
 
     [Fact]
+    public async Task ListsTheGrainsHoldingAState_ByItsName_WithEscapedKeysBack()
+    {
+        var storage = new FileGrainStorage(_root, new JsonSerializerForTests(), flushToDisk: false);
+        GrainId[] seeded = [GrainId.Create("sessiongrain", "acme/proj/s1"), GrainId.Create("sessiongrain", "a b/%2e%2e/ü")];
+        foreach (var id in seeded)
+        {
+            await storage.WriteStateAsync("forkseed", id, new GrainState<Seed> { State = new Seed() });
+        }
+
+        var other = new GrainState<Seed> { State = new Seed() };
+        await storage.WriteStateAsync("unfinishedforks", GrainId.Create("sessiongrain", "acme/proj/s2"), other);
+        var cleared = new GrainState<Seed> { State = new Seed() };
+        await storage.WriteStateAsync("forkseed", GrainId.Create("sessiongrain", "acme/proj/s3"), cleared);
+        await storage.ClearStateAsync("forkseed", GrainId.Create("sessiongrain", "acme/proj/s3"), cleared);
+
+        var listed = await new FileGrainStorage(_root, new JsonSerializerForTests(), flushToDisk: false).ListAsync("forkseed", CancellationToken.None).ToListAsync();
+        Assert.Equal(seeded.Select(g => g.ToString()).Order(), listed.Select(g => g.ToString()).Order());
+        Assert.Empty(await storage.ListAsync("nothing", CancellationToken.None).ToListAsync());
+    }
+
+    [Fact]
     public async Task KeysAreEscaped_AndDotSegmentsRefused()
     {
         var storage = new FileGrainStorage(_root, new JsonSerializerForTests(), flushToDisk: false);

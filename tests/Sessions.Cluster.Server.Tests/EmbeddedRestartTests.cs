@@ -12,7 +12,8 @@ namespace Sessions.Cluster.Server.Tests;
 /// <summary>
 /// Embedded mode across restarts: catalog rows held back by the write-behind catalog are written by a clean stop,
 /// and after an unclean one the catalog is reconciled from the transcripts, so no acknowledged session goes missing
-/// from listings. Real servers on a real data folder, stopped and started again.
+/// from listings; a fork whose seed was stored but not written is written by the next start. Real servers on a real
+/// data folder, stopped and started again.
 /// </summary>
 public sealed class EmbeddedRestartTests
 {
@@ -66,6 +67,62 @@ public sealed class EmbeddedRestartTests
         Assert.False(string.IsNullOrEmpty(row["summary"]!.GetValue<string>()));
     }
 
+    [Fact]
+    public async Task AForkSeedNobodyTouched_IsWrittenByTheNextStart()
+    {
+        var data = RepoPaths.TempDir("restart-fork");
+        var forkId = Guid.NewGuid().ToString();
+        var source = Path.Combine(RepoPaths.ClaudeFixtures, "projects", SmallProject, SmallSession + ".jsonl");
+        await using (var first = await StartAsync(data))
+        {
+            var entries = "[" + string.Join(",", File.ReadAllLines(source).Where(l => l.Length > 0)) + "]";
+            Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(first.Http, HttpMethod.Post, $"v1/projects/{SmallProject}/sessions/{SmallSession}/entries", entries)).Item1);
+
+            // What a silo that died between a fork's answer and its write leaves: the seed in grain state, no transcript.
+            var seed = new Sessions.Cluster.Core.Sessions.ForkSeed(SmallSession, new FileInfo(Path.Combine(data, "transcripts", "default", SmallProject, SmallSession + ".jsonl")).Length,
+                null, "after the crash", null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var grainId = GrainId.Create("sessiongrain", $"default/{SmallProject}/{forkId}");
+            await first.App.Services.GetRequiredService<Sessions.Cluster.Grains.FileGrainStorage>()
+                .WriteStateAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, grainId, new GrainState<Sessions.Cluster.Grains.ForkSeedState>(Sessions.Cluster.Grains.ForkSeedState.From(seed)));
+        }
+
+        // Nobody touches the fork: the start finishes it, so it is listed.
+        await using var second = await StartAsync(data);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        JsonNode? row = null;
+        while (row is null)
+        {
+            await Task.Delay(50, timeout.Token);
+            var (_, list) = await Calls.SendAsync(second.Http, HttpMethod.Get, $"v1/projects/{SmallProject}/sessions");
+            row = list!["sessions"]!.AsArray().SingleOrDefault(r => r!["sessionId"]!.GetValue<string>() == forkId);
+        }
+
+        Assert.Equal("after the crash", row["summary"]!.GetValue<string>());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(data, "grains"), "*.state", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task ErasingATenant_ClearsItsForkSeeds()
+    {
+        var data = RepoPaths.TempDir("erase-seeds");
+        await using var node = await StartAsync(data, "--Sessions:Auth:OperatorKey", "operator-key-for-this-test-0123456789");
+        var storage = node.App.Services.GetRequiredService<Sessions.Cluster.Grains.FileGrainStorage>();
+        var seed = Sessions.Cluster.Grains.ForkSeedState.From(new Sessions.Cluster.Core.Sessions.ForkSeed("parent", 10, null, "SECRET TITLE", null, 1));
+        foreach (var tenant in new[] { "gone", "kept" })
+        {
+            await storage.WriteStateAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, GrainId.Create("sessiongrain", $"{tenant}/p/{Guid.NewGuid()}"),
+                new GrainState<Sessions.Cluster.Grains.ForkSeedState>(seed));
+        }
+
+        using var op = new HttpClient { BaseAddress = node.Http.BaseAddress };
+        op.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "operator-key-for-this-test-0123456789");
+        Assert.Equal(HttpStatusCode.Created, (await Calls.SendAsync(op, HttpMethod.Post, "v1/tenants", "{\"tenant\":\"gone\"}")).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(op, HttpMethod.Delete, "v1/tenants/gone")).Item1);
+
+        var left = await storage.ListAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, CancellationToken.None).ToListAsync();
+        Assert.Equal(["kept"], left.Select(g => g.Key.ToString()!.Split('/')[0]));
+    }
+
     private static async Task<Node> StartAsync(string data, params string[] extra)
     {
         var app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", data, "--Logging:LogLevel:Default", "Warning", .. extra]);
@@ -77,6 +134,8 @@ public sealed class EmbeddedRestartTests
     private sealed class Node(WebApplication app, HttpClient http) : IAsyncDisposable
     {
         public HttpClient Http => http;
+
+        public WebApplication App => app;
 
         public async ValueTask DisposeAsync()
         {

@@ -53,7 +53,9 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
             await Calls.SendAsync(http, HttpMethod.Post, $"v1/projects/p{i % 2}/sessions/s{i}/entries?subpath=subagents/agent-{i}", $"[{Calls.Entry($"x{i}", text: marker)}]");
         }
 
-        await Calls.SendAsync(http, HttpMethod.Post, "v1/projects/p0/sessions/s0/fork", "{}");
+        var (_, fork) = await Calls.SendAsync(http, HttpMethod.Post, "v1/projects/p0/sessions/s0/fork", "{}");
+        // Read through its grain: the fork's transcript is written (it is written right after the call in any case).
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"v1/projects/p0/sessions/{fork!["sessionId"]}/entries")).StatusCode);
         await Calls.SendAsync(http, HttpMethod.Put, "v1/projects/p0/sessions/s0/hold", $"{{\"reason\":\"{marker}\"}}");
         using (var put = new HttpRequestMessage(HttpMethod.Put, "v1/projects/p1/sessions/s1/summary") { Content = Calls.Json($"{{\"mtime\":1,\"data\":{{\"firstPrompt\":\"{marker}\"}}}}") })
         {

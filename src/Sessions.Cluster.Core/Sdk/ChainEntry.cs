@@ -13,9 +13,18 @@ internal sealed record ChainEntry(JsonObject Node, string Uuid, string? ParentUu
     /// <summary>Entry types the SDK keeps in the graph.</summary>
     public static readonly HashSet<string> GraphTypes = ["user", "assistant", "progress", "system", "attachment"];
 
-    public bool IsSidechain => JsText.Truthy(Node, "isSidechain");
+    /// <summary>
+    /// Read as the fork will write it: not a sidechain, without the fields the SDK's fork clears (the SDK builds its
+    /// graph of cleared copies; this reads the original entry as if it were one, without copying it).
+    /// </summary>
+    public bool ForkCleared { get; init; }
 
-    public bool HasTeam => JsText.Truthy(Node, "teamName");
+    public bool IsSidechain => !ForkCleared && JsText.Truthy(Node, "isSidechain");
+
+    public bool HasTeam => !ForkCleared && JsText.Truthy(Node, "teamName");
+
+    /// <summary>The <c>sourceToolAssistantUUID</c> of a tool-result entry (one of the fields a fork clears).</summary>
+    public string? SourceToolAssistantUuid => ForkCleared ? null : JsText.Str(Node, "sourceToolAssistantUUID");
 
     public bool IsMeta => JsText.Truthy(Node, "isMeta");
 

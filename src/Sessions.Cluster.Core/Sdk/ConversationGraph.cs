@@ -275,7 +275,7 @@ internal static class ConversationGraph
         foreach (var b in toolResults)
         {
             AddChild(b.ParentUuid, b);
-            var source = JsText.Str(b.Node, "sourceToolAssistantUUID");
+            var source = b.SourceToolAssistantUuid;
             var c = source is not null && source != b.ParentUuid ? n.Get(source) : null;
             if (c is not null && SameLine(b, c))
             {

@@ -351,7 +351,7 @@ public static class ForkBuilder
         }
 
         var t = e[^1];
-        var cleared = e.Select(p => p with { Node = Cleared(p.Node) }).ToList();
+        var cleared = e.Select(p => p with { ForkCleared = true }).ToList();
         var probe = new ChainEntry(new JsonObject { ["type"] = "system" }, Guid.NewGuid().ToString(), t.Uuid, "system");
         var r = ConversationGraph.Build([.. cleared, probe]).Chain;
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -423,18 +423,6 @@ public static class ForkBuilder
         }
 
         return leftOut.Count == 0 ? e : e.Where(p => !leftOut.Contains(p.Uuid)).ToList();
-    }
-
-    private static JsonObject Cleared(JsonObject node)
-    {
-        var copy = (JsonObject)node.DeepClone();
-        copy["isSidechain"] = false;
-        foreach (var f in ClearedFields)
-        {
-            copy.Remove(f);
-        }
-
-        return copy;
     }
 
     // The SDK's zj: which session served an assistant's request.

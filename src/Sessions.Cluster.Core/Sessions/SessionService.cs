@@ -419,7 +419,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         var entries = await ReadEntriesAsync(tenant, key, views, cancellationToken).ConfigureAwait(false);
-        return SessionMessages.Build(entries, includeSystemMessages, offset, limit);
+        return SessionMessages.Build(entries, includeSystemMessages, offset, limit, reuseEntries: true);
     }
 
     /// <summary>

@@ -39,8 +39,12 @@ internal static class TenantsApi
         }).DocumentsJsonBody<LimitsRequest>()
             .WithSummary("Replace a tenant's limits: maxSessions, maxBytes, maxEntryBytes, requestsPerMinute (null = server default).");
 
-        tenants.MapDelete("/{tenant}", async (HttpContext http, string tenant, TenantService service, CancellationToken ct) =>
-            TypedResults.Ok(new ErasureResult(await service.EraseAsync(tenant, RequestContext.Actor(http), ct).ConfigureAwait(false))))
+        tenants.MapDelete("/{tenant}", async (HttpContext http, string tenant, TenantService service, TenantGrainStates grainStates, CancellationToken ct) =>
+        {
+            var erased = await service.EraseAsync(tenant, RequestContext.Actor(http), ct).ConfigureAwait(false);
+            await grainStates.EraseAsync(tenant, ct).ConfigureAwait(false);
+            return TypedResults.Ok(new ErasureResult(erased));
+        })
             .WithSummary("Right to erasure: delete the tenant everywhere (transcripts, subpaths, forks, catalog, sidecars, keys); each session is audited.");
 
         tenants.MapPost("/{tenant}/keys", async (HttpContext http, string tenant, TenantService service, CancellationToken ct) =>
