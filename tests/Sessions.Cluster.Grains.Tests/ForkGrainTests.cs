@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using Orleans.TestingHost;
@@ -58,11 +59,15 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
         var cut = MessageUuids(lines)[10];
         await StoreSeedAsync(silos[1], forkId, new ForkSeed(parent, length, cut, "left behind", null, 1_700_000_000_000));
         Assert.Null(await Store(silos[0]).StatAsync(Tenant, new SessionKey(Project, forkId), CancellationToken.None));
+        // What a start's pass would find in the grain state container.
+        var index = new BlobGrainStateIndex(new BlobServiceClient(fixture.Azurite.ConnectionString).GetBlobContainerClient("grainstate"));
+        Assert.Contains(Grain(silos[0], forkId).GetGrainId(), await index.ListAsync(ForkSeedState.StateName, CancellationToken.None).ToListAsync());
 
         var view = await Grain(silos[2], forkId).GetView(null);
         Assert.True(view.Length > 0);
         Assert.Equal("left behind", (await Grain(silos[0], forkId).GetInfo()).Record.CustomTitle);
         Assert.Empty(await SeedsAsync(silos[0], parent, forkId));
+        Assert.DoesNotContain(Grain(silos[0], forkId).GetGrainId(), await index.ListAsync(ForkSeedState.StateName, CancellationToken.None).ToListAsync());
         Assert.Equal(ExpectedFork(await ReadAsync(silos[0], parent), parent, cut, "left behind", await ReadAsync(silos[0], forkId)), Normalize(await ReadAsync(silos[0], forkId)));
     }
 

@@ -81,7 +81,7 @@ public sealed class EmbeddedRestartTests
             // What a silo that died between a fork's answer and its write leaves: the seed in grain state, no transcript.
             var seed = new Sessions.Cluster.Core.Sessions.ForkSeed(SmallSession, new FileInfo(Path.Combine(data, "transcripts", "default", SmallProject, SmallSession + ".jsonl")).Length,
                 null, "after the crash", null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            var grainId = GrainId.Create("sessiongrain", $"default/{SmallProject}/{forkId}");
+            var grainId = first.App.Services.GetRequiredService<IGrainFactory>().GetGrain<Sessions.Cluster.Grains.ISessionGrain>($"default/{SmallProject}/{forkId}").GetGrainId();
             await first.App.Services.GetRequiredService<Sessions.Cluster.Grains.FileGrainStorage>()
                 .WriteStateAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, grainId, new GrainState<Sessions.Cluster.Grains.ForkSeedState>(Sessions.Cluster.Grains.ForkSeedState.From(seed)));
         }

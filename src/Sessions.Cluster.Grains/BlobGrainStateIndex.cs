@@ -1,17 +1,17 @@
 using Azure.Storage.Blobs;
-using Sessions.Cluster.Grains;
 
-namespace Sessions.Cluster.Server;
+namespace Sessions.Cluster.Grains;
 
 /// <summary>
 /// <see cref="IGrainStateIndex"/> over Orleans' Azure Blob grain storage, which names each state's blob
 /// <c>{stateName}-{grainId}.json</c> in one container (see Orleans' <c>AzureBlobGrainStorage</c>): a listing by the
 /// prefix <c>{stateName}-</c> names the grains holding that state. A container not created yet holds none.
 /// </summary>
-internal sealed class BlobGrainStateIndex(BlobContainerClient container) : IGrainStateIndex
+public sealed class BlobGrainStateIndex(BlobContainerClient container) : IGrainStateIndex
 {
     private const string Suffix = ".json";
 
+    /// <inheritdoc />
     public async IAsyncEnumerable<GrainId> ListAsync(string stateName, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!await container.ExistsAsync(cancellationToken).ConfigureAwait(false))
