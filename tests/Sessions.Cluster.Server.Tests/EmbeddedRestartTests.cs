@@ -54,15 +54,7 @@ public sealed class EmbeddedRestartTests
         File.Copy(Path.Combine(RepoPaths.ClaudeFixtures, "projects", SmallProject, SmallSession + ".jsonl"), placed);
 
         await using var second = await StartAsync(data);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        JsonNode? row = null;
-        while (row is null)
-        {
-            await Task.Delay(50, timeout.Token);
-            var (_, list) = await Calls.SendAsync(second.Http, HttpMethod.Get, $"v1/projects/{SmallProject}/sessions");
-            row = list!["sessions"]!.AsArray().SingleOrDefault(r => r!["sessionId"]!.GetValue<string>() == SmallSession);
-        }
-
+        var row = await ListedAsync(second, SmallSession);
         Assert.Equal(new FileInfo(placed).Length, row["fileSize"]!.GetValue<long>());
         Assert.False(string.IsNullOrEmpty(row["summary"]!.GetValue<string>()));
     }
@@ -88,15 +80,7 @@ public sealed class EmbeddedRestartTests
 
         // Nobody touches the fork: the start finishes it, so it is listed.
         await using var second = await StartAsync(data);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        JsonNode? row = null;
-        while (row is null)
-        {
-            await Task.Delay(50, timeout.Token);
-            var (_, list) = await Calls.SendAsync(second.Http, HttpMethod.Get, $"v1/projects/{SmallProject}/sessions");
-            row = list!["sessions"]!.AsArray().SingleOrDefault(r => r!["sessionId"]!.GetValue<string>() == forkId);
-        }
-
+        var row = await ListedAsync(second, forkId);
         Assert.Equal("after the crash", row["summary"]!.GetValue<string>());
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(data, "grains"), "*.state", SearchOption.AllDirectories));
     }
@@ -121,6 +105,21 @@ public sealed class EmbeddedRestartTests
 
         var left = await storage.ListAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, CancellationToken.None).ToListAsync();
         Assert.Equal(["kept"], left.Select(g => g.Key.ToString()!.Split('/')[0]));
+    }
+
+    // The session's row in its project's listing, once it shows (within a minute).
+    private static async Task<JsonNode> ListedAsync(Node node, string sessionId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            await Task.Delay(50, timeout.Token);
+            var (_, list) = await Calls.SendAsync(node.Http, HttpMethod.Get, $"v1/projects/{SmallProject}/sessions");
+            if (list!["sessions"]!.AsArray().SingleOrDefault(r => r!["sessionId"]!.GetValue<string>() == sessionId) is { } row)
+            {
+                return row;
+            }
+        }
     }
 
     private static async Task<Node> StartAsync(string data, params string[] extra)
