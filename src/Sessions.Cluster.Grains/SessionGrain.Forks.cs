@@ -82,15 +82,19 @@ public sealed partial class SessionGrain
     /// <inheritdoc />
     public async Task ForkWritten(string forkId)
     {
-        if (_unfinished is null || !_unfinished.State!.ForkIds.Remove(forkId))
+        var unfinished = await UnfinishedAsync();
+        if (!unfinished.State!.ForkIds.Remove(forkId))
         {
-            // Not read in this activation: the stored note is finished (cheaply) when it is next read.
             return;
         }
 
-        if (_unfinished.State!.ForkIds.Count == 0)
+        if (unfinished.State.ForkIds.Count == 0)
         {
-            await Storage.ClearStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), _unfinished);
+            await Storage.ClearStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
+        }
+        else
+        {
+            await Storage.WriteStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
         }
     }
 

@@ -20,8 +20,9 @@ public static class ForkBuilder
     /// The top-level properties <see cref="Build"/> may set on an entry it forks (besides removing
     /// <c>ClearedFields</c>); every other property keeps the parent's value (<see cref="ForkLines"/> copies its bytes).
     /// </summary>
-    public static readonly HashSet<string> EditedFields =
-        ["uuid", "parentUuid", "logicalParentUuid", "sessionId", "timestamp", "isSidechain", "requestSessionId", "forkedFrom", "neutralizedByFork", "attachment", "compactMetadata"];
+    internal static readonly System.Collections.Frozen.FrozenSet<string> EditedFields = System.Collections.Frozen.FrozenSet.ToFrozenSet(
+        ["uuid", "parentUuid", "logicalParentUuid", "sessionId", "timestamp", "isSidechain", "requestSessionId", "forkedFrom", "neutralizedByFork", "attachment", "compactMetadata"],
+        StringComparer.Ordinal);
 
     /// <summary>Builds the fork of a transcript.</summary>
     /// <param name="entries">All parsed lines of the parent transcript, in file order (read at one consistent length).</param>
