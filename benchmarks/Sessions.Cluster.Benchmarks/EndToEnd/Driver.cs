@@ -140,8 +140,8 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         var messages = await client.GetMessagesAsync(BigProject, BigSession, null, null, CancellationToken.None);
         var points = new[] { ("middle", messages[messages.Count / 2]!["uuid"]!.GetValue<string>()), ("end", messages[^1]!["uuid"]!.GetValue<string>()) };
         var smallLast = (await client.GetMessagesAsync(SmallProject, SmallSession, null, null, CancellationToken.None))[^1]!["uuid"]!.GetValue<string>();
-        // Each timed fork call is followed (untimed) by a load of the fork, so the copy it deferred is done before the
-        // next call and never competes with it for the CPU.
+        // Each timed fork call is followed (untimed) by a load of the fork, so the write the fork's grain does after the
+        // call is done before the next call and never competes with it for the CPU.
         string? lastFork = null;
         var small = await RepeatAsync(5, async () => (lastFork = await client.ForkAsync(SmallProject, SmallSession, smallLast, null, CancellationToken.None)).Length,
             () => http.GetByteArrayAsync($"v1/projects/{SmallProject}/sessions/{lastFork}/entries"));
