@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using Orleans.Storage;
 
 namespace Sessions.Cluster.Grains;
@@ -11,32 +10,32 @@ namespace Sessions.Cluster.Grains;
 /// <see cref="IGrainStorageSerializer"/> writes it. Writes are checked like the Azure provider's (the caller's ETag must
 /// be the stored one, else <see cref="InconsistentStateException"/>), go to a temporary file that is flushed and then
 /// renamed over the old one, so a crash leaves the old state or the new one, never a torn one. One process owns the
-/// folder (the embedded server), so writers of one file are ordered by an in-process lock. The folder layout lets it
+/// folder (the embedded server), so writers of one file are ordered by an in-process lock (one of a fixed set of
+/// stripes, so the locks stay bounded however many grains write); readers take none, since a file is only ever
+/// replaced whole by a rename. Every session grain reads its fork seed once per activation, so a missing state is
+/// answered from a stat, without an exception. The folder layout lets it
 /// list the grains holding a state (<see cref="IGrainStateIndex"/>).
 /// </summary>
 public sealed class FileGrainStorage(string root, IGrainStorageSerializer serializer, bool flushToDisk) : IGrainStorage, IGrainStateIndex
 {
     private const string Extension = ".state";
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <inheritdoc />
-    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        return UnderLockAsync(PathOf(stateName, grainId), async path =>
+        if (await ReadAsync(PathOf(stateName, grainId)).ConfigureAwait(false) is not { } stored)
         {
-            if (await ReadAsync(path).ConfigureAwait(false) is not { } stored)
-            {
-                grainState.State = Activator.CreateInstance<T>();
-                grainState.ETag = null;
-                grainState.RecordExists = false;
-                return;
-            }
+            grainState.State = Activator.CreateInstance<T>();
+            grainState.ETag = null;
+            grainState.RecordExists = false;
+            return;
+        }
 
-            grainState.State = serializer.Deserialize<T>(new BinaryData(stored.Payload));
-            grainState.ETag = stored.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            grainState.RecordExists = true;
-        });
+        grainState.State = serializer.Deserialize<T>(new BinaryData(stored.Payload));
+        grainState.ETag = stored.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
     }
 
     /// <inheritdoc />
@@ -106,10 +105,10 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
         }
     }
 
-    // One reader or writer of a file at a time (this process owns the folder).
+    // One writer of a file at a time (this process owns the folder).
     private async Task UnderLockAsync(string path, Func<string, Task> action)
     {
-        var gate = _locks.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
+        var gate = _stripes[(uint)StringComparer.Ordinal.GetHashCode(path) % (uint)_stripes.Length];
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -136,6 +135,11 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
         byte[] bytes;
         try
         {
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
             bytes = await File.ReadAllBytesAsync(path).ConfigureAwait(false);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
