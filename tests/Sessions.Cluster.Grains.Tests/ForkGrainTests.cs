@@ -120,6 +120,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
         var forks = new System.Collections.Concurrent.ConcurrentBag<(string Id, string Cut)>();
         var random = new Random(12);
         var killed = false;
+        var running = new List<Task>();
         for (var i = 0; i < batches.Count; i++)
         {
             var command = new AppendCommand(null, batches[i].Select(l => new EntryMessage(l.Json, l.Uuid)).ToArray(), null, $"batch-{i}", null);
@@ -130,9 +131,9 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
                 continue;
             }
 
-            // Forks at random acknowledged messages, from every silo, while the next append goes on.
+            // Forks at random acknowledged messages, from every silo, racing the next appends.
             var taken = Enumerable.Range(0, 2).Select(_ => (Silo: Live(silos, random.Next(silos.Count)), Cut: acknowledged[random.Next(acknowledged.Count)])).ToList();
-            await Task.WhenAll(taken.Select(async t =>
+            running.AddRange(taken.Select(async t =>
             {
                 try
                 {
@@ -152,6 +153,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
             }
         }
 
+        await Task.WhenAll(running);
         await cluster.WaitForLivenessToStabilizeAsync();
         var parentBytes = await ReadAsync(silos[0], parent);
         Assert.Equal(lines.Sum(l => l.Json.Length + 1), parentBytes.Length);
