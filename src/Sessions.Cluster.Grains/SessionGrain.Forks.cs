@@ -100,43 +100,43 @@ public sealed partial class SessionGrain
 
     // Every call but SeedFork runs this first (the call filter): once per activation, the fork seed (if any) is read and
     // the fork's transcript written from it. Interleaving reads share the one run; a failure is retried by the next call.
-    private Task EnsureForkWrittenAsync() => _seedCheck ??= FinishSeedAsync();
+    private Task EnsureForkWrittenAsync()
+    {
+        if (_seedCheck is { IsFaulted: true } or { IsCanceled: true })
+        {
+            _seedCheck = null;
+        }
+
+        return _seedCheck ??= FinishSeedAsync();
+    }
 
     private async Task FinishSeedAsync()
     {
+        if (_seed is null)
+        {
+            var read = new GrainState<ForkSeedState>();
+            await Storage.ReadStateAsync(ForkSeedState.StateName, this.GetGrainId(), read);
+            _seed = read;
+        }
+
+        if (!_seed.RecordExists)
+        {
+            return;
+        }
+
+        var seed = _seed.State!.ToSeed();
         try
         {
-            if (_seed is null)
-            {
-                var read = new GrainState<ForkSeedState>();
-                await Storage.ReadStateAsync(ForkSeedState.StateName, this.GetGrainId(), read);
-                _seed = read;
-            }
-
-            if (!_seed.RecordExists)
-            {
-                return;
-            }
-
-            var seed = _seed.State!.ToSeed();
-            try
-            {
-                await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, seed, null, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is NotFoundException or InvalidRequestException or Core.LimitExceededException)
-            {
-                // The parent went with its tenant (erasure), or the fork cannot be written after all: there is nothing
-                // to write, ever, and this session stays one that does not exist.
-            }
-
-            await Storage.ClearStateAsync(ForkSeedState.StateName, this.GetGrainId(), _seed);
-            GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, seed.ParentSessionId)).ForkWritten(_sessionId).Ignore();
+            await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, seed, null, CancellationToken.None);
         }
-        catch
+        catch (Exception ex) when (ex is NotFoundException or InvalidRequestException or Core.LimitExceededException)
         {
-            _seedCheck = null;
-            throw;
+            // The parent went with its tenant (erasure), or the fork cannot be written after all: there is nothing
+            // to write, ever, and this session stays one that does not exist.
         }
+
+        await Storage.ClearStateAsync(ForkSeedState.StateName, this.GetGrainId(), _seed);
+        GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, seed.ParentSessionId)).ForkWritten(_sessionId).Ignore();
     }
 
     // Notes a fork about to be seeded, so this parent finishes it before it goes.
