@@ -54,6 +54,12 @@ public sealed class ConflictException(string code, string message, string expect
 
     /// <summary>What is stored now.</summary>
     public string Actual { get; } = actual;
+
+    /// <summary>
+    /// The stored state itself, when the answer carries it so the caller's retry needs no read (a summary conflict's
+    /// current sidecar, <c>{sessionId, mtime, data, version}</c>); null otherwise.
+    /// </summary>
+    public System.Text.Json.Nodes.JsonNode? Current { get; init; }
 }
 
 /// <summary>The storage backend cannot be reached or failed; the request may be retried.</summary>

@@ -19,13 +19,29 @@ public readonly record struct EntryMessage([property: Id(0)] ReadOnlyMemory<byte
 /// <param name="ExpectedLength">The committed length (bytes) the caller knows; null = append at the end.</param>
 /// <param name="IdempotencyKey">The call's <c>Idempotency-Key</c>; a repeat writes nothing and answers as the first call.</param>
 /// <param name="LastActivity">An imported file's last activity (epoch ms), kept when earlier than now.</param>
+/// <param name="Summary">The summary sidecar to store with the entries (Core's <see cref="Core.Sessions.SummaryWrite"/>), or null.</param>
 [GenerateSerializer, Immutable]
 public sealed record AppendCommand(
     [property: Id(0)] string? Subpath,
     [property: Id(1)] EntryMessage[] Entries,
     [property: Id(2)] long? ExpectedLength,
     [property: Id(3)] string? IdempotencyKey,
-    [property: Id(4)] long? LastActivity);
+    [property: Id(4)] long? LastActivity,
+    [property: Id(5)] SummaryWriteMessage? Summary = null);
+
+/// <summary>The wire shape of Core's <see cref="Core.Sessions.SummaryWrite"/>.</summary>
+/// <param name="DataJson">The folded sidecar data, a JSON object as text.</param>
+/// <param name="ExpectedVersion">The version the fold started from (0: none).</param>
+[GenerateSerializer, Immutable]
+public sealed record SummaryWriteMessage([property: Id(0)] string DataJson, [property: Id(1)] long ExpectedVersion);
+
+/// <summary>The wire shape of Core's <see cref="Core.Sessions.SummaryWriteOutcome"/> (the current sidecar flattened).</summary>
+/// <param name="Stored">True when the caller's fold was stored.</param>
+/// <param name="Version">The sidecar's version now (0: none).</param>
+/// <param name="CurrentMtime">On a conflict, the current sidecar's mtime (epoch ms).</param>
+/// <param name="CurrentDataJson">On a conflict, the current sidecar's data, or null when there is none.</param>
+[GenerateSerializer, Immutable]
+public sealed record SummaryWriteAnswer([property: Id(0)] bool Stored, [property: Id(1)] long Version, [property: Id(2)] long CurrentMtime, [property: Id(3)] string? CurrentDataJson);
 
 /// <summary>The answer of an append (Core's <see cref="AppendResult"/>).</summary>
 [GenerateSerializer, Immutable]
@@ -35,13 +51,17 @@ public sealed record AppendAnswer(
     [property: Id(2)] long Length,
     [property: Id(3)] long Mtime,
     [property: Id(4)] bool Created,
-    [property: Id(5)] long Bytes)
+    [property: Id(5)] long Bytes,
+    [property: Id(6)] SummaryWriteAnswer? Summary = null)
 {
-    /// <summary>As Core's result.</summary>
-    public AppendResult ToResult() => new(Appended, Duplicates, Length, Mtime, Created, Bytes);
+    /// <summary>As Core's result; <paramref name="sessionId"/> names the current sidecar of a conflict.</summary>
+    public AppendResult ToResult(string sessionId) => new(Appended, Duplicates, Length, Mtime, Created, Bytes, Summary is null ? null
+        : new Core.Sessions.SummaryWriteOutcome(Summary.Stored, Summary.Version,
+            Summary.CurrentDataJson is null ? null : new SummaryRecord(sessionId, Summary.CurrentMtime, Summary.CurrentDataJson, Summary.Version)));
 
     /// <summary>From Core's result.</summary>
-    public static AppendAnswer From(AppendResult r) => new(r.Appended, r.Duplicates, r.Length, r.Mtime, r.Created, r.Bytes);
+    public static AppendAnswer From(AppendResult r) => new(r.Appended, r.Duplicates, r.Length, r.Mtime, r.Created, r.Bytes, r.Summary is not { } s ? null
+        : new SummaryWriteAnswer(s.Stored, s.Version, s.Current?.Mtime ?? 0, s.Current?.DataJson));
 }
 
 /// <summary>

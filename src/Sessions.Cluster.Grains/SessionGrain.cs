@@ -87,7 +87,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         }
 
         var result = await sessions.AppendAsync(_tenant, Key(command.Subpath), lines, command.ExpectedLength, CancellationToken.None,
-            new AppendOptions(command.IdempotencyKey, command.LastActivity));
+            new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary is { } summary ? new SummaryWrite(summary.DataJson, summary.ExpectedVersion) : null));
         if (result.Appended > 0 && !_reminded)
         {
             _reminded = true;

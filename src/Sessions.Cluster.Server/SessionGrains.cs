@@ -56,9 +56,10 @@ public sealed class SessionGrains
     {
         // A retry after a lost answer must not write the batch twice: every call carries an idempotency key.
         var command = new AppendCommand(key.Subpath, lines.Select(EntryMessage.From).ToArray(), expectedLength,
-            options.IdempotencyKey ?? "node:" + Guid.NewGuid().ToString("N"), options.LastActivity);
+            options.IdempotencyKey ?? "node:" + Guid.NewGuid().ToString("N"), options.LastActivity,
+            options.Summary is { } summary ? new SummaryWriteMessage(summary.DataJson, summary.ExpectedVersion) : null);
         var answer = await CallAsync(tenant, key, g => g.Append(command), cancellationToken).ConfigureAwait(false);
-        return answer.ToResult();
+        return answer.ToResult(key.SessionId);
     }
 
     /// <summary>Compare-and-swap of the summary sidecar through the grain.</summary>

@@ -16,6 +16,9 @@ public sealed class SessionStoreContractTests(ServerFixture server) : IClassFixt
         return status == HttpStatusCode.NotFound ? null : (JsonArray)body!;
     }
 
+    // An append body carrying a summary sidecar: {"entries": [entry], "summary": summary}.
+    private static string WithSummary(string entry, string summary) => "{\"entries\":[" + entry + "],\"summary\":" + summary + "}";
+
     private Task<(HttpStatusCode, JsonNode?)> AppendAsync(string pk, string sid, string body, string? subpath = null) =>
         Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{pk}/sessions/{sid}/entries" + (subpath is null ? "" : $"?subpath={Uri.EscapeDataString(subpath)}"), body);
 
@@ -145,6 +148,76 @@ public sealed class SessionStoreContractTests(ServerFixture server) : IClassFixt
         var only = Assert.Single((JsonArray)summaries!);
         Assert.Equal(mtime, only!["mtime"]!.GetValue<long>());
         Assert.Equal("two", only["data"]!["firstPrompt"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Append_WithSummary_StoresEntriesAndSidecarInOneCall_StampedWithTheAppendsMtime()
+    {
+        var pk = P();
+        var (status, first) = await AppendAsync(pk, "s", WithSummary(Calls.Entry("1"), """{"version":0,"data":{"firstPrompt":"one","opaque":{"k":[1,2.5]}}}"""));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(first!["summary"]!["stored"]!.GetValue<bool>());
+        Assert.Equal(1, first["summary"]!["version"]!.GetValue<long>());
+        var (_, second) = await AppendAsync(pk, "s", WithSummary(Calls.Entry("2"), """{"version":1,"data":{"firstPrompt":"one","n":2}}"""));
+        Assert.Equal(2, second!["summary"]!["version"]!.GetValue<long>());
+
+        var (_, summaries) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/store/summaries");
+        var only = Assert.Single((JsonArray)summaries!);
+        Assert.Equal(second["mtime"]!.GetValue<long>(), only!["mtime"]!.GetValue<long>());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"firstPrompt":"one","n":2}"""), only["data"]));
+        Assert.Equal(["1", "2"], (await LoadAsync(pk, "s"))!.Select(e => e!["uuid"]!.GetValue<string>()));
+
+        // An array body carries no summary and its answer has none.
+        var (_, plain) = await AppendAsync(pk, "s", $"[{Calls.Entry("3")}]");
+        Assert.Null(plain!["summary"]);
+    }
+
+    [Fact]
+    public async Task Append_WithStaleSummaryVersion_StoresTheEntries_AndAnswersTheCurrentSidecar()
+    {
+        var pk = P();
+        await AppendAsync(pk, "s", WithSummary(Calls.Entry("1"), """{"version":0,"data":{"by":"a"}}"""));
+        var (status, answer) = await AppendAsync(pk, "s", WithSummary(Calls.Entry("2"), """{"version":0,"data":{"by":"b"}}"""));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.False(answer!["summary"]!["stored"]!.GetValue<bool>());
+        Assert.Equal(1, answer["summary"]!["version"]!.GetValue<long>());
+        var current = answer["summary"]!["current"]!;
+        Assert.Equal("a", current["data"]!["by"]!.GetValue<string>());
+        Assert.Equal(1, current["version"]!.GetValue<long>());
+        Assert.Equal("s", current["sessionId"]!.GetValue<string>());
+        Assert.Equal(2, (await LoadAsync(pk, "s"))!.Count);
+
+        // The retry's PUT with a stale If-Match also answers the current sidecar, in the problem.
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"v1/projects/{pk}/sessions/s/summary") { Content = Calls.Json("""{"mtime":1,"data":{"by":"late"}}""") };
+        request.Headers.TryAddWithoutValidation("If-Match", "\"0\"");
+        using var response = await server.Http.SendAsync(request);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("summary_version_conflict", problem["code"]!.GetValue<string>());
+        Assert.Equal("a", problem["current"]!["data"]!["by"]!.GetValue<string>());
+        Assert.Equal(1, problem["current"]!["version"]!.GetValue<long>());
+    }
+
+    [Theory]
+    [InlineData("""{"entries":[ENTRY],"summary":{"data":{}}}""", "invalid_summary")]
+    [InlineData("""{"entries":[ENTRY],"summary":{"version":-1,"data":{}}}""", "invalid_summary")]
+    [InlineData("""{"entries":[ENTRY],"summary":{"version":0,"data":"text"}}""", "invalid_summary")]
+    [InlineData("""{"entries":[ENTRY],"summary":[]}""", "invalid_summary")]
+    [InlineData("""{"summary":{"version":0,"data":{}}}""", "invalid_entry")]
+    [InlineData("""{"entries":{"type":"user"}}""", "invalid_entry")]
+    public async Task Append_WithMalformedSummaryOrEntries_IsRefused_AndWritesNothing(string body, string code)
+    {
+        var pk = P();
+        Calls.AssertProblem(await AppendAsync(pk, "s", body.Replace("ENTRY", Calls.Entry("1"), StringComparison.Ordinal)), 400, code);
+        Assert.Null(await LoadAsync(pk, "s"));
+    }
+
+    [Fact]
+    public async Task Append_WithSummaryToASubpath_IsRefused_AndWritesNothing()
+    {
+        var pk = P();
+        Calls.AssertProblem(await AppendAsync(pk, "s", WithSummary(Calls.Entry("1"), """{"version":0,"data":{}}"""), "subagents/agent-1"), 400, "summary_on_subpath");
+        Assert.Null(await LoadAsync(pk, "s", "subagents/agent-1"));
     }
 
     [Fact]

@@ -78,4 +78,5 @@ public sealed class IdempotencyKeys(TimeProvider timeProvider)
 /// <summary>What an append may carry besides its entries.</summary>
 /// <param name="IdempotencyKey">The call's <c>Idempotency-Key</c>: the same key on a retry writes nothing (at most <see cref="IdempotencyKeys.MaxKeyLength"/> characters).</param>
 /// <param name="LastActivity">An imported file's mtime (Unix epoch ms): the session's last activity when it is earlier than now.</param>
-public sealed record AppendOptions(string? IdempotencyKey = null, long? LastActivity = null);
+/// <param name="Summary">The summary sidecar to store with the entries (main transcript only), see <see cref="SummaryWrite"/>.</param>
+public sealed record AppendOptions(string? IdempotencyKey = null, long? LastActivity = null, SummaryWrite? Summary = null);

@@ -40,14 +40,20 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         Validate(tenant, key);
         if (options?.IdempotencyKey is { } idempotencyKey)
         {
-            return await _idempotencyKeys.RunOnceAsync(tenant, key, idempotencyKey, () => AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options.LastActivity), cancellationToken).ConfigureAwait(false);
+            return await _idempotencyKeys.RunOnceAsync(tenant, key, idempotencyKey, () => AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options), cancellationToken).ConfigureAwait(false);
         }
 
-        return await AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options?.LastActivity).ConfigureAwait(false);
+        return await AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options).ConfigureAwait(false);
     }
 
-    private async Task<AppendResult> AppendCoreAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, long? lastActivity = null)
+    private async Task<AppendResult> AppendCoreAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
+        if (options?.Summary is not null && !key.IsMain)
+        {
+            throw new InvalidRequestException("summary_on_subpath", "Only a main transcript has a summary sidecar; send a subpath's entries without one.");
+        }
+
+        var lastActivity = options?.LastActivity;
         var target = StoreFor(tenant, key);
         if (lines.Count == 0)
         {
@@ -71,9 +77,29 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         if (key.IsMain && !IsEphemeral(tenant, key))
         {
             await FollowWithRowAsync(tenant, key, lines, result).ConfigureAwait(false);
+            if (options?.Summary is { } summary)
+            {
+                result = result with { Summary = await WriteSummaryAsync(tenant, key, summary, result.Mtime).ConfigureAwait(false) };
+            }
         }
 
         return result;
+    }
+
+    // The sidecar an append carries, under the same compare-and-swap as PUT …/summary. The entries are stored already,
+    // so a conflict is an answer, not an error: it carries the current sidecar for the caller's next fold.
+    private async Task<SummaryWriteOutcome> WriteSummaryAsync(string tenant, SessionKey key, SummaryWrite summary, long mtime)
+    {
+        try
+        {
+            var version = await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, summary.DataJson, mtime, summary.ExpectedVersion, CancellationToken.None).ConfigureAwait(false);
+            return new SummaryWriteOutcome(true, version, null);
+        }
+        catch (ConflictException e) when (e.Code == "summary_version_conflict")
+        {
+            var current = await catalog.GetSummaryAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
+            return new SummaryWriteOutcome(false, current?.Version ?? 0, current);
+        }
     }
 
     // The catalog row follows a written append. The bytes are stored, so the answer is a success whatever happens

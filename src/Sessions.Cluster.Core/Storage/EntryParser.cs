@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Sessions.Cluster.Core.Sessions;
 
 namespace Sessions.Cluster.Core.Storage;
 
@@ -19,16 +20,70 @@ public static class EntryParser
     /// <exception cref="InvalidEntryException">The body is not a JSON array of valid entries; nothing may be written.</exception>
     public static List<TranscriptLine> ParseArray(ReadOnlyMemory<byte> body, EntryLimits limits)
     {
+        using var doc = ParseBody(body);
+        if (doc.RootElement.ValueKind != JsonValueKind.Array)
+        {
+            throw new InvalidEntryException("The body must be a JSON array of entry objects.");
+        }
+
+        return LinesOf(doc.RootElement, limits);
+    }
+
+    /// <summary>
+    /// Parses an append's body: a JSON array of entries, or an object <c>{"entries": [...], "summary": {"version": n,
+    /// "data": {...}}}</c> carrying the caller's fold of the summary sidecar too (<see cref="SummaryWrite"/>; mirrors
+    /// the SDK's <c>foldSessionSummary</c> done by the adapter).
+    /// </summary>
+    /// <exception cref="InvalidEntryException">The entries are not valid; nothing may be written.</exception>
+    /// <exception cref="InvalidRequestException">The summary is malformed (<c>invalid_summary</c>).</exception>
+    /// <exception cref="LimitExceededException">The summary's data passes <see cref="EntryLimits.MaxSidecarBytes"/>.</exception>
+    public static (List<TranscriptLine> Lines, SummaryWrite? Summary) ParseAppend(ReadOnlyMemory<byte> body, EntryLimits limits)
+    {
+        using var doc = ParseBody(body);
+        var root = doc.RootElement;
+        if (root.ValueKind == JsonValueKind.Array)
+        {
+            return (LinesOf(root, limits), null);
+        }
+
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("entries", out var entries) || entries.ValueKind != JsonValueKind.Array)
+        {
+            throw new InvalidEntryException("The body must be a JSON array of entry objects, or an object {\"entries\": [...], \"summary\": {\"version\": n, \"data\": {...}}}.");
+        }
+
+        SummaryWrite? summary = null;
+        if (root.TryGetProperty("summary", out var s) && s.ValueKind != JsonValueKind.Null)
+        {
+            if (s.ValueKind != JsonValueKind.Object
+                || !s.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var version) || version < 0
+                || !s.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidRequestException("invalid_summary", "The summary must be {\"version\": <the sidecar version folded from, 0 for none>, \"data\": {…}}.");
+            }
+
+            var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(data);
+            if (raw.Length > EntryLimits.MaxSidecarBytes)
+            {
+                throw new LimitExceededException("sidecar_too_large", $"A summary sidecar may hold at most {EntryLimits.MaxSidecarBytes} bytes; this one has {raw.Length}.", 413, EntryLimits.MaxSidecarBytes, raw.Length);
+            }
+
+            summary = new SummaryWrite(Encoding.UTF8.GetString(raw), version);
+        }
+
+        return (LinesOf(entries, limits), summary);
+    }
+
+    private static JsonDocument ParseBody(ReadOnlyMemory<byte> body)
+    {
         // The JSON reader does not check the UTF-8 inside strings; text that is not UTF-8 would fail later, when read.
         if (!System.Text.Unicode.Utf8.IsValid(body.Span))
         {
             throw new InvalidEntryException("The body is not valid UTF-8.");
         }
 
-        JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(body, Options);
+            return JsonDocument.Parse(body, Options);
         }
         catch (JsonException ex)
         {
@@ -36,29 +91,24 @@ public static class EntryParser
                 ? $"An entry repeats a key ({ex.Message}); each key may appear once in an object."
                 : $"The body is not valid JSON: {ex.Message}");
         }
+    }
 
-        using (doc)
+    private static List<TranscriptLine> LinesOf(JsonElement array, EntryLimits limits)
+    {
+        var count = array.GetArrayLength();
+        if (count > limits.MaxEntriesPerBatch)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Array)
-            {
-                throw new InvalidEntryException("The body must be a JSON array of entry objects.");
-            }
-
-            var count = doc.RootElement.GetArrayLength();
-            if (count > limits.MaxEntriesPerBatch)
-            {
-                throw new InvalidEntryException($"A batch holds at most {limits.MaxEntriesPerBatch} entries; this one has {count}.");
-            }
-
-            var result = new List<TranscriptLine>(count);
-            var index = 0;
-            foreach (var element in doc.RootElement.EnumerateArray())
-            {
-                result.Add(ToLine(element, index++, limits));
-            }
-
-            return result;
+            throw new InvalidEntryException($"A batch holds at most {limits.MaxEntriesPerBatch} entries; this one has {count}.");
         }
+
+        var result = new List<TranscriptLine>(count);
+        var index = 0;
+        foreach (var element in array.EnumerateArray())
+        {
+            result.Add(ToLine(element, index++, limits));
+        }
+
+        return result;
     }
 
     /// <summary>Parses and validates one JSONL line (used by importers reading files).</summary>

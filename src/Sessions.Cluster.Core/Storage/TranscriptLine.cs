@@ -15,7 +15,8 @@ public sealed record TranscriptLine(ReadOnlyMemory<byte> Json, string? Uuid);
 /// <param name="Mtime">The store's write time, integer Unix epoch milliseconds (unchanged when nothing was written).</param>
 /// <param name="Created">True when this call created the log.</param>
 /// <param name="Bytes">Bytes this call wrote, newlines included.</param>
-public sealed record AppendResult(int Appended, int Duplicates, long Length, long Mtime, bool Created, long Bytes = 0);
+/// <param name="Summary">What became of the summary sidecar the append carried (<see cref="Sessions.SummaryWrite"/>), or null when it carried none.</param>
+public sealed record AppendResult(int Appended, int Duplicates, long Length, long Mtime, bool Created, long Bytes = 0, Sessions.SummaryWriteOutcome? Summary = null);
 
 /// <summary>What a store knows about one log without reading it.</summary>
 /// <param name="Key">The log's key.</param>

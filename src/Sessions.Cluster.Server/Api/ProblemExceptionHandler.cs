@@ -43,6 +43,10 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             Core.Telemetry.SessionsTelemetry.Conflicts.Add(1, new KeyValuePair<string, object?>("code", conflict.Code));
             problem.Extensions["expected"] = conflict.Expected;
             problem.Extensions["actual"] = conflict.Actual;
+            if (conflict.Current is { } current)
+            {
+                problem.Extensions["current"] = current;
+            }
         }
 
         if (exception is LimitExceededException limit)

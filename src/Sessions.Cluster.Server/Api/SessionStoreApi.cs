@@ -22,15 +22,19 @@ internal static class SessionStoreApi
         {
             var key = new SessionKey(projectKey, sessionId, subpath);
             KeyRules.Validate(key);
-            var options = new AppendOptions(IdempotencyKeyOf(http.Request), lastActivity is > 0 ? lastActivity : null);
             var limits = grains.Sessions.Limits;
             var body = await RequestContext.ReadBodyAsync(http.Request, limits, ct).ConfigureAwait(false);
-            var lines = EntryParser.ParseArray(body, limits);
+            var (lines, summary) = EntryParser.ParseAppend(body, limits);
+            var options = new AppendOptions(IdempotencyKeyOf(http.Request), lastActivity is > 0 ? lastActivity : null, summary);
             var result = await grains.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, options, ct).ConfigureAwait(false);
-            return TypedResults.Ok(result);
+            return TypedResults.Ok(AppendResponse.From(result));
         }).DocumentsJsonBody<List<System.Text.Json.Nodes.JsonObject>>()
             .WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.")
-        .WithDescription("An entry without a uuid is appended unless the batch repeats it in place (a retried or replayed batch). " +
+        .WithDescription("The body is a JSON array of entries, or {\"entries\": [...], \"summary\": {\"version\": n, \"data\": {...}}}: the entries plus " +
+            "the caller's fold (the SDK's foldSessionSummary) of the summary sidecar at version n (0: none), stored after the entries " +
+            "with the append's mtime if the sidecar is still at n. The answer's summary says {stored: true, version} or, on a conflict, " +
+            "{stored: false, version, current: {sessionId, mtime, data, version}} (the entries are stored either way). " +
+            "An entry without a uuid is appended unless the batch repeats it in place (a retried or replayed batch). " +
             "A retry carrying the first call's Idempotency-Key header (kept one hour) writes nothing and answers as the first call did. " +
             "lastActivity (Unix epoch ms, imports) keeps an imported file's last activity when it is earlier than now.");
 
@@ -106,11 +110,23 @@ internal static class SessionStoreApi
             }
 
             var (mtime, data) = ParseSummaryBody(body);
-            var version = await grains.PutSummaryAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
+            var tenant = RequestContext.Tenant(http);
+            long version;
+            try
+            {
+                version = await grains.PutSummaryAsync(tenant, new SessionKey(projectKey, sessionId), data, mtime, expected, ct).ConfigureAwait(false);
+            }
+            catch (ConflictException e) when (e.Code == "summary_version_conflict")
+            {
+                // The answer carries the current sidecar, so the caller's next fold needs no read.
+                var current = await grains.Sessions.GetSummaryAsync(tenant, new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false);
+                throw new ConflictException(e.Code, e.Message, e.Expected, e.Actual) { Current = current is null ? null : AppendResponse.SummaryNode(current) };
+            }
+
             http.Response.Headers.ETag = $"\"{version}\"";
             return TypedResults.Ok(new SummaryVersion(version));
         }).DocumentsJsonBody<SummaryBody>()
-            .WithSummary("Compare-and-swap a summary sidecar: If-Match: \"<version>\" (\"0\" = create). 409 when another writer was first.");
+            .WithSummary("Compare-and-swap a summary sidecar: If-Match: \"<version>\" (\"0\" = create). 409 when another writer was first, with the current sidecar in the problem's 'current'.");
 
         group.MapDelete("/sessions/{sessionId}", async (HttpContext http, string projectKey, string sessionId, string? subpath, SessionGrains grains, CancellationToken ct) =>
         {

@@ -36,6 +36,8 @@ export class ClusterSessionStoreError extends Error {
     readonly status: number,
     /** Problem-details `code`, e.g. `invalid_key`, `session_not_found`, `summary_version_conflict`. */
     readonly code: string,
+    /** The whole problem-details body, when the server sent one (a summary conflict's `current` sidecar is in it). */
+    readonly problem?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'ClusterSessionStoreError';
@@ -47,24 +49,31 @@ export class ClusterSessionStoreError extends Error {
   }
 }
 
+interface StoredSummary extends SessionSummaryEntry {
+  version: number;
+}
+
 interface AppendResult {
   appended: number;
   duplicates: number;
   length: number;
   mtime: number;
+  /** What became of the sidecar the append carried: stored, or a conflict with the current one (absent: none). */
+  summary?: { stored: boolean; version: number; current?: StoredSummary };
 }
 
-interface StoredSummary extends SessionSummaryEntry {
-  version: number;
-}
+/** Sidecars this adapter wrote last, per session, so the next append folds without reading (bounded, oldest dropped). */
+const HELD_SUMMARIES = 4096;
 
 /**
  * A Claude Agent SDK `SessionStore` backed by a Sessions.Cluster server.
  *
  * - `append` persists entries in order; the server deduplicates by `uuid`, so the adapter's retries and
- *   `importSessionToStore` replays never duplicate a line. It then folds the batch into the session's summary
- *   sidecar with the SDK's own `foldSessionSummary`, stamped with the server's mtime, under the server's
- *   compare-and-swap, so concurrent appends from several hosts never lose a sidecar update.
+ *   `importSessionToStore` replays never duplicate a line. The batch is folded into the session's summary sidecar
+ *   with the SDK's own `foldSessionSummary` over the sidecar version this adapter last wrote, and both travel in one
+ *   request: the server stores the fold, stamped with the append's mtime, only if the sidecar is still at that version
+ *   (compare-and-swap), so concurrent appends from several hosts never lose a sidecar update. On a conflict the answer
+ *   carries the current sidecar and the adapter folds again over it (one more request per conflict, no read).
  * - `load` returns `null` for a key never written; `delete` of a main key cascades to its subpaths.
  * - Transient failures (unreachable server, 429, 5xx) are retried with exponential backoff within `callBudgetMs`.
  */
@@ -74,6 +83,7 @@ export class ClusterSessionStore implements SessionStore {
   readonly #requestTimeoutMs: number;
   readonly #callBudgetMs: number;
   readonly #fetch: typeof fetch;
+  readonly #held = new Map<string, StoredSummary>();
 
   constructor(options: ClusterSessionStoreOptions) {
     if (!options?.url) throw new TypeError('ClusterSessionStore: options.url is required');
@@ -90,10 +100,25 @@ export class ClusterSessionStore implements SessionStore {
   async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
     if (entries.length === 0) return;
     // One key per call, the same on its retries: a retry of a call whose answer was lost writes nothing.
-    const result = (await this.#call('POST', entriesPath(key), JSON.stringify(entries), {
-      headers: { 'idempotency-key': randomUUID() },
-    })) as AppendResult;
-    if (key.subpath === undefined) await this.#foldSummary(key, entries, result.mtime);
+    const headers = { 'idempotency-key': randomUUID() };
+    if (key.subpath !== undefined) {
+      await this.#call('POST', entriesPath(key), JSON.stringify(entries), { headers });
+      return;
+    }
+
+    const id = heldKey(key);
+    const held = this.#held.get(id);
+    const folded = foldSessionSummary(held && entryOf(held), key, entries);
+    const body = JSON.stringify({ entries, summary: { version: held?.version ?? 0, data: folded.data } });
+    const result = (await this.#call('POST', entriesPath(key), body, { headers })) as AppendResult;
+    if (result.summary === undefined) {
+      // Nothing to store it against (a session kept in memory only): no sidecar exists.
+      this.#held.delete(id);
+    } else if (result.summary.stored) {
+      this.#hold(id, { sessionId: key.sessionId, mtime: result.mtime, data: folded.data, version: result.summary.version });
+    } else {
+      await this.#foldSummary(key, entries, result.mtime, result.summary.current ?? null);
+    }
   }
 
   async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
@@ -109,6 +134,7 @@ export class ClusterSessionStore implements SessionStore {
   }
 
   async delete(key: SessionKey): Promise<void> {
+    if (key.subpath === undefined) this.#held.delete(heldKey(key));
     await this.#call('DELETE', sessionPath(key) + subpathQuery(key), undefined, { notFound: undefined });
   }
 
@@ -116,27 +142,33 @@ export class ClusterSessionStore implements SessionStore {
     return (await this.#call('GET', `${sessionPath(key)}/subkeys`)) as string[];
   }
 
-  // Read-fold-write of the summary sidecar under the server's compare-and-swap (If-Match version).
-  async #foldSummary(key: SessionKey, entries: SessionStoreEntry[], mtime: number): Promise<void> {
+  // Fold-write of the summary sidecar over the current one under the server's compare-and-swap (If-Match version).
+  // Every conflict answer carries the then-current sidecar, so no attempt reads it first.
+  async #foldSummary(key: SessionKey, entries: SessionStoreEntry[], mtime: number, current: StoredSummary | null): Promise<void> {
     const path = `${sessionPath(key)}/summary`;
     for (let attempt = 0; attempt < 50; attempt++) {
-      const current = (await this.#call('GET', path, undefined, { notFound: null })) as StoredSummary | null;
-      const previous: SessionSummaryEntry | undefined = current
-        ? { sessionId: current.sessionId, mtime: current.mtime, data: current.data }
-        : undefined;
       // Concurrent folds may land out of order: the sidecar keeps the newest store mtime.
-      const folded = foldSessionSummary(previous, key, entries, { mtime: Math.max(mtime, current?.mtime ?? 0) });
+      const folded = foldSessionSummary(current ? entryOf(current) : undefined, key, entries, { mtime: Math.max(mtime, current?.mtime ?? 0) });
       try {
-        await this.#call('PUT', path, JSON.stringify({ mtime: folded.mtime, data: folded.data }), {
+        const answer = (await this.#call('PUT', path, JSON.stringify({ mtime: folded.mtime, data: folded.data }), {
           headers: { 'if-match': `"${current?.version ?? 0}"` },
-        });
+        })) as { version: number };
+        this.#hold(heldKey(key), { ...folded, version: answer.version });
         return;
       } catch (error) {
         if (!(error instanceof ClusterSessionStoreError) || error.code !== 'summary_version_conflict') throw error;
+        current = (error.problem?.current as StoredSummary | undefined) ?? null;
         await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * Math.random());
       }
     }
+    this.#held.delete(heldKey(key));
     throw new ClusterSessionStoreError(`summary of ${key.sessionId} kept changing; gave up after 50 attempts`, 409, 'summary_version_conflict');
+  }
+
+  #hold(id: string, summary: StoredSummary): void {
+    this.#held.delete(id);
+    this.#held.set(id, summary);
+    if (this.#held.size > HELD_SUMMARIES) this.#held.delete(this.#held.keys().next().value as string);
   }
 
   async #call(
@@ -182,18 +214,29 @@ export class ClusterSessionStore implements SessionStore {
     if (!response.ok) {
       let code = `http_${response.status}`;
       let detail = text;
+      let problem: Record<string, unknown> | undefined;
       try {
-        const problem = JSON.parse(text) as { code?: string; detail?: string; title?: string };
-        code = problem.code ?? code;
-        detail = problem.detail ?? problem.title ?? text;
+        const parsed: unknown = JSON.parse(text);
+        if (parsed === null || typeof parsed !== 'object') throw new TypeError('not a problem-details object');
+        problem = parsed as Record<string, unknown>;
+        code = typeof problem.code === 'string' ? problem.code : code;
+        detail = String(problem.detail ?? problem.title ?? text);
       } catch {
         // Not a problem-details body: keep the raw text.
       }
       const hint = code === 'route_not_found' ? ` (is ${this.#base} the Sessions.Cluster server's base URL, without /v1?)` : '';
-      throw new ClusterSessionStoreError(`${method} ${path}: ${response.status} ${code}: ${detail}${hint}`, response.status, code);
+      throw new ClusterSessionStoreError(`${method} ${path}: ${response.status} ${code}: ${detail}${hint}`, response.status, code, problem);
     }
     return text.length === 0 ? undefined : JSON.parse(text);
   }
+}
+
+function heldKey(key: { projectKey: string; sessionId: string }): string {
+  return `${key.projectKey}\u0000${key.sessionId}`;
+}
+
+function entryOf(summary: StoredSummary): SessionSummaryEntry {
+  return { sessionId: summary.sessionId, mtime: summary.mtime, data: summary.data };
 }
 
 function problemCode(text: string): string | undefined {

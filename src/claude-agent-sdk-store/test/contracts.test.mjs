@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterSessionStore, ClusterSessionStoreError } from '../dist/index.js';
+import { foldSessionSummary } from '@anthropic-ai/claude-agent-sdk';
 import { entry, newStore, url } from './helpers.mjs';
 
 test('append then load returns the same entries in order, deep-equal', async () => {
@@ -165,4 +166,73 @@ test('two adapter instances appending to one session concurrently lose nothing a
   const [listed] = await a.listSessions('p');
   assert.equal(summary.mtime, listed.mtime);
   assert.equal(summary.data.cwd, '/race');
+});
+
+// A fetch that counts the requests it sends, by method.
+function countingFetch() {
+  const counts = { total: 0 };
+  const wrapped = (input, init) => {
+    counts.total++;
+    counts[init?.method ?? 'GET'] = (counts[init?.method ?? 'GET'] ?? 0) + 1;
+    return fetch(input, init);
+  };
+  return { counts, fetch: wrapped };
+}
+
+test('each append is one request: the entries and the folded sidecar travel together', async () => {
+  const { counts, fetch: counted } = countingFetch();
+  const store = newStore(undefined, { fetch: counted });
+  const key = { projectKey: 'p', sessionId: 'one-trip' };
+  const batches = [
+    [entry('u1', { cwd: '/work', message: { role: 'user', content: 'first prompt' } })],
+    [entry('a1', { type: 'assistant', parentUuid: 'u1' }), { type: 'custom-title', customTitle: 'Named', sessionId: 'one-trip' }],
+    [{ type: 'tag', tag: 'blue', sessionId: 'one-trip' }],
+  ];
+  let expected;
+  for (const batch of batches) {
+    await store.append(key, batch);
+    expected = foldSessionSummary(expected, key, batch);
+  }
+  assert.equal(counts.total, batches.length);
+  const [summary] = await store.listSessionSummaries('p');
+  const [listed] = await store.listSessions('p');
+  assert.deepEqual(summary.data, expected.data);
+  assert.equal(summary.mtime, listed.mtime);
+});
+
+test('a second host folds over the sidecar the first wrote: one extra request on its first append, none after', async () => {
+  const tenant = `ts-resume-${Date.now()}`;
+  const first = newStore(tenant);
+  const { counts, fetch: counted } = countingFetch();
+  const second = newStore(tenant, { fetch: counted });
+  const key = { projectKey: 'p', sessionId: 'resumed' };
+  const batches = [
+    [entry('u1', { cwd: '/one', message: { role: 'user', content: 'the first prompt' } })],
+    [{ type: 'custom-title', customTitle: 'Kept', sessionId: 'resumed' }],
+    [entry('u2', { message: { role: 'user', content: 'the last prompt' } })],
+    [{ type: 'tag', tag: 'green', sessionId: 'resumed' }],
+  ];
+  await first.append(key, batches[0]);
+  await first.append(key, batches[1]);
+  await second.append(key, batches[2]);
+  assert.deepEqual(counts, { total: 2, POST: 1, PUT: 1 });
+  await second.append(key, batches[3]);
+  assert.equal(counts.total, 3);
+  const expected = batches.reduce((summary, batch) => foldSessionSummary(summary, key, batch), undefined);
+  const [summary] = await first.listSessionSummaries('p');
+  assert.deepEqual(summary.data, expected.data);
+  const [listed] = await first.listSessions('p');
+  assert.equal(summary.mtime, listed.mtime);
+});
+
+test('after a delete and a new session under the same id, the sidecar is folded from nothing', async () => {
+  const store = newStore();
+  const key = { projectKey: 'p', sessionId: 'again' };
+  await store.append(key, [{ type: 'custom-title', customTitle: 'Old', sessionId: 'again' }]);
+  await store.delete(key);
+  const fresh = [entry('n1', { cwd: '/new' })];
+  await store.append(key, fresh);
+  const [summary] = await store.listSessionSummaries('p');
+  assert.deepEqual(summary.data, foldSessionSummary(undefined, key, fresh).data);
+  assert.equal(summary.data.customTitle, undefined);
 });
