@@ -5,10 +5,17 @@ namespace Sessions.Cluster.Testing;
 
 /// <summary>
 /// A real PostgreSQL server (Debian package <c>postgresql</c>) started as a local process on a free loopback port over a
-/// throw-away data folder (initdb, trust authentication, fsync off). As root it runs as the <c>postgres</c> user.
+/// throw-away data folder (initdb, trust authentication, fsync off unless <see cref="Durable"/>). As root it runs as the
+/// <c>postgres</c> user.
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
 {
+    /// <summary>
+    /// True: PostgreSQL's defaults (fsync, synchronous commit, full page writes), for benchmarks that compare durable
+    /// stores. False (tests): none of them, for speed.
+    /// </summary>
+    public bool Durable { get; init; }
+
     private readonly string _dataDir = RepoPaths.TempDir("postgres");
     private readonly string _binDir = FindBinDir();
     private readonly SemaphoreSlim _roleGate = new(1, 1);
@@ -21,9 +28,9 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public string ConnectionStringFor(string database) => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=15";
 
-    public static async Task<PostgresServer> StartNewAsync()
+    public static async Task<PostgresServer> StartNewAsync(bool durable = false)
     {
-        var server = new PostgresServer();
+        var server = new PostgresServer { Durable = durable };
         await server.StartAsync().ConfigureAwait(false);
         return server;
     }
@@ -45,7 +52,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>Starts a stopped server again on the same port and data.</summary>
     public Task ResumeAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(_dataDir, "data"), "-l", Path.Combine(_dataDir, "server.log"), "-w", "-t", "60", "-o",
-        $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start");
+        $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_dataDir} -c listen_addresses=127.0.0.1 {(Durable ? "" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off ")}-c max_connections=300", "start");
 
     /// <summary>
     /// Creates a fresh database owned by the ordinary (non-superuser) role <c>sessions</c> and returns a connection

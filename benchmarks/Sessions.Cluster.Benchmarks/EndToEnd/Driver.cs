@@ -20,13 +20,13 @@ namespace Sessions.Cluster.Benchmarks.EndToEnd;
 internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null)
 {
     /// <summary>The workload groups, in the order they run; <c>--only</c> picks some.</summary>
-    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "startup"];
+    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup"];
 
-    private const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
-    private const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
-    private const string SmallSession = "55604662-cf2a-4331-851a-ec234028f8ca";
-    private const string SmallProject = "-home-marco-projects-spotter";
-    private const int Writers = 16;
+    internal const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
+    internal const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
+    internal const string SmallSession = "55604662-cf2a-4331-851a-ec234028f8ca";
+    internal const string SmallProject = "-home-marco-projects-spotter";
+    internal const int Writers = 16;
     private readonly List<Row> _rows = [];
     private readonly string _bigFile = Path.Combine(RepoPaths.ClaudeFixtures, "projects", BigProject, BigSession + ".jsonl");
 
@@ -69,6 +69,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         if (Wants("cluster"))
         {
             await ClusterAsync(batches, batchesFile);
+        }
+
+        if (Wants("sdk"))
+        {
+            await new SdkStores(this, sessionCount).RunAsync(batchesFile, fsync.Url, nofsync.Url);
         }
 
         if (Wants("startup"))
@@ -337,13 +342,14 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
 
     private bool Wants(string workload) => only is null || only.Contains(workload);
 
-    private void Add(string workload, string ours, string peer, double ratio, string target, bool? met)
+    /// <summary>Adds a row of the report (and prints it).</summary>
+    internal void Add(string workload, string ours, string peer, double ratio, string target, bool? met)
     {
         _rows.Add(new Row(workload, ours, peer, ratio, target, met));
         Console.WriteLine($"  {workload}: {ours} | {peer} | {ratio:0.00}×");
     }
 
-    private static string Rate(int entries, double ms, IReadOnlyList<double>? latencies) =>
+    internal static string Rate(int entries, double ms, IReadOnlyList<double>? latencies) =>
         $"{entries / (ms / 1000):N0} entries/s" + (latencies is null ? "" : $", p50 {Stats.Ms(Stats.Median(latencies))}, p99 {Stats.Ms(Stats.Percentile(latencies, 99))}");
 
     private static async Task<(double Ms, List<double> Latencies)> ReplayAsync(List<List<string>> batches, Func<List<string>, Task> send)
@@ -429,7 +435,8 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         Parallel.ForEachAsync(Directory.EnumerateFiles(Path.Combine(config, "projects", "big-project")), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, _) =>
             await ImportAsync(client, file, projectKey, Path.GetFileNameWithoutExtension(file)));
 
-    private static async Task<Node> NodeAsync(string[] args, TimeProvider? clock = null)
+    /// <summary>Starts a server in this process with these arguments (and, when given, this store clock).</summary>
+    internal static async Task<Node> NodeAsync(string[] args, TimeProvider? clock = null)
     {
         var app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning", .. args], b =>
         {
@@ -444,7 +451,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
     }
 
     /// <summary>A server running in this process.</summary>
-    private sealed class Node(WebApplication app, Uri url) : IAsyncDisposable
+    internal sealed class Node(WebApplication app, Uri url) : IAsyncDisposable
     {
         public Uri Url => url;
 

@@ -79,7 +79,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             await FollowWithRowAsync(tenant, key, lines, result).ConfigureAwait(false);
             if (options?.Summary is { } summary)
             {
-                result = result with { Summary = await WriteSummaryAsync(tenant, key, summary, result.Mtime).ConfigureAwait(false) };
+                result = result with { Summary = await WriteSummaryAsync(tenant, key, summary, result).ConfigureAwait(false) };
             }
         }
 
@@ -87,19 +87,26 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     // The sidecar an append carries, under the same compare-and-swap as PUT …/summary. The entries are stored already,
-    // so a conflict is an answer, not an error: it carries the current sidecar for the caller's next fold.
-    private async Task<SummaryWriteOutcome> WriteSummaryAsync(string tenant, SessionKey key, SummaryWrite summary, long mtime)
+    // so a conflict is an answer, not an error: it carries the current sidecar for the caller's next fold. A fold from
+    // nothing (version 0) is only whole when this append created the transcript: over an existing transcript without a
+    // sidecar (written by the CLI or the HTTP API) it would miss every earlier entry, so it answers as a conflict and
+    // the caller folds the whole transcript.
+    private async Task<SummaryWriteOutcome> WriteSummaryAsync(string tenant, SessionKey key, SummaryWrite summary, AppendResult result)
     {
-        try
+        if (summary.ExpectedVersion != 0 || result.Created)
         {
-            var version = await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, summary.DataJson, mtime, summary.ExpectedVersion, CancellationToken.None).ConfigureAwait(false);
-            return new SummaryWriteOutcome(true, version, null);
+            try
+            {
+                var version = await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, summary.DataJson, result.Mtime, summary.ExpectedVersion, CancellationToken.None).ConfigureAwait(false);
+                return new SummaryWriteOutcome(true, version, null);
+            }
+            catch (ConflictException e) when (e.Code == "summary_version_conflict")
+            {
+            }
         }
-        catch (ConflictException e) when (e.Code == "summary_version_conflict")
-        {
-            var current = await catalog.GetSummaryAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
-            return new SummaryWriteOutcome(false, current?.Version ?? 0, current);
-        }
+
+        var current = await catalog.GetSummaryAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
+        return new SummaryWriteOutcome(false, current?.Version ?? 0, current);
     }
 
     // The catalog row follows a written append. The bytes are stored, so the answer is a success whatever happens

@@ -221,7 +221,6 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <inheritdoc />
     public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
         return await inner.PutSummaryAsync(tenant, projectKey, sessionId, dataJson, mtime, expectedVersion, cancellationToken).ConfigureAwait(false);
     }
 

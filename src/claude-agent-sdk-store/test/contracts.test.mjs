@@ -236,3 +236,20 @@ test('after a delete and a new session under the same id, the sidecar is folded 
   assert.deepEqual(summary.data, foldSessionSummary(undefined, key, fresh).data);
   assert.equal(summary.data.customTitle, undefined);
 });
+
+test('the first SDK append to a transcript written without a sidecar folds the whole transcript', async () => {
+  const tenant = `ts-nosidecar-${Date.now()}`;
+  const store = newStore(tenant);
+  const key = { projectKey: 'p', sessionId: 'imported' };
+  const earlier = [entry('i1', { cwd: '/imported', message: { role: 'user', content: 'the imported first prompt' } }), { type: 'custom-title', customTitle: 'Imported', sessionId: 'imported' }];
+  // Written through the HTTP API (as the CLI's push does): no summary sidecar.
+  const response = await fetch(`${url}/v1/projects/p/sessions/imported/entries`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-sessions-tenant': tenant }, body: JSON.stringify(earlier),
+  });
+  assert.equal(response.status, 200);
+  const later = [entry('i2', { message: { role: 'user', content: 'a later prompt' } })];
+  await store.append(key, later);
+  const [summary] = await store.listSessionSummaries('p');
+  assert.deepEqual(summary.data, foldSessionSummary(undefined, key, [...earlier, ...later]).data);
+  assert.equal(summary.data.customTitle, 'Imported');
+});

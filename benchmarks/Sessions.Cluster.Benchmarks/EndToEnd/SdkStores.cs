@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Benchmarks.EndToEnd;
+
+/// <summary>
+/// The SessionStore comparison of issue 13: the SDK's own functions (<c>store.append</c> in its mirror batches,
+/// <c>load</c>, <c>getSessionMessages</c>, <c>getSessionInfo</c>, <c>forkSession</c>, <c>listSessions</c>) driving our
+/// <c>ClusterSessionStore</c> (embedded and cluster) and a store in the shape of the SDK's reference Postgres adapter
+/// (benchmarks/peers/pg-session-store.mjs) in this one run, both durable (PostgreSQL with its default fsync and
+/// synchronous commit), and the single-session append again with durability off on both sides.
+/// </summary>
+internal sealed class SdkStores(Driver driver, int sessions)
+{
+    private static readonly string[] AllOps = ["append1", "append16", "populate", "load", "messages", "info", "fork", "list"];
+    private static string PeersDir => Path.Combine(RepoPaths.Root, "benchmarks", "peers");
+    private static string AdapterDir => Path.Combine(RepoPaths.Root, "src", "claude-agent-sdk-store");
+    private static string BigFile => Path.Combine(RepoPaths.ClaudeFixtures, "projects", Driver.BigProject, Driver.BigSession + ".jsonl");
+    private static string SmallFile => Path.Combine(RepoPaths.ClaudeFixtures, "projects", Driver.SmallProject, Driver.SmallSession + ".jsonl");
+
+    /// <summary>Measures every store and adds the rows.</summary>
+    /// <param name="batchesFile">The mirror batches' sizes (JSON array), as the other workloads replay them.</param>
+    /// <param name="embedded">An embedded node that fsyncs every append.</param>
+    /// <param name="embeddedNoSync">An embedded node with <c>FlushToDisk=false</c>.</param>
+    public async Task RunAsync(string batchesFile, Uri embedded, Uri embeddedNoSync)
+    {
+        await NodeTools.EnsureInstalledAsync(PeersDir, "node_modules/pg/package.json");
+        await NodeTools.EnsureInstalledAsync(AdapterDir, "node_modules/typescript/package.json");
+        var (built, buildOutput) = await NodeTools.RunAsync("npm", AdapterDir, null, "run", "build");
+        if (built != 0)
+        {
+            throw new InvalidOperationException($"Building the TypeScript adapter failed:\n{buildOutput}");
+        }
+
+        await using var postgres = await PostgresServer.StartNewAsync(durable: true);
+        await postgres.CreateDatabaseAsync("reference");
+        var referenceUrl = $"postgresql://postgres@127.0.0.1:{postgres.Port}/reference";
+        var entries = JsonNode.Parse(await File.ReadAllTextAsync(batchesFile))!.AsArray().Sum(n => n!.GetValue<int>());
+
+        Console.WriteLine($"SDK stores: the reference-shaped PostgreSQL store (durable), {sessions:N0} small sessions to list…");
+        var reference = await MeasureAsync(new() { ["store"] = "pg", ["target"] = referenceUrl, ["durable"] = true }, batchesFile, AllOps);
+        var referenceNoSync = await MeasureAsync(new() { ["store"] = "pg", ["target"] = referenceUrl, ["durable"] = false }, batchesFile, ["append1"]);
+        Console.WriteLine("SDK stores: ours, embedded…");
+        var ours = await MeasureAsync(new() { ["store"] = "ours", ["target"] = Base(embedded), ["tenant"] = "sdk-embedded" }, batchesFile, AllOps);
+        var oursNoSync = await MeasureAsync(new() { ["store"] = "ours", ["target"] = Base(embeddedNoSync), ["tenant"] = "sdk-nosync" }, batchesFile, ["append1"]);
+
+        Console.WriteLine("SDK stores: ours, cluster (Azurite + the same PostgreSQL)…");
+        await using var azurite = await AzuriteServer.StartNewAsync();
+        var catalog = await postgres.CreateDatabaseAsync("catalog");
+        JsonObject cluster;
+        await using (var node = await Driver.NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString, "--Sessions:Postgres:ConnectionString", catalog,
+            "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(CultureInfo.InvariantCulture), "--Sessions:Orleans:GatewayPort", "0", "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1"]))
+        {
+            cluster = await MeasureAsync(new() { ["store"] = "ours", ["target"] = Base(node.Url), ["tenant"] = "sdk-cluster" }, batchesFile, AllOps);
+        }
+
+        // What raw Append Block allows on the same Azurite for the same batches: one writer, and Writers writers at once.
+        var rawOne = Peers.Numbers(await Peers.RunAsync(null, "blob-append", azurite.ConnectionString, "raw", BigFile, batchesFile), "latenciesMs");
+        var rawMany = await Task.WhenAll(Enumerable.Range(0, Driver.Writers).Select(_ => Peers.RunAsync(null, "blob-append", azurite.ConnectionString, "raw", BigFile, batchesFile)));
+        var rawManyMs = rawMany.Max(r => Peers.Numbers(r, "latenciesMs").Sum());
+
+        var batches = JsonNode.Parse(await File.ReadAllTextAsync(batchesFile))!.AsArray().Count;
+        AppendRow($"SDK append, 1 session ({batches} mirror batches of the 3 MB transcript), embedded", ours, reference, "append1");
+        AppendRow($"SDK append, {Driver.Writers} sessions at once, embedded", ours, reference, "append16");
+        AppendRow("SDK append, 1 session, durability off on both sides (FlushToDisk=false; synchronous_commit=off)", oursNoSync, referenceNoSync, "append1");
+        var populate = Ms(reference, "populate") / Ms(ours, "populate");
+        driver.Add($"SDK populate {sessions:N0} small sessions (one append each, 16 at once), embedded", Stats.Ms(Ms(ours, "populate")), $"reference {Stats.Ms(Ms(reference, "populate"))}", populate, "≥ 1.0× the reference", populate >= 1.0);
+
+        var oneRate = Rate(cluster, "append1");
+        var rawOneRate = entries / (rawOne.Sum() / 1000);
+        driver.Add("SDK append, 1 session, cluster", Describe(cluster, "append1"), $"raw Append Block {rawOneRate:N0} entries/s (reference {Describe(reference, "append1")})", oneRate / rawOneRate, "≥ 0.9× raw Append Block", oneRate / rawOneRate >= 0.9);
+        var manyRate = Rate(cluster, "append16");
+        var rawManyRate = entries * Driver.Writers / (rawManyMs / 1000);
+        driver.Add($"SDK append, {Driver.Writers} sessions at once, cluster", Describe(cluster, "append16"), $"raw Append Block, {Driver.Writers} writers {rawManyRate:N0} entries/s (reference {Rate(reference, "append16"):N0})", manyRate / rawManyRate, "≥ 0.9× raw Append Block", manyRate / rawManyRate >= 0.9);
+        var clusterPopulate = Ms(reference, "populate") / Ms(cluster, "populate");
+        driver.Add($"SDK populate {sessions:N0} small sessions, cluster", Stats.Ms(Ms(cluster, "populate")), $"reference {Stats.Ms(Ms(reference, "populate"))}", clusterPopulate, "–", null);
+
+        foreach (var (op, name) in new[] { ("load", "store.load"), ("messages", "getSessionMessages"), ("info", "getSessionInfo"), ("fork", "forkSession"), ("forkMessages", "getSessionMessages of the fork") })
+        {
+            ReadRow($"SDK {name}, 3 MB session, embedded", ours, reference, op, 1.2);
+            ReadRow($"SDK {name}, 3 MB hot session, cluster", cluster, reference, op, 1.0);
+        }
+
+        ReadRow($"SDK listSessions, {sessions:N0} sessions, embedded", ours, reference, "list", 40);
+        ReadRow($"SDK listSessions, {sessions:N0} sessions, cluster", cluster, reference, "list", 40);
+    }
+
+    private void AppendRow(string workload, JsonObject ours, JsonObject reference, string op)
+    {
+        var ratio = Rate(ours, op) / Rate(reference, op);
+        driver.Add(workload, Describe(ours, op), $"reference {Describe(reference, op)}", ratio, "≥ 1.0× the reference", ratio >= 1.0);
+    }
+
+    private void ReadRow(string workload, JsonObject ours, JsonObject reference, string op, double goal)
+    {
+        var ratio = Ms(reference, op) / Ms(ours, op);
+        driver.Add(workload, Stats.Ms(Ms(ours, op)), $"reference {Stats.Ms(Ms(reference, op))}", ratio, $"≥ {goal.ToString("0.0", CultureInfo.InvariantCulture)}× the reference", ratio >= goal);
+    }
+
+    private static double Ms(JsonObject result, string op) => result[op]!["ms"]!.GetValue<double>();
+
+    private static double Rate(JsonObject result, string op) => result[op]!["perSecond"]!.GetValue<double>();
+
+    private static string Describe(JsonObject result, string op) =>
+        $"{Rate(result, op):N0} entries/s, p50 {Stats.Ms(result[op]!["p50"]!.GetValue<double>())}, p99 {Stats.Ms(result[op]!["p99"]!.GetValue<double>())}";
+
+    private static string Base(Uri url) => url.ToString().TrimEnd('/');
+
+    private async Task<JsonObject> MeasureAsync(JsonObject config, string batchesFile, string[] ops)
+    {
+        config["jsonl"] = BigFile;
+        config["batches"] = batchesFile;
+        config["bigSessionId"] = Driver.BigSession;
+        config["small"] = SmallFile;
+        config["smallSessionId"] = Driver.SmallSession;
+        config["sessions"] = sessions;
+        config["writers"] = Driver.Writers;
+        config["ops"] = new JsonArray([.. ops.Select(o => (JsonNode)o)]);
+        var (code, stdout, stderr) = await NodeTools.RunSplitAsync("node", PeersDir, null, "sdk-bench.mjs", config.ToJsonString());
+        return code == 0 ? (JsonObject)JsonNode.Parse(stdout)! : throw new InvalidOperationException($"sdk-bench.mjs ({config["store"]}) failed: {stderr}");
+    }
+}
