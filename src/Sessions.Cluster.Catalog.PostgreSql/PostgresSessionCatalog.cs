@@ -269,19 +269,19 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     }
 
     /// <inheritdoc />
-    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken)
     {
         // The opaque data is kept verbatim as text (jsonb alone would reorder keys) and as jsonb for queries.
         await using var cmd = await CommandAsync(tenant, expectedVersion == 0
             ? "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $6::jsonb, $5, 1) ON CONFLICT DO NOTHING"
-            : "UPDATE summaries SET mtime = $4, data = $6::jsonb, data_text = $5, version = version + 1 WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND version = $7", cancellationToken).ConfigureAwait(false);
+            : "UPDATE summaries SET mtime = $4, data = $6::jsonb, data_text = $5, version = version + 1 WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND version = $7 AND mtime >= $8", cancellationToken).ConfigureAwait(false);
         if (expectedVersion == 0)
         {
             Add(cmd, tenant, projectKey, sessionId, mtime, dataJson, JsonbSafe(dataJson));
         }
         else
         {
-            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson, JsonbSafe(dataJson), expectedVersion);
+            Add(cmd, tenant, projectKey, sessionId, mtime, dataJson, JsonbSafe(dataJson), expectedVersion, notBefore);
         }
 
         if (await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) == 1)
@@ -292,6 +292,20 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         var current = await GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         throw new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
             expectedVersion.ToString(CultureInfo.InvariantCulture), (current?.Version ?? 0).ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <inheritdoc />
+    public async Task WriteSummariesAsync(IReadOnlyList<TenantSummary> summaries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(summaries);
+        foreach (var (tenant, projectKey, s) in summaries)
+        {
+            await using var cmd = await CommandAsync(tenant,
+                "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $6::jsonb, $5, $7) " +
+                "ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data, data_text = excluded.data_text, version = excluded.version", cancellationToken).ConfigureAwait(false);
+            Add(cmd, tenant, projectKey, s.SessionId, s.Mtime, s.DataJson, JsonbSafe(s.DataJson), s.Version);
+            await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />

@@ -477,7 +477,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
-    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
@@ -487,8 +487,9 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         }
         else
         {
-            cmd.CommandText = "UPDATE summaries SET mtime = @mtime, data = @data, version = version + 1 WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND version = @expected;";
+            cmd.CommandText = "UPDATE summaries SET mtime = @mtime, data = @data, version = version + 1 WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND version = @expected AND mtime >= @notBefore;";
             cmd.Parameters.AddWithValue("@expected", expectedVersion);
+            cmd.Parameters.AddWithValue("@notBefore", notBefore);
         }
 
         cmd.Parameters.AddWithValue("@tenant", tenant);
@@ -504,6 +505,40 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         var current = await GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         throw new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
             expectedVersion.ToString(CultureInfo.InvariantCulture), (current?.Version ?? 0).ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <inheritdoc />
+    public async Task WriteSummariesAsync(IReadOnlyList<TenantSummary> summaries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(summaries);
+        if (summaries.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO summaries (tenant, project_key, session_id, mtime, data, version) VALUES (@tenant, @pk, @sid, @mtime, @data, @version)
+            ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data, version = excluded.version;
+            """;
+        var parameters = new[] { "@tenant", "@pk", "@sid", "@mtime", "@data", "@version" }.Select(n => cmd.Parameters.Add(n, SqliteType.Text)).ToArray();
+        parameters[3].SqliteType = SqliteType.Integer;
+        parameters[5].SqliteType = SqliteType.Integer;
+        foreach (var (tenant, projectKey, s) in summaries)
+        {
+            parameters[0].Value = tenant;
+            parameters[1].Value = projectKey;
+            parameters[2].Value = s.SessionId;
+            parameters[3].Value = s.Mtime;
+            parameters[4].Value = s.DataJson;
+            parameters[5].Value = s.Version;
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -63,6 +63,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
         {
             var created = !_states.ContainsKey(name) && await _client.CreateAppendBlobAsync(name, cancellationToken).ConfigureAwait(false);
             var state = await StateOfAsync(name, cancellationToken).ConfigureAwait(false);
+            var previousMtime = created ? 0 : state.Mtime;
             var remaining = lines.ToList();
             var fence = expectedLength;
             var appended = 0;
@@ -136,7 +137,7 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
                 state.Mtime = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             }
 
-            return new AppendResult(appended, duplicates, state.Length, state.Mtime, created, bytes);
+            return new AppendResult(appended, duplicates, state.Length, state.Mtime, created, bytes, PreviousMtime: previousMtime);
         }
         finally
         {
@@ -445,8 +446,10 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
         }
 
         var state = new LogState();
-        await RefreshAsync(name, state, cancellationToken).ConfigureAwait(false);
-        state.Mtime = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var lastModified = await RefreshAsync(name, state, cancellationToken).ConfigureAwait(false);
+        // Last-Modified has a one-second resolution: the end of its second, so a write in that second is never taken
+        // for older than it was (see AppendResult.PreviousMtime).
+        state.Mtime = lastModified is { } storage ? storage.ToUnixTimeMilliseconds() + 999 : _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         _states[name] = state;
         if (_states.Count > 4096)
         {
@@ -460,7 +463,8 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
     }
 
     // Brings a state up to date with storage: new segments, grown lengths, and the uuids written since.
-    private async Task RefreshAsync(string name, LogState state, CancellationToken cancellationToken)
+    // Brings the state up to the stored segments; answers the last segment's Last-Modified (null: no segment).
+    private async Task<DateTimeOffset?> RefreshAsync(string name, LogState state, CancellationToken cancellationToken)
     {
         var segments = await ProbeSegmentsAsync(name, cancellationToken, state.Segments.Count > 0 ? state.Segments.Count - 1 : 0).ConfigureAwait(false);
         for (var i = 0; i < segments.Count; i++)
@@ -483,6 +487,8 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
                 known.Blocks = segments[i].Blocks;
             }
         }
+
+        return segments.Count > 0 ? segments[^1].LastModified : null;
     }
 
     // Indexes the entries in [from, to) of a segment, read in ranges of one block's size (a log rebuilt after a failover

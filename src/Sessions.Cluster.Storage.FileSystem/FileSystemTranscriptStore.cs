@@ -76,6 +76,7 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
             }
 
             var appended = write.Count;
+            var previousMtime = created ? 0 : state.Mtime;
             if (appended > 0 || created)
             {
                 if (file.Length != state.Committed)
@@ -100,7 +101,7 @@ public sealed class FileSystemTranscriptStore : ITranscriptStore
                 state.Mtime = now.ToUnixTimeMilliseconds();
             }
 
-            return new AppendResult(appended, duplicates, state.Committed, state.Mtime, created, appended > 0 ? buffer.Length : 0);
+            return new AppendResult(appended, duplicates, state.Committed, state.Mtime, created, appended > 0 ? buffer.Length : 0, PreviousMtime: previousMtime);
         }
         catch (IOException ex)
         {

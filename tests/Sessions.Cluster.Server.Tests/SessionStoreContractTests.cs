@@ -198,6 +198,31 @@ public sealed class SessionStoreContractTests(ServerFixture server) : IClassFixt
         Assert.Equal(1, problem["current"]!["version"]!.GetValue<long>());
     }
 
+    [Fact]
+    public async Task Append_WithSummary_AfterAWriteWithoutOne_AsksForAFoldOfTheWholeTranscript()
+    {
+        var pk = P();
+        await AppendAsync(pk, "s", WithSummary(Calls.Entry("1"), """{"version":0,"data":{"by":"sdk"}}"""));
+        await Task.Delay(5);
+        Assert.Equal(HttpStatusCode.OK, (await AppendAsync(pk, "s", $"[{Calls.Entry("2")}]")).Item1);
+        await Task.Delay(5);
+
+        // The sidecar (version 1) has not seen entry 2: a fold over it would miss it.
+        var (status, answer) = await AppendAsync(pk, "s", WithSummary(Calls.Entry("3"), """{"version":1,"data":{"by":"sdk, from version 1"}}"""));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.False(answer!["summary"]!["stored"]!.GetValue<bool>());
+        Assert.Equal(1, answer["summary"]!["version"]!.GetValue<long>());
+        Assert.Null(answer["summary"]!["current"]);
+        Assert.Equal(3, (await LoadAsync(pk, "s"))!.Count);
+
+        // A fold from nothing over a transcript this append did not create is refused the same way.
+        await AppendAsync(pk, "other", $"[{Calls.Entry("1")}]");
+        var (_, fresh) = await AppendAsync(pk, "other", WithSummary(Calls.Entry("2"), """{"version":0,"data":{}}"""));
+        Assert.False(fresh!["summary"]!["stored"]!.GetValue<bool>());
+        Assert.Equal(0, fresh["summary"]!["version"]!.GetValue<long>());
+        Assert.Null(fresh["summary"]!["current"]);
+    }
+
     [Theory]
     [InlineData("""{"entries":[ENTRY],"summary":{"data":{}}}""", "invalid_summary")]
     [InlineData("""{"entries":[ENTRY],"summary":{"version":-1,"data":{}}}""", "invalid_summary")]

@@ -94,11 +94,31 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     [Fact]
     public async Task Summaries_CompareAndSwap()
     {
-        Assert.Equal(1, await Catalog.PutSummaryAsync("t", "p", "s", "{\"a\":1}", 10, 0, CancellationToken.None));
-        await Assert.ThrowsAsync<ConflictException>(() => Catalog.PutSummaryAsync("t", "p", "s", "{\"a\":2}", 11, 0, CancellationToken.None));
-        Assert.Equal(2, await Catalog.PutSummaryAsync("t", "p", "s", "{\"a\":3}", 12, 1, CancellationToken.None));
+        Assert.Equal(1, await Catalog.PutSummaryAsync("t", "p", "s", "{\"a\":1}", 10, 0, 0, CancellationToken.None));
+        await Assert.ThrowsAsync<ConflictException>(() => Catalog.PutSummaryAsync("t", "p", "s", "{\"a\":2}", 11, 0, 0, CancellationToken.None));
+        Assert.Equal(2, await Catalog.PutSummaryAsync("t", "p", "s", "{\"a\":3}", 12, 1, 0, CancellationToken.None));
         var stored = await Catalog.GetSummaryAsync("t", "p", "s", CancellationToken.None);
         Assert.Equal(new SummaryRecord("s", 12, "{\"a\":3}", 2), stored);
+    }
+
+    [Fact]
+    public async Task Summaries_CompareAndSwap_RefusesASidecarOlderThanNotBefore()
+    {
+        Assert.Equal(1, await Catalog.PutSummaryAsync("t", "p", "nb", "{\"a\":1}", 100, 0, 0, CancellationToken.None));
+        // The transcript was written at 150 since the sidecar (100): a fold over version 1 would miss that write.
+        await Assert.ThrowsAsync<ConflictException>(() => Catalog.PutSummaryAsync("t", "p", "nb", "{\"a\":2}", 200, 1, 150, CancellationToken.None));
+        Assert.Equal(new SummaryRecord("nb", 100, "{\"a\":1}", 1), await Catalog.GetSummaryAsync("t", "p", "nb", CancellationToken.None));
+        Assert.Equal(2, await Catalog.PutSummaryAsync("t", "p", "nb", "{\"a\":3}", 200, 1, 100, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task WriteSummaries_StoresTheGivenVersions_ReplacingWhatIsStored()
+    {
+        await Catalog.PutSummaryAsync("t", "p", "w1", "{\"old\":true}", 1, 0, 0, CancellationToken.None);
+        await Catalog.WriteSummariesAsync([new TenantSummary("t", "p", new SummaryRecord("w1", 20, "{\"v\":7}", 7)), new TenantSummary("t", "p", new SummaryRecord("w2", 30, "{\"v\":3}", 3))], CancellationToken.None);
+        Assert.Equal(new SummaryRecord("w1", 20, "{\"v\":7}", 7), await Catalog.GetSummaryAsync("t", "p", "w1", CancellationToken.None));
+        Assert.Equal(new SummaryRecord("w2", 30, "{\"v\":3}", 3), await Catalog.GetSummaryAsync("t", "p", "w2", CancellationToken.None));
+        Assert.Equal(8, await Catalog.PutSummaryAsync("t", "p", "w1", "{\"v\":8}", 40, 7, 20, CancellationToken.None));
     }
 
     [Fact]
@@ -143,7 +163,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         var row = Row("tr", "p", "old", 1, size: 10);
         await Catalog.UpsertAsync(row, CancellationToken.None);
         await Catalog.UpsertAsync(Row("tr", "p", "kept", 1), CancellationToken.None);
-        await Catalog.PutSummaryAsync("tr", "p", "old", "{\"b\":1,\"a\":[ 2 ],\"n\":\"x\\u0000y\"}", 7, 0, CancellationToken.None);
+        await Catalog.PutSummaryAsync("tr", "p", "old", "{\"b\":1,\"a\":[ 2 ],\"n\":\"x\\u0000y\"}", 7, 0, 0, CancellationToken.None);
         var entry = new TrashedSession("tr", "p", "old", 1, 10, 5000, "a title");
         Assert.True(await Catalog.MoveToTrashAsync(entry, "silo-1", CancellationToken.None));
         Assert.False(await Catalog.MoveToTrashAsync(entry, "silo-2", CancellationToken.None));
@@ -179,7 +199,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     {
         await Catalog.UpsertAsync(Row("pu", "p", "a", 1, size: 3), CancellationToken.None);
         await Catalog.UpsertAsync(Row("pu", "p", "b", 1, size: 4), CancellationToken.None);
-        await Catalog.PutSummaryAsync("pu", "p", "a", "{}", 1, 0, CancellationToken.None);
+        await Catalog.PutSummaryAsync("pu", "p", "a", "{}", 1, 0, 0, CancellationToken.None);
         Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("pu", "p", "a", 1, 3, 100, null), "n", CancellationToken.None));
         Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("pu", "p", "b", 1, 4, 100, null), "n", CancellationToken.None));
         Assert.True(await Catalog.PurgeTrashedAsync("pu", "p", "a", 200, "n", CancellationToken.None));
@@ -256,7 +276,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     public async Task Delete_RemovesRowAndSummary()
     {
         await Catalog.UpsertAsync(Row("t", "p", "gone", 1), CancellationToken.None);
-        await Catalog.PutSummaryAsync("t", "p", "gone", "{}", 1, 0, CancellationToken.None);
+        await Catalog.PutSummaryAsync("t", "p", "gone", "{}", 1, 0, 0, CancellationToken.None);
         Assert.True(await Catalog.DeleteAsync("t", "p", "gone", CancellationToken.None));
         Assert.Null(await Catalog.GetAsync("t", "p", "gone", CancellationToken.None));
         Assert.Null(await Catalog.GetSummaryAsync("t", "p", "gone", CancellationToken.None));
@@ -417,7 +437,7 @@ public sealed class PostgresSessionCatalogTests(PostgresFixture postgres) : Sess
     public async Task Summary_DataIsKeptVerbatim_KeyOrderAndSpacingIncluded()
     {
         const string data = "{\"z\":1,\"a\":{\"y\":[3, 2]},\"m\":\"é\"}";
-        await Catalog.PutSummaryAsync("t", "p", "verbatim", data, 5, 0, CancellationToken.None);
+        await Catalog.PutSummaryAsync("t", "p", "verbatim", data, 5, 0, 0, CancellationToken.None);
         Assert.Equal(data, (await Catalog.GetSummaryAsync("t", "p", "verbatim", CancellationToken.None))!.DataJson);
     }
 }

@@ -43,6 +43,27 @@ public sealed class WriteBehindCatalogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Summaries_AreDecidedInMemory_WrittenBehind_AndReadBackByThisProcess()
+    {
+        Assert.Equal(1, await _catalog.PutSummaryAsync("t", "p", "s", "{\"n\":1}", 10, 0, 0, CancellationToken.None));
+        Assert.Equal(2, await _catalog.PutSummaryAsync("t", "p", "s", "{\"n\":2}", 20, 1, 10, CancellationToken.None));
+        await Assert.ThrowsAsync<Core.ConflictException>(() => _catalog.PutSummaryAsync("t", "p", "s", "{\"n\":0}", 30, 1, 0, CancellationToken.None));
+        await Assert.ThrowsAsync<Core.ConflictException>(() => _catalog.PutSummaryAsync("t", "p", "s", "{\"n\":0}", 30, 2, 25, CancellationToken.None));
+        Assert.Null(await _inner.GetSummaryAsync("t", "p", "s", CancellationToken.None));
+
+        // Held back until a reader (or the delay) writes it; the store then has the version decided here.
+        Assert.Equal(new SummaryRecord("s", 20, "{\"n\":2}", 2), await _catalog.GetSummaryAsync("t", "p", "s", CancellationToken.None));
+        Assert.Equal(new SummaryRecord("s", 20, "{\"n\":2}", 2), await _inner.GetSummaryAsync("t", "p", "s", CancellationToken.None));
+        Assert.Equal(3, await _catalog.PutSummaryAsync("t", "p", "s", "{\"n\":3}", 30, 2, 20, CancellationToken.None));
+
+        // A delete writes what is held back first, then removes it: nothing comes back.
+        await _catalog.RefreshAsync("t", "p", "s", () => Row("s", 1), CancellationToken.None);
+        Assert.True(await _catalog.DeleteAsync("t", "p", "s", CancellationToken.None));
+        Assert.Null(await _catalog.GetSummaryAsync("t", "p", "s", CancellationToken.None));
+        Assert.Equal(1, await _catalog.PutSummaryAsync("t", "p", "s", "{\"n\":1}", 40, 0, 0, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task TheDelay_WritesHeldBackRowsWithoutAnyReader()
     {
         await _catalog.RefreshAsync("t", "p", "a", () => Row("a", 1), CancellationToken.None);

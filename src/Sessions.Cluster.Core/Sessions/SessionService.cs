@@ -87,17 +87,18 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     // The sidecar an append carries, under the same compare-and-swap as PUT …/summary. The entries are stored already,
-    // so a conflict is an answer, not an error: it carries the current sidecar for the caller's next fold. A fold from
-    // nothing (version 0) is only whole when this append created the transcript: over an existing transcript without a
-    // sidecar (written by the CLI or the HTTP API) it would miss every earlier entry, so it answers as a conflict and
-    // the caller folds the whole transcript.
+    // so a refusal is an answer, not an error. A fold is only whole when the sidecar it started from had seen every
+    // earlier write: a fold from nothing (version 0) only when this append created the transcript, a fold over a
+    // sidecar only when that sidecar is not older than the transcript was (a write without a sidecar came since, from
+    // the CLI, the HTTP API, a rename, or a sidecar write lost in a crash). Otherwise the answer asks for a fold of the
+    // whole transcript (no current sidecar, the version to replace); on a plain race it carries the current sidecar.
     private async Task<SummaryWriteOutcome> WriteSummaryAsync(string tenant, SessionKey key, SummaryWrite summary, AppendResult result)
     {
         if (summary.ExpectedVersion != 0 || result.Created)
         {
             try
             {
-                var version = await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, summary.DataJson, result.Mtime, summary.ExpectedVersion, CancellationToken.None).ConfigureAwait(false);
+                var version = await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, summary.DataJson, result.Mtime, summary.ExpectedVersion, result.PreviousMtime, CancellationToken.None).ConfigureAwait(false);
                 return new SummaryWriteOutcome(true, version, null);
             }
             catch (ConflictException e) when (e.Code == "summary_version_conflict")
@@ -106,7 +107,8 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         var current = await catalog.GetSummaryAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
-        return new SummaryWriteOutcome(false, current?.Version ?? 0, current);
+        var whole = current is null || current.Mtime < result.PreviousMtime;
+        return new SummaryWriteOutcome(false, current?.Version ?? 0, whole ? null : current);
     }
 
     // The catalog row follows a written append. The bytes are stored, so the answer is a success whatever happens
@@ -292,7 +294,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             throw SessionNotFound(key);
         }
 
-        return await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, cancellationToken).ConfigureAwait(false);
+        return await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, 0, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>SessionStore <c>delete</c>: a main key removes the transcript, every subpath, the catalog row and sidecar; a subpath key only itself.</summary>

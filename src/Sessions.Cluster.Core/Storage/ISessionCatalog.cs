@@ -87,10 +87,18 @@ public interface ISessionCatalog
 
     /// <summary>
     /// Stores a summary sidecar verbatim if its current version equals <paramref name="expectedVersion"/>
-    /// (0 = must not exist yet). Returns the new version.
+    /// (0 = must not exist yet) and, replacing one, if the stored sidecar's mtime is at least <paramref name="notBefore"/>
+    /// (epoch ms; an older sidecar missed a write to the transcript, so a fold over it would too). Returns the new version.
     /// </summary>
-    /// <exception cref="ConflictException">Another writer changed the sidecar first (code <c>summary_version_conflict</c>).</exception>
-    Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken);
+    /// <exception cref="ConflictException">Another writer changed the sidecar first, or it is older than
+    /// <paramref name="notBefore"/> (code <c>summary_version_conflict</c>).</exception>
+    Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes summary sidecars as given, versions included, replacing what is stored: the flush of sidecars whose
+    /// compare-and-swap a write-behind catalog already decided in memory (<see cref="WriteBehindCatalog"/>).
+    /// </summary>
+    Task WriteSummariesAsync(IReadOnlyList<TenantSummary> summaries, CancellationToken cancellationToken);
 
     /// <summary>Every tenant with at least one session row.</summary>
     IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken);

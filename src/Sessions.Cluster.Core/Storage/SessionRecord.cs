@@ -80,6 +80,12 @@ public sealed record RenderedPage(IReadOnlyList<byte[]> Items, string? NextCurso
 /// <param name="Version">Monotonic version for compare-and-swap, starting at 1.</param>
 public sealed record SummaryRecord(string SessionId, long Mtime, string DataJson, long Version);
 
+/// <summary>A summary sidecar with its tenant and project key (<see cref="ISessionCatalog.WriteSummariesAsync"/>).</summary>
+/// <param name="Tenant">The tenant.</param>
+/// <param name="ProjectKey">The project key.</param>
+/// <param name="Summary">The sidecar, version included.</param>
+public sealed record TenantSummary(string Tenant, string ProjectKey, SummaryRecord Summary);
+
 /// <summary>One project of a tenant, as <c>sessions projects</c> lists it.</summary>
 /// <param name="ProjectKey">The project key.</param>
 /// <param name="Sessions">Listed sessions (main, non-sidechain transcripts).</param>

@@ -16,7 +16,9 @@ public sealed record TranscriptLine(ReadOnlyMemory<byte> Json, string? Uuid);
 /// <param name="Created">True when this call created the log.</param>
 /// <param name="Bytes">Bytes this call wrote, newlines included.</param>
 /// <param name="Summary">What became of the summary sidecar the append carried (<see cref="Sessions.SummaryWrite"/>), or null when it carried none.</param>
-public sealed record AppendResult(int Appended, int Duplicates, long Length, long Mtime, bool Created, long Bytes = 0, Sessions.SummaryWriteOutcome? Summary = null);
+/// <param name="PreviousMtime">The log's mtime before this call (epoch ms; 0 when the call created it): a summary sidecar
+/// older than it missed a write. A store that cannot tell exactly errs late (a later value only costs a whole fold).</param>
+public sealed record AppendResult(int Appended, int Duplicates, long Length, long Mtime, bool Created, long Bytes = 0, Sessions.SummaryWriteOutcome? Summary = null, long PreviousMtime = 0);
 
 /// <summary>What a store knows about one log without reading it.</summary>
 /// <param name="Key">The log's key.</param>

@@ -7,17 +7,23 @@ namespace Sessions.Cluster.Core.Storage;
 /// A catalog decorator for one-process deployments (embedded mode) that takes the catalog write off the append path:
 /// the row refresh after each append (<see cref="ISessionCatalog.RefreshAsync"/>) is held back for up to
 /// <c>delay</c> and coalesced per session, so a session appended to 100 times in that window is computed and written
-/// once, in one transaction with the other sessions' rows. Every other operation, read or write, first writes what is
+/// once, in one transaction with the other sessions' rows. Summary sidecar writes
+/// (<see cref="ISessionCatalog.PutSummaryAsync"/>) are decided here, their compare-and-swap against the newest version
+/// held back or stored, and written behind the same way. Every other operation, read or write, first writes what is
 /// held back, so this process always reads its own appends (a listing right after an append shows it).
 /// </summary>
 /// <remarks>
 /// The rows are derived data (the transcript is the truth, and <c>reindex</c> rebuilds them): a crash can lose at most
-/// the refreshes of the last <c>delay</c>, which the next append to that session or a reindex restores. Another
-/// process reading the same catalog would see rows up to <c>delay</c> late, which is why cluster mode writes through.
+/// the refreshes of the last <c>delay</c>, which the next append to that session or a reindex restores. A sidecar it
+/// loses is left older than its transcript, which the SDK's listing takes for stale, and the next append's fold is
+/// refused over it (<c>notBefore</c>) and made over the whole transcript. Another process reading the same catalog
+/// would see rows up to <c>delay</c> late, which is why cluster mode writes through.
 /// </remarks>
 public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeProvider, TimeSpan delay) : ISessionCatalog, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), Func<SessionRecord>> _pending = new();
+    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), SummaryRecord> _summaries = new();
+    private readonly Lock _summaryGate = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private int _scheduled;
     private int _flushing;
@@ -33,19 +39,23 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     {
         ArgumentNullException.ThrowIfNull(row);
         _pending[(tenant, projectKey, sessionId)] = row;
+        ScheduleFlush();
+        return Task.CompletedTask;
+    }
+
+    private void ScheduleFlush()
+    {
         if (Interlocked.Exchange(ref _scheduled, 1) == 0)
         {
             _ = FlushLaterAsync();
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>Writes every held-back refresh, and waits for a flush already under way.</summary>
     /// <exception cref="Exception">The inner catalog's error; the refreshes it could not write stay held back.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (_pending.IsEmpty && Volatile.Read(ref _flushing) == 0)
+        if (_pending.IsEmpty && _summaries.IsEmpty && Volatile.Read(ref _flushing) == 0)
         {
             return;
         }
@@ -54,6 +64,7 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
         Volatile.Write(ref _flushing, 1);
         try
         {
+            await FlushSummariesAsync().ConfigureAwait(false);
             if (_pending.IsEmpty)
             {
                 return;
@@ -87,6 +98,23 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
         {
             Volatile.Write(ref _flushing, 0);
             _gate.Release();
+        }
+    }
+
+    // Writes the sidecars held back; each leaves memory once written, unless a newer version came in meanwhile (so a
+    // sidecar is always either held here or stored, and the compare-and-swap reads the store only when it is stored).
+    private async Task FlushSummariesAsync()
+    {
+        if (_summaries.IsEmpty)
+        {
+            return;
+        }
+
+        var taken = _summaries.ToArray();
+        await inner.WriteSummariesAsync(taken.Select(t => new TenantSummary(t.Key.Tenant, t.Key.ProjectKey, t.Value)).ToList(), CancellationToken.None).ConfigureAwait(false);
+        foreach (var written in taken)
+        {
+            _summaries.TryRemove(written);
         }
     }
 
@@ -219,9 +247,57 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     }
 
     /// <inheritdoc />
-    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    /// <remarks>Decided in memory against the newest version (held back, else stored) and written behind.</remarks>
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken)
     {
-        return await inner.PutSummaryAsync(tenant, projectKey, sessionId, dataJson, mtime, expectedVersion, cancellationToken).ConfigureAwait(false);
+        var key = (tenant, projectKey, sessionId);
+        while (true)
+        {
+            var fromStore = !_summaries.ContainsKey(key);
+            var stored = fromStore ? await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) : null;
+            lock (_summaryGate)
+            {
+                SummaryRecord? current;
+                if (_summaries.TryGetValue(key, out var held))
+                {
+                    current = held;
+                }
+                else if (fromStore)
+                {
+                    current = stored;
+                }
+                else
+                {
+                    // Written and dropped from memory meanwhile: the store has it now.
+                    continue;
+                }
+
+                if (Decide(current) is { } conflict)
+                {
+                    throw conflict;
+                }
+
+                _summaries[key] = new SummaryRecord(sessionId, mtime, dataJson, expectedVersion + 1);
+            }
+
+            ScheduleFlush();
+            return expectedVersion + 1;
+        }
+
+        ConflictException? Decide(SummaryRecord? current)
+        {
+            var version = current?.Version ?? 0;
+            return version == expectedVersion && (current is null || current.Mtime >= notBefore) ? null
+                : new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
+                    expectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task WriteSummariesAsync(IReadOnlyList<TenantSummary> summaries, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.WriteSummariesAsync(summaries, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -60,7 +60,10 @@ interface AppendResult {
   duplicates: number;
   length: number;
   mtime: number;
-  /** What became of the sidecar the append carried: stored, or a conflict with the current one (absent: none). */
+  /**
+   * What became of the sidecar the append carried: stored, or refused with the current one to fold over, or refused
+   * without one (fold the whole transcript, replacing `version`).
+   */
   summary?: { stored: boolean; version: number; current?: StoredSummary };
 }
 
@@ -121,7 +124,7 @@ export class ClusterSessionStore implements SessionStore {
     } else if (result.summary.stored) {
       this.#hold(id, { sessionId: key.sessionId, mtime: result.mtime, data: folded.data, version: result.summary.version });
     } else {
-      await this.#foldSummary(key, entries, result.mtime, result.summary.current ?? null);
+      await this.#foldSummary(key, entries, result.mtime, result.summary.current ?? null, result.summary.version);
     }
   }
 
@@ -148,11 +151,11 @@ export class ClusterSessionStore implements SessionStore {
     return (await this.#call('GET', `${sessionPath(key)}/subkeys`)) as string[];
   }
 
-  // Fold-write of the summary sidecar over the current one under the server's compare-and-swap (If-Match version).
-  // Every conflict answer carries the then-current sidecar, so no attempt reads it first. With no sidecar at all the
-  // fold starts from the whole transcript (this batch included): it may hold entries no fold has seen (a transcript
-  // written through the CLI or the HTTP API).
-  async #foldSummary(key: SessionKey, entries: SessionStoreEntry[], mtime: number, current: StoredSummary | null): Promise<void> {
+  // Fold-write of the summary sidecar under the server's compare-and-swap (If-Match version), over `current`, or, when
+  // the server answered none, over nothing from the whole transcript (this batch included), replacing `version`: the
+  // transcript holds entries no fold has seen (written through the CLI or the HTTP API, or a sidecar write lost in a
+  // crash). Every conflict answer carries the then-current sidecar, so no attempt reads it first.
+  async #foldSummary(key: SessionKey, entries: SessionStoreEntry[], mtime: number, current: StoredSummary | null, version: number): Promise<void> {
     const path = `${sessionPath(key)}/summary`;
     let whole: SessionStoreEntry[] | undefined;
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -161,13 +164,14 @@ export class ClusterSessionStore implements SessionStore {
       const folded = foldSessionSummary(current ? entryOf(current) : undefined, key, current ? entries : whole!, { mtime: Math.max(mtime, current?.mtime ?? 0) });
       try {
         const answer = (await this.#call('PUT', path, JSON.stringify({ mtime: folded.mtime, data: folded.data }), {
-          headers: { 'if-match': `"${current?.version ?? 0}"` },
+          headers: { 'if-match': `"${current?.version ?? version}"` },
         })) as { version: number };
         this.#hold(heldKey(key), { ...folded, version: answer.version });
         return;
       } catch (error) {
         if (!(error instanceof ClusterSessionStoreError) || error.code !== 'summary_version_conflict') throw error;
         current = (error.problem?.current as StoredSummary | undefined) ?? null;
+        version = Number(error.problem?.actual ?? 0);
         await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * Math.random());
       }
     }

@@ -253,3 +253,22 @@ test('the first SDK append to a transcript written without a sidecar folds the w
   assert.deepEqual(summary.data, foldSessionSummary(undefined, key, [...earlier, ...later]).data);
   assert.equal(summary.data.customTitle, 'Imported');
 });
+
+test('a rename through the HTTP API between two SDK appends reaches the sidecar: the next fold is of the whole transcript', async () => {
+  const tenant = `ts-rename-${Date.now()}`;
+  const store = newStore(tenant);
+  const key = { projectKey: 'p', sessionId: 'renamed' };
+  const first = [entry('r1', { cwd: '/r', message: { role: 'user', content: 'the first prompt' } })];
+  await store.append(key, first);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const response = await fetch(`${url}/v1/projects/p/sessions/renamed/rename`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-sessions-tenant': tenant }, body: JSON.stringify({ title: 'Renamed by the API' }),
+  });
+  assert.equal(response.status, 204, await response.text());
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = [entry('r2', { message: { role: 'user', content: 'a later prompt' } })];
+  await store.append(key, second);
+  const [summary] = await store.listSessionSummaries('p');
+  assert.equal(summary.data.customTitle, 'Renamed by the API');
+  assert.deepEqual(summary.data, foldSessionSummary(undefined, key, await store.load(key)).data);
+});
