@@ -8,12 +8,13 @@ namespace Sessions.Cluster.Grains;
 public static class GrainServices
 {
     /// <summary>
-    /// Adds <see cref="TenantReminders"/>, the grain-backed <see cref="ISessionExpiry"/> and, unless registered already,
-    /// default <see cref="SessionGrainOptions"/>.
+    /// Adds <see cref="TenantReminders"/>, the grain-backed <see cref="ISessionExpiry"/>, the silo's
+    /// <see cref="HotTranscriptBudget"/> and, unless registered already, default <see cref="SessionGrainOptions"/>.
     /// </summary>
     public static IServiceCollection AddSessionGrainServices(this IServiceCollection services)
     {
         services.TryAddSingleton(new SessionGrainOptions());
+        services.AddSingleton<HotTranscriptBudget>();
         services.AddSingleton<TenantReminders>();
         services.AddSingleton<ISessionExpiry, SessionGrainExpiry>();
         return services;

@@ -19,7 +19,7 @@ namespace Sessions.Cluster.Grains;
 /// An ephemeral session lives only as long as its activation: <see cref="SessionGrainOptions.EphemeralIdle"/> without a
 /// call, or the loss of its silo, and it is gone.
 /// </remarks>
-public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options)
+public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options, HotTranscriptBudget budget)
     : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
     private string _tenant = "";
@@ -41,6 +41,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        DropHotLogs();
         if (_ephemeral)
         {
             // Nothing of an ephemeral session outlives its activation.
@@ -52,7 +53,8 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     /// <remarks>
     /// Every call of the session's interface but <see cref="SeedFork"/> first makes sure a seeded fork's transcript is
     /// written (see <see cref="FinishFork"/>). Every call to an ephemeral session counts as a use and keeps it from being
-    /// collected for <see cref="SessionGrainOptions.EphemeralIdle"/>.
+    /// collected for <see cref="SessionGrainOptions.EphemeralIdle"/>. A call that may change a transcript other than
+    /// <see cref="Append"/> drops the in-memory copies of hot logs before and after it runs.
     /// </remarks>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
@@ -68,6 +70,21 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             if (context.InterfaceMethod.Name != nameof(SeedFork))
             {
                 await EnsureForkWrittenAsync();
+            }
+
+            if (!KeepsHotLogs.Contains(context.InterfaceMethod.Name))
+            {
+                DropHotLogs();
+                try
+                {
+                    await context.Invoke();
+                }
+                finally
+                {
+                    DropHotLogs();
+                }
+
+                return;
             }
         }
 
@@ -86,8 +103,19 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             _trashed = false;
         }
 
-        var result = await sessions.AppendAsync(_tenant, Key(command.Subpath), lines, command.ExpectedLength, CancellationToken.None,
-            new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary is { } summary ? new SummaryWrite(summary.DataJson, summary.ExpectedVersion) : null));
+        Core.Storage.AppendResult result;
+        try
+        {
+            result = await sessions.AppendAsync(_tenant, Key(command.Subpath), lines, command.ExpectedLength, CancellationToken.None,
+                new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary is { } summary ? new SummaryWrite(summary.DataJson, summary.ExpectedVersion) : null));
+        }
+        catch
+        {
+            // What reached storage is unknown: no copy or length is trusted any more.
+            DropHotLogs();
+            throw;
+        }
+
         if (result.Appended > 0 && !_reminded)
         {
             _reminded = true;
@@ -156,6 +184,11 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         if (await TrashedAsync())
         {
             return new TranscriptView(null, null);
+        }
+
+        if (!_ephemeral && await HotViewAsync(subpath) is { } hot)
+        {
+            return hot;
         }
 
         var view = await sessions.GetViewAsync(_tenant, Key(subpath), CancellationToken.None);

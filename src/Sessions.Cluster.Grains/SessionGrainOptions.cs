@@ -8,4 +8,14 @@ public sealed class SessionGrainOptions
     /// (404), as it is when its silo is lost. Default one hour.
     /// </summary>
     public TimeSpan EphemeralIdle { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Largest log (bytes) a session grain keeps in memory once read, so the next reads of a hot session are answered
+    /// without storage (its appends extend the copy with one range read when next read); 0 keeps none (embedded mode,
+    /// whose files are local). Default 0.
+    /// </summary>
+    public long HotTranscriptBytes { get; set; }
+
+    /// <summary>Most bytes all the session grains of one silo keep in memory together (<see cref="HotTranscriptBytes"/>). Default 512 MiB.</summary>
+    public long HotTranscriptBudget { get; set; } = 512L * 1024 * 1024;
 }

@@ -30,7 +30,7 @@ public static partial class SessionsServer
     [
         "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes",
         "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString", "Sessions:Table:ConnectionString",
-        "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes", "Sessions:EphemeralIdle",
+        "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes", "Sessions:EphemeralIdle", "Sessions:HotTranscriptBytes", "Sessions:HotTranscriptBudget",
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:SweepDueTime", "Sessions:Retention:GraceDays",
         "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
         "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
@@ -72,7 +72,14 @@ public static partial class SessionsServer
             sp.GetRequiredService<StoreClock>().Time, limits, sp.GetRequiredService<TenantService>(), sp.GetRequiredService<ITenantDirectory>()));
         builder.Services.AddSingleton<SessionGrains>();
         builder.Services.AddSingleton<TenantGrainStates>();
-        builder.Services.AddSingleton(new Grains.SessionGrainOptions { EphemeralIdle = section.GetValue("EphemeralIdle", TimeSpan.FromHours(1)) });
+        // A cluster's transcripts are a network away: its grains keep hot logs in memory (embedded files are local).
+        var clusterMode = string.Equals((section["Mode"] ?? StorageRegistration.EmbeddedMode).Trim(), StorageRegistration.ClusterMode, StringComparison.OrdinalIgnoreCase);
+        builder.Services.AddSingleton(new Grains.SessionGrainOptions
+        {
+            EphemeralIdle = section.GetValue("EphemeralIdle", TimeSpan.FromHours(1)),
+            HotTranscriptBytes = section.GetValue("HotTranscriptBytes", clusterMode ? 32L * 1024 * 1024 : 0L),
+            HotTranscriptBudget = section.GetValue("HotTranscriptBudget", 512L * 1024 * 1024),
+        });
         builder.AddSessionsSilo(section);
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);

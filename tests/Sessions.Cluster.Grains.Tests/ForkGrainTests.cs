@@ -101,7 +101,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
         var forkId = await Grain(silos[1], parent).Fork(null, "scratch");
 
         var views = await Task.WhenAll(silos.Select(s => Grain(s, forkId).GetView(null)));
-        Assert.All(views, v => Assert.True(v.Inline is { Length: > 0 } && v.Inline.AsSpan().SequenceEqual(views[0].Inline)));
+        Assert.All(views, v => Assert.True(v.Inline is { Length: > 0 } inline && inline.Span.SequenceEqual(views[0].Inline!.Value.Span)));
         Assert.Null(await Store(silos[0]).StatAsync(Tenant, new SessionKey(Project, forkId), CancellationToken.None));
         Assert.Equal("scratch", (await Grain(silos[2], forkId).GetInfo()).Record.CustomTitle);
     }

@@ -33,6 +33,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     /// <summary>How long an ephemeral session lives unused on these silos (shortened, so a test waits seconds).</summary>
     public TimeSpan EphemeralIdle { get; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The largest log a grain keeps in memory on these silos (small, so a test can pass it).</summary>
+    public long HotTranscriptBytes { get; } = 64 * 1024;
+
     /// <summary>The catalog's connection string.</summary>
     public string CatalogConnection { get; private set; } = null!;
 
@@ -62,7 +65,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             host.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, sp.GetRequiredService<EntryLimits>()));
             host.Services.AddSingleton(Retention);
             host.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, Retention));
-            host.Services.AddSingleton(new SessionGrainOptions { EphemeralIdle = EphemeralIdle });
+            host.Services.AddSingleton(new SessionGrainOptions { EphemeralIdle = EphemeralIdle, HotTranscriptBytes = HotTranscriptBytes });
             host.Services.AddSessionGrainServices();
         });
         Cluster = builder.Build();

@@ -76,10 +76,17 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
         if (key.IsMain && !IsEphemeral(tenant, key))
         {
-            await FollowWithRowAsync(tenant, key, lines, result).ConfigureAwait(false);
+            // The row and the sidecar are independent writes: side by side (one catalog round trip of waiting, not two).
+            var follow = FollowWithRowAsync(tenant, key, lines, result);
             if (options?.Summary is { } summary)
             {
-                result = result with { Summary = await WriteSummaryAsync(tenant, key, summary, result).ConfigureAwait(false) };
+                var written = WriteSummaryAsync(tenant, key, summary, result);
+                await Task.WhenAll(follow, written).ConfigureAwait(false);
+                result = result with { Summary = await written.ConfigureAwait(false) };
+            }
+            else
+            {
+                await follow.ConfigureAwait(false);
             }
         }
 
@@ -209,6 +216,17 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     /// <summary>
+    /// Reads <paramref name="count"/> bytes of a stored log from <paramref name="offset"/> (a grain filling or extending
+    /// its in-memory copy of a hot log, up to a committed length it knows); fewer when the log is shorter.
+    /// </summary>
+    /// <exception cref="InvalidKeyException">The key is not safe.</exception>
+    public Task<byte[]> ReadStoredAsync(string tenant, SessionKey key, long offset, long count, CancellationToken cancellationToken)
+    {
+        Validate(tenant, key);
+        return ReadRangeAsync(store, tenant, key, offset, count, cancellationToken);
+    }
+
+    /// <summary>
     /// Opens a log's committed bytes (JSONL) as a view fixed them, for streaming: null when the log does not exist. The
     /// view comes from <paramref name="views"/> (the session's grain) or, when null, from this service.
     /// </summary>
@@ -223,7 +241,8 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
         if (view.Inline is { } inline)
         {
-            return (new MemoryStream(inline, writable: false), inline.Length);
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(inline, out var segment) ? segment : new ArraySegment<byte>(inline.ToArray());
+            return (new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false), inline.Length);
         }
 
         var stream = await store.OpenReadAsync(tenant, key, 0, length, cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,95 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Grains.Tests;
+
+/// <summary>
+/// A hot log's bytes kept in its grain's memory (three silos over Azurite): every view equals the stored bytes at its
+/// length, through appends from other silos, a rename, a subpath, a delete and a new session under the same id; a log
+/// past the size limit is read from storage.
+/// </summary>
+public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
+{
+    private const string Tenant = "hot";
+    private const string Project = "proj";
+
+    [Fact]
+    public async Task EveryView_EqualsTheStoredBytes_ThroughAppendsFromOtherSilos_ARename_ADelete_AndANewSessionUnderTheSameId()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var silos = fixture.Cluster.Silos.ToList();
+        ISessionGrain Grain(int silo) => fixture.FactoryOf(silos[silo % silos.Count]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+
+        await Grain(0).Append(Batch(sessionId, "a", 3));
+        var first = await AssertViewIsStoredAsync(Grain(1), sessionId, null);
+        Assert.NotNull(first.Inline);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Grain(i).Append(Batch(sessionId, $"b{i}", 2));
+            var view = await AssertViewIsStoredAsync(Grain(i + 1), sessionId, null);
+            Assert.NotNull(view.Inline);
+        }
+
+        await Grain(2).Append(Batch(sessionId, "sub", 2) with { Subpath = "subagents/agent-x" });
+        Assert.NotNull((await AssertViewIsStoredAsync(Grain(0), sessionId, "subagents/agent-x")).Inline);
+
+        await Grain(1).Rename("Renamed while hot");
+        var renamed = await AssertViewIsStoredAsync(Grain(2), sessionId, null);
+        Assert.Contains("Renamed while hot", Encoding.UTF8.GetString(renamed.Inline!.Value.Span), StringComparison.Ordinal);
+
+        Assert.True(await Grain(0).Delete(null, "test"));
+        Assert.Null((await Grain(1).GetView(null)).Length);
+        await Grain(2).Append(Batch(sessionId, "again", 1));
+        var again = await AssertViewIsStoredAsync(Grain(0), sessionId, null);
+        Assert.DoesNotContain("\"a0\"", Encoding.UTF8.GetString(again.Inline!.Value.Span), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ALogPastTheSizeLimit_IsReadFromStorage()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var grain = fixture.FactoryOf(fixture.Cluster.Silos[0]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        var big = new string('x', (int)fixture.HotTranscriptBytes);
+        await grain.Append(new AppendCommand(null, [Entry(sessionId, "big", big)], null, null, null));
+        var view = await grain.GetView(null);
+        Assert.Null(view.Inline);
+        Assert.Equal((await Stored(sessionId, null)).Length, view.Length);
+    }
+
+    // The view's bytes (kept or read) equal storage's up to its length, which is storage's whole committed length.
+    private async Task<TranscriptView> AssertViewIsStoredAsync(ISessionGrain grain, string sessionId, string? subpath)
+    {
+        var view = await grain.GetView(subpath);
+        var stored = await Stored(sessionId, subpath);
+        Assert.Equal(stored.Length, view.Length);
+        if (view.Inline is { } inline)
+        {
+            Assert.Equal(stored, inline.ToArray());
+        }
+
+        return view;
+    }
+
+    private async Task<byte[]> Stored(string sessionId, string? subpath)
+    {
+        var sessions = fixture.SessionsOf(fixture.Cluster.Silos[0]);
+        var stat = await sessions.GetViewAsync(Tenant, new SessionKey(Project, sessionId, subpath), CancellationToken.None);
+        return await sessions.ReadStoredAsync(Tenant, new SessionKey(Project, sessionId, subpath), 0, stat.Length ?? 0, CancellationToken.None);
+    }
+
+    private static AppendCommand Batch(string sessionId, string prefix, int count) =>
+        new(null, [.. Enumerable.Range(0, count).Select(i => Entry(sessionId, $"{prefix}{i}", $"text of {prefix}{i}"))], null, null, null);
+
+    private static EntryMessage Entry(string sessionId, string uuid, string text) =>
+        new(Encoding.UTF8.GetBytes(new JsonObject
+        {
+            ["type"] = "user",
+            ["uuid"] = uuid,
+            ["sessionId"] = sessionId,
+            ["timestamp"] = "2026-11-28T10:00:00.000Z",
+            ["message"] = new JsonObject { ["role"] = "user", ["content"] = text },
+        }.ToJsonString()), uuid);
+}
