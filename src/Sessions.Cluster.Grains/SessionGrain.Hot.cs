@@ -3,8 +3,8 @@ namespace Sessions.Cluster.Grains;
 /// <summary>
 /// The session's hot logs: once read, a log of at most <see cref="SessionGrainOptions.HotTranscriptBytes"/> stays in
 /// this activation's memory (within the silo's <see cref="HotTranscriptBudget"/>), so later views carry its bytes and
-/// readers download nothing: each view asks storage for the committed length only, and reads just what appends added
-/// since (one range read). Any other write through the grain (rename, tag, delete, expiry, purge, restore, a fork's
+/// readers download nothing: each view asks storage for the committed length only; an append through the grain extends
+/// the copy with its own lines, and whatever else was added since is read with one range read. Any other write through the grain (rename, tag, delete, expiry, purge, restore, a fork's
 /// write) drops every copy, so a copy is always a prefix of the log as committed.
 /// </summary>
 public sealed partial class SessionGrain
@@ -86,6 +86,61 @@ public sealed partial class SessionGrain
         }
 
         return View(hot);
+    }
+
+    // An append's bytes are its lines, each followed by a newline, when none was skipped as a duplicate: they extend
+    // the copy in memory (or start one, for a log this append created), so the next view reads nothing but the length.
+    private void KeepAppended(string? subpath, Core.Storage.TranscriptLine[] lines, Core.Storage.AppendResult result)
+    {
+        if (options.HotTranscriptBytes <= 0 || _ephemeral || result.Appended != lines.Length || result.Appended == 0 || result.Length > options.HotTranscriptBytes
+            || lines.Sum(l => (long)l.Json.Length + 1) != result.Bytes)
+        {
+            return;
+        }
+
+        var name = subpath ?? "";
+        var start = result.Length - result.Bytes;
+        if (!_hot.TryGetValue(name, out var hot))
+        {
+            if (start != 0 || !budget.TryReserve(result.Bytes))
+            {
+                return;
+            }
+
+            hot = new HotLog(new byte[result.Bytes], 0);
+            _hot[name] = hot;
+            hot.Extend(Joined(lines, result.Bytes), 0);
+            return;
+        }
+
+        if (hot.Length != start)
+        {
+            // Not where this append began (an interleaved read already has it, or missed a write): the next view sees.
+            return;
+        }
+
+        var reserved = hot.Growth(result.Length);
+        if (!budget.TryReserve(reserved))
+        {
+            DropHotLog(name);
+            return;
+        }
+
+        hot.Extend(Joined(lines, result.Bytes), reserved);
+    }
+
+    private static byte[] Joined(Core.Storage.TranscriptLine[] lines, long bytes)
+    {
+        var joined = new byte[bytes];
+        var at = 0;
+        foreach (var line in lines)
+        {
+            line.Json.Span.CopyTo(joined.AsSpan(at));
+            at += line.Json.Length;
+            joined[at++] = (byte)'\n';
+        }
+
+        return joined;
     }
 
     // Drops every copy (a write other than an append, or an append whose outcome is unknown).

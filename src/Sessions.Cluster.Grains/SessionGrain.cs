@@ -116,6 +116,8 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             throw;
         }
 
+        KeepAppended(command.Subpath, lines, result);
+
         if (result.Appended > 0 && !_reminded)
         {
             _reminded = true;
