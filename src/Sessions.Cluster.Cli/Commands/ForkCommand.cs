@@ -17,6 +17,9 @@ internal static class ForkCommand
             using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
             var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
             var forkId = await client.ForkAsync(projectKey, sessionId, result.GetValue(at), result.GetValue(title), ct).ConfigureAwait(false);
+            // The fork's grain writes the fork right after the call answers; asking it for the fork's info waits for
+            // that write, so the id printed is at once found by every lookup (by id alone too, as `show` does).
+            await client.GetInfoAsync(projectKey, forkId, ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {
                 context.WriteJson(new { sessionId = forkId, projectKey, forkedFrom = sessionId });

@@ -7,7 +7,7 @@ internal static class ApiErrors
     public static readonly IReadOnlyDictionary<string, int> Codes = new Dictionary<string, int>(StringComparer.Ordinal)
     {
         ["bad_request"] = 400, ["invalid_parameter"] = 400, ["invalid_entry"] = 400, ["invalid_key"] = 400, ["invalid_json"] = 400,
-        ["invalid_summary"] = 400, ["invalid_cursor"] = 400, ["invalid_limit"] = 400, ["invalid_paging"] = 400, ["invalid_query"] = 400,
+        ["invalid_summary"] = 400, ["summary_on_subpath"] = 400, ["invalid_cursor"] = 400, ["invalid_limit"] = 400, ["invalid_paging"] = 400, ["invalid_query"] = 400,
         ["invalid_title"] = 400, ["invalid_tag"] = 400, ["invalid_idempotency_key"] = 400, ["invalid_cleanup_period"] = 400,
         ["invalid_limits"] = 400, ["invalid_scopes"] = 400, ["if_match_required"] = 400, ["nothing_to_fork"] = 400,
         ["unauthenticated"] = 401,
