@@ -59,6 +59,8 @@ public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictio
         {
             if (_process.HasExited)
             {
+                // Read what it wrote to the end first: an exit can be seen before its last lines are.
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"The node exited with {_process.ExitCode}: {Log}");
             }
 
