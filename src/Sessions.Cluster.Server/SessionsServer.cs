@@ -7,6 +7,7 @@ using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Core.Tenants;
 using Sessions.Cluster.Server.Api;
 using Sessions.Cluster.Server.Auth;
+using Sessions.Cluster.Server.Console;
 
 namespace Sessions.Cluster.Server;
 
@@ -81,6 +82,9 @@ public static partial class SessionsServer
             HotTranscriptBudget = section.GetValue("HotTranscriptBudget", 512L * 1024 * 1024),
         });
         builder.AddSessionsSilo(section);
+        // The web console's sign-in cookie and anti-forgery tokens are encrypted with a key ring kept in the data folder
+        // (embedded), so a restart does not sign browsers out.
+        builder.Services.AddSessionsConsole(clusterMode ? null : Path.Combine(Path.GetFullPath(section["DataDir"] ?? ".data"), "console-keys"));
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);
         builder.Services.AddSingleton(retention);
@@ -111,10 +115,12 @@ public static partial class SessionsServer
         }
 
         app.UseMiddleware<RequestTelemetryMiddleware>();
+        app.UseConsoleHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
         app.UseMiddleware<TenantRateLimitMiddleware>();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
@@ -129,6 +135,7 @@ public static partial class SessionsServer
             app.MapOrleansDashboard("/dashboard").RequireAuthorization(Auth.SessionsClaims.OperatorPolicy);
         }
 
+        app.MapSessionsConsole();
         app.MapFallback((HttpContext http) => Results.Problem(
             detail: $"No endpoint matches {http.Request.Method} {http.Request.Path}. Keys must not contain '/', '\\', '..' or '%'; see /openapi/v1.json.",
             statusCode: StatusCodes.Status404NotFound,

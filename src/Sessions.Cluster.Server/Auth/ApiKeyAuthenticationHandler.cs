@@ -3,8 +3,6 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using Sessions.Cluster.Core;
-using Sessions.Cluster.Core.Tenants;
 
 namespace Sessions.Cluster.Server.Auth;
 
@@ -15,19 +13,18 @@ namespace Sessions.Cluster.Server.Auth;
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    AuthOptions auth, ITenantDirectory directory, IProblemDetailsService problems)
+    ApiKeyValidator keys, IProblemDetailsService problems)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (!auth.KeysRequired)
+        if (!keys.KeysRequired)
         {
             // Open mode (loopback only): the caller names its tenant.
             var tenant = Request.Headers["X-Sessions-Tenant"].ToString();
-            tenant = string.IsNullOrEmpty(tenant) ? "default" : tenant;
-            return Success(tenant, [.. ApiScopes.All], "open");
+            return Success(ApiKeyValidator.Open(string.IsNullOrEmpty(tenant) ? "default" : tenant, SchemeName));
         }
 
         var header = Request.Headers.Authorization.ToString();
@@ -36,25 +33,8 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var presented = header["Bearer ".Length..].Trim();
-        if (auth.OperatorKey is { } operatorKey && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.UTF8.GetBytes(ApiKeys.Hash(presented)), System.Text.Encoding.UTF8.GetBytes(ApiKeys.Hash(operatorKey))))
-        {
-            return Success(null, [.. ApiScopes.All, SessionsClaims.OperatorScope], "operator");
-        }
-
-        if (!ApiKeys.TryParse(presented, out var keyId, out var secret))
-        {
-            return AuthenticateResult.Fail("The API key is not valid.");
-        }
-
-        var key = await directory.FindKeyAsync(keyId, Context.RequestAborted).ConfigureAwait(false);
-        if (key is null || key.RevokedAt is not null || !ApiKeys.Matches(secret, key.SecretHash))
-        {
-            return AuthenticateResult.Fail("The API key is not valid.");
-        }
-
-        return Success(key.Tenant, key.Scopes, key.KeyId);
+        var principal = await keys.ValidateAsync(header["Bearer ".Length..].Trim(), SchemeName, Context.RequestAborted).ConfigureAwait(false);
+        return principal is null ? AuthenticateResult.Fail("The API key is not valid.") : Success(principal);
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -66,17 +46,8 @@ internal sealed class ApiKeyAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         WriteProblemAsync(StatusCodes.Status403Forbidden, "forbidden", "This API key does not have the scope this request needs.");
 
-    private AuthenticateResult Success(string? tenant, IEnumerable<string> scopes, string keyId)
-    {
-        var claims = new List<Claim> { new(SessionsClaims.KeyId, keyId) };
-        if (tenant is not null)
-        {
-            claims.Add(new Claim(SessionsClaims.Tenant, tenant));
-        }
-
-        claims.AddRange(scopes.Select(s => new Claim(SessionsClaims.Scope, s)));
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
-    }
+    private static AuthenticateResult Success(ClaimsPrincipal principal) =>
+        AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
 
     private async Task WriteProblemAsync(int status, string code, string detail)
     {

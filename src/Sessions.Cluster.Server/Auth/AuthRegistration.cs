@@ -17,6 +17,7 @@ internal static class AuthRegistration
         }
 
         services.AddSingleton(auth);
+        services.AddSingleton<ApiKeyValidator>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()

@@ -1,0 +1,54 @@
+namespace Sessions.Cluster.Server.Console.Components;
+
+/// <summary>The console's addresses (every key escaped) and how it formats times and sizes.</summary>
+public static class Links
+{
+    /// <summary>The projects page.</summary>
+    public const string Home = "/";
+
+    /// <summary>A project's sessions, optionally filtered.</summary>
+    public static string Project(string projectKey, string? tag = null, string? text = null, string? cursor = null)
+    {
+        var query = string.Join("&", new[] { ("tag", tag), ("q", text), ("cursor", cursor) }
+            .Where(p => !string.IsNullOrEmpty(p.Item2)).Select(p => $"{p.Item1}={Uri.EscapeDataString(p.Item2!)}"));
+        return $"/console/projects/{E(projectKey)}" + (query.Length > 0 ? "?" + query : "");
+    }
+
+    /// <summary>The latest session of a project (the SDK's "continue").</summary>
+    public static string Latest(string projectKey) => $"/console/projects/{E(projectKey)}/latest";
+
+    /// <summary>A session's transcript, from message <paramref name="offset"/>.</summary>
+    public static string Session(string projectKey, string sessionId, int offset = 0) =>
+        $"/console/projects/{E(projectKey)}/sessions/{E(sessionId)}" + (offset > 0 ? $"?offset={offset}" : "");
+
+    /// <summary>A subagent's transcript.</summary>
+    public static string Subagent(string projectKey, string sessionId, string agentId) =>
+        $"/console/projects/{E(projectKey)}/sessions/{E(sessionId)}/subagents/{E(agentId)}";
+
+    /// <summary>The fork form, at a message or of the whole session.</summary>
+    public static string Fork(string projectKey, string sessionId, string? atMessage = null) =>
+        $"/console/projects/{E(projectKey)}/sessions/{E(sessionId)}/fork" + (atMessage is null ? "" : $"?at={E(atMessage)}");
+
+    /// <summary>The delete confirmation.</summary>
+    public static string Delete(string projectKey, string sessionId) => $"/console/projects/{E(projectKey)}/sessions/{E(sessionId)}/delete";
+
+    /// <summary>The transcript's JSONL.</summary>
+    public static string Download(string projectKey, string sessionId) => $"/console/projects/{E(projectKey)}/sessions/{E(sessionId)}/download";
+
+    /// <summary>Search across projects.</summary>
+    public static string Search(string? text = null) => "/console/search" + (string.IsNullOrEmpty(text) ? "" : "?q=" + Uri.EscapeDataString(text));
+
+    /// <summary>UTC time of an epoch-millisecond instant, to the minute.</summary>
+    public static string Time(long? epochMs) =>
+        epochMs is { } ms and > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture) : "–";
+
+    /// <summary>A byte count in B, KB or MB.</summary>
+    public static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KB",
+        _ => $"{bytes / 1024.0 / 1024.0:0.#} MB",
+    };
+
+    private static string E(string value) => Uri.EscapeDataString(value);
+}

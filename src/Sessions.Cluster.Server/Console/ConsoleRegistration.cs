@@ -1,0 +1,112 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection;
+using Sessions.Cluster.Core.Tenants;
+using Sessions.Cluster.Server.Auth;
+
+namespace Sessions.Cluster.Server.Console;
+
+/// <summary>
+/// Wires the web console: server-rendered Razor components (static SSR: no script at all, forms posted with
+/// anti-forgery tokens), the sign-in cookie scheme, the stylesheet, the JSONL download and the security headers of
+/// every console response. The console lives at <c>/</c> and <c>/console/…</c>; the API's routes are untouched.
+/// </summary>
+internal static class ConsoleRegistration
+{
+    /// <summary>Policy of every console page but sign-in: a tenant key (or the open server) with the read scope.</summary>
+    public const string ReadPolicy = "sessions:console";
+
+    /// <summary>
+    /// The console's Content-Security-Policy: nothing runs (no script source at all), styles and images only from the
+    /// server itself (images also as data: URIs, for a transcript's inline images), forms post only to it, and it may
+    /// not be framed.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    private const string SelectorScheme = "Sessions";
+
+    private static readonly Lazy<byte[]> Stylesheet = new(() =>
+    {
+        using var stream = typeof(ConsoleRegistration).Assembly.GetManifestResourceStream("console.css")
+            ?? throw new InvalidOperationException("The console's stylesheet is not embedded in the server assembly.");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    });
+
+    /// <summary>Registers the console's services.</summary>
+    /// <param name="services">The server's services.</param>
+    /// <param name="keysFolder">Where the data-protection key ring (it encrypts the sign-in cookie and the anti-forgery
+    /// tokens) is kept so they survive a restart; null keeps ASP.NET Core's default location.</param>
+    public static void AddSessionsConsole(this IServiceCollection services, string? keysFolder)
+    {
+        services.AddRazorComponents();
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "sessions_console_csrf";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.HttpOnly = true;
+        });
+        var protection = services.AddDataProtection().SetApplicationName("Sessions.Cluster");
+        if (keysFolder is not null)
+        {
+            protection.PersistKeysToFileSystem(new DirectoryInfo(keysFolder));
+        }
+
+        services.AddSingleton<ConsoleKeyCookie>();
+        // Console paths authenticate with the sign-in cookie, every other path with the bearer key only: the cookie never
+        // authenticates an API call, and a console page (sign-in and sign-out included) always sees its own user, which
+        // the anti-forgery tokens are bound to.
+        services.AddAuthentication(SelectorScheme)
+            .AddScheme<AuthenticationSchemeOptions, ConsoleAuthenticationHandler>(ConsoleAuthenticationHandler.SchemeName, null)
+            .AddPolicyScheme(SelectorScheme, null, o => o.ForwardDefaultSelector = context =>
+                IsConsolePath(context.Request.Path) ? ConsoleAuthenticationHandler.SchemeName : ApiKeyAuthenticationHandler.SchemeName);
+        services.AddAuthorizationBuilder().AddPolicy(ReadPolicy, p => p
+            .AddAuthenticationSchemes(ConsoleAuthenticationHandler.SchemeName)
+            .RequireAuthenticatedUser()
+            .RequireAssertion(c => SessionsClaims.Has(c.User, ApiScopes.Read) && c.User.HasClaim(x => x.Type == SessionsClaims.Tenant)));
+    }
+
+    /// <summary>Adds the console's security headers to its responses (call before the endpoints run).</summary>
+    public static void UseConsoleHeaders(this WebApplication app) => app.Use((context, next) =>
+    {
+        if (IsConsolePath(context.Request.Path))
+        {
+            var headers = context.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers["Cross-Origin-Opener-Policy"] = "same-origin";
+            // What anti-forgery would set on pages with forms anyway (it logs a warning when it has to).
+            headers.CacheControl = "no-cache, no-store";
+            headers.Pragma = "no-cache";
+        }
+
+        return next(context);
+    });
+
+    /// <summary>Maps the console's pages, stylesheet and download.</summary>
+    public static void MapSessionsConsole(this WebApplication app)
+    {
+        app.MapGet("/console/console.css", (HttpContext http) =>
+        {
+            http.Response.Headers.CacheControl = "public, max-age=3600";
+            return Results.Bytes(Stylesheet.Value, "text/css; charset=utf-8");
+        }).AllowAnonymous().ExcludeFromDescription();
+
+        app.MapGet("/console/projects/{projectKey}/sessions/{sessionId}/download", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
+        {
+            var tenant = Api.RequestContext.Tenant(http);
+            var opened = await grains.OpenTranscriptAsync(tenant, new Core.SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)
+                ?? throw new Core.NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
+            // Results.Stream disposes the transcript's stream once it is sent.
+            return Results.Stream(opened.Content, "application/x-ndjson", $"{sessionId}.jsonl");
+        }).RequireAuthorization(ReadPolicy).ExcludeFromDescription();
+
+        app.MapRazorComponents<Components.App>().RequireAuthorization(ReadPolicy);
+    }
+
+    private static bool IsConsolePath(PathString path) =>
+        path == "/" || path.StartsWithSegments("/console", StringComparison.OrdinalIgnoreCase);
+}

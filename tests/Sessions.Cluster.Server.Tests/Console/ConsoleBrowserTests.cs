@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
+using Xunit.Abstractions;
+
+namespace Sessions.Cluster.Server.Tests.Console;
+
+/// <summary>
+/// The web console in real headless Chromium against a real embedded server holding the imported fixtures: find a
+/// session by search, open it, expand a tool call, open a subagent, fork at a message and land on the fork, rename,
+/// tag, delete. Saves the README's screenshots (docs/console) and prints the 3 MB transcript's first paint.
+/// </summary>
+public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser chromium, ITestOutputHelper output)
+    : IClassFixture<ServerFixture>, IClassFixture<ChromiumBrowser>
+{
+    /// <summary>The 3.1 MB fixture session (1,500 entries, two subagents, compaction boundaries).</summary>
+    internal const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
+
+    internal const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
+
+    internal static string ScreenshotDir => Path.Combine(RepoPaths.Root, "docs", "console");
+
+    [Fact]
+    public async Task Console_FindOpenExpandSubagentForkRenameTagDelete()
+    {
+        var (code, _, err) = await server.CliAsync("import", RepoPaths.CopyFixtures());
+        Assert.True(code == 0, err);
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+
+        // Projects, with counts.
+        var home = await page.GotoAsync("/");
+        Assert.Equal(200, home!.Status);
+        await Assertions.Expect(page.Locator("#projects")).ToContainTextAsync(BigProject);
+        Directory.CreateDirectory(ScreenshotDir);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "projects.png") });
+
+        // Search from the header, then open the result.
+        await page.FillAsync("header input[name=q]", BigSession[..8]);
+        await page.PressAsync("header input[name=q]", "Enter");
+        await page.WaitForURLAsync(new Regex("/console/search"));
+        await page.ClickAsync($"a.session-link[href*='{BigSession}']");
+        await page.WaitForURLAsync(new Regex(BigSession + "$"));
+        await Assertions.Expect(page.Locator("#session-id")).ToHaveTextAsync(BigSession);
+        Assert.True(await page.Locator("article.msg").CountAsync() is > 0 and <= 100, "the transcript is paged");
+        var paint = await page.EvaluateAsync<double>("() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1");
+        output.WriteLine($"first contentful paint of the 3.1 MB transcript: {paint:F0} ms");
+        Assert.True(paint > 0, "Chromium reported a first paint");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "session.png") });
+
+        // A tool call is collapsed until clicked; then its input shows.
+        var tool = page.Locator("details.tool").First;
+        Assert.Null(await tool.GetAttributeAsync("open"));
+        await tool.Locator("summary").ClickAsync();
+        await Assertions.Expect(tool.Locator("pre").First).ToBeVisibleAsync();
+        await page.Locator("details.tool[open]").First.ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(ScreenshotDir, "tool-call.png") });
+
+        // The later page of messages.
+        await page.ClickAsync("nav.pager a.next >> nth=0");
+        await page.WaitForURLAsync(new Regex("offset=100"));
+        Assert.True(await page.Locator("article.msg").CountAsync() > 0);
+
+        // A subagent's transcript.
+        await page.GotoAsync($"/console/projects/{BigProject}/sessions/{BigSession}");
+        await page.ClickAsync("#subagents a >> nth=0");
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Subagent agent-");
+        Assert.True(await page.Locator("article.msg").CountAsync() > 0, "the subagent's messages show");
+
+        // Fork at the third message, with a title: the browser lands on the fork.
+        await page.GotoAsync($"/console/projects/{BigProject}/sessions/{BigSession}");
+        var third = page.Locator("article.msg:not(.system)").Nth(2);
+        var cut = (await third.GetAttributeAsync("id"))!["m-".Length..];
+        await third.Locator("a.fork").ClickAsync();
+        await page.FillAsync("input[name=title]", "console fork");
+        await page.ClickAsync("form button.primary");
+        await page.WaitForURLAsync(new Regex("done=forked"));
+        var forkId = await page.Locator("#session-id").TextContentAsync();
+        Assert.NotEqual(BigSession, forkId);
+        await Assertions.Expect(page.Locator("#forked-from")).ToHaveTextAsync(BigSession);
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("console fork");
+        await Assertions.Expect(page.Locator("ul.lineage")).ToContainTextAsync(BigSession);
+        var forkMessages = await server.CreateClient().GetMessagesAsync(BigProject, forkId!, null, null, CancellationToken.None);
+        Assert.Equal(3, forkMessages.Count);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "fork.png") });
+        Assert.NotNull(cut);
+
+        // Rename and tag the fork; the project's tag filter finds it.
+        await page.FillAsync("form input[name=title]", "Renamed in the console");
+        await page.ClickAsync("form:has(input[name=title]) button");
+        await page.WaitForURLAsync(new Regex("done=renamed"));
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Renamed in the console");
+        await page.FillAsync("form input[name=tag]", "reviewed");
+        await page.ClickAsync("form:has(input[name=tag]) button");
+        await page.WaitForURLAsync(new Regex("done=tagged"));
+        await Assertions.Expect(page.Locator("#tag")).ToHaveTextAsync("reviewed");
+        await page.GotoAsync($"/console/projects/{BigProject}?tag=reviewed");
+        await Assertions.Expect(page.Locator("table.sessions tbody tr")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("table.sessions")).ToContainTextAsync("Renamed in the console");
+
+        // Delete the fork, after the confirmation; it is gone for the API too.
+        await page.GotoAsync($"/console/projects/{BigProject}/sessions/{forkId}");
+        await page.ClickAsync("a.button.danger");
+        await page.ClickAsync("form button.danger");
+        await page.WaitForURLAsync(new Regex($"/console/projects/{BigProject}$"));
+        using var gone = await server.Http.GetAsync($"v1/projects/{BigProject}/sessions/{forkId}");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task HostileTranscript_RendersAsText_AndRunsNothing()
+    {
+        const string project = "hostile-project";
+        var sessionId = Guid.NewGuid().ToString();
+        var client = server.CreateClient();
+        await client.AppendLinesAsync(project, sessionId, null, HostileTranscript.Lines(sessionId), null, CancellationToken.None);
+        await client.RenameAsync(project, sessionId, "<img src=x onerror=\"window.__pwned='title'\">", CancellationToken.None);
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        var dialogs = 0;
+        page.Dialog += (_, d) =>
+        {
+            dialogs++;
+            _ = d.DismissAsync();
+        };
+        var requests = new List<string>();
+        page.Request += (_, r) => requests.Add(r.Url);
+
+        var response = await page.GotoAsync($"/console/projects/{project}/sessions/{sessionId}");
+        Assert.Equal(200, response!.Status);
+        Assert.Equal(Server.Console.ConsoleRegistration.ContentSecurityPolicy, await response.HeaderValueAsync("content-security-policy"));
+
+        // Open everything collapsed, so any payload inside would be in the live DOM.
+        foreach (var summary in await page.Locator("details > summary").AllAsync())
+        {
+            await summary.ClickAsync();
+        }
+
+        await page.HoverAsync("details.tool summary");
+        Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
+        Assert.Equal(0, dialogs);
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.scripts.length"));
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.querySelectorAll('[onerror],[onload],[onclick],[onmouseover],iframe,svg,object,embed').length"));
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => [...document.querySelectorAll('a[href], img[src]')].filter(e => /^\\s*javascript:/i.test(e.getAttribute('href') ?? e.getAttribute('src'))).length"));
+        Assert.Equal(0, await page.Locator("img[src^='data:image/svg']").CountAsync());
+        // The payloads are on the page as text.
+        await Assertions.Expect(page.Locator("article.msg.user").First).ToContainTextAsync(HostileTranscript.ScriptText);
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("onerror=");
+        await Assertions.Expect(page.Locator("details.tool").First).ToContainTextAsync("window.__pwned='result'");
+        // Nothing but the server itself was asked for anything.
+        Assert.All(requests, url => Assert.StartsWith(server.BaseUrl.ToString(), url, StringComparison.Ordinal));
+        Directory.CreateDirectory(ScreenshotDir);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "hostile.png") });
+    }
+
+    [Fact]
+    public async Task ConsoleRoutes_LeaveTheApiAndItsProblemsUnchanged()
+    {
+        using var unknown = await server.Http.GetAsync("no/such/route");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        using var projects = await server.Http.GetAsync("v1/projects");
+        Assert.Equal("application/json", projects.Content.Headers.ContentType?.MediaType);
+        Assert.False(projects.Headers.Contains("Content-Security-Policy"));
+        using var root = await server.Http.GetAsync("");
+        Assert.Equal(HttpStatusCode.OK, root.StatusCode);
+        Assert.Equal("text/html", root.Content.Headers.ContentType?.MediaType);
+        Assert.True(root.Headers.Contains("Content-Security-Policy"));
+        using var missing = await server.Http.GetAsync("console/projects/none/sessions/00000000-0000-0000-0000-000000000000");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("was not found", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Sessions.Cluster.Server.Tests.Infrastructure;
+using Sessions.Cluster.Testing;
+
+namespace Sessions.Cluster.Server.Tests.Console;
+
+/// <summary>
+/// The web console on a server that requires API keys, in real headless Chromium: sign-in with a key, a read-only key
+/// sees no write control and a forged write (valid anti-forgery token, read-only key) is refused, a write key's forms
+/// work, a post without the anti-forgery token is refused, revoking the key signs the browser out.
+/// </summary>
+public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser chromium) : IClassFixture<KeyedServerFixture>, IClassFixture<ChromiumBrowser>
+{
+    private const string Project = ConsoleBrowserTests.BigProject;
+    private const string Session = ConsoleBrowserTests.BigSession;
+
+    [Fact]
+    public async Task ReadOnlyKey_SeesNoWriteControls_AndAForgedWriteIsRefused()
+    {
+        var tenant = "console-" + Guid.NewGuid().ToString("N")[..8];
+        var writer = await Keys.IssueAsync(server.BaseUrl, tenant, "read", "write");
+        var reader = await Keys.IssueAsync(server.BaseUrl, tenant, "read");
+        var (code, _, err) = await server.CliAsync("import", RepoPaths.CopyFixtures(), "--api-key", writer);
+        Assert.True(code == 0, err);
+
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        var sessionPath = $"/console/projects/{Project}/sessions/{Session}";
+
+        // Not signed in: sent to the sign-in form, and back after it.
+        await page.GotoAsync(sessionPath);
+        await page.WaitForURLAsync(new Regex("/console/signin"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleBrowserTests.ScreenshotDir, "signin.png") });
+        await page.FillAsync("input[name=key]", "sk-not-a-key");
+        await page.ClickAsync("form button.primary");
+        await Assertions.Expect(page.Locator(".error")).ToContainTextAsync("not valid");
+        await page.FillAsync("input[name=key]", reader);
+        await page.ClickAsync("form button.primary");
+        await page.WaitForURLAsync(new Regex(Session + "$"));
+        await Assertions.Expect(page.Locator("#session-id")).ToHaveTextAsync(Session);
+
+        // Read-only: no rename, tag, fork or delete control anywhere.
+        Assert.Equal(0, await page.Locator("form[method=post]").CountAsync());
+        Assert.Equal(0, await page.Locator("a.fork, a.button.danger").CountAsync());
+        Assert.Contains("read", await page.Locator("header .who").TextContentAsync(), StringComparison.Ordinal);
+
+        // A forged rename or fork with a valid anti-forgery token (from the sign-out form) is refused by the server: the
+        // forms do not exist for a read-only key, so there is nothing to dispatch the post to (400), and nothing changes.
+        await page.GotoAsync("/console/signout");
+        var token = await page.Locator("input[name=__RequestVerificationToken]").GetAttributeAsync("value");
+        var forged = await context.APIRequest.PostAsync(sessionPath, new APIRequestContextOptions
+        {
+            Form = context.APIRequest.CreateFormData().Set("_handler", "rename").Set("title", "forged").Set("__RequestVerificationToken", token!),
+        });
+        Assert.Equal(400, forged.Status);
+        var forgedFork = await context.APIRequest.PostAsync($"/console/projects/{Project}/sessions/{Session}/fork", new APIRequestContextOptions
+        {
+            Form = context.APIRequest.CreateFormData().Set("_handler", "fork").Set("__RequestVerificationToken", token!),
+        });
+        Assert.Equal(400, forgedFork.Status);
+        using var api = Keys.Client(server.BaseUrl, writer);
+        var info = await api.GetStringAsync($"v1/projects/{Project}/sessions/{Session}");
+        Assert.DoesNotContain("forged", info, StringComparison.Ordinal);
+        var listed = await api.GetStringAsync($"v1/projects/{Project}/sessions");
+        Assert.Single(Regex.Matches(listed, "\"sessionId\""));
+
+        // Without the token, even a write key's post is refused (anti-forgery).
+        var withoutToken = await context.APIRequest.PostAsync(sessionPath, new APIRequestContextOptions
+        {
+            Form = context.APIRequest.CreateFormData().Set("_handler", "rename").Set("title", "no token"),
+        });
+        Assert.Equal(400, withoutToken.Status);
+    }
+
+    [Fact]
+    public async Task WriteKey_RenamesThroughTheForm_AndRevokingItSignsTheBrowserOut()
+    {
+        var tenant = "console-" + Guid.NewGuid().ToString("N")[..8];
+        var writer = await Keys.IssueAsync(server.BaseUrl, tenant, "read", "write");
+        using var api = Keys.Client(server.BaseUrl, writer);
+        var sessionId = Guid.NewGuid().ToString();
+        using (var appended = await api.PostAsync($"v1/projects/p/sessions/{sessionId}/entries", Calls.Json(
+            $$$"""[{"type":"user","uuid":"{{{Guid.NewGuid()}}}","parentUuid":null,"sessionId":"{{{sessionId}}}","timestamp":"2026-11-28T10:00:00.000Z","message":{"role":"user","content":"hello console"}}]""")))
+        {
+            Assert.True(appended.IsSuccessStatusCode);
+        }
+
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/console/signin");
+        await page.FillAsync("input[name=key]", writer);
+        await page.ClickAsync("form button.primary");
+        await page.WaitForURLAsync(new Regex("/$"));
+        await page.GotoAsync($"/console/projects/p/sessions/{sessionId}");
+        await page.FillAsync("form input[name=title]", "named by a write key");
+        await page.ClickAsync("form:has(input[name=title]) button");
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("named by a write key");
+        Assert.Contains("named by a write key", await api.GetStringAsync($"v1/projects/p/sessions/{sessionId}"), StringComparison.Ordinal);
+
+        // Revoked: the next page asks for a key again.
+        Assert.True(Core.Tenants.ApiKeys.TryParse(writer, out var keyId, out _));
+        using (var op = Keys.Client(server.BaseUrl, Keys.Operator))
+        using (var revoked = await op.DeleteAsync($"v1/tenants/{tenant}/keys/{keyId}"))
+        {
+            Assert.True(revoked.IsSuccessStatusCode, await revoked.Content.ReadAsStringAsync());
+        }
+
+        await page.GotoAsync($"/console/projects/p/sessions/{sessionId}");
+        await page.WaitForURLAsync(new Regex("/console/signin"));
+    }
+}
