@@ -46,6 +46,13 @@ internal sealed class ConsoleAuthenticationHandler(
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
+        if (Context.User.HasClaim(SessionsClaims.Scope, SessionsClaims.OperatorScope) && !Context.User.HasClaim(c => c.Type == SessionsClaims.Tenant))
+        {
+            // The operator has no tenant's sessions to see: its pages are the tenants.
+            Response.Redirect("/console/operator");
+            return;
+        }
+
         Response.StatusCode = StatusCodes.Status403Forbidden;
         Response.ContentType = "text/plain; charset=utf-8";
         await Response.WriteAsync("This API key may not use this page.").ConfigureAwait(false);

@@ -12,8 +12,14 @@ namespace Sessions.Cluster.Server.Console;
 /// </summary>
 internal static class ConsoleRegistration
 {
-    /// <summary>Policy of every console page but sign-in: a tenant key (or the open server) with the read scope.</summary>
+    /// <summary>Policy of the tenant's pages: a tenant key (or the open server) with the read scope.</summary>
     public const string ReadPolicy = "sessions:console";
+
+    /// <summary>Policy of the tenant's admin page (retention, dry run, audit, trash, keys): a tenant key with the admin scope.</summary>
+    public const string AdminPolicy = "sessions:console-admin";
+
+    /// <summary>Policy of the operator's pages (tenants and their keys): the operator key.</summary>
+    public const string OperatorPolicy = "sessions:console-operator";
 
     /// <summary>
     /// The console's Content-Security-Policy: nothing runs (no script source at all), styles and images only from the
@@ -61,10 +67,13 @@ internal static class ConsoleRegistration
             .AddScheme<AuthenticationSchemeOptions, ConsoleAuthenticationHandler>(ConsoleAuthenticationHandler.SchemeName, null)
             .AddPolicyScheme(SelectorScheme, null, o => o.ForwardDefaultSelector = context =>
                 IsConsolePath(context.Request.Path) ? ConsoleAuthenticationHandler.SchemeName : ApiKeyAuthenticationHandler.SchemeName);
-        services.AddAuthorizationBuilder().AddPolicy(ReadPolicy, p => p
-            .AddAuthenticationSchemes(ConsoleAuthenticationHandler.SchemeName)
-            .RequireAuthenticatedUser()
-            .RequireAssertion(c => SessionsClaims.Has(c.User, ApiScopes.Read) && c.User.HasClaim(x => x.Type == SessionsClaims.Tenant)));
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ReadPolicy, p => p.AddAuthenticationSchemes(ConsoleAuthenticationHandler.SchemeName).RequireAuthenticatedUser()
+                .RequireAssertion(c => SessionsClaims.Has(c.User, ApiScopes.Read) && c.User.HasClaim(x => x.Type == SessionsClaims.Tenant)))
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(ConsoleAuthenticationHandler.SchemeName).RequireAuthenticatedUser()
+                .RequireAssertion(c => SessionsClaims.Has(c.User, ApiScopes.Admin) && c.User.HasClaim(x => x.Type == SessionsClaims.Tenant)))
+            .AddPolicy(OperatorPolicy, p => p.AddAuthenticationSchemes(ConsoleAuthenticationHandler.SchemeName).RequireAuthenticatedUser()
+                .RequireClaim(SessionsClaims.Scope, SessionsClaims.OperatorScope));
     }
 
     /// <summary>Adds the console's security headers to its responses (call before the endpoints run).</summary>
@@ -104,7 +113,8 @@ internal static class ConsoleRegistration
             return Results.Stream(opened.Content, "application/x-ndjson", $"{sessionId}.jsonl");
         }).RequireAuthorization(ReadPolicy).ExcludeFromDescription();
 
-        app.MapRazorComponents<Components.App>().RequireAuthorization(ReadPolicy);
+        // Each page names its policy ([Authorize] in the folders' _Imports.razor); sign-in and sign-out allow anyone.
+        app.MapRazorComponents<Components.App>();
     }
 
     private static bool IsConsolePath(PathString path) =>

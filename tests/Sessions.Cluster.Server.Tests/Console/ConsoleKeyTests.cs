@@ -110,4 +110,60 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         await page.GotoAsync($"/console/projects/p/sessions/{sessionId}");
         await page.WaitForURLAsync(new Regex("/console/signin"));
     }
+
+    [Fact]
+    public async Task Operator_CreatesATenantAndIssuesAKeyShownOnce_TheTenantAdminSetsRetention()
+    {
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/console/signin");
+        await page.FillAsync("input[name=key]", Keys.Operator);
+        await page.ClickAsync("form button.primary");
+        await page.WaitForURLAsync(new Regex("/console/operator$"));
+
+        var tenant = "ops-" + Guid.NewGuid().ToString("N")[..8];
+        await page.FillAsync("input[name=tenant]", tenant);
+        await page.ClickAsync("form button.primary");
+        await page.WaitForURLAsync(new Regex($"/console/operator/tenants/{tenant}$"));
+        await page.FillAsync("input[name=label]", "console-admin");
+        await page.CheckAsync("input[name=scopes][value=write]");
+        await page.CheckAsync("input[name=scopes][value=admin]");
+        await page.ClickAsync("form:has(input[name=label]) button.primary");
+        var key = await page.Locator("#issued-key").InputValueAsync();
+        Assert.True(Core.Tenants.ApiKeys.TryParse(key, out var keyId, out _), key);
+        await Assertions.Expect(page.Locator("#keys")).ToContainTextAsync(keyId);
+        await Assertions.Expect(page.Locator("#keys")).ToContainTextAsync("read, write, admin");
+        // Shown once: the page reloaded shows the key's id, never the key.
+        await page.ReloadAsync();
+        Assert.Equal(0, await page.Locator("#issued-key").CountAsync());
+        Assert.DoesNotContain(key, await page.ContentAsync(), StringComparison.Ordinal);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleBrowserTests.ScreenshotDir, "operator-tenant.png") });
+
+        // The tenant's admin signs in with the new key and sets the retention policy.
+        await using var adminContext = await chromium.NewContextAsync(server.BaseUrl);
+        var admin = await adminContext.NewPageAsync();
+        await admin.GotoAsync("/console/admin");
+        await admin.FillAsync("input[name=key]", key);
+        await admin.ClickAsync("form button.primary");
+        await admin.WaitForURLAsync(new Regex("/console/admin$"));
+        await admin.FillAsync("input[name=days]", "abc");
+        await admin.ClickAsync("form:has(input[name=days]) button");
+        await Assertions.Expect(admin.Locator(".error")).ToContainTextAsync("not a number");
+        await admin.FillAsync("input[name=days]", "7");
+        await admin.ClickAsync("form:has(input[name=days]) button");
+        await admin.WaitForURLAsync(new Regex("done=policy"));
+        await Assertions.Expect(admin.Locator("#retention-days")).ToHaveTextAsync("7");
+        using (var api = Keys.Client(server.BaseUrl, key))
+        {
+            Assert.Contains("\"cleanupPeriodDays\":7", await api.GetStringAsync("v1/admin/retention"), StringComparison.Ordinal);
+        }
+
+        await admin.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleBrowserTests.ScreenshotDir, "admin.png"), FullPage = true });
+
+        // The operator revokes it: the admin's next page asks for a key again.
+        await page.ClickAsync($"#keys button[value='{keyId}']");
+        await Assertions.Expect(page.Locator("#keys")).ToContainTextAsync("revoked");
+        await admin.GotoAsync("/console/admin");
+        await admin.WaitForURLAsync(new Regex("/console/signin"));
+    }
 }

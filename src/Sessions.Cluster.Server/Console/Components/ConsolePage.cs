@@ -92,25 +92,7 @@ public abstract class ConsolePage : ComponentBase
     protected void Fail(int status, string message)
     {
         Error = message;
-        var response = HttpContext.Response;
-        if (response.HasStarted)
-        {
-            return;
-        }
-
-        // The page itself says what went wrong: no problem-details body is written over it. The status is set as the
-        // response starts, since the component renderer writes no body for a 404 it sees before rendering (it leaves
-        // those to a not-found page).
-        if (HttpContext.Features.Get<Microsoft.AspNetCore.Diagnostics.IStatusCodePagesFeature>() is { } pages)
-        {
-            pages.Enabled = false;
-        }
-
-        response.OnStarting(() =>
-        {
-            response.StatusCode = status;
-            return Task.CompletedTask;
-        });
+        ConsoleStatus.Set(HttpContext, status);
     }
 
     private static int StatusOf(SessionsException e) => e switch
