@@ -83,8 +83,12 @@ public static partial class SessionsServer
         });
         builder.AddSessionsSilo(section);
         // The web console's sign-in cookie and anti-forgery tokens are encrypted with a key ring kept in the data folder
-        // (embedded), so a restart does not sign browsers out.
-        builder.Services.AddSessionsConsole(clusterMode ? null : Path.Combine(Path.GetFullPath(section["DataDir"] ?? ".data"), "console-keys"));
+        // (embedded) or in the transcripts' blob container (cluster: shared by every node), so a restart or another node
+        // does not sign browsers out.
+        builder.Services.AddSessionsConsole(
+            clusterMode ? null : Path.Combine(Path.GetFullPath(section["DataDir"] ?? ".data"), "console-keys"),
+            clusterMode ? new Azure.Storage.Blobs.BlobContainerClient(section["Blob:ConnectionString"] ?? Storage.AzureBlob.AzureBlobOptions.DevelopmentConnectionString,
+                section["Blob:Container"] ?? Storage.AzureBlob.AzureBlobOptions.DefaultContainer, Storage.AzureBlob.AzureBlobOptions.ClientOptions()) : null);
         var retention = new RetentionOptions();
         section.GetSection("Retention").Bind(retention);
         builder.Services.AddSingleton(retention);

@@ -424,4 +424,40 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         Assert.True(text.Length == 0 || text.EndsWith('\n'), "the transcript ends inside a line");
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!["uuid"]!.GetValue<string>()).ToList();
     }
+
+    [Fact]
+    public async Task ConsoleForm_RenderedByOneNode_IsAcceptedByAnother_OneKeyRingInBlobStorage()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        using (var appended = await cluster.Http.PostAsync($"v1/projects/console/sessions/{sessionId}/entries", Calls.Json($"[{Calls.Entry(Guid.NewGuid().ToString(), text: "hello")}]")))
+        {
+            Assert.True(appended.IsSuccessStatusCode, await appended.Content.ReadAsStringAsync());
+        }
+
+        // One browser (one cookie jar: cookies ignore the port) whose page comes from node 0 and whose form post reaches node 1.
+        var cookies = new CookieContainer();
+        using var handler = new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false };
+        using var browser = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
+        var path = $"console/projects/console/sessions/{sessionId}";
+        var page = await browser.GetStringAsync(new Uri(cluster.Nodes[0].Url, path));
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.NotEmpty(token);
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["_handler"] = "rename", ["title"] = "renamed across nodes", ["__RequestVerificationToken"] = token });
+        using var posted = await browser.PostAsync(new Uri(cluster.Nodes[1].Url, path), form);
+        Assert.True(posted.StatusCode == HttpStatusCode.Redirect, $"{(int)posted.StatusCode}: {await posted.Content.ReadAsStringAsync()}");
+        using var node2 = cluster.ClientFor(2);
+        Assert.Contains("renamed across nodes", await node2.GetStringAsync($"v1/projects/console/sessions/{sessionId}"), StringComparison.Ordinal);
+        output.WriteLine($"rename posted to node 1 with node 0's anti-forgery token: {(int)posted.StatusCode} → {posted.Headers.Location}");
+
+        // The key ring the nodes share is in the cluster's blob container (nodes on one machine could otherwise share a
+        // home folder's key ring by accident and hide a missing one).
+        var container = new Azure.Storage.Blobs.BlobContainerClient(cluster.Azurite.ConnectionString, cluster.Container, Storage.AzureBlob.AzureBlobOptions.ClientOptions());
+        var keys = new List<string>();
+        await foreach (var item in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "console-keys/", CancellationToken.None))
+        {
+            keys.Add(item.Name);
+        }
+
+        Assert.NotEmpty(keys);
+    }
 }

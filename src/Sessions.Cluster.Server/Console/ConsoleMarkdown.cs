@@ -6,8 +6,8 @@ namespace Sessions.Cluster.Server.Console;
 /// <summary>
 /// Renders message text (Markdown from models, users and tools) as HTML that can neither run nor load anything:
 /// Markdig with raw HTML disabled (it is shown as text), then HtmlSanitizer's allow-list (no script, no event
-/// handlers, no <c>style</c>, links only to http, https and mailto, no images: a transcript's Markdown image is shown
-/// as its link). The page's Content-Security-Policy is the second wall.
+/// handlers, no <c>style</c>, no forms, SVG or MathML, links only to http, https and mailto and opened without a
+/// referrer, no images: a transcript's Markdown image is dropped). The page's Content-Security-Policy is the second wall.
 /// </summary>
 public static class ConsoleMarkdown
 {

@@ -42,9 +42,11 @@ internal static class ConsoleRegistration
 
     /// <summary>Registers the console's services.</summary>
     /// <param name="services">The server's services.</param>
-    /// <param name="keysFolder">Where the data-protection key ring (it encrypts the sign-in cookie and the anti-forgery
-    /// tokens) is kept so they survive a restart; null keeps ASP.NET Core's default location.</param>
-    public static void AddSessionsConsole(this IServiceCollection services, string? keysFolder)
+    /// <param name="keysFolder">Embedded: the folder of the data-protection key ring (it encrypts the sign-in cookie and
+    /// the anti-forgery tokens), so they survive a restart.</param>
+    /// <param name="keysContainer">Cluster: the blob container every node keeps the key ring in, so a browser's requests
+    /// may reach any node.</param>
+    public static void AddSessionsConsole(this IServiceCollection services, string? keysFolder, Azure.Storage.Blobs.BlobContainerClient? keysContainer)
     {
         services.AddRazorComponents();
         services.AddAntiforgery(o =>
@@ -57,6 +59,11 @@ internal static class ConsoleRegistration
         if (keysFolder is not null)
         {
             protection.PersistKeysToFileSystem(new DirectoryInfo(keysFolder));
+        }
+
+        if (keysContainer is not null)
+        {
+            services.Configure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o => o.XmlRepository = new BlobKeyRing(keysContainer));
         }
 
         services.AddSingleton<ConsoleKeyCookie>();
@@ -114,7 +121,7 @@ internal static class ConsoleRegistration
         }).RequireAuthorization(ReadPolicy).ExcludeFromDescription();
 
         // Each page names its policy ([Authorize] in the folders' _Imports.razor); sign-in and sign-out allow anyone.
-        app.MapRazorComponents<Components.App>();
+        app.MapRazorComponents<Components.App>().ExcludeFromDescription();
     }
 
     private static bool IsConsolePath(PathString path) =>
