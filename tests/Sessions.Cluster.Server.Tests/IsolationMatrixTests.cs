@@ -53,6 +53,8 @@ public sealed class IsolationMatrixTests(KeyedServerFixture server) : IClassFixt
         var endpoints = server.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Method: m, Pattern: e.RoutePattern.RawText!)))
             .Where(e => !e.Pattern.Contains("{**", StringComparison.Ordinal))
+            // The web console's pages take no bearer key (their isolation: ConsoleKeyTests.AnotherTenantsKey_InTheConsole_FindsNothingOfTheFirst).
+            .Where(e => e.Pattern != "/" && !e.Pattern.StartsWith("/console", StringComparison.Ordinal))
             .Distinct()
             .ToList();
         Assert.True(endpoints.Count >= 35, $"only {endpoints.Count} endpoints found");

@@ -189,7 +189,7 @@ public static class TranscriptModelBuilder
                 continue;
             }
 
-            if (TopLevelString(line, "uuid"u8) is { } uuid && wanted.Contains(uuid))
+            if (Core.Storage.TranscriptUuids.Of(line) is { } uuid && wanted.Contains(uuid))
             {
                 raw[uuid] = Cut(System.Text.Encoding.UTF8.GetString(line));
             }
@@ -226,37 +226,6 @@ public static class TranscriptModelBuilder
         {
             // Not an entry the chain can use: no link.
         }
-    }
-
-    // The value of a top-level string property, skipping nested objects without materialising them.
-    private static string? TopLevelString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name)
-    {
-        var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 1024 });
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var match = reader.ValueTextEquals(name);
-                reader.Read();
-                if (match)
-                {
-                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                }
-
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-            // A line that is not JSON has no uuid.
-        }
-
-        return null;
     }
 
     private static string ResultText(JsonNode? content) => content switch

@@ -166,4 +166,46 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         await admin.GotoAsync("/console/admin");
         await admin.WaitForURLAsync(new Regex("/console/signin"));
     }
+
+    [Fact]
+    public async Task AnotherTenantsKey_InTheConsole_FindsNothingOfTheFirst()
+    {
+        var marker = "SECRET-" + Guid.NewGuid().ToString("N");
+        var keyA = await Keys.IssueAsync(server.BaseUrl, "ca" + Guid.NewGuid().ToString("N")[..8], "read", "write");
+        var keyB = await Keys.IssueAsync(server.BaseUrl, "cb" + Guid.NewGuid().ToString("N")[..8], "read", "write", "admin");
+        using var a = Keys.Client(server.BaseUrl, keyA);
+        var sessionId = Guid.NewGuid().ToString();
+        using (var appended = await a.PostAsync($"v1/projects/pa/sessions/{sessionId}/entries", Calls.Json($"[{Calls.Entry(Guid.NewGuid().ToString(), text: marker)}]")))
+        {
+            Assert.True(appended.IsSuccessStatusCode);
+        }
+
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/console/signin");
+        await page.FillAsync("input[name=key]", keyB);
+        await page.ClickAsync("form button.primary");
+        await page.WaitForURLAsync(new Regex("/$"));
+        foreach (var path in new[] { "/", "/console/projects/pa", $"/console/projects/pa/sessions/{sessionId}", $"/console/projects/pa/sessions/{sessionId}/subagents/x", "/console/admin" })
+        {
+            var response = await page.GotoAsync(path);
+            Assert.True(response!.Status is 200 or 404, $"{path}: {response.Status}");
+            Assert.DoesNotContain(marker, await page.ContentAsync(), StringComparison.Ordinal);
+        }
+
+        // Searching for A's text or id finds nothing (the page repeats only what B typed).
+        foreach (var query in new[] { marker, sessionId[..8] })
+        {
+            await page.GotoAsync($"/console/search?q={query}");
+            Assert.Equal(0, await page.Locator("table.sessions tbody tr").CountAsync());
+        }
+
+        await page.GotoAsync("/console/projects/pa");
+        Assert.Equal(0, await page.Locator("table.sessions tbody tr").CountAsync());
+        var answer = await page.GotoAsync($"/console/projects/pa/sessions/{sessionId}");
+        Assert.Equal(404, answer!.Status);
+        await Assertions.Expect(page.Locator(".error")).ToContainTextAsync("was not found");
+        var download = await context.APIRequest.GetAsync($"/console/projects/pa/sessions/{sessionId}/download");
+        Assert.Equal(404, download.Status);
+    }
 }
