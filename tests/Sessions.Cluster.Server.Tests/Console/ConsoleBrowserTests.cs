@@ -47,9 +47,11 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await page.WaitForURLAsync(new Regex(BigSession + "$"));
         await Assertions.Expect(page.Locator("#session-id")).ToHaveTextAsync(BigSession);
         Assert.True(await page.Locator("article.msg").CountAsync() is > 0 and <= 100, "the transcript is paged");
-        var paint = await page.EvaluateAsync<double>("() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1");
-        output.WriteLine($"first contentful paint of the 3.1 MB transcript: {paint:F0} ms");
-        Assert.True(paint > 0, "Chromium reported a first paint");
+        var coldPaint = await FirstPaintAsync(page);
+        // Opened again: the server's code is compiled and the session's grain active, as for anyone but the first reader.
+        await page.ReloadAsync();
+        var warmPaint = await FirstPaintAsync(page);
+        output.WriteLine($"first contentful paint of the 3.1 MB transcript (first 100 messages): first open after the import {coldPaint:F0} ms, opened again {warmPaint:F0} ms");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "session.png") });
 
         // A tool call is collapsed until clicked; then its input shows.
@@ -109,6 +111,14 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         using var gone = await server.Http.GetAsync($"v1/projects/{BigProject}/sessions/{forkId}");
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         Assert.Empty(errors);
+    }
+
+    // When Chromium first painted the page's content (ms from navigation start), as the browser measures it.
+    private static async Task<double> FirstPaintAsync(IPage page)
+    {
+        // The entry is recorded a frame after the paint: wait for it (a page that never paints times out).
+        await page.WaitForFunctionAsync("() => performance.getEntriesByName('first-contentful-paint').length > 0");
+        return await page.EvaluateAsync<double>("() => performance.getEntriesByName('first-contentful-paint')[0].startTime");
     }
 
     [Fact]
