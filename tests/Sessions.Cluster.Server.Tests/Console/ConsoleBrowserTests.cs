@@ -168,6 +168,32 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
     }
 
     [Fact]
+    public async Task SubagentTranscript_OpensFromTheToolCallThatStartedIt()
+    {
+        const string project = "subagent-link";
+        var sessionId = Guid.NewGuid().ToString();
+        var client = server.CreateClient();
+        string Line(string uuid, string? parent, string type, string content, string extra = "") =>
+            $$$"""{"type":"{{{type}}}","uuid":"{{{uuid}}}","parentUuid":{{{(parent is null ? "null" : $"\"{parent}\"")}}},"sessionId":"{{{sessionId}}}","isSidechain":false,"timestamp":"2026-11-28T10:00:00.000Z",{{{extra}}}"message":{"role":"{{{type}}}","content":{{{content}}}}}""";
+        await client.AppendLinesAsync(project, sessionId, null,
+        [
+            Line("11111111-0000-0000-0000-000000000001", null, "user", "\"look around\""),
+            Line("11111111-0000-0000-0000-000000000002", "11111111-0000-0000-0000-000000000001", "assistant", """[{"type":"tool_use","id":"toolu_task","name":"Task","input":{"prompt":"explore the repo"}}]"""),
+            Line("11111111-0000-0000-0000-000000000003", "11111111-0000-0000-0000-000000000002", "user", """[{"type":"tool_result","tool_use_id":"toolu_task","content":"report"}]""", "\"toolUseResult\":{\"agentId\":\"abc123\",\"status\":\"completed\"},"),
+        ], null, CancellationToken.None);
+        await client.AppendLinesAsync(project, sessionId, "subagents/agent-abc123",
+            [$$$"""{"type":"user","uuid":"22222222-0000-0000-0000-000000000001","parentUuid":null,"sessionId":"{{{sessionId}}}","isSidechain":true,"agentId":"abc123","message":{"role":"user","content":"explore the repo, as the subagent"}}"""],
+            null, CancellationToken.None);
+
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"/console/projects/{project}/sessions/{sessionId}");
+        await page.ClickAsync("a.subagent-link");
+        await page.WaitForURLAsync(new Regex("/subagents/abc123$"));
+        await Assertions.Expect(page.Locator("article.msg").First).ToContainTextAsync("explore the repo, as the subagent");
+    }
+
+    [Fact]
     public async Task ConsoleRoutes_LeaveTheApiAndItsProblemsUnchanged()
     {
         using var unknown = await server.Http.GetAsync("no/such/route");

@@ -61,7 +61,13 @@ public abstract class ConsolePage : ComponentBase
         }
     }
 
-    /// <summary>A transcript's JSONL as committed now (empty when it has none).</summary>
+    /// <summary>Largest transcript read a second time for raw entries and subagent links (bytes); a bigger one shows neither.</summary>
+    public const long MaxRawScanBytes = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// A transcript's JSONL as committed now, for raw entries and subagent links: empty when it has none or is larger than
+    /// <see cref="MaxRawScanBytes"/>.
+    /// </summary>
     protected async Task<byte[]> ReadTranscriptAsync(SessionKey key)
     {
         if (await Grains.OpenTranscriptAsync(Tenant, key, Aborted) is not { } opened)
@@ -70,6 +76,11 @@ public abstract class ConsolePage : ComponentBase
         }
 
         await using var content = opened.Content;
+        if (opened.Length > MaxRawScanBytes)
+        {
+            return [];
+        }
+
         using var copy = new MemoryStream((int)Math.Min(opened.Length, int.MaxValue));
         await content.CopyToAsync(copy, Aborted);
         return copy.ToArray();
