@@ -86,6 +86,18 @@ public sealed class SessionGrains
     public async Task<IReadOnlyList<string>> ListSubkeysAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
         await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.ListSubkeys(), cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// The session's subagent ids (mirrors the SDK's listSubagents): the <c>&lt;id&gt;</c> of every subpath
+    /// <c>subagents/…/agent-&lt;id&gt;</c>, each once, in subpath order.
+    /// </summary>
+    public async Task<List<string>> ListSubagentsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
+        [.. (await ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false))
+            .Where(k => k.StartsWith("subagents/", StringComparison.Ordinal))
+            .Select(k => k[(k.LastIndexOf('/') + 1)..])
+            .Where(name => name.StartsWith("agent-", StringComparison.Ordinal))
+            .Select(name => name["agent-".Length..])
+            .Distinct()];
+
     /// <summary>Brings a session back from its tenant's trash through its grain.</summary>
     /// <exception cref="NotFoundException">It is not in the trash (<c>not_in_trash</c>).</exception>
     public Task RestoreAsync(string tenant, string projectKey, string sessionId, string actor, CancellationToken cancellationToken) =>

@@ -91,16 +91,8 @@ internal static class SessionsApi
             .WithSummary("Tag (the SDK's tagSession): appends a tag entry; {\"tag\": null} clears it.");
 
         group.MapGet("/{sessionId}/subagents", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
-        {
-            var subkeys = await grains.ListSubkeysAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false);
-            var ids = subkeys.Where(k => k.StartsWith("subagents/", StringComparison.Ordinal))
-                .Select(k => k[(k.LastIndexOf('/') + 1)..])
-                .Where(name => name.StartsWith("agent-", StringComparison.Ordinal))
-                .Select(name => name["agent-".Length..])
-                .Distinct()
-                .ToList();
-            return TypedResults.Ok(ids);
-        }).WithSummary("Subagent ids of a session (the SDK's listSubagents).");
+            TypedResults.Ok(await grains.ListSubagentsAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false)))
+            .WithSummary("Subagent ids of a session (the SDK's listSubagents).");
 
         MapSubagentMessages(group);
     }
