@@ -89,10 +89,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
 
         await using var context = await chromium.NewContextAsync(server.BaseUrl);
         var page = await context.NewPageAsync();
-        await page.GotoAsync("/console/signin");
-        await page.FillAsync("input[name=key]", writer);
-        await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex("/$"));
+        await SignInAsync(page, writer, "/$");
         await page.GotoAsync($"/console/projects/p/sessions/{sessionId}");
         await page.FillAsync("form input[name=title]", "named by a write key");
         await page.ClickAsync("form:has(input[name=title]) button");
@@ -116,10 +113,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
     {
         await using var context = await chromium.NewContextAsync(server.BaseUrl);
         var page = await context.NewPageAsync();
-        await page.GotoAsync("/console/signin");
-        await page.FillAsync("input[name=key]", Keys.Operator);
-        await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex("/console/operator$"));
+        await SignInAsync(page, Keys.Operator, "/console/operator$");
 
         var tenant = "ops-" + Guid.NewGuid().ToString("N")[..8];
         await page.FillAsync("input[name=tenant]", tenant);
@@ -182,10 +176,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
 
         await using var context = await chromium.NewContextAsync(server.BaseUrl);
         var page = await context.NewPageAsync();
-        await page.GotoAsync("/console/signin");
-        await page.FillAsync("input[name=key]", keyB);
-        await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex("/$"));
+        await SignInAsync(page, keyB, "/$");
         foreach (var path in new[] { "/", "/console/projects/pa", $"/console/projects/pa/sessions/{sessionId}", $"/console/projects/pa/sessions/{sessionId}/subagents/x", "/console/admin" })
         {
             var response = await page.GotoAsync(path);
@@ -207,5 +198,14 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         await Assertions.Expect(page.Locator(".error")).ToContainTextAsync("was not found");
         var download = await context.APIRequest.GetAsync($"/console/projects/pa/sessions/{sessionId}/download");
         Assert.Equal(404, download.Status);
+    }
+
+    // Signs the page's browser context in with a key through the form, and waits to land on the expected page.
+    private static async Task SignInAsync(IPage page, string key, string landsOn)
+    {
+        await page.GotoAsync("/console/signin");
+        await page.FillAsync("input[name=key]", key);
+        await page.ClickAsync("form button.primary");
+        await page.WaitForURLAsync(new Regex(landsOn));
     }
 }
