@@ -120,7 +120,7 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
         await Calls.SendAsync(bad, HttpMethod.Get, "v1/projects/p/sessions");
         Assert.NotEmpty(logs);
         Assert.NotEmpty(spans);
-        var secret = key.Split('_')[^1];
+        var secret = Keys.Secret(key);
         foreach (var text in logs.Concat(spans))
         {
             Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
