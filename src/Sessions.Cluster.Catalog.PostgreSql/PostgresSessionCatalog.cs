@@ -569,10 +569,10 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     }
 
     /// <inheritdoc />
-    public async Task AuditErasureAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, CancellationToken cancellationToken)
+    public async Task AuditAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, string reason, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason) VALUES ($1, $2, $3, $5, $4, $5, $6, 'erasure') ON CONFLICT DO NOTHING", cancellationToken).ConfigureAwait(false);
-        Add(cmd, tenant, projectKey, sessionId, size, now, actor);
+        await using var cmd = await CommandAsync(tenant, "INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason) VALUES ($1, $2, $3, $5, $4, $5, $6, $7) ON CONFLICT DO NOTHING", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, sessionId, size, now, actor, reason);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
 

@@ -870,11 +870,12 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
-    public async Task AuditErasureAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, CancellationToken cancellationToken)
+    public async Task AuditAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, string reason, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason) VALUES (@tenant, @pk, @sid, @now, @size, @now, @actor, 'erasure') ON CONFLICT DO NOTHING;";
+        cmd.CommandText = "INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason) VALUES (@tenant, @pk, @sid, @now, @size, @now, @actor, @reason) ON CONFLICT DO NOTHING;";
+        cmd.Parameters.AddWithValue("@reason", reason);
         AddKey(cmd, tenant, projectKey, sessionId);
         cmd.Parameters.AddWithValue("@size", size);
         cmd.Parameters.AddWithValue("@now", now);

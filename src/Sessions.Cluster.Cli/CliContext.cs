@@ -14,6 +14,7 @@ public sealed class CliContext(TextWriter output, TextWriter error)
     public static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
     {
         WriteIndented = true,
+        MaxDepth = Sessions.Cluster.Core.Storage.EntryLimits.MaxEnvelopeDepth,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };

@@ -271,7 +271,7 @@ public static class TranscriptSync
     {
         try
         {
-            var reader = new Utf8JsonReader(line);
+            var reader = new Utf8JsonReader(line, Sessions.Cluster.Core.Storage.EntryLimits.LineReaderOptions);
             using var doc = JsonDocument.ParseValue(ref reader);
             return doc.RootElement.ValueKind != JsonValueKind.Object ? "not a JSON object"
                 : doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? null

@@ -13,8 +13,17 @@ namespace Sessions.Cluster.Client;
 /// </summary>
 public sealed class SessionsClient : IDisposable
 {
+    /// <summary>
+    /// Deepest JSON nesting of an answer the client reads: 264, the server's limit on an entry (256 levels) plus its
+    /// envelope (<c>EntryLimits.MaxEnvelopeDepth</c>), so every entry the server accepted can be read back.
+    /// </summary>
+    public const int MaxAnswerDepth = 264;
+
+    private static readonly JsonDocumentOptions AnswerDocument = new() { MaxDepth = MaxAnswerDepth };
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
     {
+        MaxDepth = MaxAnswerDepth,
         TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(ClientJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
     };
     private readonly HttpClient _http;
@@ -213,7 +222,7 @@ public sealed class SessionsClient : IDisposable
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        return text.Length == 0 ? null : JsonNode.Parse(text);
+        return text.Length == 0 ? null : JsonNode.Parse(text, documentOptions: AnswerDocument);
     }
 
     /// <summary>Places a hold on a session (retention never deletes it), or releases it.</summary>
@@ -257,7 +266,7 @@ public sealed class SessionsClient : IDisposable
         long? limit = null;
         try
         {
-            if (JsonNode.Parse(text) is JsonObject problem)
+            if (JsonNode.Parse(text, documentOptions: AnswerDocument) is JsonObject problem)
             {
                 code = problem["code"]?.GetValue<string>() ?? code;
                 detail = problem["detail"]?.GetValue<string>() ?? problem["title"]?.GetValue<string>() ?? text;

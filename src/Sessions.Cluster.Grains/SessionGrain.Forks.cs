@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 using Sessions.Cluster.Core;
 
@@ -8,7 +10,9 @@ namespace Sessions.Cluster.Grains;
 /// grain, which persists the seed before the fork call answers and writes the transcript from it right after, or before
 /// the first call that comes sooner, on whichever silo it is then active: no other code waits for or "settles" a fork.
 /// The parent remembers its unfinished forks (grain state too) and finishes them before it is deleted or purged, since
-/// their seeds read its bytes.
+/// their seeds read its bytes. A fork that can never be written from those bytes (bad stored data) is dropped, logged
+/// and audited (<see cref="Core.Storage.AuditReasons.ForkFailed"/>), so it never blocks its parent's delete, purge or
+/// erasure; one that fails for an outage is tried again after a back-off (1 s doubling to 5 min, one log line a step).
 /// </summary>
 public sealed partial class SessionGrain
 {
@@ -16,6 +20,13 @@ public sealed partial class SessionGrain
     private GrainState<ForkSeedState>? _seed;
     private Task? _seedCheck;
     private GrainState<UnfinishedForksState>? _unfinished;
+    private TimeSpan _seedBackoff;
+
+    /// <summary>First wait before a seeded fork whose write failed for an outage is tried again; it doubles up to <see cref="MaxSeedBackoff"/>.</summary>
+    internal static readonly TimeSpan FirstSeedBackoff = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between two tries of a seeded fork's write.</summary>
+    internal static readonly TimeSpan MaxSeedBackoff = TimeSpan.FromMinutes(5);
 
     private IGrainStorage Storage => _storage ??= GrainStorageHelpers.GetGrainStorage(GetType(), ServiceProvider);
 
@@ -68,12 +79,29 @@ public sealed partial class SessionGrain
         _seedCheck = null;
         // Right after this call answers: a one-shot timer tick runs as a turn of its own (not interleaved), so calls
         // arriving meanwhile queue behind the write or, interleaving reads, wait for it in the call filter.
+        ScheduleSeedWrite(TimeSpan.Zero);
+    }
+
+    // A one-shot tick that writes the seeded fork; after an outage it schedules the next try itself, with a back-off.
+    private void ScheduleSeedWrite(TimeSpan dueTime)
+    {
         IGrainTimer? timer = null;
         timer = this.RegisterGrainTimer(async () =>
         {
             timer?.Dispose();
-            await EnsureForkWrittenAsync();
-        }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+            try
+            {
+                await EnsureForkWrittenAsync();
+                _seedBackoff = TimeSpan.Zero;
+            }
+            catch (Exception ex)
+            {
+                // An outage (anything bad data causes was handled in the write): one log line per back-off step.
+                _seedBackoff = _seedBackoff == TimeSpan.Zero ? FirstSeedBackoff : TimeSpan.FromTicks(Math.Min(_seedBackoff.Ticks * 2, MaxSeedBackoff.Ticks));
+                LogSeedRetry(logger, ex, _tenant, _projectKey, _sessionId, _seedBackoff);
+                ScheduleSeedWrite(_seedBackoff);
+            }
+        }, new GrainTimerCreationOptions(dueTime, Timeout.InfiniteTimeSpan));
     }
 
     /// <inheritdoc />
@@ -134,6 +162,13 @@ public sealed partial class SessionGrain
             // The parent went with its tenant (erasure), or the fork cannot be written after all: there is nothing
             // to write, ever, and this session stays one that does not exist.
         }
+        catch (Exception ex) when (IsBadData(ex))
+        {
+            // The parent's stored bytes can never make this fork (a line no reader of ours can read): the fork is
+            // dropped with whatever part of it was written, reported, and its parent told, so nothing waits for it.
+            LogForkDropped(logger, ex, _tenant, _projectKey, _sessionId, seed.ParentSessionId);
+            await sessions.DropFailedForkAsync(_tenant, _projectKey, _sessionId, seed.ParentSessionId, silo.Name, CancellationToken.None);
+        }
 
         await Storage.ClearStateAsync(ForkSeedState.StateName, this.GetGrainId(), _seed);
         GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, seed.ParentSessionId)).ForkWritten(_sessionId).Ignore();
@@ -172,4 +207,16 @@ public sealed partial class SessionGrain
 
         return _unfinished;
     }
+
+    // Failures that come from the bytes being forked, not from storage being away: the same bytes fail the same way.
+    private static bool IsBadData(Exception ex) =>
+        ex is JsonException or InvalidDataException or FormatException or System.Text.DecoderFallbackException
+            or ArgumentException or InvalidOperationException or InsufficientExecutionStackException
+        || (ex is SessionsException { IsTransient: false } && ex is not ConflictException);
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Warning, Message = "Fork {Tenant}/{ProjectKey}/{ForkId} of session {ParentId} cannot be written from its parent's stored bytes; it is dropped (audited as fork_failed)")]
+    private static partial void LogForkDropped(ILogger logger, Exception exception, string tenant, string projectKey, string forkId, string parentId);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Fork {Tenant}/{ProjectKey}/{ForkId} could not be written (storage unavailable?); next try in {Backoff}")]
+    private static partial void LogSeedRetry(ILogger logger, Exception exception, string tenant, string projectKey, string forkId, TimeSpan backoff);
 }

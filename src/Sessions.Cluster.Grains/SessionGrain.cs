@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Retention;
 using Sessions.Cluster.Core.Sessions;
@@ -19,7 +20,7 @@ namespace Sessions.Cluster.Grains;
 /// An ephemeral session lives only as long as its activation: <see cref="SessionGrainOptions.EphemeralIdle"/> without a
 /// call, or the loss of its silo, and it is gone.
 /// </remarks>
-public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options, HotTranscriptBudget budget)
+public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options, HotTranscriptBudget budget, ILogger<SessionGrain> logger)
     : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
     private string _tenant = "";

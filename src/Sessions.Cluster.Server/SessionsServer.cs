@@ -105,6 +105,8 @@ public static partial class SessionsServer
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
+            // Answers carry entries (messages, sidecars) nested up to EntryLimits.MaxDepth inside their envelope.
+            o.SerializerOptions.MaxDepth = EntryLimits.MaxEnvelopeDepth;
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
         });

@@ -91,6 +91,27 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task DeletingAParent_WhoseForkCanNeverBeWritten_DeletesAtOnce_DropsAndAuditsTheFork()
+    {
+        // A seed that no write can ever follow (a corrupted record: a negative parent length), noted by its parent.
+        var silos = fixture.Cluster.Silos;
+        var (parent, _) = await ImportAsync(silos[0]);
+        var forkId = Guid.NewGuid().ToString();
+        await StoreSeedAsync(silos[1], forkId, new ForkSeed(parent, -1, null, "never", null, 1_700_000_000_000));
+        var note = new GrainState<UnfinishedForksState>(new UnfinishedForksState { ForkIds = [forkId] });
+        await StorageOf(silos[1]).WriteStateAsync(UnfinishedForksState.StateName, Grain(silos[1], parent).GetGrainId(), note);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Assert.True(await Grain(silos[2], parent).Delete(null, "test").WaitAsync(timeout.Token));
+        Assert.Null(await Store(silos[0]).StatAsync(Tenant, new SessionKey(Project, parent), CancellationToken.None));
+        Assert.Null(await Store(silos[0]).StatAsync(Tenant, new SessionKey(Project, forkId), CancellationToken.None));
+        Assert.Empty(await SeedsAsync(silos[0], parent, forkId));
+        await Assert.ThrowsAsync<SessionFault>(() => Grain(silos[0], forkId).GetInfo());
+        var audit = await fixture.Cluster.GetSiloServiceProvider(silos[0].SiloAddress).GetRequiredService<ISessionCatalog>().ListAuditAsync(Tenant, 1000, CancellationToken.None);
+        Assert.Contains(audit, a => a.SessionId == forkId && a.Reason == AuditReasons.ForkFailed && a.Node.Contains(parent, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AnEphemeralParentsFork_IsEphemeral_AndReachableFromEverySilo()
     {
         var silos = fixture.Cluster.Silos;

@@ -62,7 +62,8 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             host.Services.AddSingleton(new EntryLimits());
             host.Services.AddSingleton<ITranscriptStore>(_ => new AzureBlobTranscriptStore(BlobOptions, TimeProvider.System));
             host.Services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = catalogConnection }));
-            host.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, sp.GetRequiredService<EntryLimits>()));
+            host.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, sp.GetRequiredService<EntryLimits>(),
+                directory: (Core.Tenants.ITenantDirectory)sp.GetRequiredService<ISessionCatalog>()));
             host.Services.AddSingleton(Retention);
             host.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, Retention));
             host.Services.AddSingleton(new SessionGrainOptions { EphemeralIdle = EphemeralIdle, HotTranscriptBytes = HotTranscriptBytes });

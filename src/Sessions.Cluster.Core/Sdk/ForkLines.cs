@@ -30,7 +30,7 @@ public static class ForkLines
         }
 
         var output = new ArrayBufferWriter<byte>(source.Length + 512);
-        var reader = new Utf8JsonReader(source);
+        var reader = new Utf8JsonReader(source, Storage.EntryLimits.LineReaderOptions);
         reader.Read();
         output.Write("{"u8);
         var first = true;

@@ -19,7 +19,8 @@ namespace Sessions.Cluster.Core.Sdk;
 /// </summary>
 public static class JsJson
 {
-    private const int MaxDepth = 512;
+    // Lines nest at most EntryLimits.MaxDepth; an envelope around them adds a few levels.
+    private const int MaxDepth = Storage.EntryLimits.MaxEnvelopeDepth;
     private static readonly JsonDocumentOptions Strict = new() { MaxDepth = MaxDepth, AllowDuplicateProperties = false };
 
     /// <summary>Parses one JSON text as <c>JSON.parse</c> would; null when it is not valid JSON.</summary>

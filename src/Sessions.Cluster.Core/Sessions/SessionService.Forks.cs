@@ -101,6 +101,29 @@ public sealed partial class SessionService
         }
     }
 
+    /// <summary>
+    /// Drops a fork whose transcript can never be written from its parent's stored bytes: whatever part of it reached
+    /// storage and its catalog row are removed, and one <see cref="AuditReasons.ForkFailed"/> record is written (ids,
+    /// no content), so the fork's seed no longer holds up its parent's delete, purge or erasure.
+    /// </summary>
+    /// <param name="tenant">Tenant.</param>
+    /// <param name="projectKey">Project key of the parent and the fork.</param>
+    /// <param name="forkId">The fork's session id.</param>
+    /// <param name="parentSessionId">The parent it was seeded from (kept in the audit record's actor).</param>
+    /// <param name="node">The silo that dropped it.</param>
+    /// <param name="cancellationToken">Cancels the drop.</param>
+    public async Task DropFailedForkAsync(string tenant, string projectKey, string forkId, string parentSessionId, string node, CancellationToken cancellationToken)
+    {
+        var key = new SessionKey(projectKey, forkId);
+        Validate(tenant, key);
+        await store.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        await catalog.DeleteAsync(tenant, projectKey, forkId, cancellationToken).ConfigureAwait(false);
+        if (directory is not null)
+        {
+            await directory.AuditAsync(tenant, projectKey, forkId, 0, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), $"{node} (fork of {parentSessionId})", AuditReasons.ForkFailed, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     // How much of these lines the store holds already, from the start, as (bytes, lines); null when it holds anything else.
     private async Task<(long Bytes, int Lines)?> StoredPrefixAsync(string tenant, SessionKey key, List<TranscriptLine> lines, CancellationToken cancellationToken)
     {

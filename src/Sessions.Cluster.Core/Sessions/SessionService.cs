@@ -339,7 +339,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             if (removed && directory is not null)
             {
                 // Right to erasure: the deletion itself is recorded (ids and size, no content).
-                await directory.AuditErasureAsync(tenant, key.ProjectKey, key.SessionId, stat?.Length ?? 0, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), actor ?? "api", cancellationToken).ConfigureAwait(false);
+                await directory.AuditAsync(tenant, key.ProjectKey, key.SessionId, stat?.Length ?? 0, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), actor ?? "api", AuditReasons.Erasure, cancellationToken).ConfigureAwait(false);
             }
         }
 

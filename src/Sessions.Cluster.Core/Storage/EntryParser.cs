@@ -13,8 +13,12 @@ namespace Sessions.Cluster.Core.Storage;
 /// </summary>
 public static class EntryParser
 {
-    // A repeated key is refused: JSON.parse would keep only its last value, and readers must never meet one.
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = EntryLimits.MaxDepth, AllowDuplicateProperties = false };
+    // A repeated key is refused: JSON.parse would keep only its last value, and readers must never meet one. An entry
+    // may nest EntryLimits.MaxDepth levels: a line is parsed at that depth, a body at one more for its array and two
+    // for the {"entries": [...]} object (its summary's data then nests at most as deep as an entry).
+    private static readonly JsonDocumentOptions LineOptions = new() { MaxDepth = EntryLimits.MaxDepth, AllowDuplicateProperties = false };
+    private static readonly JsonDocumentOptions ArrayBodyOptions = new() { MaxDepth = EntryLimits.MaxDepth + 1, AllowDuplicateProperties = false };
+    private static readonly JsonDocumentOptions ObjectBodyOptions = new() { MaxDepth = EntryLimits.MaxDepth + 2, AllowDuplicateProperties = false };
 
     /// <summary>Parses and validates a JSON array of entries.</summary>
     /// <exception cref="InvalidEntryException">The body is not a JSON array of valid entries; nothing may be written.</exception>
@@ -83,7 +87,7 @@ public static class EntryParser
 
         try
         {
-            return JsonDocument.Parse(body, Options);
+            return JsonDocument.Parse(body, FirstToken(body.Span) == (byte)'{' ? ObjectBodyOptions : ArrayBodyOptions);
         }
         catch (JsonException ex)
         {
@@ -91,6 +95,12 @@ public static class EntryParser
                 ? $"An entry repeats a key ({ex.Message}); each key may appear once in an object."
                 : $"The body is not valid JSON: {ex.Message}");
         }
+    }
+
+    private static byte FirstToken(ReadOnlySpan<byte> json)
+    {
+        var i = json.IndexOfAnyExcept(" \t\r\n"u8);
+        return i < 0 ? (byte)0 : json[i];
     }
 
     private static List<TranscriptLine> LinesOf(JsonElement array, EntryLimits limits)
@@ -122,7 +132,7 @@ public static class EntryParser
 
         try
         {
-            using var doc = JsonDocument.Parse(line, Options);
+            using var doc = JsonDocument.Parse(line, LineOptions);
             return ToLine(doc.RootElement, index, limits);
         }
         catch (JsonException ex)
@@ -138,7 +148,7 @@ public static class EntryParser
     {
         try
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = EntryLimits.MaxDepth });
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = EntryLimits.MaxDepth + 2 });
             reader.Read();
             reader.Skip();
             return !reader.Read();
@@ -206,8 +216,28 @@ public sealed class EntryLimits
     /// <summary>Default budget of request body bytes one node holds at once: 192 MiB.</summary>
     public const long DefaultMaxBodyBytesInFlight = 192L * 1024 * 1024;
 
-    /// <summary>Deepest JSON nesting accepted.</summary>
+    /// <summary>
+    /// Deepest JSON nesting of one entry, its own object being level 1 (<c>{"x":[[1]]}</c> is 3 deep): 256. This is the
+    /// one depth limit of the store: the append path refuses a deeper entry (400 <c>invalid_entry</c>), and every
+    /// reader of stored lines (forks, messages, info, console, listings, retention, the CLI) reads with
+    /// <see cref="LineReaderOptions"/> or <see cref="LineDocumentOptions"/>, so whatever was accepted is read.
+    /// </summary>
     public const int MaxDepth = 256;
+
+    /// <summary>
+    /// Deepest nesting of an answer or request that carries entries or sidecars inside an envelope (an array of
+    /// messages, <c>{"entries": [...]}</c>, a summary's <c>data</c>): <see cref="MaxDepth"/> + 8.
+    /// </summary>
+    public const int MaxEnvelopeDepth = MaxDepth + 8;
+
+    /// <summary>Reader options for one stored line (an entry): <see cref="MaxDepth"/>.</summary>
+    public static JsonReaderOptions LineReaderOptions => new() { MaxDepth = MaxDepth };
+
+    /// <summary>Document options for one stored line (an entry): <see cref="MaxDepth"/>, repeated keys allowed as <c>JSON.parse</c> allows them.</summary>
+    public static JsonDocumentOptions LineDocumentOptions => new() { MaxDepth = MaxDepth };
+
+    /// <summary>Document options for an envelope around entries (<see cref="MaxEnvelopeDepth"/>).</summary>
+    public static JsonDocumentOptions EnvelopeDocumentOptions => new() { MaxDepth = MaxEnvelopeDepth };
 
     /// <summary>Largest entry in bytes.</summary>
     public int MaxEntryBytes { get; set; } = DefaultMaxEntryBytes;

@@ -44,4 +44,10 @@ public static class AuditReasons
 
     /// <summary>Deleted at once on request (right to erasure), trash included.</summary>
     public const string Erasure = "erasure";
+
+    /// <summary>
+    /// A fork dropped because its transcript could not be written from its parent's stored bytes (a line no reader can
+    /// read): it never became a session, and it no longer holds up its parent's delete, purge or erasure.
+    /// </summary>
+    public const string ForkFailed = "fork_failed";
 }

@@ -28,7 +28,7 @@ public static class TranscriptUuids
     {
         try
         {
-            var reader = new Utf8JsonReader(line);
+            var reader = new Utf8JsonReader(line, EntryLimits.LineReaderOptions);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return null;

@@ -34,6 +34,18 @@ public interface ITenantDirectory
     /// <summary>Revokes a key of the tenant at once; false when the tenant has no such valid key.</summary>
     Task<bool> RevokeKeyAsync(string tenant, string keyId, long now, CancellationToken cancellationToken);
 
-    /// <summary>Writes an audit record of an erasure (a session or a whole tenant).</summary>
-    Task AuditErasureAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes an audit record of a step that removed a session outside retention's own moves: an erasure (a session or
+    /// a whole tenant, <see cref="Storage.AuditReasons.Erasure"/>) or a fork dropped because it could not be written
+    /// (<see cref="Storage.AuditReasons.ForkFailed"/>). A second record of the same step and time is not written.
+    /// </summary>
+    /// <param name="tenant">Tenant.</param>
+    /// <param name="projectKey">Project key.</param>
+    /// <param name="sessionId">Session id.</param>
+    /// <param name="size">Bytes the session held.</param>
+    /// <param name="now">When, epoch ms (also the record's last write).</param>
+    /// <param name="actor">Who or what did it (an API caller, a node).</param>
+    /// <param name="reason">One of <see cref="Storage.AuditReasons"/>.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    Task AuditAsync(string tenant, string projectKey, string sessionId, long size, long now, string actor, string reason, CancellationToken cancellationToken);
 }

@@ -122,7 +122,7 @@ public sealed class TenantService(ITenantDirectory directory, ISessionCatalog ca
         var erased = 0;
         await foreach (var stat in store.ListMainTranscriptsAsync(tenant, cancellationToken).ConfigureAwait(false))
         {
-            await directory.AuditErasureAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, stat.Length, Now(), actor, cancellationToken).ConfigureAwait(false);
+            await directory.AuditAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, stat.Length, Now(), actor, Storage.AuditReasons.Erasure, cancellationToken).ConfigureAwait(false);
             erased++;
         }
 

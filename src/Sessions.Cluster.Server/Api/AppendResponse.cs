@@ -18,7 +18,7 @@ internal sealed record AppendResponse(int Appended, int Duplicates, long Length,
     {
         ["sessionId"] = s.SessionId,
         ["mtime"] = s.Mtime,
-        ["data"] = JsonNode.Parse(s.DataJson),
+        ["data"] = JsonNode.Parse(s.DataJson, documentOptions: EntryLimits.EnvelopeDocumentOptions),
         ["version"] = s.Version,
     };
 

@@ -154,7 +154,7 @@ internal static class SessionStoreApi
     {
         try
         {
-            using var doc = JsonDocument.Parse(body);
+            using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = EntryLimits.MaxDepth + 1 }); // data nests as deep as an entry
             if (doc.RootElement.ValueKind == JsonValueKind.Object &&
                 doc.RootElement.TryGetProperty("mtime", out var m) && m.ValueKind == JsonValueKind.Number && m.TryGetInt64(out var mtime) &&
                 doc.RootElement.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object)

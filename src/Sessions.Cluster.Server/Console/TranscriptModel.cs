@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sessions.Cluster.Core.Storage;
 
 namespace Sessions.Cluster.Server.Console;
 
@@ -53,7 +54,7 @@ public static class TranscriptModelBuilder
     /// <summary>Longest text, input, result or raw line shown inline, in characters; the rest is in the JSONL download.</summary>
     public const int MaxShownChars = 64 * 1024;
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, MaxDepth = 1024 };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, MaxDepth = EntryLimits.MaxEnvelopeDepth };
 
     private static readonly HashSet<string> ImageTypes = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -207,7 +208,7 @@ public static class TranscriptModelBuilder
     {
         try
         {
-            if (JsonNode.Parse(line, documentOptions: new JsonDocumentOptions { MaxDepth = 1024 }) is not JsonObject entry
+            if (JsonNode.Parse(line, documentOptions: EntryLimits.LineDocumentOptions) is not JsonObject entry
                 || entry["toolUseResult"] is not JsonObject result || Str(result, "agentId") is not { } agentId
                 || entry["message"]?["content"] is not JsonArray content)
             {

@@ -21,7 +21,7 @@ internal static class Calls
 
         using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
+        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = Sessions.Cluster.Core.Storage.EntryLimits.MaxEnvelopeDepth }));
     }
 
     /// <summary>Asserts a 4xx problem-details answer with a code.</summary>
