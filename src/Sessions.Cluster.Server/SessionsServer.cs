@@ -29,7 +29,7 @@ public static partial class SessionsServer
     /// </summary>
     public static readonly IReadOnlyList<string> ConfigurationKeys =
     [
-        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes",
+        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes", "Sessions:MaxBodyBytesInFlight",
         "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString", "Sessions:Table:ConnectionString",
         "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes", "Sessions:EphemeralIdle", "Sessions:HotTranscriptBytes", "Sessions:HotTranscriptBudget",
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:SweepDueTime", "Sessions:Retention:GraceDays",

@@ -68,6 +68,19 @@ public sealed partial class DeployFilesTests
             Assert.True(readme.Contains(key, StringComparison.Ordinal) || readme.Contains($"`{last}`", StringComparison.Ordinal), $"README does not document {key}");
         }
 
+        // …and the other way: every key of the README's configuration table is one the server reads.
+        var table = readme[readme.IndexOf("## Configuration", StringComparison.Ordinal)..readme.IndexOf("The `Dockerfile`", StringComparison.Ordinal)];
+        foreach (Match row in Regex.Matches(table, @"^\| `(Sessions:[A-Za-z:]+)`((?:, `[A-Za-z]+`)*)", RegexOptions.Multiline))
+        {
+            var first = row.Groups[1].Value;
+            var prefix = first[..(first.LastIndexOf(':') + 1)];
+            var keys = Regex.Matches(row.Groups[2].Value, "`([A-Za-z]+)`").Select(m => prefix + m.Groups[1].Value).Prepend(first);
+            foreach (var key in keys)
+            {
+                Assert.True(SessionsServer.ConfigurationKeys.Contains(key), $"README documents {key}, which SessionsServer.ConfigurationKeys does not list");
+            }
+        }
+
         foreach (var file in new[] { "docker-compose.yml", "infra/kubernetes/sessions-cluster.yaml", "Dockerfile" })
         {
             foreach (Match m in SettingName().Matches(File.ReadAllText(Path.Combine(RepoPaths.Root, file))))

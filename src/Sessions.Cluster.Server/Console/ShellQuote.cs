@@ -1,0 +1,23 @@
+namespace Sessions.Cluster.Server.Console;
+
+/// <summary>
+/// Quotes a value for a POSIX shell (bash, zsh, dash), so a command the console offers to copy runs with exactly that
+/// argument: session ids and project keys are opaque and may hold <c>$()</c>, <c>;</c>, backticks or <c>&amp;</c>.
+/// </summary>
+internal static class ShellQuote
+{
+    /// <summary>
+    /// <paramref name="value"/> as it is when it holds only <c>[A-Za-z0-9._-]</c> (and does not start with <c>-</c>),
+    /// else in single quotes with each <c>'</c> written <c>'\''</c>.
+    /// </summary>
+    public static string Posix(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Length > 0 && value[0] != '-' && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            return value;
+        }
+
+        return "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    }
+}
