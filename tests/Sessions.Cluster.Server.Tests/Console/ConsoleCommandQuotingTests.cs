@@ -59,3 +59,43 @@ public sealed partial class ConsoleCommandQuotingTests(ServerFixture server) : I
     [GeneratedRegex("<input class=\"command\" readonly aria-label=\"[^\"]+\" value=\"([^\"]*)\"")]
     private static partial Regex CommandInput();
 }
+
+/// <summary>Every console page answers hostile query strings with a page or a 4xx, never a 5xx (issue 22 §3: <c>?offset=abc</c> answered 500).</summary>
+[Trait("Category", "Integration")]
+public sealed class ConsoleHostileQueryTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task EveryPage_WithHostileQueryStrings_AnswersWithoutA5xx()
+    {
+        var pk = "q" + Guid.NewGuid().ToString("N")[..8];
+        var id = Guid.NewGuid().ToString();
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{pk}/sessions/{id}/entries", $"[{Calls.Entry("u1")}]")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{pk}/sessions/{id}/entries?subpath=subagents/agent-s1", $"[{Calls.Entry("s1")}]")).Status);
+        string[] pages =
+        [
+            "console", $"console/projects/{pk}", $"console/projects/{pk}/latest", "console/search", $"console/projects/{pk}/sessions/{id}",
+            $"console/projects/{pk}/sessions/{id}/subagents/s1", $"console/projects/{pk}/sessions/{id}/fork", $"console/projects/{pk}/sessions/{id}/delete",
+            "console/admin", "console/operator", "console/signin",
+        ];
+        string[] queries =
+        [
+            "offset=abc", "offset=-1", "offset=99999999999999999999", "offset=2147483647", "offset=1e3", "offset=%00", "cursor=garbage", "cursor=%FF%FE",
+            "q=%00", "q=" + new string('x', 5000), "tag=%E2%80%AE", "done=forked", "done=%3Cscript%3E", "at=nope", "at=" + new string('a', 3000),
+            "returnUrl=https%3A%2F%2Fevil.example", "offset=1&offset=2", "q",
+        ];
+        var failures = new List<string>();
+        foreach (var page in pages)
+        {
+            foreach (var query in queries)
+            {
+                using var response = await server.Http.GetAsync($"{page}?{query}");
+                if ((int)response.StatusCode >= 500)
+                {
+                    failures.Add($"{page}?{query[..Math.Min(query.Length, 60)]}: {(int)response.StatusCode}");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+}
