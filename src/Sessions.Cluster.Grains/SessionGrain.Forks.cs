@@ -209,8 +209,9 @@ public sealed partial class SessionGrain
     }
 
     // Failures that come from the bytes being forked, not from storage being away: the same bytes fail the same way.
+    // (ObjectDisposedException, an InvalidOperationException, comes from a silo shutting down: tried again later.)
     private static bool IsBadData(Exception ex) =>
-        ex is JsonException or InvalidDataException or FormatException or System.Text.DecoderFallbackException
+        ex is not ObjectDisposedException && ex is JsonException or InvalidDataException or FormatException or System.Text.DecoderFallbackException
             or ArgumentException or InvalidOperationException or InsufficientExecutionStackException
         || (ex is SessionsException { IsTransient: false } && ex is not ConflictException);
 
