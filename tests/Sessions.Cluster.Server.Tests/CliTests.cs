@@ -16,6 +16,19 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
 
     private Task<(int Code, string Out, string Err)> Cli(params string[] args) => server.CliAsync([.. args, "--tenant", _tenant]);
 
+    [Fact]
+    public async Task Messages_ShowsEachToolCallWithItsToolsName()
+    {
+        var id = Guid.NewGuid().ToString();
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        http.DefaultRequestHeaders.Add("X-Sessions-Tenant", _tenant);
+        var body = """[{"type":"user","uuid":"u1","message":{"role":"user","content":"list files"}},{"type":"assistant","uuid":"a1","parentUuid":"u1","message":{"role":"assistant","content":[{"type":"text","text":"Sure."},{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}]}}]""";
+        Assert.True((await http.PostAsync($"v1/projects/tools/sessions/{id}/entries", Infrastructure.Calls.Json(body))).IsSuccessStatusCode);
+        var (code, output, error) = await Cli("messages", id);
+        Assert.True(code == 0, error);
+        Assert.Contains("Sure. <tool_use: Bash>", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("import", "--help")]

@@ -43,10 +43,18 @@ internal static class MessagesCommand
         var text = content switch
         {
             JsonValue v when v.TryGetValue<string>(out var s) => s,
-            JsonArray blocks => string.Join(" ", blocks.OfType<JsonObject>().Select(b => b["type"]?.ToString() == "text" ? b["text"]?.ToString() : $"<{b["type"]}>")),
+            JsonArray blocks => string.Join(" ", blocks.OfType<JsonObject>().Select(BlockPreview)),
             _ => "",
         };
         text = text.ReplaceLineEndings(" ");
         return text.Length > 120 ? text[..120] + "…" : text;
     }
+
+    // A text block is its text; a tool call names its tool (<tool_use: Bash>); any other block, its type.
+    private static string? BlockPreview(JsonObject block) => block["type"]?.ToString() switch
+    {
+        "text" => block["text"]?.ToString(),
+        "tool_use" when block["name"] is JsonValue name && name.TryGetValue<string>(out var tool) => $"<tool_use: {tool}>",
+        var type => $"<{type}>",
+    };
 }
