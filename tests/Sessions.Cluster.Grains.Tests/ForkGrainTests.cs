@@ -91,6 +91,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
     }
 
     [Fact]
+    [Trait("Category", "Integration")]
     public async Task DeletingAParent_WhoseForkCanNeverBeWritten_DeletesAtOnce_DropsAndAuditsTheFork()
     {
         // A seed that no write can ever follow (a corrupted record: a negative parent length), noted by its parent.

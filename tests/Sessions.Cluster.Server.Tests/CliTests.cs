@@ -17,6 +17,7 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     private Task<(int Code, string Out, string Err)> Cli(params string[] args) => server.CliAsync([.. args, "--tenant", _tenant]);
 
     [Fact]
+    [Trait("Category", "Integration")]
     public async Task Messages_ShowsEachToolCallWithItsToolsName()
     {
         var id = Guid.NewGuid().ToString();
