@@ -7,7 +7,7 @@ namespace Sessions.Cluster.Benchmarks;
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/Sessions.Cluster.Benchmarks</c> runs the end-to-end comparison with the
 /// peers (a table on stdout, also written to <c>benchmarks/results/latest.md</c>); add <c>-- micro</c> for the
-/// BenchmarkDotNet micro benchmarks of the in-process paths.
+/// BenchmarkDotNet micro benchmarks of the in-process paths (transcript reads, the console's Markdown).
 /// </summary>
 internal static class BenchmarkProgram
 {
@@ -15,7 +15,8 @@ internal static class BenchmarkProgram
     {
         if (args.Length > 0 && args[0] == "micro")
         {
-            BenchmarkRunner.Run<TranscriptBenchmarks>(args: args[1..]);
+            // Without a --filter of its own, every micro benchmark runs (BenchmarkSwitcher would otherwise ask).
+            BenchmarkSwitcher.FromTypes([typeof(TranscriptBenchmarks), typeof(ConsoleMarkdownBenchmarks)]).Run(args.Length > 1 ? args[1..] : ["--filter", "*"]);
             return 0;
         }
 

@@ -27,6 +27,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     private string _projectKey = "";
     private string _sessionId = "";
     private bool? _trashed;
+    private bool _mainExists;
     private bool _reminded;
     private bool _ephemeral;
     private long _lastUse;
@@ -108,7 +109,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         try
         {
             result = await sessions.AppendAsync(_tenant, Key(command.Subpath), lines, command.ExpectedLength, CancellationToken.None,
-                new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary is { } summary ? new SummaryWrite(summary.DataJson, summary.ExpectedVersion) : null));
+                new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary is { } summary ? new SummaryWrite(summary.DataJson, summary.ExpectedVersion) : null, _mainExists));
         }
         catch
         {
@@ -118,6 +119,8 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         }
 
         KeepAppended(command.Subpath, lines, result);
+        // A subpath append with entries succeeds only when the main transcript exists; a main one with any makes it.
+        _mainExists |= lines.Length > 0 && (command.Subpath is not null || result.Length > 0);
 
         if (result.Appended > 0 && !_reminded)
         {
@@ -172,6 +175,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         if (subpath is null)
         {
             _trashed = false;
+            _mainExists = false;
         }
 
         return removed;
@@ -212,6 +216,11 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         }
 
         var outcome = await sessions.ExpireAsync(_tenant, _projectKey, _sessionId, cutoff, retention.HoldTags.ToList(), retention.GraceDays == 0, silo.Name, CancellationToken.None);
+        if (outcome is ExpireOutcome.Trashed or ExpireOutcome.Purged or ExpireOutcome.Missing)
+        {
+            _mainExists = false;
+        }
+
         if (outcome is ExpireOutcome.Trashed or ExpireOutcome.Purged)
         {
             _trashed = outcome == ExpireOutcome.Trashed;
@@ -234,6 +243,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
 
         if (outcome == PurgeOutcome.Purged)
         {
+            _mainExists = false;
             DeactivateOnIdle();
         }
 

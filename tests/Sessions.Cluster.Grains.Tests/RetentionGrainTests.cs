@@ -87,11 +87,14 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
         var ids = Ids("s", 240);
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, _) =>
         {
-            // Subagent first: the tenant's reminder may tick during this setup, and a session is a candidate only once
-            // its main transcript (its catalog row) exists, so it never sees half an import.
-            await AppendAsync(tenant, id, "subagents/agent-a1", $"{id}-sub-1", DaysAgo40);
+            // Main first, as every import does (a subagent transcript never starts a session). The tenant's reminder
+            // may tick between the two: the subagent's append then brings the session back (audited as a restore).
             await AppendAsync(tenant, id, null, $"{id}-1", DaysAgo40);
+            await AppendAsync(tenant, id, "subagents/agent-a1", $"{id}-sub-1", DaysAgo40);
         });
+        // A session restored that way is young again (its age counts from the restore): a sweep below may spare it.
+        var restoredInSetup = (await Catalog(silos[0]).ListAuditAsync(tenant, 10_000, CancellationToken.None))
+            .Where(a => a.Reason == AuditReasons.Restore).Select(a => a.SessionId).ToHashSet();
 
         // Two sweeps of the tenant asked on different silos (a tick delivered twice; the tenant's reminder ticks as well),
         // while writers append to the main transcript or the subagent transcript of one session in four.
@@ -119,7 +122,8 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
             Assert.NotNull(await catalog.GetAsync(tenant, Project, id, CancellationToken.None));
         }
 
-        Assert.Equal(ids.Except(written).Order(), trashed.Order());
+        Assert.Subset(ids.Except(written).ToHashSet(), trashed);
+        Assert.Superset(ids.Except(written).Except(restoredInSetup).ToHashSet(), trashed);
         var audit = await catalog.ListAuditAsync(tenant, 10_000, CancellationToken.None);
         Assert.All(audit.Where(a => a.Reason == AuditReasons.Retention).GroupBy(a => a.SessionId), g => Assert.Single(g));
         // The tenant's own reminder (due a second after its first write) sweeps too: between them, each expiry once.
@@ -190,6 +194,68 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
 
         var audit = await Catalog(silos[0]).ListAuditAsync(tenant, 10, CancellationToken.None);
         Assert.Equal(["purge", "retention", "restore", "retention"], audit.Select(a => a.Reason));
+    }
+
+    [Fact]
+    [Trait("Category", "Retention")]
+    public async Task ASubagentAppend_AfterAPurge_IsRefused_ToATrashedSession_Restores_AndNoSubpathOutlivesItsMain()
+    {
+        var tenant = NewTenant();
+        var silos = fixture.Cluster.Silos;
+        var cutoff = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds();
+        var afterGrace = DateTimeOffset.UtcNow.AddDays(8).ToUnixTimeMilliseconds();
+
+        // Purged while its subagent still writes: the late subagent append is refused, and no file is left behind.
+        var purged = Guid.NewGuid().ToString();
+        await AppendAsync(tenant, purged, null, "m1", null);
+        await AppendAsync(tenant, purged, "subagents/agent-a1", "a1", null);
+        Assert.Equal(ExpireOutcome.Trashed, await Grain(tenant, purged, silos[1]).Expire(cutoff));
+        Assert.Equal(PurgeOutcome.Purged, await Grain(tenant, purged, silos[1]).Purge(afterGrace));
+        var refused = await Assert.ThrowsAsync<SessionFault>(() => Grain(tenant, purged, silos[2]).Append(new AppendCommand("subagents/agent-a1", [Entry(purged, "a2")], null, null, null)));
+        Assert.Equal("session_not_found", Assert.IsType<NotFoundException>(refused.ToException()).Code);
+        Assert.Empty(await BlobsAsync(tenant));
+
+        // A session that never existed: the same refusal; an empty batch is still an answer, not an error.
+        var never = Guid.NewGuid().ToString();
+        await Assert.ThrowsAsync<SessionFault>(() => Grain(tenant, never).Append(new AppendCommand("subagents/agent-x", [Entry(never, "x1")], null, null, null)));
+        Assert.Equal(0, (await Grain(tenant, never).Append(new AppendCommand("subagents/agent-x", [], null, null, null))).Length);
+        Assert.Empty(await BlobsAsync(tenant));
+
+        // In the trash: a subagent append brings the session back, as a main append does.
+        var trashed = Guid.NewGuid().ToString();
+        await AppendAsync(tenant, trashed, null, "t1", null);
+        Assert.Equal(ExpireOutcome.Trashed, await Grain(tenant, trashed).Expire(cutoff));
+        await AppendAsync(tenant, trashed, "subagents/agent-b", "b1", null);
+        Assert.NotNull(await Catalog(silos[0]).GetAsync(tenant, Project, trashed, CancellationToken.None));
+        Assert.Empty(await Catalog(silos[0]).ListTrashAsync(tenant, long.MaxValue, 10, CancellationToken.None));
+        Assert.Equal(["b1"], await ReadAsync(tenant, trashed, "subagents/agent-b"));
+
+        // A row whose main transcript vanished behind the catalog's back: retention removes the row and its subpaths.
+        var store = fixture.Cluster.GetSiloServiceProvider(silos[0].SiloAddress).GetRequiredService<ITranscriptStore>();
+        var blobs = await BlobsAsync(tenant);
+        Assert.Contains(blobs, b => b.Contains("agent-b", StringComparison.Ordinal));
+        var container = new BlobServiceClient(fixture.Azurite.ConnectionString).GetBlobContainerClient(fixture.BlobOptions.Container);
+        foreach (var main in blobs.Where(b => !b.Contains("/subagents/", StringComparison.Ordinal)))
+        {
+            await container.DeleteBlobAsync(main);
+        }
+
+        Assert.Equal(ExpireOutcome.Missing, await Grain(tenant, trashed, silos[1]).Expire(cutoff));
+        Assert.Null(await Catalog(silos[0]).GetAsync(tenant, Project, trashed, CancellationToken.None));
+        Assert.Empty(await store.ListSubpathsAsync(tenant, Project, trashed, CancellationToken.None));
+        Assert.Empty(await BlobsAsync(tenant));
+    }
+
+    private async Task<List<string>> BlobsAsync(string tenant)
+    {
+        var container = new BlobServiceClient(fixture.Azurite.ConnectionString).GetBlobContainerClient(fixture.BlobOptions.Container);
+        var blobs = new List<string>();
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, tenant + "/", CancellationToken.None))
+        {
+            blobs.Add(blob.Name);
+        }
+
+        return blobs;
     }
 
     // Every log's bytes, the sidecar and the row: what a restore must bring back unchanged.

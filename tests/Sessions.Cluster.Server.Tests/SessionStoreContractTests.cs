@@ -238,6 +238,23 @@ public sealed class SessionStoreContractTests(ServerFixture server) : IClassFixt
     }
 
     [Fact]
+    [Trait("Category", "Contract")]
+    public async Task Append_ToASubpathOfASessionWithoutMain_Is404_AndWritesNothing_UntilTheMainExists()
+    {
+        var pk = P();
+        var refused = await AppendAsync(pk, "s", $"[{Calls.Entry("sub")}]", "subagents/agent-1");
+        Calls.AssertProblem(refused, 404, "session_not_found");
+        Assert.Contains("main transcript", refused.Item2!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(await LoadAsync(pk, "s", "subagents/agent-1"));
+        var (_, subkeys) = await Calls.SendAsync(server.Http, HttpMethod.Get, $"v1/projects/{pk}/sessions/s/subkeys");
+        Assert.Empty((JsonArray)subkeys!);
+
+        await AppendAsync(pk, "s", $"[{Calls.Entry("main")}]");
+        Assert.Equal(HttpStatusCode.OK, (await AppendAsync(pk, "s", $"[{Calls.Entry("sub")}]", "subagents/agent-1")).Item1);
+        Assert.Equal(["sub"], (await LoadAsync(pk, "s", "subagents/agent-1"))!.Select(e => e!["uuid"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Append_WithSummaryToASubpath_IsRefused_AndWritesNothing()
     {
         var pk = P();

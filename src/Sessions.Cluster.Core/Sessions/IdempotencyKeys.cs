@@ -79,4 +79,6 @@ public sealed class IdempotencyKeys(TimeProvider timeProvider)
 /// <param name="IdempotencyKey">The call's <c>Idempotency-Key</c>: the same key on a retry writes nothing (at most <see cref="IdempotencyKeys.MaxKeyLength"/> characters).</param>
 /// <param name="LastActivity">An imported file's mtime (Unix epoch ms): the session's last activity when it is earlier than now.</param>
 /// <param name="Summary">The summary sidecar to store with the entries (main transcript only), see <see cref="SummaryWrite"/>.</param>
-public sealed record AppendOptions(string? IdempotencyKey = null, long? LastActivity = null, SummaryWrite? Summary = null);
+/// <param name="MainExists">The caller (the session's single writer) knows the session's main transcript exists, so a
+/// subpath append need not check it in storage.</param>
+public sealed record AppendOptions(string? IdempotencyKey = null, long? LastActivity = null, SummaryWrite? Summary = null, bool MainExists = false);

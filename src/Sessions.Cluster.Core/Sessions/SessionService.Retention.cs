@@ -39,7 +39,9 @@ public sealed partial class SessionService
 
         if (await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is not { } main)
         {
-            // A row whose transcript is gone (deleted behind the catalog's back): the row goes too.
+            // A row whose transcript is gone (deleted behind the catalog's back): the row goes too, and with it any
+            // subpath left behind, which nothing could reach or remove once the row is gone.
+            await store.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
             await catalog.DeleteAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
             return ExpireOutcome.Missing;
         }

@@ -35,6 +35,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// did, see <see cref="IdempotencyKeys"/>) and an imported file's last activity.</param>
     /// <exception cref="InvalidKeyException">The key is not safe.</exception>
     /// <exception cref="ConflictException">The transcript length is not <paramref name="expectedLength"/>.</exception>
+    /// <exception cref="NotFoundException">A subpath append with entries to a session that has no main transcript (code
+    /// <c>session_not_found</c>): a subagent transcript belongs to a session, so it never starts one (a session deleted
+    /// or purged while its subagent still wrote is not brought back as an unlisted, unreachable file).</exception>
     public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
         Validate(tenant, key);
@@ -59,6 +62,12 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         {
             var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
             return new AppendResult(0, 0, stat?.Length ?? 0, stat?.Mtime ?? 0, false);
+        }
+
+        if (!key.IsMain && options?.MainExists != true && await target.StatAsync(tenant, key with { Subpath = null }, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new NotFoundException("session_not_found",
+                $"Session '{key.SessionId}' has no main transcript in project '{key.ProjectKey}': append its main transcript before subpath '{key.Subpath}' (a deleted or purged session is not brought back by a subagent's append).");
         }
 
         if (!IsEphemeral(tenant, key))

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Net;
 using Ganss.Xss;
 using Markdig;
 
@@ -9,26 +11,78 @@ namespace Sessions.Cluster.Server.Console;
 /// handlers, no <c>style</c>, no forms, SVG or MathML, links only to http, https and mailto and opened without a
 /// referrer, no images: a transcript's Markdown image is dropped). The page's Content-Security-Policy is the second wall.
 /// </summary>
+/// <remarks>
+/// Rendering is bounded, since any writer of a session chooses its text: a message longer than
+/// <see cref="MaxMarkdownChars"/>, one Markdig refuses (nesting past its depth limit, e.g. 128 <c>&gt;</c>), one whose
+/// HTML would be more than <see cref="MaxExpansion"/> times its text (a 64 K row of empty table cells is 1.3 MB of HTML
+/// and seconds of sanitizing) and every message after a page has spent <see cref="MarkdownBudget.PageTime"/> rendering
+/// are shown as plain text, with a note saying why. Measured on this machine (2 cores): 32 K characters of <c>[a](</c>
+/// take Markdig ~0.5 s (it is quadratic there), 64 K of table pipes ~18 s before these bounds.
+/// </remarks>
 public static class ConsoleMarkdown
 {
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UsePipeTables().UseAutoLinks().DisableHtml().Build();
 
     private static readonly HtmlSanitizer Sanitizer = CreateSanitizer();
 
-    /// <summary>Markdown text longer than this is shown as plain text (rendering megabytes of tool output costs seconds).</summary>
-    public const int MaxMarkdownChars = 200_000;
+    /// <summary>Markdown text longer than this (characters) is shown as plain text.</summary>
+    public const int MaxMarkdownChars = 20_000;
 
-    /// <summary>Safe HTML for <paramref name="markdown"/>.</summary>
-    public static string ToHtml(string markdown)
+    /// <summary>Markdown whose HTML is more than this many times its length (plus 4 K) is shown as plain text.</summary>
+    public const int MaxExpansion = 8;
+
+    /// <summary>Safe HTML for <paramref name="markdown"/>, within a budget of its own.</summary>
+    public static string ToHtml(string markdown) => Render(markdown, new MarkdownBudget()).Html;
+
+    /// <summary>
+    /// Safe HTML for <paramref name="markdown"/>: rendered Markdown, or the text as <c>&lt;pre&gt;</c> with the reason
+    /// it is plain (see the remarks). Never throws for any text.
+    /// </summary>
+    /// <param name="markdown">The message's text.</param>
+    /// <param name="budget">The page's rendering budget, charged with the time this call takes.</param>
+    public static RenderedMarkdown Render(string markdown, MarkdownBudget budget)
     {
         ArgumentNullException.ThrowIfNull(markdown);
+        ArgumentNullException.ThrowIfNull(budget);
         if (markdown.Length > MaxMarkdownChars)
         {
-            return "<pre>" + System.Net.WebUtility.HtmlEncode(markdown) + "</pre>";
+            return Plain(markdown, $"longer than {MaxMarkdownChars:N0} characters");
         }
 
-        return Sanitizer.Sanitize(Markdown.ToHtml(markdown, Pipeline));
+        if (budget.Spent)
+        {
+            return Plain(markdown, "this page's time for formatting is spent");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            string html;
+            try
+            {
+                html = Markdown.ToHtml(markdown, Pipeline);
+            }
+            catch (ArgumentException)
+            {
+                // Markdig's own guard: "Markdown elements in the input are too deeply nested".
+                return Plain(markdown, "nested too deeply for Markdown");
+            }
+
+            if (html.Length > (MaxExpansion * (long)markdown.Length) + 4096)
+            {
+                return Plain(markdown, "too much formatting");
+            }
+
+            return new RenderedMarkdown(Sanitizer.Sanitize(html), null);
+        }
+        finally
+        {
+            budget.Charge(Stopwatch.GetElapsedTime(started));
+        }
     }
+
+    private static RenderedMarkdown Plain(string text, string reason) =>
+        new($"<pre class=\"plain\">{WebUtility.HtmlEncode(text)}</pre>", reason);
 
     private static HtmlSanitizer CreateSanitizer()
     {
@@ -56,4 +110,27 @@ public static class ConsoleMarkdown
         };
         return sanitizer;
     }
+}
+
+/// <summary>One message's HTML, and why it is plain text when it is (null when it is rendered Markdown).</summary>
+/// <param name="Html">Safe HTML.</param>
+/// <param name="PlainReason">Why the text is shown as plain text, for the note beside it.</param>
+public sealed record RenderedMarkdown(string Html, string? PlainReason);
+
+/// <summary>
+/// The time one page may spend turning Markdown into HTML (<see cref="PageTime"/>); once spent, the page's remaining
+/// messages are plain text. One per rendered page; not thread-safe (a page renders on one thread).
+/// </summary>
+public sealed class MarkdownBudget
+{
+    /// <summary>The time one page may spend on Markdown.</summary>
+    public static readonly TimeSpan PageTime = TimeSpan.FromSeconds(1);
+
+    private TimeSpan _used;
+
+    /// <summary>Whether the page's time is spent.</summary>
+    public bool Spent => _used >= PageTime;
+
+    /// <summary>Adds the time one message took.</summary>
+    public void Charge(TimeSpan elapsed) => _used += elapsed;
 }

@@ -161,6 +161,10 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await Assertions.Expect(page.Locator("article.msg.user").First).ToContainTextAsync(HostileTranscript.ScriptText);
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("onerror=");
         await Assertions.Expect(page.Locator("details.tool").First).ToContainTextAsync("window.__pwned='result'");
+        // Markdown that cannot or may not render is the message's text, with the reason beside it.
+        await Assertions.Expect(page.Locator("pre.plain", new() { HasText = HostileTranscript.DeepQuotes })).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator(".render-note", new() { HasText = "nested too deeply" })).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator(".render-note", new() { HasText = "too much formatting" })).ToHaveCountAsync(1);
         // Nothing but the server itself was asked for anything.
         Assert.All(requests, url => Assert.StartsWith(server.BaseUrl.ToString(), url, StringComparison.Ordinal));
         Directory.CreateDirectory(ScreenshotDir);

@@ -13,7 +13,10 @@ public static class HostileTranscript
     /// <summary>Marker text the page must show as text (it is the first user prompt).</summary>
     public const string ScriptText = "<script>window.__pwned = 'script'</script>";
 
-    /// <summary>How deep the tool input nests (the server's JSON depth limit is 64 for a whole entry).</summary>
+    /// <summary>An assistant text of 128 <c>&gt;</c>: Markdig throws "too deeply nested" on it.</summary>
+    public static readonly string DeepQuotes = new('>', 128);
+
+    /// <summary>How deep the tool input nests (inside the server's entry depth limit, <c>EntryLimits.MaxDepth</c>).</summary>
     public const int Depth = 48;
 
     /// <summary>The transcript's lines for <paramref name="sessionId"/>.</summary>
@@ -36,6 +39,9 @@ public static class HostileTranscript
             Assistant("a2", "u2",
                 new JsonObject { ["type"] = "image", ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = "image/svg+xml", ["data"] = svg } },
                 new JsonObject { ["type"] = "text", ["text"] = new string('x', 1024 * 1024) + "<script>window.__pwned='huge'</script>" }),
+            // Markdown its library refuses (too deeply nested), then a table whose HTML is seconds of work: plain text.
+            Assistant("a3", "a2", new JsonObject { ["type"] = "text", ["text"] = DeepQuotes }),
+            Assistant("a4", "a3", new JsonObject { ["type"] = "text", ["text"] = "a|b\n-|-\n" + new string('|', 19_000) }),
         };
         return entries.Select(e =>
         {

@@ -88,4 +88,37 @@ public sealed class TranscriptModelTests
         Assert.Contains("rel=\"noopener noreferrer nofollow\"", html, StringComparison.Ordinal);
         Assert.Contains("<table>", html, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [Trait("Category", "Console")]
+    [InlineData(128, '>', "nested too deeply")]
+    [InlineData(20_001, 'x', "longer than")]
+    public void Markdown_ThatCannotOrMayNotRender_IsPlainText_WithTheReason(int length, char c, string reason)
+    {
+        var text = new string(c, length) + "<script>alert(1)</script>";
+        var rendered = ConsoleMarkdown.Render(text, new MarkdownBudget());
+        Assert.Contains(reason, rendered.PlainReason, StringComparison.Ordinal);
+        Assert.StartsWith("<pre class=\"plain\">", rendered.Html, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;", rendered.Html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>", rendered.Html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Category", "Console")]
+    public void Markdown_OfA64KPipeTable_IsBoundedAndPlain_AndASpentPageBudget_LeavesTheRestPlain()
+    {
+        // 64 K of table pipes became 1.3 MB of HTML and ~18 s of work before the bounds; a page of them, minutes.
+        var pipes = "a|b\n-|-\n" + new string('|', 19_000);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var rendered = ConsoleMarkdown.Render(pipes, new MarkdownBudget());
+        Assert.Equal("too much formatting", rendered.PlainReason);
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(2), "one bounded message took over 2 s");
+
+        var budget = new MarkdownBudget();
+        Assert.Null(ConsoleMarkdown.Render("**still rendered**", budget).PlainReason);
+        budget.Charge(MarkdownBudget.PageTime);
+        var late = ConsoleMarkdown.Render("**late**", budget);
+        Assert.Equal("this page's time for formatting is spent", late.PlainReason);
+        Assert.Contains("**late**", late.Html, StringComparison.Ordinal);
+    }
 }
