@@ -35,7 +35,7 @@ public static partial class SessionsServer
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:SweepDueTime", "Sessions:Retention:GraceDays",
         "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
         "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
-        "Sessions:Auth:OperatorKey", "Sessions:Limits:MaxSessions", "Sessions:Limits:MaxBytes", "Sessions:Limits:MaxEntryBytes", "Sessions:Limits:RequestsPerMinute",
+        "Sessions:Auth:OperatorKey", "Sessions:Auth:ConsoleSignInLifetime", "Sessions:Limits:MaxSessions", "Sessions:Limits:MaxBytes", "Sessions:Limits:MaxEntryBytes", "Sessions:Limits:RequestsPerMinute",
     ];
 
     /// <summary>
@@ -61,6 +61,7 @@ public static partial class SessionsServer
         var storage = builder.Services.AddSessionStorage(section, limits);
         var auth = builder.Services.AddSessionsAuth(section);
         AuthRegistration.EnsureSafeBinding(auth, (builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey) ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries));
+        builder.Services.RestrictOpenServerHosts(auth, builder.Configuration);
         var defaults = new TenantLimits();
         section.GetSection("Limits").Bind(defaults);
         builder.Services.AddSingleton(defaults);

@@ -11,6 +11,12 @@ public sealed class AuthOptions
     /// <summary>The operator's key (any string of at least 32 characters); null = no keys, loopback only.</summary>
     public string? OperatorKey { get; set; }
 
+    /// <summary>
+    /// How long a web console sign-in lasts from the moment it is made, whatever the browser does with its cookie
+    /// (<c>Sessions:Auth:ConsoleSignInLifetime</c>); signing out ends it sooner.
+    /// </summary>
+    public TimeSpan ConsoleSignInLifetime { get; set; } = TimeSpan.FromHours(12);
+
     /// <summary>True when requests need keys.</summary>
     public bool KeysRequired => !string.IsNullOrEmpty(OperatorKey);
 }

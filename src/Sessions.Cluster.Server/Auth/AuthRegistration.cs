@@ -16,6 +16,11 @@ internal static class AuthRegistration
             throw new InvalidOperationException("Sessions:Auth:OperatorKey must be at least 32 characters long.");
         }
 
+        if (auth.ConsoleSignInLifetime <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Sessions:Auth:ConsoleSignInLifetime must be a positive time span (e.g. 12:00:00), not {auth.ConsoleSignInLifetime}.");
+        }
+
         services.AddSingleton(auth);
         services.AddSingleton<ApiKeyValidator>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -28,6 +33,23 @@ internal static class AuthRegistration
                 SessionsClaims.Has(c.User, ApiScopes.Admin) && c.User.HasClaim(x => x.Type == SessionsClaims.Tenant)))
             .AddPolicy(SessionsClaims.OperatorPolicy, p => p.RequireAuthenticatedUser().RequireClaim(SessionsClaims.Scope, SessionsClaims.OperatorScope));
         return auth;
+    }
+
+    /// <summary>Host names an open server answers to (<see cref="RestrictOpenServerHosts"/>).</summary>
+    public static readonly IReadOnlyList<string> OpenServerHosts = ["localhost", "*.localhost", "127.0.0.1", "[::1]"];
+
+    /// <summary>
+    /// An open server (no keys) answers only requests whose <c>Host</c> is a loopback name (<see cref="OpenServerHosts"/>):
+    /// a web page of another site that rebinds its own name to 127.0.0.1 (DNS rebinding) still sends that name, and gets
+    /// 400 instead of every session. ASP.NET Core's host filtering does the check; an <c>AllowedHosts</c> setting of the
+    /// operator's own wins.
+    /// </summary>
+    public static void RestrictOpenServerHosts(this IServiceCollection services, AuthOptions auth, IConfiguration configuration)
+    {
+        if (!auth.KeysRequired && string.IsNullOrEmpty(configuration["AllowedHosts"]))
+        {
+            services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = [.. OpenServerHosts]);
+        }
     }
 
     /// <summary>

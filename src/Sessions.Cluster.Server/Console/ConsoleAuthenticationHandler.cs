@@ -28,7 +28,7 @@ internal sealed class ConsoleAuthenticationHandler(
             return Success(ApiKeyValidator.Open(OpenTenant, SchemeName));
         }
 
-        if (cookie.Read(Context) is not { } key)
+        if (await cookie.ReadAsync(Context).ConfigureAwait(false) is not { } key)
         {
             return AuthenticateResult.NoResult();
         }
