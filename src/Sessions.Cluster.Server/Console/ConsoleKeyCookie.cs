@@ -20,9 +20,14 @@ internal sealed class ConsoleKeyCookie(IDataProtectionProvider protection, IGrai
     /// <summary>Name of the cookie that carries a newly issued key to the one page that shows it.</summary>
     public const string IssuedName = "sessions_console_issued";
 
+    /// <summary>Name of the cookie that carries an action's success notice to the page it redirects to.</summary>
+    public const string NoticeName = "sessions_console_notice";
+
     private readonly IDataProtector _protector = protection.CreateProtector("Sessions.Cluster.Console.SignIn");
 
     private readonly ITimeLimitedDataProtector _issued = protection.CreateProtector("Sessions.Cluster.Console.IssuedKey").ToTimeLimitedDataProtector();
+
+    private readonly ITimeLimitedDataProtector _notice = protection.CreateProtector("Sessions.Cluster.Console.Notice").ToTimeLimitedDataProtector();
 
     /// <summary>
     /// The signed-in key, or null when there is no cookie, it does not decrypt (another node's or an old key ring, or a
@@ -101,6 +106,35 @@ internal sealed class ConsoleKeyCookie(IDataProtectionProvider protection, IGrai
         try
         {
             return _issued.Unprotect(value);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Hands the success notice <paramref name="done"/> of an action to the page at <paramref name="path"/> it redirects
+    /// to (encrypted, within a minute): a <c>?done=…</c> in a link someone else made shows nothing.
+    /// </summary>
+    public void PassNotice(HttpContext context, string path, string done) =>
+        context.Response.Cookies.Append(NoticeName, _notice.Protect($"{PathString.FromUriComponent(path)}|{done}", TimeSpan.FromMinutes(1)), Options(context));
+
+    /// <summary>
+    /// <paramref name="done"/> when this page's request carries the notice <see cref="PassNotice"/> handed to it (the
+    /// cookie is then deleted), otherwise null.
+    /// </summary>
+    public string? TakeNotice(HttpContext context, string? done)
+    {
+        if (string.IsNullOrEmpty(done) || !context.Request.Cookies.TryGetValue(NoticeName, out var value) || string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        context.Response.Cookies.Delete(NoticeName, Options(context));
+        try
+        {
+            return _notice.Unprotect(value) == $"{context.Request.Path}|{done}" ? done : null;
         }
         catch (System.Security.Cryptography.CryptographicException)
         {

@@ -83,20 +83,34 @@ internal static class ConsoleRegistration
                 .RequireClaim(SessionsClaims.Scope, SessionsClaims.OperatorScope));
     }
 
-    /// <summary>Adds the console's security headers to its responses (call before the endpoints run).</summary>
+    /// <summary>
+    /// Adds the console's security headers to its responses (call before the endpoints run). They are set as the
+    /// response starts, so error answers (the exception handler clears the headers of a failed page or download) carry
+    /// them too; an endpoint's own <c>Cache-Control</c> (the stylesheet's) is kept.
+    /// </summary>
     public static void UseConsoleHeaders(this WebApplication app) => app.Use((context, next) =>
     {
         if (IsConsolePath(context.Request.Path))
         {
-            var headers = context.Response.Headers;
-            headers.ContentSecurityPolicy = ContentSecurityPolicy;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers["Cross-Origin-Opener-Policy"] = "same-origin";
-            // What anti-forgery would set on pages with forms anyway (it logs a warning when it has to).
-            headers.CacheControl = "no-cache, no-store";
-            headers.Pragma = "no-cache";
+            // Set now as well: anti-forgery would set them itself on pages with forms (and log a warning each time).
+            context.Response.Headers.CacheControl = "no-cache, no-store";
+            context.Response.Headers.Pragma = "no-cache";
+            context.Response.OnStarting(static state =>
+            {
+                var headers = ((HttpResponse)state).Headers;
+                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                headers["Cross-Origin-Opener-Policy"] = "same-origin";
+                if (string.IsNullOrEmpty(headers.CacheControl))
+                {
+                    headers.CacheControl = "no-cache, no-store";
+                    headers.Pragma = "no-cache";
+                }
+
+                return Task.CompletedTask;
+            }, context.Response);
         }
 
         return next(context);

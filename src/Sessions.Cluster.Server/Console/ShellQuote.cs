@@ -8,7 +8,9 @@ internal static class ShellQuote
 {
     /// <summary>
     /// <paramref name="value"/> as it is when it holds only <c>[A-Za-z0-9._-]</c> (and does not start with <c>-</c>),
-    /// else in single quotes with each <c>'</c> written <c>'\''</c>.
+    /// else in single quotes with each <c>'</c> written <c>'\''</c>. A value with invisible or reordering characters
+    /// (<see cref="Components.Links.IsHidden"/>: bidi controls, zero-width spaces …) is written in ANSI-C quotes
+    /// instead (<c>$'…\u202e…'</c>, bash and zsh), so the pasted command shows every character it passes.
     /// </summary>
     public static string Posix(string value)
     {
@@ -16,6 +18,23 @@ internal static class ShellQuote
         if (value.Length > 0 && value[0] != '-' && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
         {
             return value;
+        }
+
+        if (value.Any(Components.Links.IsHidden))
+        {
+            var quoted = new System.Text.StringBuilder("$'", value.Length + 16);
+            foreach (var c in value)
+            {
+                quoted.Append(c switch
+                {
+                    '\\' => "\\\\",
+                    '\'' => "\\'",
+                    _ when Components.Links.IsHidden(c) => $"\\u{(int)c:x4}",
+                    _ => c.ToString(),
+                });
+            }
+
+            return quoted.Append('\'').ToString();
         }
 
         return "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

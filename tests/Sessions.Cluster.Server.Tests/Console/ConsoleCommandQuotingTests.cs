@@ -18,6 +18,7 @@ public sealed partial class ConsoleCommandQuotingTests(ServerFixture server) : I
     [InlineData("$(touch {marker})", "p;touch {marker}")]
     [InlineData("`touch {marker}`", "it's & more")]
     [InlineData("a'b c $HOME", "-rf")]
+    [InlineData("inv\u202Eexe.fdp", "p\u200Bk'x")]
     public async Task CopiedCommands_PastedIntoBash_PassTheKeysVerbatim_AndRunNothingElse(string sessionTemplate, string projectTemplate)
     {
         var marker = Path.Combine(Path.GetTempPath(), "injected-" + Guid.NewGuid().ToString("N"));
@@ -61,6 +62,7 @@ public sealed class ShellQuoteTests
     [InlineData("-home-user-proj", "'-home-user-proj'")]
     [InlineData("it's", "'it'\\''s'")]
     [InlineData("", "''")]
+    [InlineData("a\u202Eb'c\\", "$'a\\u202eb\\'c\\\\'")]
     public void Posix_QuotesAllButPlainWords(string value, string expected) => Assert.Equal(expected, ShellQuote.Posix(value));
 }
 

@@ -86,6 +86,23 @@ public abstract class ConsolePage : ComponentBase
         return copy.ToArray();
     }
 
+    /// <summary>
+    /// After a successful action: redirects to <paramref name="path"/> with <c>?done=<paramref name="done"/></c>, and
+    /// hands the notice to that page (see <see cref="ConfirmedNotice"/>).
+    /// </summary>
+    protected void RedirectWithNotice(string path, string done)
+    {
+        HttpContext.RequestServices.GetRequiredService<ConsoleKeyCookie>().PassNotice(HttpContext, path, done);
+        Navigation.NavigateTo(path + "?done=" + Uri.EscapeDataString(done));
+    }
+
+    /// <summary>
+    /// The page's <c>?done=</c> value when this server's redirect after an action handed it over, null otherwise (a link
+    /// with <c>?done=forked</c> made by anyone else shows no false notice). Call once per request.
+    /// </summary>
+    protected string? ConfirmedNotice(string? done) =>
+        HttpContext.RequestServices.GetRequiredService<ConsoleKeyCookie>().TakeNotice(HttpContext, done);
+
     /// <summary>Refuses an action the key's scopes do not allow (403), as the API would.</summary>
     /// <returns>True when the key holds <paramref name="scope"/>.</returns>
     protected bool Allowed(string scope)

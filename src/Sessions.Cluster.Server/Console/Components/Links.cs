@@ -3,6 +3,45 @@ namespace Sessions.Cluster.Server.Console.Components;
 /// <summary>The console's addresses (every key escaped) and how it formats times and sizes.</summary>
 public static class Links
 {
+    /// <summary>
+    /// <paramref name="text"/> as it should be read: every character that is invisible or changes the order of what
+    /// follows — bidi controls (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), other format characters (zero-width
+    /// space, word joiner, BOM, soft hyphen: Unicode category Cf, except a zero-width joiner inside an emoji sequence),
+    /// control characters, line/paragraph separators and the Hangul fillers — is shown as <c>[U+XXXX]</c>, so
+    /// "Inv&#x202E;exe.fdp" does not pass for "Invpdf.exe". Used for titles, prompts, ids, project keys, branches, tags
+    /// and folders; Blazor encodes the result as text.
+    /// </summary>
+    public static string Shown(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || !text.Any(IsHidden))
+        {
+            return text ?? "";
+        }
+
+        var shown = new System.Text.StringBuilder(text.Length + 16);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            var emojiJoiner = c == '\u200D' && i > 0 && char.IsLowSurrogate(text[i - 1]) && i + 1 < text.Length && char.IsHighSurrogate(text[i + 1]);
+            if (IsHidden(c) && !emojiJoiner)
+            {
+                shown.Append("[U+").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture)).Append(']');
+            }
+            else
+            {
+                shown.Append(c);
+            }
+        }
+
+        return shown.ToString();
+    }
+
+    /// <summary>Whether <see cref="Shown"/> makes <paramref name="c"/> visible (it is invisible or reorders text).</summary>
+    public static bool IsHidden(char c) =>
+        char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.Control
+            or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator
+        || c is '\u115F' or '\u1160' or '\u3164' or '\uFFA0';
+
     /// <summary>The projects page.</summary>
     public const string Home = "/";
 
