@@ -99,6 +99,7 @@ public static partial class SessionsServer
         builder.Services.AddHostedService<StartupRecovery>();
         builder.Services.AddSessionsTelemetry(section);
         builder.Services.AddProblemDetails();
+        builder.Services.AddTenantRateLimits();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         // A query value that does not bind (?limit=abc) becomes a problem with a code, like every other error.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -128,7 +129,7 @@ public static partial class SessionsServer
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
-        app.UseMiddleware<TenantRateLimitMiddleware>();
+        app.UseTenantRateLimits();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
