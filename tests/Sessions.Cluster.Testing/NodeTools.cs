@@ -11,7 +11,10 @@ public static class NodeTools
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
     private static readonly HashSet<string> Installed = new(StringComparer.Ordinal);
 
-    /// <summary>Runs <c>npm ci</c> in <paramref name="dir"/> unless <paramref name="probe"/> (relative to it) already exists.</summary>
+    /// <summary>
+    /// Runs <c>npm ci</c> in <paramref name="dir"/> unless <paramref name="probe"/> (relative to it) already exists and
+    /// the install is not older than the lockfile (a moved pin, e.g. a new SDK version, installs again).
+    /// </summary>
     public static async Task EnsureInstalledAsync(string dir, string probe)
     {
         await InstallLock.WaitAsync().ConfigureAwait(false);
@@ -22,7 +25,9 @@ public static class NodeTools
                 return;
             }
 
-            if (!File.Exists(Path.Combine(dir, probe)))
+            var installed = Path.Combine(dir, "node_modules", ".package-lock.json");
+            var stale = !File.Exists(installed) || File.GetLastWriteTimeUtc(installed) < File.GetLastWriteTimeUtc(Path.Combine(dir, "package-lock.json"));
+            if (stale || !File.Exists(Path.Combine(dir, probe)))
             {
                 var (code, output) = await RunAsync("npm", dir, null, "ci", "--no-audit", "--no-fund").ConfigureAwait(false);
                 if (code != 0)

@@ -206,9 +206,13 @@ internal static class ConversationGraph
         }
     }
 
-    // The SDK's qMe: an assistant response split over several entries (parallel tool calls) keeps only one part on the
-    // parentUuid chain; the other parts and their tool results are put back after the last part that is on it.
-    private static List<ChainEntry> MergeSplitResponses(OrderedMap n, List<ChainEntry> chain, HashSet<string> inChain)
+    /// <summary>
+    /// The SDK's <c>Lk</c> (0.3.337; <c>qMe</c> before): an assistant response split over several entries (parallel
+    /// tool calls) keeps only one part on the parentUuid chain; the other parts and their tool results, taken from
+    /// <paramref name="n"/>, are put back after the last part that is on it. <paramref name="inChain"/> (the chain's
+    /// uuids) gains what is put back.
+    /// </summary>
+    internal static List<ChainEntry> MergeSplitResponses(OrderedMap n, List<ChainEntry> chain, HashSet<string> inChain)
     {
         var assistants = chain.Where(b => b.Type == "assistant").ToList();
         if (assistants.Count == 0)
@@ -412,6 +416,15 @@ internal sealed class OrderedMap
     public bool Contains(string key) => _values.ContainsKey(key);
 
     public ChainEntry? Get(string key) => _values.TryGetValue(key, out var v) ? v : null;
+
+    /// <summary>Removes <paramref name="key"/> (a later <see cref="Set"/> puts it last, as <c>Map.delete</c> does).</summary>
+    public void Remove(string key)
+    {
+        if (_values.Remove(key))
+        {
+            _keys.Remove(key);
+        }
+    }
 
     public void Set(string key, ChainEntry value)
     {

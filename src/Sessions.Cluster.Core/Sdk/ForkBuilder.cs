@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 namespace Sessions.Cluster.Core.Sdk;
 
 /// <summary>
-/// Builds the entries of a fork, mirroring the SDK's <c>forkSession</c>: sidechains and progress lines are dropped,
+/// Builds the entries of a fork, mirroring the SDK's <c>forkSession</c> (0.3.337): the fork opens with the parent's
+/// recorded API request routes (or one "unrecorded" route); sidechains and progress lines are dropped,
 /// every message gets a fresh uuid with <c>parentUuid</c>/<c>logicalParentUuid</c> remapped (a parent that was a
 /// progress line resolves to its nearest non-progress ancestor), each entry records
 /// <c>forkedFrom {sessionId, messageUuid}</c>, file-history snapshots are not copied, the last entry is stamped with
@@ -12,6 +13,25 @@ namespace Sessions.Cluster.Core.Sdk;
 /// </summary>
 public static class ForkBuilder
 {
+    private const string RequestRouteType = "api-request-route";
+
+    private static readonly HashSet<string> RouteProviders = ["anthropic", "customEndpoint", "bedrock", "vertex", "foundry", "anthropicAws", "mantle", "gateway"];
+
+    private static readonly HashSet<string> RouteCredentials = ["login", "key", "token", "cloud", "gateway", "none"];
+
+    // The SDK's r1: a recorded route with unknown provider or credential kinds kept as "other".
+    private static (string Provider, string Credential)? RequestRoute(JsonObject e)
+    {
+        if (JsText.Str(e, "provider") is not { } provider || JsText.Str(e, "credential") is not { } credential)
+        {
+            return null;
+        }
+
+        return provider == "unrecorded" && credential == "unrecorded"
+            ? (provider, credential)
+            : (RouteProviders.Contains(provider) ? provider : "other", RouteCredentials.Contains(credential) ? credential : "other");
+    }
+
     // The SDK's Wj: fields reset on every forked entry (null = removed).
     private static readonly string[] ClearedFields =
         ["teamName", "agentName", "sessionKind", "slug", "sourceToolAssistantUUID", "summarizedTurnPromptUuids", "droppedPromptUuids", "sentAsUuid", "rowsAheadOfPutBack", "turnAttributionKey"];
@@ -46,6 +66,8 @@ public static class ForkBuilder
     {
         string? relocatedCwd = null;
         var contentReplacements = new JsonArray();
+        var requestRoutes = new Dictionary<string, (string Provider, string Credential)>(StringComparer.Ordinal);
+        var routeOrder = new List<string>();
         var transcript = new List<ChainEntry>();
         foreach (var e in entries)
         {
@@ -66,6 +88,10 @@ public static class ForkBuilder
             else if (type == "relocated" && JsText.Str(e, "sessionId") == parentSessionId && JsText.Str(e, "relocatedCwd") is { Length: > 0 } cwd)
             {
                 relocatedCwd = cwd;
+            }
+            else if (type == RequestRouteType && RequestRoute(e) is { } route && requestRoutes.TryAdd($"{route.Provider}:{route.Credential}", route))
+            {
+                routeOrder.Add($"{route.Provider}:{route.Credential}");
             }
         }
 
@@ -100,7 +126,14 @@ public static class ForkBuilder
         }
 
         var stamp = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        // The SDK's fork (0.3.337) opens with the API request routes the parent recorded (provider and credential
+        // kinds), or one "unrecorded" route.
         var result = new List<JsonObject>();
+        foreach (var (provider, credential) in routeOrder.Count == 0 ? [("unrecorded", "unrecorded")] : routeOrder.Select(k => requestRoutes[k]))
+        {
+            result.Add(new JsonObject { ["type"] = RequestRouteType, ["provider"] = provider, ["credential"] = credential, ["sessionId"] = newSessionId });
+        }
+
         for (var i = 0; i < kept.Count; i++)
         {
             var y = kept[i];

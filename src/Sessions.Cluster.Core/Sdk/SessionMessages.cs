@@ -29,7 +29,9 @@ public static partial class SessionMessages
     {
         var graph = entries.Select(ChainEntry.From).OfType<ChainEntry>().ToList();
         var chain = ConversationGraph.Build(graph).Chain;
-        var messages = chain.Where(e => Visible(e, includeSystemMessages)).Select(e => ToMessage(e, reuseEntries)).ToList();
+        var completed = CompletedLocalCommands(chain);
+        var messages = chain.Select((e, i) => (Entry: e, Completed: completed.Contains(i))).Where(x => Visible(x.Entry, includeSystemMessages))
+            .Select(x => ToMessage(x.Entry, reuseEntries, x.Completed)).ToList();
         IEnumerable<JsonObject> page = messages.Skip(offset);
         if (limit is > 0)
         {
@@ -40,10 +42,12 @@ public static partial class SessionMessages
     }
 
     /// <summary>
-    /// The messages of a subagent transcript, as the SDK's <c>getSubagentMessages</c> returns them: the chain walked up
-    /// from the last user/assistant entry (sidechain and meta entries kept), with <c>parent_tool_use_id</c> and
-    /// <c>parent_agent_id</c> from the agent's metadata (the last <c>agent_metadata</c> entry, which the SDK's import
-    /// stores from <c>agent-&lt;id&gt;.meta.json</c>).
+    /// The messages of a subagent transcript, as the SDK's <c>getSubagentMessages</c> (0.3.337) returns them: the chain
+    /// walked up from the last user/assistant entry (sidechain and meta entries kept), with the side branches of
+    /// parallel tool calls put back as on a main transcript (the SDK's <c>$ze</c> then <c>Lk</c>; a cancelled or
+    /// shutdown-interrupted tool result that a later entry answers again is not put back), and with
+    /// <c>parent_tool_use_id</c> and <c>parent_agent_id</c> from the agent's metadata (the last <c>agent_metadata</c>
+    /// entry, which the SDK's import stores from <c>agent-&lt;id&gt;.meta.json</c>).
     /// </summary>
     public static List<JsonObject> BuildSubagent(IReadOnlyList<JsonObject> entries, int offset, int? limit)
     {
@@ -54,23 +58,26 @@ public static partial class SessionMessages
             .Where(e => JsText.Str(e, "type") is "user" or "assistant" or "attachment" && JsText.Str(e, "uuid") is not null)
             .Select(e => new ChainEntry(e, JsText.Str(e, "uuid")!, JsText.Str(e, "parentUuid"), JsText.Str(e, "type")!))
             .ToList();
-        var byUuid = new Dictionary<string, ChainEntry>(StringComparer.Ordinal);
+        var byUuid = new OrderedMap();
         foreach (var e in graph)
         {
-            byUuid[e.Uuid] = e;
+            byUuid.Set(e.Uuid, e);
         }
 
         var chain = new List<ChainEntry>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var e = graph.LastOrDefault(x => x.IsUserOrAssistant); e is not null && seen.Add(e.Uuid); e = e.ParentUuid is { Length: > 0 } p ? byUuid.GetValueOrDefault(p) : null)
+        for (var e = graph.LastOrDefault(x => x.IsUserOrAssistant); e is not null && seen.Add(e.Uuid); e = e.ParentUuid is { Length: > 0 } p ? byUuid.Get(p) : null)
         {
             chain.Add(e);
         }
 
         chain.Reverse();
-        IEnumerable<JsonObject> messages = chain.Where(e => e.IsUserOrAssistant).Select(e =>
+        DropAnsweredCancellations(byUuid);
+        chain = ConversationGraph.MergeSplitResponses(byUuid, chain, seen);
+        var completed = CompletedLocalCommands(chain);
+        IEnumerable<JsonObject> messages = chain.Select((e, i) => (Entry: e, Completed: completed.Contains(i))).Where(x => x.Entry.IsUserOrAssistant).Select(x =>
         {
-            var m = ToMessage(e, false);
+            var m = ToMessage(x.Entry, false, x.Completed);
             m["parent_tool_use_id"] = toolUseId;
             m["parent_agent_id"] = parentAgentId;
             return m;
@@ -81,6 +88,104 @@ public static partial class SessionMessages
         }
 
         return messages.ToList();
+    }
+
+    // The SDK's tBe: after a local command's caveat (a meta user entry), the command's record and its output entries,
+    // up to the next assistant entry, are marked isCompletedLocalCommand. Indexes into the chain.
+    private static HashSet<int> CompletedLocalCommands(List<ChainEntry> chain)
+    {
+        var completed = new HashSet<int>();
+        for (var o = 0; o < chain.Count; o++)
+        {
+            if (chain[o].Type != "user" || !JsText.Truthy(chain[o].Node, "isMeta") || LocalCommandPart(chain[o]) != "caveat")
+            {
+                continue;
+            }
+
+            var recorded = false;
+            for (var i = o + 1; i < chain.Count; i++)
+            {
+                var a = chain[i];
+                if (a.Type == "assistant")
+                {
+                    break;
+                }
+
+                if (a.Type != "user" || JsText.Truthy(a.Node, "isMeta"))
+                {
+                    continue;
+                }
+
+                var part = LocalCommandPart(a);
+                if (part == "record" && !recorded)
+                {
+                    recorded = true;
+                }
+                else if (part != "output" || !recorded)
+                {
+                    break;
+                }
+
+                completed.Add(i);
+            }
+        }
+
+        return completed;
+    }
+
+    // The SDK's lk: which part of a local command a user entry's text (its last text block) is, by its opening tag.
+    private static string? LocalCommandPart(ChainEntry e)
+    {
+        if (e.Node.ContainsKey("promptSource"))
+        {
+            return null;
+        }
+
+        var content = (e.Node["message"] as JsonObject)?["content"];
+        var text = content switch
+        {
+            JsonArray blocks => blocks.LastOrDefault(b => b is JsonObject o && JsText.Str(o, "type") == "text") is JsonObject last ? JsText.Str(last, "text") : null,
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+            _ => null,
+        };
+        return text switch
+        {
+            null => null,
+            _ when text.StartsWith("<command-name>", StringComparison.Ordinal) => "record",
+            _ when text.StartsWith("<local-command-stdout>", StringComparison.Ordinal) || text.StartsWith("<local-command-stderr>", StringComparison.Ordinal) => "output",
+            _ when text.StartsWith("<local-command-caveat>", StringComparison.Ordinal) => "caveat",
+            _ => null,
+        };
+    }
+
+    // The SDK's $ze (0.3.337): an entry whose tool call was cancelled or interrupted by a shutdown, and whose every
+    // tool result is answered by another entry (or a later such entry), is left out of the side branches.
+    private static void DropAnsweredCancellations(OrderedMap byUuid)
+    {
+        var answered = new HashSet<string>(StringComparer.Ordinal);
+        var cancelled = new List<ChainEntry>();
+        foreach (var e in byUuid.Values)
+        {
+            if (JsText.Str(e.Node, "toolDenialKind") == "cancelled" || JsText.IsTrue(e.Node, "interruptedByShutdown"))
+            {
+                cancelled.Add(e);
+            }
+            else
+            {
+                answered.UnionWith(e.BlockFields("tool_result", "tool_use_id"));
+            }
+        }
+
+        for (var i = cancelled.Count - 1; i >= 0; i--)
+        {
+            var ids = cancelled[i].BlockFields("tool_result", "tool_use_id");
+            if (ids.Count > 0 && ids.All(answered.Contains))
+            {
+                byUuid.Remove(cancelled[i].Uuid);
+            }
+
+            answered.UnionWith(ids);
+        }
     }
 
     private static bool Visible(ChainEntry e, bool includeSystem)
@@ -120,172 +225,4 @@ public static partial class SessionMessages
         string? text = content.Count == 1 && content[0] is JsonObject b && JsText.Str(b, "type") == "text" ? JsText.Str(b, "text") : null;
         return text is "" or "No response requested.";
     }
-
-    // The SDK's GA (0.3.332): fields the entry lacks are left out, as JSON.stringify leaves out undefined.
-    private static JsonObject ToMessage(ChainEntry e, bool moveMessage)
-    {
-        var n = e.Node;
-        var result = new JsonObject { ["type"] = e.Type, ["uuid"] = e.Uuid };
-        CopyIfPresent(n, "sessionId", result, "session_id");
-        var hasMessage = n.TryGetPropertyValue("message", out var message);
-        if (hasMessage)
-        {
-            // Its place in the key order; a moved object comes last, once nothing reads the entry any more.
-            result["message"] = moveMessage ? null : message?.DeepClone();
-        }
-
-        result["parent_tool_use_id"] = null;
-        result["parent_agent_id"] = null;
-        if (JsText.IsTrue(n, "interruptedByShutdown"))
-        {
-            result["interruptedByShutdown"] = true;
-        }
-
-        if (JsText.Str(n, "toolDenialUnanswered") is "stream-closed")
-        {
-            result["toolDenialUnanswered"] = "stream-closed";
-        }
-
-        if (ToolResultMeta(e) is { Count: > 0 } meta)
-        {
-            result["tool_result_meta"] = meta;
-        }
-
-        if (JsText.IsTrue(n, "isCompactSummary"))
-        {
-            result["isCompactSummary"] = true;
-        }
-
-        if (JsText.IsTrue(n, "isMeta") || JsText.IsTrue(n, "isCompactSummary") || JsText.IsTrue(n, "isVisibleInTranscriptOnly"))
-        {
-            result["is_meta"] = true;
-        }
-
-        if (JsText.IsTrue(n, "isQueuedCommand"))
-        {
-            result["isQueuedCommand"] = true;
-        }
-
-        if (JsText.IsTrue(n, "isCompletedLocalCommand"))
-        {
-            result["isCompletedLocalCommand"] = true;
-        }
-
-        CopyIfPresent(n, "timestamp", result, "timestamp");
-        if (n.TryGetPropertyValue("origin", out var origin) && origin is not null && Origin(origin) is { } shown)
-        {
-            result["origin"] = shown;
-        }
-
-        if (moveMessage && hasMessage && message is not null)
-        {
-            n.Remove("message");
-            result["message"] = message;
-        }
-
-        return result;
-    }
-
-    private static void CopyIfPresent(JsonObject from, string name, JsonObject to, string as_)
-    {
-        if (from.TryGetPropertyValue(name, out var value))
-        {
-            to[as_] = value?.DeepClone();
-        }
-    }
-
-    // The SDK's yR, kept when truthy: a task notification keeps only its known fields (runId when well formed).
-    private static JsonNode? Origin(JsonNode origin)
-    {
-        if (origin is not JsonObject o || JsText.Str(o, "kind") != "task-notification")
-        {
-            return JsTruthy(origin) ? origin.DeepClone() : null;
-        }
-
-        var result = new JsonObject { ["kind"] = "task-notification" };
-        foreach (var field in new[] { "subkind", "fireReason", "producer" })
-        {
-            CopyIfPresent(o, field, result, field);
-        }
-
-        if (JsText.Str(o, "runId") is { } runId && RunIdPattern().IsMatch(runId))
-        {
-            result["runId"] = runId;
-        }
-
-        if (JsText.Str(o, "taskKind") == "mcp-task")
-        {
-            result["taskKind"] = "mcp-task";
-        }
-
-        return result;
-    }
-
-    private static bool JsTruthy(JsonNode node) => node is not JsonValue v || v.GetValueKind() switch
-    {
-        JsonValueKind.False or JsonValueKind.Null => false,
-        JsonValueKind.String => v.GetValue<string>().Length > 0,
-        JsonValueKind.Number => v.GetValue<double>() is var d && d != 0 && !double.IsNaN(d),
-        _ => true,
-    };
-
-    // The SDK's tool_result_meta: for a user entry answering tool calls, the denial kind, the end of the call and
-    // plugin rewrites per tool_use_id (a denial kind and call end only when the entry answers exactly one call).
-    private static JsonArray? ToolResultMeta(ChainEntry e)
-    {
-        var n = e.Node;
-        var ids = new List<string?>();
-        if (n["message"] is JsonObject m && m.TryGetPropertyValue("content", out var content) && content is JsonArray blocks)
-        {
-            foreach (var b in blocks)
-            {
-                if (b is JsonObject block && JsText.Str(block, "type") == "tool_result")
-                {
-                    ids.Add(block.TryGetPropertyValue("tool_use_id", out var id) && id is JsonValue iv && iv.GetValueKind() == JsonValueKind.String ? iv.GetValue<string>() : null);
-                }
-            }
-        }
-
-        var denial = ids.Count == 1 && JsText.Str(n, "toolDenialKind") is { } kind && DenialKinds.Contains(kind) ? kind : null;
-        var ended = ids.Count == 1 && JsText.Str(n, "toolCallEnded") is "not_started" ? "not_started" : null;
-        var rewritten = JsTruthy(n, "toolResultRewritten");
-        if (denial is null && ended is null && !rewritten)
-        {
-            return null;
-        }
-
-        var result = new JsonArray();
-        foreach (var id in ids.OfType<string>())
-        {
-            var meta = new JsonObject { ["id"] = id };
-            if (denial is not null)
-            {
-                meta["non_execution_kind"] = denial;
-            }
-
-            if (ended is not null)
-            {
-                meta["call_ended"] = ended;
-            }
-
-            if (rewritten)
-            {
-                meta["rewritten_by_plugin"] = true;
-            }
-
-            result.Add(meta);
-        }
-
-        return result;
-    }
-
-    private static bool JsTruthy(JsonObject obj, string name) => obj.TryGetPropertyValue(name, out var v) && v is not null && JsTruthy(v);
-
-    private static readonly HashSet<string> DenialKinds = ["user-rejected", "permission-rule", "automode-blocked", "automode-unavailable", "automode-parsing-error", "interrupted", "cancelled"];
-
-    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_.:-]{1,128}$")]
-    private static partial System.Text.RegularExpressions.Regex RunIdPattern();
-
-    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{1,128}$")]
-    private static partial System.Text.RegularExpressions.Regex AgentIdPattern();
 }

@@ -10,6 +10,12 @@ namespace Sessions.Cluster.Server.Tests.Infrastructure;
 /// </summary>
 internal static class SdkOracle
 {
+    /// <summary>
+    /// The SDK version every answer is compared with (tests/sdk-oracle, the adapter's development dependency and the
+    /// benchmark peers pin it).
+    /// </summary>
+    public const string PinnedVersion = "0.3.337";
+
     /// <summary>The SDK's listSessions() over every project of <paramref name="configDir"/>.</summary>
     public static async Task<JsonArray> ListSessionsAsync(string configDir) => (JsonArray)JsonNode.Parse(await RunAsync(configDir, "list").ConfigureAwait(false))!;
 
