@@ -29,7 +29,7 @@ public static partial class SessionsServer
     /// </summary>
     public static readonly IReadOnlyList<string> ConfigurationKeys =
     [
-        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes", "Sessions:MaxBodyBytesInFlight",
+        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes", "Sessions:MaxBodyBytesInFlight", "Sessions:ShutdownTimeout",
         "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString", "Sessions:Table:ConnectionString",
         "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes", "Sessions:EphemeralIdle", "Sessions:HotTranscriptBytes", "Sessions:HotTranscriptBudget",
         "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:SweepDueTime", "Sessions:Retention:GraceDays",
@@ -57,6 +57,10 @@ public static partial class SessionsServer
             MaxBodyBytesInFlight = section.GetValue("MaxBodyBytesInFlight", EntryLimits.DefaultMaxBodyBytesInFlight),
         };
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // A stop (SIGTERM) ends within this, whatever storage does (ShutdownWatchdog ends what Orleans still retries).
+        var shutdownTimeout = section.GetValue("ShutdownTimeout", TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
+        builder.Services.AddHostedService<ShutdownWatchdog>();
         builder.Services.AddSingleton(new StoreClock(TimeProvider.System));
         var storage = builder.Services.AddSessionStorage(section, limits);
         var auth = builder.Services.AddSessionsAuth(section);

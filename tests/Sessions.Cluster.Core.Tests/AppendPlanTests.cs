@@ -64,13 +64,23 @@ public sealed class AppendPlanTests
     }
 
     [Fact]
-    public async Task Import_FileTwiceInBatchesOfOne_LeavesItUnchanged()
+    public async Task Import_FileTwiceInBatchesHoldingAUuid_LeavesItUnchanged()
     {
         TranscriptLine[] file = [U("a"), Title("one"), U("b"), Tag("x"), Title("two")];
-        var first = await AppendAll(file.Select(l => new[] { l }).ToArray());
-        var second = await AppendAll(file.Select(l => new[] { l }).ToArray());
+        var first = await AppendAll(file[..2], file[2..]);
+        var second = await AppendAll(file[..2], file[2..]);
         Assert.Equal(first, second);
         Assert.Equal(5, second.Count);
+    }
+
+    [Fact]
+    public async Task Replay_ThenANewTagEqualToTheNextStoredLine_IsAppended()
+    {
+        // Lost before (issue 22 §5): a replay that stopped inside the log was "continued" by the next uuid-less batch
+        // for 60 s, so a new [tag x] equal to the stored line after the replay was dropped and the tag stayed y.
+        await AppendAll([U("a1"), Tag("x"), Tag("y")]);
+        var lines = await AppendAll([U("a1")], [Tag("x")]);
+        Assert.Equal([S(U("a1")), S(Tag("x")), S(Tag("y")), S(Tag("x"))], lines);
     }
 
     [Fact]
@@ -79,9 +89,23 @@ public sealed class AppendPlanTests
         TranscriptLine[] file = [U("a"), Title("one"), U("b"), Tag("x")];
         await AppendAll([.. file]);
         TranscriptLine[] renamed = [.. file, Title("renamed")];
-        var lines = await AppendAll(renamed[..3], renamed[3..]);
+        var lines = await AppendAll(renamed[..2], renamed[2..]);
         Assert.Equal(renamed.Select(S), lines);
         Assert.Equal(renamed.Select(S), await AppendAll([.. renamed]));
+    }
+
+    [Fact]
+    public async Task Import_DivergedFileTwice_AddsTheLocalTitleOnce()
+    {
+        // Lost before (issue 22 §5): after a rename and a new message on the server and another rename in the local
+        // file, every import of the file appended the local title again.
+        await AppendAll([U("a"), U("b")]);
+        await AppendAll([Title("server")], [U("c")]);
+        TranscriptLine[] local = [U("a"), U("b"), Title("local")];
+        var once = await AppendAll([.. local]);
+        var twice = await AppendAll([.. local], [.. local]);
+        Assert.Equal([S(U("a")), S(U("b")), S(Title("server")), S(U("c")), S(Title("local"))], once);
+        Assert.Equal(once, twice);
     }
 
     [Fact]

@@ -8,28 +8,31 @@ namespace Sessions.Cluster.Core.Storage;
 /// <item>An entry whose <c>uuid</c> is already in the log, or earlier in the batch, is skipped.</item>
 /// <item>An entry without a uuid is appended, unless the batch repeats it <em>in place</em>: the batch is aligned
 /// with the log at its first stored uuid (an SDK retry or an <c>importSessionToStore</c> replay resends lines where
-/// they already stand), and a uuid-less entry is skipped only when the stored line at its aligned position is the
-/// same entry. The alignment ends at the first entry that is written. A replay that ended inside the log is
-/// continued by the next batch for <see cref="ResumeWindowMs"/> (a replay split so that a batch holds no uuid).
-/// Content seen elsewhere never counts: tagging <c>x</c>, <c>y</c>, then <c>x</c> again appends three lines.</item>
+/// they already stand), and a uuid-less entry is skipped when the same entry stands in the log at its aligned
+/// position or after it (a line imported from a diverged file lands after what the server wrote meanwhile, and is
+/// found there by the next import, so importing a file twice changes nothing). The alignment ends at the first entry
+/// that is written and starts again at the next stored uuid.
+/// A batch that holds no stored uuid never aligns: its uuid-less entries are always appended (a new tag right after
+/// a replay is new; the SDK's import sends 500 entries a batch, so its batches hold uuids). Content seen elsewhere never
+/// counts: tagging <c>x</c>, <c>y</c>, then <c>x</c> again appends three lines.</item>
 /// </list>
 /// </summary>
 public static class AppendPlan
 {
-    /// <summary>How long a replay that stopped inside the log may be continued by a batch without uuids: 60 s.</summary>
-    public const long ResumeWindowMs = 60_000;
-
-    /// <summary>The lines to write, in order, and how many were skipped. Updates the index's replay position.</summary>
+    /// <summary>The lines to write, in order, and how many were skipped.</summary>
     /// <param name="lines">The batch.</param>
     /// <param name="index">The log's index; the caller holds the log's writer lock and adds the written lines after the write.</param>
-    /// <param name="now">The store's clock, Unix epoch milliseconds.</param>
+    /// <param name="now">The store's clock, Unix epoch milliseconds (unused since a replay is no longer continued across batches).</param>
     public static (List<TranscriptLine> Write, int Skipped) Plan(IReadOnlyList<TranscriptLine> lines, LogIndex index, long now)
     {
         ArgumentNullException.ThrowIfNull(lines);
         ArgumentNullException.ThrowIfNull(index);
         var write = new List<TranscriptLine>(lines.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var cursor = StartOf(lines, index, now);
+        var cursor = StartOf(lines, index);
+        // Searches past the aligned position read at most twice the log per batch (a batch that keeps re-anchoring on
+        // one stored uuid cannot make its planning quadratic); past that a uuid-less entry is written.
+        var budget = 2L * index.Count;
         foreach (var line in lines)
         {
             if (line.Uuid is { } uuid)
@@ -52,9 +55,9 @@ public static class AppendPlan
                 continue;
             }
 
-            if (cursor >= 0 && cursor < index.Count && index.IdentityAt(cursor) == LogIndex.Identity(line))
+            if (cursor >= 0 && Find(index, cursor, LogIndex.Identity(line), ref budget) is var found and >= 0)
             {
-                cursor++;
+                cursor = found + 1;
                 continue;
             }
 
@@ -62,28 +65,35 @@ public static class AppendPlan
             cursor = -1;
         }
 
-        index.Resume = write.Count == 0 && cursor >= 0 && cursor < index.Count ? (cursor, now) : null;
         return (write, lines.Count - write.Count);
     }
 
-    // Where the batch's first line stands in the log, or -1: aligned at the first uuid the log holds, else where a
-    // replay that stopped inside the log left off.
-    private static int StartOf(IReadOnlyList<TranscriptLine> lines, LogIndex index, long now)
+    // Where the batch's first line stands in the log, or -1: aligned at the first uuid the log holds.
+    private static int StartOf(IReadOnlyList<TranscriptLine> lines, LogIndex index)
     {
         for (var i = 0; i < lines.Count; i++)
         {
             if (lines[i].Uuid is { } uuid)
             {
                 var at = index.IndexOf(uuid);
-                if (at >= 0)
-                {
-                    return at - i >= 0 ? at - i : -1;
-                }
-
-                break;
+                return at >= 0 && at - i >= 0 ? at - i : -1;
             }
         }
 
-        return index.Resume is { } resume && now - resume.At <= ResumeWindowMs ? resume.Position : -1;
+        return -1;
+    }
+
+    // The first position at or after `from` of a line with this identity, or -1 (also when the budget is spent).
+    private static int Find(LogIndex index, int from, UInt128 identity, ref long budget)
+    {
+        for (var p = from; p < index.Count && budget-- > 0; p++)
+        {
+            if (index.IdentityAt(p) == identity)
+            {
+                return p;
+            }
+        }
+
+        return -1;
     }
 }

@@ -18,9 +18,6 @@ public sealed class LogIndex
     /// <summary>Lines indexed (blank lines are not lines).</summary>
     public int Count => _lines.Count;
 
-    /// <summary>Where a replay that stopped inside the log would continue, and when it stopped (ms); see <see cref="AppendPlan"/>.</summary>
-    public (int Position, long At)? Resume { get; set; }
-
     /// <summary>Whether a uuid is stored.</summary>
     public bool Contains(string uuid) => _uuids.ContainsKey(uuid);
 
@@ -34,7 +31,6 @@ public sealed class LogIndex
     public void Add(TranscriptLine line)
     {
         ArgumentNullException.ThrowIfNull(line);
-        Resume = null;
         if (line.Uuid is { } uuid)
         {
             _uuids.TryAdd(uuid, _lines.Count);

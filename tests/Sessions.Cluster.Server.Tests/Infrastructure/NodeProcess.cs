@@ -85,6 +85,34 @@ public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictio
         throw new TimeoutException($"The node on {Url} did not become healthy: {Log}");
     }
 
+    /// <summary>
+    /// Sends SIGTERM, as a service manager or Kubernetes stops a node, and waits up to <paramref name="wait"/> for it
+    /// to exit.
+    /// </summary>
+    /// <returns>How long the node took to exit, or null when it still runs after <paramref name="wait"/>.</returns>
+    public async Task<TimeSpan?> TerminateAsync(TimeSpan wait)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using (var kill = Process.Start("kill", ["-TERM", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+            return Stopwatch.GetElapsedTime(started);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The exit code of a node that has exited.</summary>
+    public int ExitCode => _process!.ExitCode;
+
     /// <summary>Kills the process at once (SIGKILL), as a crash would.</summary>
     public async Task KillAsync()
     {

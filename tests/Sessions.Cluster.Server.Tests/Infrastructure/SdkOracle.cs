@@ -29,6 +29,18 @@ internal static class SdkOracle
     public static async Task<JsonObject> WriteAsync(string configDir, string sessionId, string title, string tag) =>
         (JsonObject)JsonNode.Parse(await RunAsync(configDir, "write", sessionId, title, tag).ConfigureAwait(false))!;
 
+    /// <summary>
+    /// What the SDK's <c>InMemorySessionStore</c> loads after each case's batches are appended to one session, in order.
+    /// </summary>
+    public static async Task<JsonArray> InMemoryLoadsAsync(JsonArray cases)
+    {
+        await NodeTools.EnsureInstalledAsync(RepoPaths.OracleDir, "node_modules/@anthropic-ai/claude-agent-sdk/package.json").ConfigureAwait(false);
+        var file = Path.Combine(RepoPaths.TempDir("in-memory-store"), "cases.json");
+        await File.WriteAllTextAsync(file, cases.ToJsonString()).ConfigureAwait(false);
+        var (code, stdout, stderr) = await NodeTools.RunSplitAsync("node", RepoPaths.OracleDir, null, ["in-memory-store.mjs", file]).ConfigureAwait(false);
+        return code == 0 ? (JsonArray)JsonNode.Parse(stdout)! : throw new InvalidOperationException($"The InMemorySessionStore oracle failed ({code}): {stderr}");
+    }
+
     private static async Task<string> RunAsync(string configDir, params string[] command)
     {
         await NodeTools.EnsureInstalledAsync(RepoPaths.OracleDir, "node_modules/@anthropic-ai/claude-agent-sdk/package.json").ConfigureAwait(false);
