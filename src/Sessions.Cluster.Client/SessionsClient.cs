@@ -42,7 +42,9 @@ public sealed class SessionsClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _http = http;
         _ownsHttp = ownsHttp;
-        _http.BaseAddress = options.Url;
+        // A base address without a trailing slash would lose its last path segment ("http://host/prefix" + "v1/…"
+        // is "http://host/v1/…"): the server's base is a folder, with or without the slash.
+        _http.BaseAddress = options.Url.AbsolutePath.EndsWith('/') ? options.Url : new UriBuilder(options.Url) { Path = options.Url.AbsolutePath + "/" }.Uri;
         _http.Timeout = options.Timeout;
         if (options.ApiKey is { Length: > 0 } key)
         {

@@ -57,6 +57,8 @@ public static partial class SessionsServer
             MaxBodyBytesInFlight = section.GetValue("MaxBodyBytesInFlight", EntryLimits.DefaultMaxBodyBytesInFlight),
         };
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Orleans' start dumps every option at Information: a start prints the few lines a person reads.
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         // A stop (SIGTERM) ends within this, whatever storage does (ShutdownWatchdog ends what Orleans still retries).
         var shutdownTimeout = section.GetValue("ShutdownTimeout", TimeSpan.FromSeconds(30));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
@@ -120,7 +122,8 @@ public static partial class SessionsServer
 
         var app = builder.Build();
         app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
-        ServerLog.Started(app.Logger, storage);
+        // Said once the port is bound, with the addresses it answers on.
+        app.Lifetime.ApplicationStarted.Register(() => ServerLog.Started(app.Logger, string.Join(", ", app.Urls), storage));
         if (app.Services.GetRequiredService<ISessionCatalog>() is Catalog.PostgreSql.PostgresSessionCatalog { RowLevelSecurityEnforced: false })
         {
             ServerLog.RowLevelSecurityBypassed(app.Logger);
@@ -158,8 +161,8 @@ public static partial class SessionsServer
 
     private static partial class ServerLog
     {
-        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Sessions.Cluster started, {Storage}")]
-        public static partial void Started(ILogger logger, string storage);
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Sessions.Cluster listening on {Urls}, {Storage}")]
+        public static partial void Started(ILogger logger, string urls, string storage);
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "The PostgreSQL catalog connects as a role that bypasses row-level security (a superuser?); connect as an ordinary role that owns the tables so RLS is a second wall between tenants")]
         public static partial void RowLevelSecurityBypassed(ILogger logger);

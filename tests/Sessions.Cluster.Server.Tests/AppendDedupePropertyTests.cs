@@ -20,7 +20,7 @@ public sealed class AppendDedupePropertyTests
     private static readonly string[] Vocabulary = ["x", "y", "z"];
 
     [Fact]
-    [Trait("Category", "Unit")]
+    [Trait("Category", "Integration")]
     public async Task RandomReplaysAndUuidlessLines_LoadAsTheSdksInMemorySessionStore_AndADivergedImportIsIdempotent()
     {
         var random = new Random(22_05);

@@ -67,7 +67,7 @@ internal static class PushCommand
                     if (r.Diverged)
                     {
                         context.Out.WriteLine($"  diverged: {path} no longer starts with the server's copy (it changed on the server or here), so nothing of it was sent. " +
-                            $"Compare with 'sessions pull {sessionId} --force' (keeps this file as a backup), or import it as a new session.");
+                            $"'sessions pull {sessionId} --force' takes the server's copy and keeps this file beside it as {Path.GetFileName(path)}.bak-<utc time>, to compare or copy lines from.");
                     }
                 }
             }
