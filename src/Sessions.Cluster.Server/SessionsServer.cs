@@ -57,8 +57,13 @@ public static partial class SessionsServer
             MaxBodyBytesInFlight = section.GetValue("MaxBodyBytesInFlight", EntryLimits.DefaultMaxBodyBytesInFlight),
         };
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        // Orleans' start dumps every option at Information: a start prints the few lines a person reads.
+        // A start prints the few lines a person reads (ours says the address, mode and storage once the port is bound):
+        // Orleans' option dumps, the placement pipeline's Polly attempts and the host's banner are Information, and the
+        // key ring's "no XML encryptor" warning says what is true of every file in the data folder (Debug shows all).
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         // A stop (SIGTERM) ends within this, whatever storage does (ShutdownWatchdog ends what Orleans still retries).
         var shutdownTimeout = section.GetValue("ShutdownTimeout", TimeSpan.FromSeconds(30));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);

@@ -120,7 +120,7 @@ internal static class ImportCommand
             Rejected.AddRange(r.Rejected.Select(x => $"{file}:{x.Line}: {x.Reason}"));
             if (r.Diverged)
             {
-                Diverged.Add($"{file}: the server's copy is not a prefix of this file (it changed on the server or locally); pull it with --force to replace the local file (a backup is kept), or import it under a new session id");
+                Diverged.Add($"{file}: the server's copy is not a prefix of this file (it changed on the server or locally); 'sessions pull <id> --force' replaces the local file with the server's copy and keeps the file as <file>.bak-<utc time>, to compare or copy lines from");
             }
             else if (r.Appended == 0)
             {
