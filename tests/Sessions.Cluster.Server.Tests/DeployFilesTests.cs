@@ -43,6 +43,32 @@ public sealed partial class DeployFilesTests
     }
 
     [Fact]
+    public void Compose_IsProductionShaped_OrdinaryDatabaseRole_NodeHealthChecks_GracefulStops_NoPostRetries()
+    {
+        var services = (Dictionary<object, object>)LoadCompose()["services"];
+        var postgres = (Dictionary<object, object>)services["postgres"];
+        Assert.Contains(((List<object>)postgres["volumes"]).Cast<string>(), v => v.StartsWith("./infra/postgres/create-sessions-role.sh:/docker-entrypoint-initdb.d/", StringComparison.Ordinal));
+        var admin = Compose(((Dictionary<object, object>)postgres["environment"])["POSTGRES_USER"]);
+        foreach (var name in new[] { "node1", "node2", "node3" })
+        {
+            var node = (Dictionary<object, object>)services[name];
+            var connection = Compose(NodeEnvironment(services, name)["Sessions__Postgres__ConnectionString"]);
+            Assert.Contains("Username=sessions;", connection, StringComparison.Ordinal);
+            Assert.DoesNotContain($"Username={admin};", connection, StringComparison.Ordinal);
+            Assert.Contains("/health/ready", string.Join(' ', HealthCheck(services, name)), StringComparison.Ordinal);
+            var grace = ComposeDuration((string)node["stop_grace_period"]);
+            var shutdown = TimeSpan.Parse(NodeEnvironment(services, name)["Sessions__ShutdownTimeout"], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(grace > shutdown + ShutdownWatchdog.Grace, $"{name}: Docker kills after {grace}, the node may take {shutdown} + {ShutdownWatchdog.Grace}");
+        }
+
+        var lb = (Dictionary<object, object>)((Dictionary<object, object>)services["lb"])["depends_on"];
+        Assert.All(new[] { "node1", "node2", "node3" }, n => Assert.Equal("service_healthy", ((Dictionary<object, object>)lb[n])["condition"]));
+        var nginx = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "nginx.conf"));
+        Assert.Matches(@"\n\s*proxy_next_upstream error timeout http_503;", nginx);
+        Assert.DoesNotContain(nginx.Split('\n').Where(l => !l.TrimStart().StartsWith('#')), l => l.Contains("non_idempotent", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Kubernetes_ManifestsParse_AndProbeTheServersHealthEndpoints()
     {
         var yaml = new YamlStream();
@@ -56,6 +82,18 @@ public sealed partial class DeployFilesTests
         var text = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "kubernetes", "sessions-cluster.yaml"));
         Assert.Contains("path: /health/ready", text, StringComparison.Ordinal);
         Assert.Contains("path: /health/live", text, StringComparison.Ordinal);
+
+        var deployment = (YamlMappingNode)yaml.Documents.Single(d => ((YamlScalarNode)((YamlMappingNode)d.RootNode)[new YamlScalarNode("kind")]).Value == "Deployment").RootNode;
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)deployment["spec"])["template"])["spec"];
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"]).Children[0];
+        var image = ((YamlScalarNode)container["image"]).Value!;
+        Assert.Matches(@"^[^:@]+(:[0-9A-Za-z._-]+|@sha256:[0-9a-f]{64})$", image);
+        Assert.False(image.EndsWith(":latest", StringComparison.Ordinal), $"the manifest runs {image}, a moving tag");
+        Assert.Equal("/health/live", ((YamlScalarNode)((YamlMappingNode)((YamlMappingNode)container["startupProbe"])["httpGet"])["path"]).Value);
+        var config = (YamlMappingNode)((YamlMappingNode)yaml.Documents.Single(d => ((YamlScalarNode)((YamlMappingNode)d.RootNode)[new YamlScalarNode("kind")]).Value == "ConfigMap").RootNode)["data"];
+        var shutdown = TimeSpan.Parse(((YamlScalarNode)config["Sessions__ShutdownTimeout"]).Value!, System.Globalization.CultureInfo.InvariantCulture);
+        var grace = TimeSpan.FromSeconds(int.Parse(((YamlScalarNode)pod["terminationGracePeriodSeconds"]).Value!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(grace > shutdown + ShutdownWatchdog.Grace, $"Kubernetes kills after {grace}, the node may take {shutdown} + {ShutdownWatchdog.Grace}");
     }
 
     [Fact]
@@ -95,8 +133,20 @@ public sealed partial class DeployFilesTests
     {
         await using var azurite = await AzuriteServer.StartNewAsync();
         await using var postgres = await PostgresServer.StartNewAsync();
-        var database = await postgres.CreateDatabaseAsync("sessions");
-        var environment = NodeEnvironment((Dictionary<object, object>)LoadCompose()["services"], "node1");
+        var services = (Dictionary<object, object>)LoadCompose()["services"];
+        var environment = NodeEnvironment(services, "node1").ToDictionary(kv => kv.Key, kv => Compose(kv.Value));
+
+        // The compose file's PostgreSQL init script, run as the container's entrypoint would (as the administrator).
+        var (code, output) = await NodeTools.RunAsync("bash", RepoPaths.Root, new Dictionary<string, string>
+        {
+            ["PATH"] = postgres.BinDirectory + ":" + Environment.GetEnvironmentVariable("PATH"),
+            ["PGHOST"] = "127.0.0.1",
+            ["PGPORT"] = postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["POSTGRES_USER"] = "postgres",
+            ["SESSIONS_DB_PASSWORD"] = Compose(((Dictionary<object, object>)((Dictionary<object, object>)services["postgres"])["environment"])["SESSIONS_DB_PASSWORD"]),
+        }, "infra/postgres/create-sessions-role.sh");
+        Assert.True(code == 0, output);
+        var database = environment["Sessions__Postgres__ConnectionString"].Replace("Host=postgres;Port=5432;", $"Host=127.0.0.1;Port={postgres.Port};", StringComparison.Ordinal);
 
         // Only the host names change: the compose network's "azurite" and "postgres" are local processes here.
         environment["Sessions__Blob__ConnectionString"] = environment["Sessions__Blob__ConnectionString"]
@@ -105,9 +155,18 @@ public sealed partial class DeployFilesTests
         environment["Sessions__Postgres__ConnectionString"] = database;
         // And the silo port: another process on this machine may hold 11111.
         environment["Sessions__Orleans__SiloPort"] = LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await using var node = new NodeProcess(["--Logging:LogLevel:Default", "Warning"], environment);
+        var port = LocalPorts.Free();
+        await using var node = new NodeProcess(["--Logging:LogLevel:Default", "Warning"], environment, port);
         await node.StartAsync();
         using var http = new HttpClient { BaseAddress = node.Url };
+
+        // The nodes connect as an ordinary role: row-level security holds (the server warns when it would not).
+        Assert.DoesNotContain("bypasses row-level security", node.Log, StringComparison.Ordinal);
+        // The node's own health check, as Docker runs it in the container (the port is this node's).
+        var check = HealthCheck(services, "node1");
+        Assert.Equal("CMD", check[0]);
+        var (healthy, said) = await NodeTools.RunAsync(check[1], RepoPaths.Root, null, [.. check[2..].Select(a => a.Replace("/8080", $"/{port}", StringComparison.Ordinal))]);
+        Assert.True(healthy == 0, $"the compose health check failed on a ready node ({healthy}): {said}");
 
         // The compose nodes require API keys: the operator key creates a tenant and issues its key.
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", environment["Sessions__Auth__OperatorKey"]);
@@ -154,6 +213,22 @@ public sealed partial class DeployFilesTests
     // The entrypoint's arguments after the dll, listening on all interfaces as the image does, on a free port.
     private static List<string> ImageArguments(string[] entrypoint, int port) =>
         entrypoint[2..].Select(a => a.StartsWith("http://0.0.0.0:", StringComparison.Ordinal) ? $"http://0.0.0.0:{port}" : a).ToList();
+
+    // What compose makes of a value: ${NAME:-default} is the environment's NAME, else the default.
+    private static string Compose(object value) => Regex.Replace((string)value, @"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}",
+        m => Environment.GetEnvironmentVariable(m.Groups[1].Value) is { Length: > 0 } set ? set : m.Groups[2].Value);
+
+    // A compose duration such as 40s or 1m30s.
+    private static TimeSpan ComposeDuration(string value) =>
+        Regex.Matches(value, @"(\d+)(h|m|s)").Aggregate(TimeSpan.Zero, (sum, m) => sum + int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * (m.Groups[2].Value switch
+        {
+            "h" => TimeSpan.FromHours(1),
+            "m" => TimeSpan.FromMinutes(1),
+            _ => TimeSpan.FromSeconds(1),
+        }));
+
+    private static List<string> HealthCheck(Dictionary<object, object> services, string node) =>
+        ((List<object>)((Dictionary<object, object>)((Dictionary<object, object>)services[node])["healthcheck"])["test"]).Cast<string>().ToList();
 
     private static Dictionary<object, object> LoadCompose() =>
         new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(File.ReadAllText(Path.Combine(RepoPaths.Root, "docker-compose.yml")));

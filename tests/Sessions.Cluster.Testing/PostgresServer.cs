@@ -23,6 +23,9 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public int Port { get; } = LocalPorts.Free();
 
+    /// <summary>The folder of the PostgreSQL binaries the server runs from (psql, pg_ctl, …).</summary>
+    public string BinDirectory => _binDir;
+
     /// <summary>Connection string of the <c>postgres</c> database as the <c>postgres</c> superuser.</summary>
     public string ConnectionString => ConnectionStringFor("postgres");
 
