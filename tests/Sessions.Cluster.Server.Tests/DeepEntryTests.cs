@@ -9,10 +9,12 @@ namespace Sessions.Cluster.Server.Tests;
 /// Entries nested up to the append path's limit (<see cref="EntryLimits.MaxDepth"/>) are read by every later reader:
 /// loads, messages, info, context, subagents, listings, search, forks of them, the console and the CLI; one level
 /// past it is refused at the append. Issue 22 §1: a 200-level entry was accepted, then every fork of its session
-/// answered 500 and the parent could no longer be deleted.
+/// answered 500 and the parent could no longer be deleted. Run on the embedded server and on three cluster nodes
+/// (Azure append blobs, hot logs in the grains, requests rotating over the nodes).
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class DeepEntryTests(ServerFixture server) : IClassFixture<ServerFixture>
+public abstract class DeepEntryTests<TServer>(TServer server)
+    where TServer : ITestServer
 {
     /// <summary>An entry whose <c>x</c> field nests to <paramref name="depth"/> levels counted from the entry object (the object is level 1).</summary>
     private static string DeepEntry(string uuid, string parent, int depth, string open = "[")
@@ -130,6 +132,12 @@ public sealed class DeepEntryTests(ServerFixture server) : IClassFixture<ServerF
         Calls.AssertProblem(refused, 400);
     }
 }
+
+/// <summary>Deep entries on the embedded deployment (files and SQLite).</summary>
+public sealed class EmbeddedDeepEntryTests(ServerFixture server) : DeepEntryTests<ServerFixture>(server), IClassFixture<ServerFixture>;
+
+/// <summary>Deep entries on the cluster deployment (three nodes over Azurite and PostgreSQL).</summary>
+public sealed class ClusterDeepEntryTests(ClusterFixture server) : DeepEntryTests<ClusterFixture>(server), IClassFixture<ClusterFixture>;
 
 /// <summary>The .NET client reads answers as deep as the server writes them (it does not reference the server's Core).</summary>
 [Trait("Category", "Unit")]
