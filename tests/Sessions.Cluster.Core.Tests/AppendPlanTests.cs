@@ -7,6 +7,7 @@ namespace Sessions.Cluster.Core.Tests;
 /// The append rule (DESIGN.md §4): uuid dedupe, uuid-less entries always appended except where a batch repeats them in
 /// place, and the Idempotency-Key. Each case names the data it used to lose.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class AppendPlanTests
 {
     private static readonly SessionKey Key = new("p", "s");

@@ -5,6 +5,7 @@ using Sessions.Cluster.Core.Sdk;
 namespace Sessions.Cluster.Core.Tests;
 
 /// <summary>Property tests of fork remapping (its parity with the SDK on real transcripts is tested in Server.Tests).</summary>
+[Trait("Category", "Unit")]
 public sealed class ForkBuilderTests
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-21T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);

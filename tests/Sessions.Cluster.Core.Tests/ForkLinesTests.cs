@@ -10,6 +10,7 @@ namespace Sessions.Cluster.Core.Tests;
 /// <c>JSON.stringify</c>): on every real transcript of ../shared/fixtures forked at several messages, and on lines
 /// that are not in <c>JSON.stringify</c>'s form (which it must recognise and leave to the slow path).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ForkLinesTests
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-28T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);

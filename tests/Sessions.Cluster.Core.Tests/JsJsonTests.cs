@@ -5,6 +5,7 @@ using Sessions.Cluster.Core.Sdk;
 namespace Sessions.Cluster.Core.Tests;
 
 /// <summary>JSON.parse / JSON.stringify equivalence (the real SDK's bytes are compared in Server.Tests).</summary>
+[Trait("Category", "Unit")]
 public sealed class JsJsonTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using Sessions.Cluster.Core;
 
 namespace Sessions.Cluster.Core.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class KeyRulesTests
 {
     [Theory]

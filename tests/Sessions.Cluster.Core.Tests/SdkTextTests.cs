@@ -3,6 +3,7 @@ using Sessions.Cluster.Core.Sdk;
 namespace Sessions.Cluster.Core.Tests;
 
 /// <summary>Unit tests of the ported SDK scanners (their end-to-end parity is checked against the real SDK in Server.Tests).</summary>
+[Trait("Category", "Unit")]
 public sealed class SdkTextTests
 {
     [Fact]
@@ -55,6 +56,7 @@ public sealed class SdkTextTests
 }
 
 /// <summary>Project keys from a working directory, as the SDK's <c>la</c> derives them (values computed by the SDK's own formula).</summary>
+[Trait("Category", "Unit")]
 public sealed class ProjectKeysTests
 {
     [Theory]

@@ -11,6 +11,7 @@ namespace Sessions.Cluster.Grains.Tests;
 /// silo while active, gone (404, as if never written) after <see cref="GrainClusterFixture.EphemeralIdle"/> (shortened
 /// to two seconds here) without use, or with their silo.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class EphemeralGrainTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
 {
     private const string Tenant = "eph";

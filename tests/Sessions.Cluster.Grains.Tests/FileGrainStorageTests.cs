@@ -5,6 +5,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Grains.Tests;
 
 /// <summary>The embedded silo's durable grain state: real files, ETag-checked like the Azure provider.</summary>
+[Trait("Category", "Unit")]
 public sealed class FileGrainStorageTests
 {
     private readonly string _root = RepoPaths.TempDir("grain-state");

@@ -21,6 +21,7 @@ namespace Sessions.Cluster.Grains.Tests;
 /// ephemeral and reachable from every silo; and under fire (the parent appended to from every silo while forks are
 /// taken at random messages and a silo is killed) every acknowledged fork equals the SDK's fork of the parent's bytes.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
 {
     private const string Tenant = "forks";

@@ -10,6 +10,7 @@ namespace Sessions.Cluster.Grains.Tests;
 /// length, through appends from other silos, a rename, a subpath, a delete and a new session under the same id; a log
 /// past the size limit is read from storage.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
 {
     private const string Tenant = "hot";

@@ -16,6 +16,7 @@ namespace Sessions.Cluster.Grains.Tests;
 /// time to pass, so nothing sleeps; only the reminder test waits (at most seconds) for a reminder due one second after
 /// registration.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
 {
     private const string Project = "proj";

@@ -8,6 +8,7 @@ using Sessions.Cluster.Storage.AzureBlob;
 namespace Sessions.Cluster.Grains.Tests;
 
 /// <summary>The session grain on a three-silo TestingHost cluster: ordering, the fence, and rebuilding after a silo leaves.</summary>
+[Trait("Category", "Cluster")]
 public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
 {
     private const string Tenant = "acme";

@@ -6,6 +6,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// The TypeScript adapter installs as its README says, from a clone and without the npm registry having it:
 /// <c>npm pack</c> (which compiles) and <c>npm install &lt;tarball&gt;</c> in a fresh project that then imports it.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class AdapterPackageTests
 {
     [Fact]

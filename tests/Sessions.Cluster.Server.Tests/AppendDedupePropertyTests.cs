@@ -13,6 +13,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// load exactly what InMemorySessionStore loads after the new batches alone. Then a diverged local file (the log as it
 /// was earlier, plus local lines) is imported twice: the second import changes nothing.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class AppendDedupePropertyTests
 {
     private const int Histories = 300;

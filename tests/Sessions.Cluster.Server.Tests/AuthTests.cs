@@ -5,6 +5,7 @@ using Sessions.Cluster.Server.Tests.Infrastructure;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>API keys: tenants from keys only, scopes, problem answers, the loopback rule, quotas and rate limits.</summary>
+[Trait("Category", "Integration")]
 public sealed class AuthTests(KeyedServerFixture server) : IClassFixture<KeyedServerFixture>
 {
     private readonly string _tenant = "t" + Guid.NewGuid().ToString("N")[..10];

@@ -6,6 +6,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>Bad input gets a 4xx problem-details answer and writes nothing.</summary>
+[Trait("Category", "Integration")]
 public sealed class BadInputTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private const string Pk = "bad-input";

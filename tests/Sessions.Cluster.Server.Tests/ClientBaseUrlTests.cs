@@ -7,6 +7,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// The .NET client (and so the CLI's <c>--url</c>) keeps a base URL's path whether or not it ends with a slash
 /// (issue 22 §7: <c>http://host/prefix</c> lost <c>/prefix</c>, so a server behind a path prefix was silently missed).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ClientBaseUrlTests
 {
     [Theory]

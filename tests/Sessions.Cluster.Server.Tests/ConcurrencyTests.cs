@@ -5,6 +5,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>Concurrent writers through the API never lose, duplicate or interleave entries.</summary>
+[Trait("Category", "Integration")]
 public sealed class ConcurrencyTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     [Fact]

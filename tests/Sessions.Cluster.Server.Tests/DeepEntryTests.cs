@@ -12,7 +12,6 @@ namespace Sessions.Cluster.Server.Tests;
 /// answered 500 and the parent could no longer be deleted. Run on the embedded server and on three cluster nodes
 /// (Azure append blobs, hot logs in the grains, requests rotating over the nodes).
 /// </summary>
-[Trait("Category", "Integration")]
 public abstract class DeepEntryTests<TServer>(TServer server)
     where TServer : ITestServer
 {
@@ -134,10 +133,13 @@ public abstract class DeepEntryTests<TServer>(TServer server)
 }
 
 /// <summary>Deep entries on the embedded deployment (files and SQLite).</summary>
+[Trait("Category", "Integration")]
 public sealed class EmbeddedDeepEntryTests(ServerFixture server) : DeepEntryTests<ServerFixture>(server), IClassFixture<ServerFixture>;
 
 /// <summary>Deep entries on the cluster deployment (three nodes over Azurite and PostgreSQL).</summary>
-public sealed class ClusterDeepEntryTests(ClusterFixture server) : DeepEntryTests<ClusterFixture>(server), IClassFixture<ClusterFixture>;
+[Trait("Category", "Cluster")]
+[Collection(SharedClusterCollection.Name)]
+public sealed class ClusterDeepEntryTests(ClusterFixture server) : DeepEntryTests<ClusterFixture>(server);
 
 /// <summary>The .NET client reads answers as deep as the server writes them (it does not reference the server's Core).</summary>
 [Trait("Category", "Unit")]

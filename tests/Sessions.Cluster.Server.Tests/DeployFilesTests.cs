@@ -11,6 +11,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// configuration keys the server reads and the README documents, and a real node is booted from the compose file's
 /// own environment against real Azurite and PostgreSQL.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed partial class DeployFilesTests
 {
     private static readonly HashSet<string> KnownEnvironmentNames = SessionsServer.ConfigurationKeys.Select(k => k.Replace(":", "__", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);

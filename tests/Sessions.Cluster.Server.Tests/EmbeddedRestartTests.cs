@@ -15,6 +15,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// from listings; a fork whose seed was stored but not written is written by the next start. Real servers on a real
 /// data folder, stopped and started again.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class EmbeddedRestartTests
 {
     private const string SmallProject = "-home-marco-projects-spotter";

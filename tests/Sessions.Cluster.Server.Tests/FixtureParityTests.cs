@@ -333,9 +333,11 @@ public abstract class FixtureParityTests<TServer>(FixtureParityTests<TServer>.Im
 }
 
 /// <summary>Fixture parity on the embedded deployment (files and SQLite).</summary>
+[Trait("Category", "Integration")]
 public sealed class EmbeddedFixtureParityTests(FixtureParityTests<ServerFixture>.Imported imported)
     : FixtureParityTests<ServerFixture>(imported), IClassFixture<FixtureParityTests<ServerFixture>.Imported>;
 
 /// <summary>Fixture parity on the cluster deployment (three nodes over Azurite and PostgreSQL; requests rotate over the nodes).</summary>
+[Trait("Category", "Cluster")]
 public sealed class ClusterFixtureParityTests(FixtureParityTests<ClusterFixture>.Imported imported)
     : FixtureParityTests<ClusterFixture>(imported), IClassFixture<FixtureParityTests<ClusterFixture>.Imported>;

@@ -61,6 +61,9 @@ public abstract class ForkSnapshotTests<TServer>(TServer server) where TServer :
     }
 }
 
+[Trait("Category", "Integration")]
 public sealed class EmbeddedForkSnapshotTests(ServerFixture server) : ForkSnapshotTests<ServerFixture>(server), IClassFixture<ServerFixture>;
 
-public sealed class ClusterForkSnapshotTests(ClusterFixture server) : ForkSnapshotTests<ClusterFixture>(server), IClassFixture<ClusterFixture>;
+[Trait("Category", "Cluster")]
+[Collection(SharedClusterCollection.Name)]
+public sealed class ClusterForkSnapshotTests(ClusterFixture server) : ForkSnapshotTests<ClusterFixture>(server);

@@ -14,6 +14,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// subpaths, malformed and oversized ids, slow bodies. Every one must answer 4xx (never 2xx, never 5xx), nothing may
 /// be written anywhere, and the existing transcripts must load unchanged.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class HostileInputTests(KeyedServerFixture server) : IClassFixture<KeyedServerFixture>
 {
     private sealed record Case(string Kind, HttpMethod Method, string Url, byte[]? Body);

@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>Limits on what clients send: a node under hostile load answers 413/429 and its memory stays bounded.</summary>
+[Trait("Category", "Integration")]
 public sealed class HostileLoadTests(ITestOutputHelper output)
 {
     [Fact]

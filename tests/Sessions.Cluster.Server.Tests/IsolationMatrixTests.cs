@@ -13,6 +13,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// subpaths, agent ids, key ids and cursors, also encoded and guessed variants. No answer may contain any of A's
 /// content, and A's transcripts, sidecar, hold, policy and keys must be unchanged afterwards.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class IsolationMatrixTests(KeyedServerFixture server) : IClassFixture<KeyedServerFixture>
 {
     [Fact]

@@ -13,6 +13,7 @@ using Sessions.Cluster.Storage.AzureBlob;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>On the keyed three-node cluster: key revocation on every node at once, and erasure down to the last byte.</summary>
+[Trait("Category", "Integration")]
 public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : IClassFixture<KeyedClusterFixture>
 {
     [Fact]

@@ -7,6 +7,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// down, and while Azurite (blob and the membership table) is down, each node process exits within
 /// <c>Sessions:ShutdownTimeout</c> (5 s here) and the watchdog's grace (2 s), and says what it could not finish.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class NodeShutdownTests(NodeShutdownTests.TwoNodes cluster) : IClassFixture<NodeShutdownTests.TwoNodes>
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);

@@ -6,6 +6,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>The OpenAPI document describes every route well enough to generate a client from it.</summary>
+[Trait("Category", "Integration")]
 public sealed partial class OpenApiDocumentTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     // Routes that take no body although they are POST or PUT.

@@ -7,6 +7,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// DNS rebinding against an open (no-key, loopback) server: a page of another site whose name now resolves to
 /// 127.0.0.1 sends its own name as <c>Host</c>. Only loopback names are answered.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class OpenServerHostTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     [Theory]

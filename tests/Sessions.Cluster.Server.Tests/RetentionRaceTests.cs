@@ -106,7 +106,10 @@ public abstract class RetentionRaceTests<TServer>(TServer server) where TServer 
 }
 
 /// <summary>The race on the embedded server.</summary>
+[Trait("Category", "Integration")]
 public sealed class EmbeddedRetentionRaceTests(ServerFixture server) : RetentionRaceTests<ServerFixture>(server), IClassFixture<ServerFixture>;
 
 /// <summary>The race on three cluster nodes over Azurite and PostgreSQL.</summary>
-public sealed class ClusterRetentionRaceTests(ClusterFixture server) : RetentionRaceTests<ClusterFixture>(server), IClassFixture<ClusterFixture>;
+[Trait("Category", "Cluster")]
+[Collection(SharedClusterCollection.Name)]
+public sealed class ClusterRetentionRaceTests(ClusterFixture server) : RetentionRaceTests<ClusterFixture>(server);

@@ -14,6 +14,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// clock can be shared; the silos' own timers keep real time). Thousands of sessions; no sleeps: the clock is advanced
 /// and sweeps are asked of the tenant's retention grain from every node at once (what its reminder does each period).
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class RetentionTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);

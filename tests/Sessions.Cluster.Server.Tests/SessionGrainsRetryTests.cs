@@ -13,6 +13,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// cluster_unavailable (503), never 500; a grain's own error is rethrown at once as the Core error it carries.
 /// The grain factory and grain are fakes (the real ones are exercised by the cluster and TestingHost tests).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class SessionGrainsRetryTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>Continue, ephemeral sessions, context after compaction, list paging and filters.</summary>
+[Trait("Category", "Integration")]
 public sealed class SessionOperationTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     [Fact]

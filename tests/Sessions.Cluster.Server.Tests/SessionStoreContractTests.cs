@@ -6,6 +6,7 @@ using Sessions.Cluster.Testing;
 namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>The SessionStore contracts the SDK documents on its <c>SessionStore</c> type, over HTTP.</summary>
+[Trait("Category", "Integration")]
 public sealed class SessionStoreContractTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private static string P() => "proj-" + Guid.NewGuid().ToString("N")[..8];

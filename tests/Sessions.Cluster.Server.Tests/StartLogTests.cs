@@ -7,6 +7,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// A start prints a few lines a person reads (issue 22 §7: it was ~210 lines of Orleans option dumps and warnings, and
 /// said "started" before the port was bound): the address, mode and data folder, once the server answers.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class StartLogTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// prompts, metadata beyond the 64 KiB head window. Each is written as a Claude Code folder, imported, and our list
 /// compared with the real SDK's listSessions on the same files.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class SyntheticParityTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private const string Project = "-tmp-synthetic";

@@ -20,6 +20,7 @@ public sealed class TelemetryCollection;
 
 /// <summary>Traces and metrics: the instruments record what happens, and OTLP export works end to end.</summary>
 [Collection("telemetry")]
+[Trait("Category", "Integration")]
 public sealed class TelemetryTests
 {
     [Fact]

@@ -33,7 +33,10 @@ public abstract class TypeScriptAdapterTests<TServer>(TServer server)
 }
 
 /// <summary>The adapter's suites against the embedded deployment.</summary>
+[Trait("Category", "Integration")]
 public sealed class EmbeddedTypeScriptAdapterTests(ServerFixture server) : TypeScriptAdapterTests<ServerFixture>(server), IClassFixture<ServerFixture>;
 
 /// <summary>The adapter's suites against the three-node cluster (Azure Blob transcripts, PostgreSQL catalog).</summary>
-public sealed class ClusterTypeScriptAdapterTests(ClusterFixture server) : TypeScriptAdapterTests<ClusterFixture>(server), IClassFixture<ClusterFixture>;
+[Trait("Category", "Cluster")]
+[Collection(SharedClusterCollection.Name)]
+public sealed class ClusterTypeScriptAdapterTests(ClusterFixture server) : TypeScriptAdapterTests<ClusterFixture>(server);

@@ -17,6 +17,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 }
 
 /// <summary>The transcript store conformance suite on append blobs in a real Azurite, plus what only blobs have.</summary>
+[Trait("Category", "Integration")]
 public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, IClassFixture<AzuriteFixture>
 {
     private readonly AzureBlobOptions _options;

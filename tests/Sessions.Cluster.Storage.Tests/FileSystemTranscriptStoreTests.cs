@@ -5,6 +5,7 @@ using Sessions.Cluster.Storage.FileSystem;
 
 namespace Sessions.Cluster.Storage.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class FileSystemTranscriptStoreTests : TranscriptStoreConformance, IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "sessions-cluster-tests", "fs-" + Guid.NewGuid().ToString("N"));
@@ -76,6 +77,7 @@ public sealed class FileSystemTranscriptStoreTests : TranscriptStoreConformance,
     }
 }
 
+[Trait("Category", "Unit")]
 public sealed class MemoryTranscriptStoreTests : TranscriptStoreConformance
 {
     private readonly MemoryTranscriptStore _store;

@@ -17,6 +17,7 @@ namespace Sessions.Cluster.Storage.Tests;
 /// seed write it once; a cut the snapshot cannot find cheaply is written in the call, so the SDK's error reaches it.
 /// Real parts: the file-system store and the SQLite catalog, on the 3 MB real transcript from ../shared/fixtures.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ForkWriteTests : IAsyncLifetime
 {
     private const string Project = "-home-USER-projects-spotter-worktrees-spotter-dov";

@@ -16,6 +16,7 @@ namespace Sessions.Cluster.Storage.Tests;
 /// After every sweep: no session with activity inside its tenant's period (or restored inside it), held, or hold-tagged
 /// went to the trash; every session the rules expire did; every trash entry past its grace was purged, once.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class RetentionPropertyTests
 {
     private const long Day = 86_400_000;

@@ -283,6 +283,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 }
 
+[Trait("Category", "Unit")]
 public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), "sessions-cluster-tests", "catalog-" + Guid.NewGuid().ToString("N") + ".db");
@@ -339,6 +340,7 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
 }
 
 /// <summary>The conformance suite through <see cref="WriteBehindCatalog"/> (embedded mode's catalog) over SQLite.</summary>
+[Trait("Category", "Unit")]
 public sealed class WriteBehindSqliteCatalogTests : SessionCatalogConformance
 {
     private readonly SqliteSessionCatalog _inner = new(new SqliteCatalogOptions { Path = Path.Combine(Path.GetTempPath(), "sessions-cluster-tests", "catalog-" + Guid.NewGuid().ToString("N") + ".db") });
@@ -364,6 +366,7 @@ public sealed class PostgresFixture : IAsyncLifetime
 }
 
 /// <summary>The catalog conformance suite on a real PostgreSQL, each test in a fresh database.</summary>
+[Trait("Category", "Integration")]
 public sealed class PostgresSessionCatalogTests(PostgresFixture postgres) : SessionCatalogConformance, IClassFixture<PostgresFixture>
 {
     private Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog? _catalog;

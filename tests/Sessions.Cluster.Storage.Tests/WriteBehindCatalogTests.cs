@@ -9,6 +9,7 @@ namespace Sessions.Cluster.Storage.Tests;
 /// process always reads its own writes, deletions are never undone by a late refresh, and nothing held back is lost
 /// on a clean stop.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class WriteBehindCatalogTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UnixEpoch.AddDays(20_000));

@@ -46,8 +46,8 @@ public sealed class AzuriteServer : IAsyncDisposable
         await NodeTools.EnsureInstalledAsync(RepoPaths.ServersDir, "node_modules/azurite/package.json").ConfigureAwait(false);
         Launch("blob", "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Launch("table", "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await LocalPorts.WaitListeningAsync(Port, TimeSpan.FromSeconds(60), () => $"Azurite said: {Log}").ConfigureAwait(false);
-        await LocalPorts.WaitListeningAsync(TablePort, TimeSpan.FromSeconds(60), () => $"Azurite said: {Log}").ConfigureAwait(false);
+        await LocalPorts.WaitListeningAsync(Port, LocalPorts.StartTimeout, () => $"Azurite said: {Log}").ConfigureAwait(false);
+        await LocalPorts.WaitListeningAsync(TablePort, LocalPorts.StartTimeout, () => $"Azurite said: {Log}").ConfigureAwait(false);
     }
 
     private void Launch(string service, params string[] endpoint)

@@ -12,6 +12,7 @@ namespace Sessions.Cluster.Server.Tests.Console;
 /// session by search, open it, expand a tool call, open a subagent, fork at a message and land on the fork, rename,
 /// tag, delete. Saves the README's screenshots (docs/console) and prints the 3 MB transcript's first paint.
 /// </summary>
+[Trait("Category", "Browser")]
 public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser chromium, ITestOutputHelper output)
     : IClassFixture<ServerFixture>, IClassFixture<ChromiumBrowser>
 {

@@ -11,6 +11,7 @@ namespace Sessions.Cluster.Server.Tests.Console;
 /// sees no write control and a forged write (valid anti-forgery token, read-only key) is refused, a write key's forms
 /// work, a post without the anti-forgery token is refused, revoking the key signs the browser out.
 /// </summary>
+[Trait("Category", "Browser")]
 public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser chromium) : IClassFixture<KeyedServerFixture>, IClassFixture<ChromiumBrowser>
 {
     private const string Project = ConsoleBrowserTests.BigProject;

@@ -10,6 +10,7 @@ namespace Sessions.Cluster.Server.Tests.Console;
 /// the fork and delete pages of a session the caller cannot see are 404 as its page is, a <c>?done=</c> in someone
 /// else's link shows no success notice, and invisible or reordering characters in titles, ids and keys are shown.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ConsolePageEdgeTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     [Fact]

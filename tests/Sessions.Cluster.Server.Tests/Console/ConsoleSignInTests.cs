@@ -11,6 +11,7 @@ namespace Sessions.Cluster.Server.Tests.Console;
 /// <c>Sessions:Auth:ConsoleSignInLifetime</c> however the browser keeps the cookie. Real Chromium, a keyed server whose
 /// clock a test can move forward.
 /// </summary>
+[Trait("Category", "Browser")]
 public sealed class ConsoleSignInTests(ConsoleSignInTests.MovableClockServer server, ChromiumBrowser chromium)
     : IClassFixture<ConsoleSignInTests.MovableClockServer>, IClassFixture<ChromiumBrowser>
 {

@@ -5,6 +5,7 @@ using Sessions.Cluster.Server.Console;
 namespace Sessions.Cluster.Server.Tests.Console;
 
 /// <summary>How the console turns the SDK's messages into a page (unit tests: no server, no browser).</summary>
+[Trait("Category", "Unit")]
 public sealed class TranscriptModelTests
 {
     private static JsonObject Message(string type, string uuid, JsonNode content) =>

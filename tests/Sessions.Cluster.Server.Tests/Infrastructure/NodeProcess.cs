@@ -54,7 +54,7 @@ public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictio
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         using var http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow + LocalPorts.StartTimeout;
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
