@@ -24,19 +24,10 @@ public static partial class SessionsServer
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
     /// <summary>
-    /// Every configuration key the server reads (as environment variables, <c>:</c> becomes <c>__</c>). README.md lists
-    /// them; the deploy files may use only these.
+    /// Every configuration key the server reads (as environment variables, <c>:</c> becomes <c>__</c>), derived from
+    /// <see cref="SessionsOptions"/>. README.md lists them; the deploy files may use only these.
     /// </summary>
-    public static readonly IReadOnlyList<string> ConfigurationKeys =
-    [
-        "Sessions:Mode", "Sessions:DataDir", "Sessions:FlushToDisk", "Sessions:CatalogWriteDelay", "Sessions:MaxEntryBytes", "Sessions:MaxBodyBytesInFlight", "Sessions:ShutdownTimeout",
-        "Sessions:Blob:ConnectionString", "Sessions:Blob:Container", "Sessions:Postgres:ConnectionString", "Sessions:Table:ConnectionString",
-        "Sessions:Orleans:SiloPort", "Sessions:Orleans:GatewayPort", "Sessions:Orleans:ClusterId", "Sessions:Orleans:AdvertisedAddress", "Sessions:Orleans:IdleMinutes", "Sessions:EphemeralIdle", "Sessions:HotTranscriptBytes", "Sessions:HotTranscriptBudget",
-        "Sessions:Retention:Enabled", "Sessions:Retention:DefaultDays", "Sessions:Retention:SweepPeriod", "Sessions:Retention:SweepDueTime", "Sessions:Retention:GraceDays",
-        "Sessions:Retention:BatchSize", "Sessions:Retention:Parallelism", "Sessions:Retention:HoldTags",
-        "Sessions:Telemetry:OtlpEndpoint", "Sessions:Telemetry:OtlpProtocol", "Sessions:Telemetry:MetricExportIntervalMs",
-        "Sessions:Auth:OperatorKey", "Sessions:Auth:ConsoleSignInLifetime", "Sessions:Limits:MaxSessions", "Sessions:Limits:MaxBytes", "Sessions:Limits:MaxEntryBytes", "Sessions:Limits:RequestsPerMinute",
-    ];
+    public static IReadOnlyList<string> ConfigurationKeys => SessionsOptions.Keys;
 
     /// <summary>
     /// Builds the application from command-line arguments; <paramref name="configure"/> may override services (tests
@@ -50,12 +41,10 @@ public static partial class SessionsServer
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        var section = builder.Configuration.GetSection("Sessions");
-        var limits = new EntryLimits
-        {
-            MaxEntryBytes = section.GetValue("MaxEntryBytes", EntryLimits.DefaultMaxEntryBytes),
-            MaxBodyBytesInFlight = section.GetValue("MaxBodyBytesInFlight", EntryLimits.DefaultMaxBodyBytesInFlight),
-        };
+        // Every setting, bound and checked once (a value that does not convert names its key).
+        var options = SessionsOptions.From(builder.Configuration);
+        builder.Services.AddSingleton(options);
+        var limits = new EntryLimits { MaxEntryBytes = options.MaxEntryBytes, MaxBodyBytesInFlight = options.MaxBodyBytesInFlight };
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // A start prints the few lines a person reads (ours says the address, mode and storage once the port is bound):
         // Orleans' option dumps, the placement pipeline's Polly attempts and the host's banner are Information, and the
@@ -65,17 +54,14 @@ public static partial class SessionsServer
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         // A stop (SIGTERM) ends within this, whatever storage does (ShutdownWatchdog ends what Orleans still retries).
-        var shutdownTimeout = section.GetValue("ShutdownTimeout", TimeSpan.FromSeconds(30));
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
         builder.Services.AddHostedService<ShutdownWatchdog>();
         builder.Services.AddSingleton(new StoreClock(TimeProvider.System));
-        var storage = builder.Services.AddSessionStorage(section, limits);
-        var auth = builder.Services.AddSessionsAuth(section);
+        var storage = builder.Services.AddSessionStorage(options, limits);
+        var auth = builder.Services.AddSessionsAuth(options.Auth);
         AuthRegistration.EnsureSafeBinding(auth, (builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey) ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries));
         builder.Services.RestrictOpenServerHosts(auth, builder.Configuration);
-        var defaults = new TenantLimits();
-        section.GetSection("Limits").Bind(defaults);
-        builder.Services.AddSingleton(defaults);
+        builder.Services.AddSingleton(options.Limits);
         builder.Services.AddSingleton(sp => new TenantService(sp.GetRequiredService<ITenantDirectory>(), sp.GetRequiredService<ISessionCatalog>(),
             sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<StoreClock>().Time, sp.GetRequiredService<TenantLimits>()));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxBatchBytes);
@@ -86,29 +72,26 @@ public static partial class SessionsServer
         builder.Services.AddSingleton<SessionGrains>();
         builder.Services.AddSingleton<TenantGrainStates>();
         // A cluster's transcripts are a network away: its grains keep hot logs in memory (embedded files are local).
-        var clusterMode = string.Equals((section["Mode"] ?? StorageRegistration.EmbeddedMode).Trim(), StorageRegistration.ClusterMode, StringComparison.OrdinalIgnoreCase);
         builder.Services.AddSingleton(new Grains.SessionGrainOptions
         {
-            EphemeralIdle = section.GetValue("EphemeralIdle", TimeSpan.FromHours(1)),
-            HotTranscriptBytes = section.GetValue("HotTranscriptBytes", clusterMode ? 32L * 1024 * 1024 : 0L),
-            HotTranscriptBudget = section.GetValue("HotTranscriptBudget", 512L * 1024 * 1024),
+            EphemeralIdle = options.EphemeralIdle,
+            HotTranscriptBytes = options.HotTranscriptBytes ?? (options.IsCluster ? 32L * 1024 * 1024 : 0L),
+            HotTranscriptBudget = options.HotTranscriptBudget,
         });
-        builder.AddSessionsSilo(section);
+        builder.AddSessionsSilo(options);
         // The web console's sign-in cookie and anti-forgery tokens are encrypted with a key ring kept in the data folder
         // (embedded) or in the transcripts' blob container (cluster: shared by every node), so a restart or another node
         // does not sign browsers out.
         builder.Services.AddSessionsConsole(
-            clusterMode ? null : Path.Combine(Path.GetFullPath(section["DataDir"] ?? ".data"), "console-keys"),
-            clusterMode ? new Azure.Storage.Blobs.BlobContainerClient(section["Blob:ConnectionString"] ?? Storage.AzureBlob.AzureBlobOptions.DevelopmentConnectionString,
-                section["Blob:Container"] ?? Storage.AzureBlob.AzureBlobOptions.DefaultContainer, Storage.AzureBlob.AzureBlobOptions.ClientOptions()) : null);
-        var retention = new RetentionOptions();
-        section.GetSection("Retention").Bind(retention);
+            options.IsCluster ? null : Path.Combine(options.DataPath, "console-keys"),
+            options.IsCluster ? new Azure.Storage.Blobs.BlobContainerClient(options.Blob.ConnectionString, options.Blob.Container, Storage.AzureBlob.AzureBlobOptions.ClientOptions()) : null);
+        var retention = options.Retention;
         builder.Services.AddSingleton(retention);
         builder.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), sp.GetRequiredService<StoreClock>().Time, retention));
 
         builder.Services.TryAddSingleton(new RecoveryOptions(CleanStopMarker: null));
         builder.Services.AddHostedService<StartupRecovery>();
-        builder.Services.AddSessionsTelemetry(section);
+        builder.Services.AddSessionsTelemetry(options.Telemetry);
         builder.Services.AddProblemDetails();
         builder.Services.AddTenantRateLimits();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
@@ -150,7 +133,7 @@ public static partial class SessionsServer
         app.MapAdminApi();
         app.MapRetentionApi();
         app.MapTenantsApi();
-        if (SiloRegistration.DashboardEnabled(section))
+        if (SiloRegistration.DashboardEnabled(options))
         {
             app.MapOrleansDashboard("/dashboard").RequireAuthorization(Auth.SessionsClaims.OperatorPolicy);
         }

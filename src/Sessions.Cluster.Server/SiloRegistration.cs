@@ -47,33 +47,33 @@ public static class SiloRegistration
 
     /// <summary>Adds the silo for the configured mode.</summary>
     /// <exception cref="InvalidOperationException">A setting is invalid.</exception>
-    public static void AddSessionsSilo(this WebApplicationBuilder builder, IConfiguration section)
+    public static void AddSessionsSilo(this WebApplicationBuilder builder, SessionsOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        var cluster = string.Equals((section["Mode"] ?? StorageRegistration.EmbeddedMode).Trim(), StorageRegistration.ClusterMode, StringComparison.OrdinalIgnoreCase);
+        ArgumentNullException.ThrowIfNull(options);
+        var cluster = options.IsCluster;
+        var orleans = options.Orleans;
         builder.UseOrleans(silo =>
         {
             silo.AddIncomingGrainCallFilter<SessionFaultFilter>();
             silo.Services.AddSessionGrainServices();
             silo.AddActivityPropagation();
-            if (DashboardEnabled(section))
+            if (DashboardEnabled(options))
             {
                 silo.AddDashboard();
             }
 
-            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(section.GetValue("Orleans:IdleMinutes", 15)));
+            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(orleans.IdleMinutes));
             // The largest grain message is an append of one request body (at most MaxBatchBytes, 64 MiB by default);
             // transcripts never travel as grain messages (views are lengths; the bytes stream from storage).
             silo.Configure<SiloMessagingOptions>(o => o.MaxMessageBodySize = MaxMessageBodyBytes);
             if (!cluster)
             {
-                var port = section.GetValue("Orleans:SiloPort", 0);
-                silo.UseLocalhostClustering(port > 0 ? port : FreeLoopbackPort(), section.GetValue("Orleans:GatewayPort", 0), serviceId: ServiceId, clusterId: "embedded");
+                silo.UseLocalhostClustering(orleans.SiloPort is > 0 and var port ? port : FreeLoopbackPort(), orleans.GatewayPort ?? 0, serviceId: ServiceId, clusterId: "embedded");
                 // Grain state in files beside the transcripts; reminders in memory: each tenant's retention reminder is
                 // registered again at every start (StartupRecovery).
-                var grainState = Path.Combine(Path.GetFullPath(section["DataDir"] ?? ".data"), "grains");
-                var flush = section.GetValue("FlushToDisk", true);
+                var grainState = Path.Combine(options.DataPath, "grains");
+                var flush = options.FlushToDisk;
                 silo.Services.AddSingleton(sp => new FileGrainStorage(grainState, sp.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>(), flush));
                 silo.Services.AddSingleton<IGrainStateIndex>(sp => sp.GetRequiredService<FileGrainStorage>());
                 silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (sp, _) => sp.GetRequiredService<FileGrainStorage>());
@@ -81,16 +81,16 @@ public static class SiloRegistration
                 return;
             }
 
-            var blobConnection = section["Blob:ConnectionString"] ?? AzureBlobOptions.DevelopmentConnectionString;
-            var tableConnection = section["Table:ConnectionString"] ?? blobConnection;
+            var blobConnection = options.Blob.ConnectionString;
+            var tableConnection = options.Table.ConnectionString ?? blobConnection;
             silo.Configure<ClusterOptions>(o =>
             {
-                o.ClusterId = section["Orleans:ClusterId"] ?? "sessions";
+                o.ClusterId = orleans.ClusterId;
                 o.ServiceId = ServiceId;
             });
-            var advertised = section["Orleans:AdvertisedAddress"] ?? Dns.GetHostName();
-            var siloPort = section.GetValue("Orleans:SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
-            var gatewayPort = section.GetValue("Orleans:GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
+            var advertised = orleans.AdvertisedAddress ?? Dns.GetHostName();
+            var siloPort = orleans.SiloPort ?? EndpointOptions.DEFAULT_SILO_PORT;
+            var gatewayPort = orleans.GatewayPort ?? EndpointOptions.DEFAULT_GATEWAY_PORT;
             if (IPAddress.TryParse(advertised, out var ip))
             {
                 silo.ConfigureEndpoints(ip, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(ip));
@@ -114,7 +114,7 @@ public static class SiloRegistration
     /// Whether the Orleans Dashboard is served: only where an operator key exists to open it (it profiles every grain
     /// call, which a server nobody can open it on should not pay for).
     /// </summary>
-    public static bool DashboardEnabled(IConfiguration section) => !string.IsNullOrEmpty(section?["Auth:OperatorKey"]);
+    public static bool DashboardEnabled(SessionsOptions options) => !string.IsNullOrEmpty(options?.Auth.OperatorKey);
 
     // The embedded silo talks only to itself; any free loopback port serves, so two embedded servers never collide.
     private static int FreeLoopbackPort()

@@ -20,45 +20,34 @@ namespace Sessions.Cluster.Server;
 /// </remarks>
 public static class StorageRegistration
 {
-    /// <summary>The embedded deployment.</summary>
-    public const string EmbeddedMode = "embedded";
-
-    /// <summary>The cluster deployment.</summary>
-    public const string ClusterMode = "cluster";
-
     /// <summary>Registers <see cref="ITranscriptStore"/> and <see cref="ISessionCatalog"/> for the configured mode.</summary>
     /// <returns>A one-line description of where data lives, for the startup log.</returns>
     /// <exception cref="InvalidOperationException">The mode is unknown or a required setting is missing.</exception>
-    public static string AddSessionStorage(this IServiceCollection services, IConfiguration section, EntryLimits limits)
+    public static string AddSessionStorage(this IServiceCollection services, SessionsOptions options, EntryLimits limits)
     {
-        var mode = (section["Mode"] ?? EmbeddedMode).Trim().ToLowerInvariant();
-        switch (mode)
+        switch (options.Mode)
         {
-            case EmbeddedMode:
+            case DeploymentMode.Embedded:
             {
-                var dataDir = Path.GetFullPath(section["DataDir"] ?? ".data");
+                var dataDir = options.DataPath;
                 services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(
                     new FileSystemTranscriptStore(
-                        new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = section.GetValue("FlushToDisk", true) },
+                        new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = options.FlushToDisk },
                         sp.GetRequiredService<StoreClock>().Time),
                     "filesystem"));
                 services.AddSingleton(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db"), RenderRow = Api.ServerJsonContext.RenderRow }));
                 // One process owns the data folder, so row refreshes after appends can be coalesced off the append path.
                 services.AddSingleton<ISessionCatalog>(sp => new WriteBehindCatalog(
-                    sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<StoreClock>().Time, section.GetValue("CatalogWriteDelay", TimeSpan.FromMilliseconds(50))));
+                    sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<StoreClock>().Time, options.CatalogWriteDelay));
                 services.AddSingleton<ITenantDirectory>(sp => sp.GetRequiredService<SqliteSessionCatalog>());
                 services.AddSingleton(new RecoveryOptions(Path.Combine(dataDir, "catalog.clean")));
                 return $"embedded: transcripts and catalog under {dataDir}";
             }
 
-            case ClusterMode:
+            case DeploymentMode.Cluster:
             {
-                var blob = new AzureBlobOptions
-                {
-                    ConnectionString = section["Blob:ConnectionString"] ?? AzureBlobOptions.DevelopmentConnectionString,
-                    Container = section["Blob:Container"] ?? AzureBlobOptions.DefaultContainer,
-                };
-                var postgres = section["Postgres:ConnectionString"];
+                var blob = new AzureBlobOptions { ConnectionString = options.Blob.ConnectionString, Container = options.Blob.Container };
+                var postgres = options.Postgres.ConnectionString;
                 if (string.IsNullOrWhiteSpace(postgres))
                 {
                     throw new InvalidOperationException("Cluster mode needs Sessions:Postgres:ConnectionString (env Sessions__Postgres__ConnectionString).");
@@ -76,7 +65,7 @@ public static class StorageRegistration
             }
 
             default:
-                throw new InvalidOperationException($"Sessions:Mode is '{mode}'; use '{EmbeddedMode}' or '{ClusterMode}'.");
+                throw new InvalidOperationException($"Sessions:Mode is '{options.Mode}'; use 'embedded' or 'cluster'.");
         }
     }
 }

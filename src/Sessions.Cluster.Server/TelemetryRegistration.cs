@@ -20,9 +20,9 @@ namespace Sessions.Cluster.Server;
 /// </remarks>
 internal static class TelemetryRegistration
 {
-    public static void AddSessionsTelemetry(this IServiceCollection services, IConfiguration section)
+    public static void AddSessionsTelemetry(this IServiceCollection services, TelemetrySettings settings)
     {
-        var endpoint = section["Telemetry:OtlpEndpoint"] ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
+        var endpoint = settings.OtlpEndpoint ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
         if (string.IsNullOrWhiteSpace(endpoint))
         {
             return;
@@ -30,7 +30,7 @@ internal static class TelemetryRegistration
 
         // The Azure SDK emits its spans on ActivitySources only when asked to.
         AppContext.SetSwitch("Azure.Experimental.EnableActivitySource", true);
-        var grpc = string.Equals(section["Telemetry:OtlpProtocol"], "grpc", StringComparison.OrdinalIgnoreCase);
+        var grpc = string.Equals(settings.OtlpProtocol, "grpc", StringComparison.OrdinalIgnoreCase);
         var baseUri = endpoint.TrimEnd('/');
         void Configure(OtlpExporterOptions o, string signal)
         {
@@ -38,7 +38,7 @@ internal static class TelemetryRegistration
             o.Endpoint = new Uri(grpc ? baseUri : $"{baseUri}/v1/{signal}");
         }
 
-        var interval = section.GetValue("Telemetry:MetricExportIntervalMs", 60_000);
+        var interval = settings.MetricExportIntervalMs;
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("sessions-cluster", serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
             .WithTracing(t => t

@@ -7,10 +7,8 @@ namespace Sessions.Cluster.Server.Auth;
 /// <summary>Wires API-key authentication, the scope policies, and the rule that an open server listens on loopback only.</summary>
 internal static class AuthRegistration
 {
-    public static AuthOptions AddSessionsAuth(this IServiceCollection services, IConfiguration section)
+    public static AuthOptions AddSessionsAuth(this IServiceCollection services, AuthOptions auth)
     {
-        var auth = new AuthOptions();
-        section.GetSection("Auth").Bind(auth);
         if (auth.OperatorKey is { Length: < 32 })
         {
             throw new InvalidOperationException("Sessions:Auth:OperatorKey must be at least 32 characters long.");
