@@ -45,12 +45,15 @@ public interface ISessionGrain : IGrainWithStringKey
 
     /// <summary>
     /// The committed length of a log at this instant (a seeded fork's transcript is written first): the caller reads
-    /// storage up to it. For an ephemeral session, which never reaches storage, the view holds the bytes.
+    /// storage up to it. For an ephemeral session, which never reaches storage, the view holds the bytes. A hot log's
+    /// bytes (kept in the grain's memory) come with the view only to a caller on the grain's own silo, where they are
+    /// not copied: bulk bytes never cross silos (DESIGN §3), a caller elsewhere streams them from storage.
     /// A read: it interleaves with a running append (it sees the length before or after it, never a partial line).
     /// </summary>
     /// <param name="subpath">A subpath, or null for the main transcript.</param>
+    /// <param name="caller">The calling node's silo, or null when unknown (then no hot bytes).</param>
     [AlwaysInterleave]
-    Task<TranscriptView> GetView(string? subpath);
+    Task<TranscriptView> GetView(string? subpath, SiloAddress? caller);
 
     /// <summary>
     /// The session's subpaths (SessionStore <c>listSubkeys</c>): none for a session in the trash; an ephemeral

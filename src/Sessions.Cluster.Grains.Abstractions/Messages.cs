@@ -68,7 +68,7 @@ public sealed record AppendAnswer(
 /// A consistent view of one log: its committed length when the grain answered (null: never written). Readers stream
 /// storage up to <see cref="Length"/>. <see cref="Inline"/> holds the bytes when the grain has them: an ephemeral
 /// session, whose log exists in the grain's memory alone, or a hot log the grain keeps in memory
-/// (<c>Sessions:HotTranscriptBytes</c>); in the grain's own silo they are not copied.
+/// (<c>Sessions:HotTranscriptBytes</c>), for a caller on the grain's own silo only, where they are not copied.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record TranscriptView([property: Id(0)] long? Length, [property: Id(1)] ReadOnlyMemory<byte>? Inline)

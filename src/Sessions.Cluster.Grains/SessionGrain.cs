@@ -186,14 +186,14 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         await TrashedAsync() ? throw Trashed() : new(await sessions.GetInfoAsync(_tenant, _projectKey, _sessionId, CancellationToken.None));
 
     /// <inheritdoc />
-    public async Task<TranscriptView> GetView(string? subpath)
+    public async Task<TranscriptView> GetView(string? subpath, SiloAddress? caller)
     {
         if (await TrashedAsync())
         {
             return new TranscriptView(null, null);
         }
 
-        if (!_ephemeral && await HotViewAsync(subpath) is { } hot)
+        if (!_ephemeral && caller is not null && caller.Equals(silo.SiloAddress) && await HotViewAsync(subpath) is { } hot)
         {
             return hot;
         }

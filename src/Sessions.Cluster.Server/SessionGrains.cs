@@ -22,19 +22,24 @@ public sealed class SessionGrains
 
     private readonly IGrainFactory _grains;
     private readonly SessionService _sessions;
+    private readonly SiloAddress? _silo;
     private readonly ResiliencePipeline _retry;
 
-    /// <summary>Creates the facade over the silo's grain factory and the node's session service.</summary>
-    public SessionGrains(IGrainFactory grains, SessionService sessions)
-        : this(grains, sessions, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 12)
+    /// <summary>
+    /// Creates the facade over the silo's grain factory and the node's session service; <paramref name="silo"/> is the
+    /// node's own silo, whose session grains hand their hot bytes to it without copying them.
+    /// </summary>
+    public SessionGrains(IGrainFactory grains, SessionService sessions, ILocalSiloDetails silo)
+        : this(grains, sessions, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 12, silo?.SiloAddress)
     {
     }
 
     /// <summary>Creates the facade with its own retry timing: the first delay, the longest delay and the attempts after the first.</summary>
-    internal SessionGrains(IGrainFactory grains, SessionService sessions, TimeSpan delay, TimeSpan maxDelay, int retries)
+    internal SessionGrains(IGrainFactory grains, SessionService sessions, TimeSpan delay, TimeSpan maxDelay, int retries, SiloAddress? silo = null)
     {
         _grains = grains;
         _sessions = sessions;
+        _silo = silo;
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -150,7 +155,7 @@ public sealed class SessionGrains
 
     // Reads take their view of a log from the session's grain.
     private LogViewSource ViewsOf(string tenant) => async (key, ct) =>
-        (await CallAsync(tenant, key, g => g.GetView(key.Subpath), ct).ConfigureAwait(false)).ToLogView();
+        (await CallAsync(tenant, key, g => g.GetView(key.Subpath, _silo), ct).ConfigureAwait(false)).ToLogView();
 
     // One grain call: key validated first (a bad key is a 400, not a grain), faults rethrown as the Core errors they
     // carry, unavailable silos retried within the budget.

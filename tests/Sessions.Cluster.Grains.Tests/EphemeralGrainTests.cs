@@ -28,18 +28,18 @@ public sealed class EphemeralGrainTests(GrainClusterFixture fixture) : IClassFix
         await Grain(silos[0], id).Rename("Scratch");
 
         // Every silo reaches the same bytes (inline in the view: nothing is in storage).
-        var views = await Task.WhenAll(silos.Select(s => Grain(s, id).GetView(null)));
+        var views = await Task.WhenAll(silos.Select(s => Grain(s, id).GetView(null, null)));
         Assert.All(views, v => Assert.Equal(views[0].Inline!.Value.ToArray(), v.Inline!.Value.ToArray()));
         Assert.Contains("\"u1\"", Encoding.UTF8.GetString(views[0].Inline!.Value.Span), StringComparison.Ordinal);
         Assert.Equal("Scratch", (await Grain(silos[2], id).GetInfo()).Record.CustomTitle);
-        Assert.NotNull((await Grain(silos[1], id).GetView("subagents/agent-a")).Inline);
+        Assert.NotNull((await Grain(silos[1], id).GetView("subagents/agent-a", null)).Inline);
         var store = fixture.Cluster.GetSiloServiceProvider(silos[0].SiloAddress).GetRequiredService<ITranscriptStore>();
         Assert.Null(await store.StatAsync(Tenant, new SessionKey(Project, id), CancellationToken.None));
         Assert.Null(await fixture.Cluster.GetSiloServiceProvider(silos[0].SiloAddress).GetRequiredService<ISessionCatalog>().GetAsync(Tenant, Project, id, CancellationToken.None));
 
         // Used again before the idle time runs out: still there.
         await Task.Delay(fixture.EphemeralIdle / 2);
-        Assert.NotNull((await Grain(silos[1], id).GetView(null)).Length);
+        Assert.NotNull((await Grain(silos[1], id).GetView(null, null)).Length);
 
         // Left alone past the idle time: gone, on every silo, like a session never written.
         var grainId = Grain(silos[0], id).GetGrainId();
@@ -52,8 +52,8 @@ public sealed class EphemeralGrainTests(GrainClusterFixture fixture) : IClassFix
 
         foreach (var silo in silos)
         {
-            Assert.Null((await Grain(silo, id).GetView(null)).Length);
-            Assert.Null((await Grain(silo, id).GetView("subagents/agent-a")).Length);
+            Assert.Null((await Grain(silo, id).GetView(null, null)).Length);
+            Assert.Null((await Grain(silo, id).GetView("subagents/agent-a", null)).Length);
             Assert.Equal("session_not_found", Assert.IsType<NotFoundException>((await Assert.ThrowsAsync<SessionFault>(() => Grain(silo, id).GetInfo())).ToException()).Code);
         }
     }
@@ -71,11 +71,11 @@ public sealed class EphemeralGrainTests(GrainClusterFixture fixture) : IClassFix
         Assert.True(cluster.TryGetGrainContext(grain.GetGrainId(), out var context));
         var host = cluster.Silos.First(s => s.SiloAddress == context.Address.SiloAddress);
         var other = cluster.Silos.First(s => s != host);
-        Assert.NotNull((await Grain(other, id).GetView(null)).Inline);
+        Assert.NotNull((await Grain(other, id).GetView(null, null)).Inline);
 
         await cluster.KillSiloAsync(host);
         await cluster.WaitForLivenessToStabilizeAsync();
-        Assert.Null((await Grain(other, id).GetView(null)).Length);
+        Assert.Null((await Grain(other, id).GetView(null, null)).Length);
         Assert.Equal("session_not_found", Assert.IsType<NotFoundException>((await Assert.ThrowsAsync<SessionFault>(() => Grain(other, id).GetInfo())).ToException()).Code);
     }
 

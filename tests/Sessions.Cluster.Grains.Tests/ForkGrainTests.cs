@@ -64,7 +64,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
         var index = new BlobGrainStateIndex(new BlobServiceClient(fixture.Azurite.ConnectionString).GetBlobContainerClient("grainstate"));
         Assert.Contains(Grain(silos[0], forkId).GetGrainId(), await index.ListAsync(ForkSeedState.StateName, CancellationToken.None).ToListAsync());
 
-        var view = await Grain(silos[2], forkId).GetView(null);
+        var view = await Grain(silos[2], forkId).GetView(null, null);
         Assert.True(view.Length > 0);
         Assert.Equal("left behind", (await Grain(silos[0], forkId).GetInfo()).Record.CustomTitle);
         Assert.Empty(await SeedsAsync(silos[0], parent, forkId));
@@ -123,7 +123,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
         await Grain(silos[0], parent).Append(new AppendCommand(null, lines.Select(l => new EntryMessage(l.Json, l.Uuid)).ToArray(), null, null, null));
         var forkId = await Grain(silos[1], parent).Fork(null, "scratch");
 
-        var views = await Task.WhenAll(silos.Select(s => Grain(s, forkId).GetView(null)));
+        var views = await Task.WhenAll(silos.Select(s => Grain(s, forkId).GetView(null, null)));
         Assert.All(views, v => Assert.True(v.Inline is { Length: > 0 } inline && inline.Span.SequenceEqual(views[0].Inline!.Value.Span)));
         Assert.Null(await Store(silos[0]).StatAsync(Tenant, new SessionKey(Project, forkId), CancellationToken.None));
         Assert.Equal("scratch", (await Grain(silos[2], forkId).GetInfo()).Record.CustomTitle);

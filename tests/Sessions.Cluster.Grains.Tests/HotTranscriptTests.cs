@@ -7,8 +7,9 @@ namespace Sessions.Cluster.Grains.Tests;
 
 /// <summary>
 /// A hot log's bytes kept in its grain's memory (three silos over Azurite): every view equals the stored bytes at its
-/// length, through appends from other silos, a rename, a subpath, a delete and a new session under the same id; a log
-/// past the size limit is read from storage.
+/// length, through appends from other silos, a rename, a subpath, a delete and a new session under the same id; the
+/// bytes come with a view only to a caller on the grain's own silo (they never cross silos, DESIGN §3); a log past the
+/// size limit is read from storage.
 /// </summary>
 [Trait("Category", "Cluster")]
 public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixture<GrainClusterFixture>
@@ -24,27 +25,25 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
         ISessionGrain Grain(int silo) => fixture.FactoryOf(silos[silo % silos.Count]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
 
         await Grain(0).Append(Batch(sessionId, "a", 3));
-        var first = await AssertViewIsStoredAsync(Grain(1), sessionId, null);
-        Assert.NotNull(first.Inline);
+        await AssertViewsAreStoredAsync(sessionId, null);
 
         for (var i = 0; i < 5; i++)
         {
             await Grain(i).Append(Batch(sessionId, $"b{i}", 2));
-            var view = await AssertViewIsStoredAsync(Grain(i + 1), sessionId, null);
-            Assert.NotNull(view.Inline);
+            await AssertViewsAreStoredAsync(sessionId, null);
         }
 
         await Grain(2).Append(Batch(sessionId, "sub", 2) with { Subpath = "subagents/agent-x" });
-        Assert.NotNull((await AssertViewIsStoredAsync(Grain(0), sessionId, "subagents/agent-x")).Inline);
+        await AssertViewsAreStoredAsync(sessionId, "subagents/agent-x");
 
         await Grain(1).Rename("Renamed while hot");
-        var renamed = await AssertViewIsStoredAsync(Grain(2), sessionId, null);
+        var renamed = await AssertViewsAreStoredAsync(sessionId, null);
         Assert.Contains("Renamed while hot", Encoding.UTF8.GetString(renamed.Inline!.Value.Span), StringComparison.Ordinal);
 
         Assert.True(await Grain(0).Delete(null, "test"));
-        Assert.Null((await Grain(1).GetView(null)).Length);
+        Assert.Null((await Grain(1).GetView(null, silos[1].SiloAddress)).Length);
         await Grain(2).Append(Batch(sessionId, "again", 1));
-        var again = await AssertViewIsStoredAsync(Grain(0), sessionId, null);
+        var again = await AssertViewsAreStoredAsync(sessionId, null);
         Assert.DoesNotContain("\"a0\"", Encoding.UTF8.GetString(again.Inline!.Value.Span), StringComparison.Ordinal);
     }
 
@@ -52,26 +51,34 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
     public async Task ALogPastTheSizeLimit_IsReadFromStorage()
     {
         var sessionId = Guid.NewGuid().ToString();
-        var grain = fixture.FactoryOf(fixture.Cluster.Silos[0]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
         var big = new string('x', (int)fixture.HotTranscriptBytes);
-        await grain.Append(new AppendCommand(null, [Entry(sessionId, "big", big)], null, null, null));
-        var view = await grain.GetView(null);
-        Assert.Null(view.Inline);
-        Assert.Equal((await Stored(sessionId, null)).Length, view.Length);
+        await fixture.FactoryOf(fixture.Cluster.Silos[0]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId))
+            .Append(new AppendCommand(null, [Entry(sessionId, "big", big)], null, null, null));
+        foreach (var silo in fixture.Cluster.Silos)
+        {
+            var view = await fixture.FactoryOf(silo).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId)).GetView(null, silo.SiloAddress);
+            Assert.Null(view.Inline);
+            Assert.Equal((await Stored(sessionId, null)).Length, view.Length);
+        }
     }
 
-    // The view's bytes (kept or read) equal storage's up to its length, which is storage's whole committed length.
-    private async Task<TranscriptView> AssertViewIsStoredAsync(ISessionGrain grain, string sessionId, string? subpath)
+    // Asked from every silo as that silo's node asks: each view's length is storage's whole committed length; exactly
+    // one view (the grain's own silo's) carries the bytes, equal to storage's; the others carry none.
+    private async Task<TranscriptView> AssertViewsAreStoredAsync(string sessionId, string? subpath)
     {
-        var view = await grain.GetView(subpath);
         var stored = await Stored(sessionId, subpath);
-        Assert.Equal(stored.Length, view.Length);
-        if (view.Inline is { } inline)
+        var views = new List<TranscriptView>();
+        foreach (var silo in fixture.Cluster.Silos)
         {
-            Assert.Equal(stored, inline.ToArray());
+            var grain = fixture.FactoryOf(silo).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+            var view = await grain.GetView(subpath, silo.SiloAddress);
+            Assert.Equal(stored.Length, view.Length);
+            views.Add(view);
         }
 
-        return view;
+        var local = Assert.Single(views, v => v.Inline is not null);
+        Assert.Equal(stored, local.Inline!.Value.ToArray());
+        return local;
     }
 
     private async Task<byte[]> Stored(string sessionId, string? subpath)

@@ -154,7 +154,7 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
 
         // In the trash: answers as a session that does not exist, on every silo.
         Assert.Equal("session_not_found", Assert.IsType<NotFoundException>((await Assert.ThrowsAsync<SessionFault>(() => Grain(tenant, id, silos[0]).GetInfo())).ToException()).Code);
-        Assert.Null((await Grain(tenant, id, silos[2]).GetView(null)).Length);
+        Assert.Null((await Grain(tenant, id, silos[2]).GetView(null, null)).Length);
         Assert.Empty(await Grain(tenant, id, silos[1]).ListSubkeys());
         Assert.Null(await Catalog(silos[0]).GetSummaryAsync(tenant, Project, id, CancellationToken.None));
         Assert.Empty(await fixture.SessionsOf(silos[0]).ListSessionMtimesAsync(tenant, Project, CancellationToken.None).ToListAsync());
@@ -281,7 +281,7 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
     {
         var silo = fixture.Cluster.Silos[0];
         var grain = Grain(tenant, id, silo);
-        var opened = await fixture.SessionsOf(silo).OpenTranscriptAsync(tenant, new SessionKey(Project, id, subpath), CancellationToken.None, async (key, _) => (await grain.GetView(key.Subpath)).ToLogView());
+        var opened = await fixture.SessionsOf(silo).OpenTranscriptAsync(tenant, new SessionKey(Project, id, subpath), CancellationToken.None, async (key, _) => (await grain.GetView(key.Subpath, null)).ToLogView());
         Assert.NotNull(opened);
         await using var stream = opened.Value.Content;
         using var reader = new StreamReader(stream);

@@ -114,8 +114,8 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         await grain.Tag("blue");
         await grain.Append(new AppendCommand("subagents/agent-x", [Entry(sessionId, "s1")], null, null, null));
         var info = (await grain.GetInfo()).Record;
-        var view = await grain.GetView(null);
-        var subView = await grain.GetView("subagents/agent-x");
+        var view = await grain.GetView(null, null);
+        var subView = await grain.GetView("subagents/agent-x", null);
         Assert.True(cluster.TryGetGrainContext(grain.GetGrainId(), out var context), "the grain is active somewhere");
         var host = context.Address.SiloAddress;
 
@@ -123,8 +123,8 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         var other = fixture.FactoryOf(cluster.Silos.First(s => s.SiloAddress != host)).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
 
         Assert.Equal(info, (await other.GetInfo()).Record);
-        Assert.Equal(view.Length, (await other.GetView(null)).Length);
-        Assert.Equal(subView.Length, (await other.GetView("subagents/agent-x")).Length);
+        Assert.Equal(view.Length, (await other.GetView(null, null)).Length);
+        Assert.Equal(subView.Length, (await other.GetView("subagents/agent-x", null)).Length);
         Assert.True(cluster.TryGetGrainContext(grain.GetGrainId(), out var rebuilt));
         Assert.NotEqual(host, rebuilt.Address.SiloAddress);
 
@@ -143,7 +143,7 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         Assert.Equal("session_not_found", missing.Code);
         var badTitle = Assert.IsType<InvalidRequestException>((await Assert.ThrowsAsync<SessionFault>(() => grain.Rename("  "))).ToException());
         Assert.Equal("invalid_title", badTitle.Code);
-        var badKey = Assert.IsType<InvalidKeyException>((await Assert.ThrowsAsync<SessionFault>(() => grain.GetView("../escape"))).ToException());
+        var badKey = Assert.IsType<InvalidKeyException>((await Assert.ThrowsAsync<SessionFault>(() => grain.GetView("../escape", null))).ToException());
         Assert.Equal("subpath", badKey.Part);
     }
 
@@ -171,7 +171,7 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
     private async Task<List<JsonObject>> ReadLinesAsync(Orleans.TestingHost.InProcessSiloHandle silo, string sessionId)
     {
         var grain = fixture.FactoryOf(silo).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
-        var opened = await fixture.SessionsOf(silo).OpenTranscriptAsync(Tenant, new SessionKey(Project, sessionId), CancellationToken.None, async (key, _) => (await grain.GetView(key.Subpath)).ToLogView());
+        var opened = await fixture.SessionsOf(silo).OpenTranscriptAsync(Tenant, new SessionKey(Project, sessionId), CancellationToken.None, async (key, _) => (await grain.GetView(key.Subpath, null)).ToLogView());
         await using var stream = opened!.Value.Content;
         using var reader = new StreamReader(stream);
         var text = await reader.ReadToEndAsync();
