@@ -56,6 +56,23 @@ public interface ISessionGrain : IGrainWithStringKey
     Task<TranscriptView> GetView(string? subpath, SiloAddress? caller);
 
     /// <summary>
+    /// The SDK's <c>getSessionMessages</c> of the main transcript or a subpath, built by the grain from its view (its
+    /// hot bytes where it keeps them) and kept for the next page while the log does not change: only the page
+    /// crosses silos. <c>session_not_found</c> when the log does not exist (or the session is in the trash).
+    /// A read: it interleaves with a running append.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<JsonAnswer> GetMessages(string? subpath, bool includeSystemMessages, int offset, int? limit);
+
+    /// <summary>The SDK's <c>getSubagentMessages</c> of the subagent <paramref name="agentId"/>, built by the grain. A read.</summary>
+    [AlwaysInterleave]
+    Task<JsonAnswer> GetSubagentMessages(string agentId, int offset, int? limit);
+
+    /// <summary>The entries from the last compaction boundary on (all when there is none), built by the grain. A read.</summary>
+    [AlwaysInterleave]
+    Task<JsonAnswer> GetContext(string? subpath);
+
+    /// <summary>
     /// The session's subpaths (SessionStore <c>listSubkeys</c>): none for a session in the trash; an ephemeral
     /// session's from its grain's silo memory. A read: it interleaves with a running append.
     /// </summary>

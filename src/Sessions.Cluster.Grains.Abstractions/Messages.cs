@@ -77,6 +77,13 @@ public sealed record TranscriptView([property: Id(0)] long? Length, [property: I
     public Core.Sessions.LogView ToLogView() => new(Length, Inline);
 }
 
+/// <summary>
+/// A JSON array a grain answers (messages, context entries), as UTF-8 the way the SDK's <c>JSON.stringify</c> writes
+/// it: the answer crosses silos, the transcript it was built from does not.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record JsonAnswer([property: Id(0)] byte[] Utf8);
+
 /// <summary>A session's catalog row as the grain answers it (Core's <see cref="SessionRecord"/>, converted by <see cref="SessionRecordConverter"/>).</summary>
 [GenerateSerializer, Immutable]
 public sealed record SessionInfoAnswer([property: Id(0)] SessionRecord Record);

@@ -10,7 +10,8 @@ namespace Sessions.Cluster.Grains;
 public sealed partial class SessionGrain
 {
     // Calls that never change a transcript: they keep the copies.
-    private static readonly HashSet<string> KeepsHotLogs = [nameof(Append), nameof(GetView), nameof(GetInfo), nameof(ListSubkeys), nameof(Fork), nameof(ForkWritten), nameof(PutSummary)];
+    private static readonly HashSet<string> KeepsHotLogs =
+        [nameof(Append), nameof(GetView), nameof(GetInfo), nameof(ListSubkeys), nameof(Fork), nameof(ForkWritten), nameof(PutSummary), nameof(GetMessages), nameof(GetSubagentMessages), nameof(GetContext)];
 
     private readonly Dictionary<string, HotLog> _hot = new(StringComparer.Ordinal);
     private int _hotGeneration;
@@ -146,6 +147,7 @@ public sealed partial class SessionGrain
     // Drops every copy (a write other than an append, or an append whose outcome is unknown).
     private void DropHotLogs()
     {
+        DropMessages();
         _hotGeneration++;
         foreach (var hot in _hot.Values)
         {

@@ -139,19 +139,40 @@ public sealed class SessionGrains
     public Task<(Stream Content, long Length)?> OpenTranscriptAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
         _sessions.OpenTranscriptAsync(tenant, key, cancellationToken, ViewsOf(tenant));
 
-    /// <summary>The SDK's getSessionMessages, read at the grain's view.</summary>
+    /// <summary>
+    /// The SDK's getSessionMessages, answered by the session's grain (only the page crosses silos).
+    /// </summary>
     /// <exception cref="NotFoundException">No such session.</exception>
-    public Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken) =>
-        _sessions.GetMessagesAsync(tenant, key, includeSystemMessages, offset, limit, cancellationToken, ViewsOf(tenant));
+    /// <exception cref="InvalidRequestException">A negative offset or limit (<c>invalid_paging</c>).</exception>
+    public async Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
 
-    /// <summary>The SDK's getSubagentMessages, read at the grain's view.</summary>
+        return Items(await CallAsync(tenant, key, g => g.GetMessages(key.Subpath, includeSystemMessages, offset, limit), cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The SDK's getSubagentMessages, answered by the session's grain.</summary>
     /// <exception cref="NotFoundException">No such session or subagent.</exception>
-    public Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken) =>
-        _sessions.GetSubagentMessagesAsync(tenant, projectKey, sessionId, agentId, offset, limit, cancellationToken, ViewsOf(tenant));
+    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || limit < 0)
+        {
+            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
+        }
 
-    /// <summary>Context after compaction, read at the grain's view.</summary>
-    public Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
-        _sessions.GetContextAsync(tenant, key, cancellationToken, ViewsOf(tenant));
+        return Items(await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetSubagentMessages(agentId, offset, limit), cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Context after compaction, answered by the session's grain.</summary>
+    public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
+        Items(await CallAsync(tenant, key, g => g.GetContext(key.Subpath), cancellationToken).ConfigureAwait(false));
+
+    // A grain's JSON answer as the objects it holds (read with the entry depth limit, as every reader of entries is).
+    private static List<JsonObject> Items(JsonAnswer answer) =>
+        Core.Sdk.JsJson.Parse(answer.Utf8) is JsonArray items ? [.. items.OfType<JsonObject>()] : [];
 
     // Reads take their view of a log from the session's grain.
     private LogViewSource ViewsOf(string tenant) => async (key, ct) =>

@@ -62,6 +62,51 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
         }
     }
 
+    [Fact]
+    public async Task Messages_AreAnsweredByTheGrain_TheSameFromEverySilo_AndFollowAppendsARenameAndADelete()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var silos = fixture.Cluster.Silos.ToList();
+        ISessionGrain Grain(int silo) => fixture.FactoryOf(silos[silo % silos.Count]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        var key = new SessionKey(Project, sessionId);
+
+        await Grain(0).Append(Chain(sessionId, "m", 0, 6));
+        await AssertPagesAsync(0, 6);
+        await Grain(1).Append(Chain(sessionId, "m", 6, 3));
+        await AssertPagesAsync(1, 9);
+        await Grain(2).Rename("Renamed with messages kept");
+        await AssertPagesAsync(2, 9);
+
+        Assert.True(await Grain(0).Delete(null, "test"));
+        var gone = Assert.IsType<NotFoundException>((await Assert.ThrowsAsync<SessionFault>(() => Grain(1).GetMessages(null, false, 0, null))).ToException());
+        Assert.Equal("session_not_found", gone.Code);
+
+        // Every silo's answer, whole and paged, equals the messages built from storage by the session service.
+        async Task AssertPagesAsync(int round, int count)
+        {
+            var expected = (await fixture.SessionsOf(silos[0]).GetMessagesAsync(Tenant, key, false, 0, null, CancellationToken.None)).Select(m => m.ToJsonString()).ToList();
+            Assert.Equal(count, expected.Count);
+            for (var i = 0; i < silos.Count; i++)
+            {
+                Assert.Equal(expected, Items(await Grain(round + i).GetMessages(null, false, 0, null)));
+                Assert.Equal(expected.Skip(2).Take(3), Items(await Grain(round + i).GetMessages(null, false, 2, 3)));
+            }
+        }
+    }
+
+    private static List<string> Items(JsonAnswer answer) => JsonNode.Parse(answer.Utf8)!.AsArray().Select(m => m!.ToJsonString()).ToList();
+
+    private static AppendCommand Chain(string sessionId, string prefix, int from, int count) =>
+        new(null, [.. Enumerable.Range(from, count).Select(i => new EntryMessage(Encoding.UTF8.GetBytes(new JsonObject
+        {
+            ["type"] = i % 2 == 0 ? "user" : "assistant",
+            ["uuid"] = $"{prefix}{i}",
+            ["parentUuid"] = i == 0 ? null : $"{prefix}{i - 1}",
+            ["sessionId"] = sessionId,
+            ["timestamp"] = "2026-11-28T10:00:00.000Z",
+            ["message"] = new JsonObject { ["role"] = i % 2 == 0 ? "user" : "assistant", ["content"] = $"text {i}" },
+        }.ToJsonString()), $"{prefix}{i}"))], null, null, null);
+
     // Asked from every silo as that silo's node asks: each view's length is storage's whole committed length; exactly
     // one view (the grain's own silo's) carries the bytes, equal to storage's; the others carry none.
     private async Task<TranscriptView> AssertViewsAreStoredAsync(string sessionId, string? subpath)
