@@ -8,8 +8,9 @@ namespace Sessions.Cluster.Core.Sessions;
 /// <see cref="RetentionMs"/> (one hour: the SDK retries a rejected append twice with short backoff and never retries a
 /// timeout, so its retries arrive within seconds). A call repeating a key the log has seen writes nothing and answers
 /// as the first call did. Calls with the same key are serialized, so a retry racing its original waits for it.
-/// Kept in the node's memory: a retry must reach the node that took the original (in cluster mode, the session
-/// grain will make that one place); at most <see cref="Capacity"/> keys, the oldest dropped first.
+/// Kept in the memory of the silo whose session grain made the append (every append of a session goes through its grain,
+/// so a retry through any node finds the key while that silo lives); at most <see cref="Capacity"/> keys, the oldest
+/// dropped first.
 /// </summary>
 public sealed class IdempotencyKeys(TimeProvider timeProvider)
 {

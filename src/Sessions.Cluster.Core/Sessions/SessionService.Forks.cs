@@ -19,7 +19,7 @@ public sealed partial class SessionService
     /// </remarks>
     /// <exception cref="NotFoundException">No such session.</exception>
     /// <exception cref="InvalidKeyException">The key is not safe.</exception>
-    public async Task<ForkSnapshot> SnapshotForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
+    internal async Task<ForkSnapshot> SnapshotForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
@@ -56,7 +56,7 @@ public sealed partial class SessionService
     /// <exception cref="NotFoundException">The parent is gone, or the cut message is not in it (the SDK's error).</exception>
     /// <exception cref="InvalidRequestException">The parent has no messages to fork (the SDK's error).</exception>
     /// <exception cref="LimitExceededException">The fork does not fit the tenant's quota.</exception>
-    public async Task WriteForkAsync(string tenant, string projectKey, string forkId, ForkSeed seed, byte[]? ephemeralParent, CancellationToken cancellationToken)
+    internal async Task WriteForkAsync(string tenant, string projectKey, string forkId, ForkSeed seed, byte[]? ephemeralParent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(seed);
         var parentKey = new SessionKey(projectKey, seed.ParentSessionId);
@@ -112,7 +112,7 @@ public sealed partial class SessionService
     /// <param name="parentSessionId">The parent it was seeded from (kept in the audit record's actor).</param>
     /// <param name="node">The silo that dropped it.</param>
     /// <param name="cancellationToken">Cancels the drop.</param>
-    public async Task DropFailedForkAsync(string tenant, string projectKey, string forkId, string parentSessionId, string node, CancellationToken cancellationToken)
+    internal async Task DropFailedForkAsync(string tenant, string projectKey, string forkId, string parentSessionId, string node, CancellationToken cancellationToken)
     {
         var key = new SessionKey(projectKey, forkId);
         Validate(tenant, key);

@@ -20,7 +20,7 @@ public sealed partial class SessionService
     /// <param name="purgeNow">Purge at once (a grace period of 0 days).</param>
     /// <param name="node">Who does it, for the audit.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public async Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
+    internal async Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holdTags);
         var key = new SessionKey(projectKey, sessionId);
@@ -76,7 +76,7 @@ public sealed partial class SessionService
     /// its transcript, subpaths, sidecar and trash entry, audited once. A session written after it went to the trash
     /// (possible only through a second activation of its writer) is restored instead.
     /// </summary>
-    public async Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, string node, CancellationToken cancellationToken)
+    internal async Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, string node, CancellationToken cancellationToken)
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
@@ -112,7 +112,7 @@ public sealed partial class SessionService
     /// them, its sidecar returns verbatim), audited. The next sweep measures its age from the restore.
     /// </summary>
     /// <exception cref="NotFoundException">The session is not in the trash (code <c>not_in_trash</c>).</exception>
-    public async Task RestoreAsync(string tenant, string projectKey, string sessionId, string actor, CancellationToken cancellationToken)
+    internal async Task RestoreAsync(string tenant, string projectKey, string sessionId, string actor, CancellationToken cancellationToken)
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);

@@ -38,7 +38,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <exception cref="NotFoundException">A subpath append with entries to a session that has no main transcript (code
     /// <c>session_not_found</c>): a subagent transcript belongs to a session, so it never starts one (a session deleted
     /// or purged while its subagent still wrote is not brought back as an unlisted, unreachable file).</exception>
-    public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
+    internal async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
         Validate(tenant, key);
         if (options?.IdempotencyKey is { } idempotencyKey)
@@ -267,7 +267,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     /// <summary>Registers a session made ephemeral elsewhere (its grain): from now on it lives only in this process's memory.</summary>
-    public void RegisterEphemeral(string tenant, string projectKey, string sessionId)
+    internal void RegisterEphemeral(string tenant, string projectKey, string sessionId)
     {
         Validate(tenant, new SessionKey(projectKey, sessionId));
         _ephemeralSessions[(tenant, projectKey, sessionId)] = true;
@@ -277,7 +277,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// Forgets an ephemeral session (its grain was deactivated: idle, or its silo is stopping): its logs leave this
     /// process's memory and from now on it answers as a session that was never written.
     /// </summary>
-    public async Task ForgetEphemeralAsync(string tenant, string projectKey, string sessionId)
+    internal async Task ForgetEphemeralAsync(string tenant, string projectKey, string sessionId)
     {
         if (_ephemeralSessions.TryRemove((tenant, projectKey, sessionId), out _))
         {
@@ -314,7 +314,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>Stores a summary sidecar if its version is still <paramref name="expectedVersion"/> (0 = new).</summary>
     /// <exception cref="ConflictException">Another writer updated it first.</exception>
     /// <exception cref="NotFoundException">The session has no transcript.</exception>
-    public async Task<long> PutSummaryAsync(string tenant, SessionKey key, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    internal async Task<long> PutSummaryAsync(string tenant, SessionKey key, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
     {
         Validate(tenant, key);
         if (await store.StatAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false) is null)
@@ -327,7 +327,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
     /// <summary>SessionStore <c>delete</c>: a main key removes the transcript, every subpath, the catalog row and sidecar; a subpath key only itself.</summary>
     /// <returns>False when nothing existed.</returns>
-    public async Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken, string? actor = null)
+    internal async Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken, string? actor = null)
     {
         Validate(tenant, key);
         if (IsEphemeral(tenant, key))
@@ -513,7 +513,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>The SDK's <c>renameSession</c>: appends a <c>custom-title</c> entry (never rewrites).</summary>
     /// <exception cref="InvalidRequestException">The title is empty.</exception>
     /// <exception cref="NotFoundException">No such session.</exception>
-    public Task RenameAsync(string tenant, string projectKey, string sessionId, string title, CancellationToken cancellationToken)
+    internal Task RenameAsync(string tenant, string projectKey, string sessionId, string title, CancellationToken cancellationToken)
     {
         var trimmed = JsText.JsTrim(title ?? "");
         if (trimmed.Length == 0)
@@ -527,7 +527,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>The SDK's <c>tagSession</c>: appends a <c>tag</c> entry; null clears the tag.</summary>
     /// <exception cref="InvalidRequestException">The tag is empty (use null to clear).</exception>
     /// <exception cref="NotFoundException">No such session.</exception>
-    public Task TagAsync(string tenant, string projectKey, string sessionId, string? tag, CancellationToken cancellationToken)
+    internal Task TagAsync(string tenant, string projectKey, string sessionId, string? tag, CancellationToken cancellationToken)
     {
         if (tag is not null)
         {
