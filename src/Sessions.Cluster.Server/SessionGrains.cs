@@ -140,38 +140,25 @@ public sealed class SessionGrains
         _sessions.OpenTranscriptAsync(tenant, key, cancellationToken, ViewsOf(tenant));
 
     /// <summary>
-    /// The SDK's getSessionMessages, answered by the session's grain (only the page crosses silos).
+    /// The SDK's getSessionMessages as the session's grain answers it: a JSON array written as <c>JSON.stringify</c>
+    /// writes it (the page only crosses silos; the API sends these bytes as they are).
     /// </summary>
     /// <exception cref="NotFoundException">No such session.</exception>
     /// <exception cref="InvalidRequestException">A negative offset or limit (<c>invalid_paging</c>).</exception>
-    public async Task<List<JsonObject>> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken)
-    {
-        if (offset < 0 || limit < 0)
-        {
-            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
-        }
+    public Task<JsonAnswer> GetMessagesAsync(string tenant, SessionKey key, bool includeSystemMessages, int offset, int? limit, CancellationToken cancellationToken) =>
+        CallAsync(tenant, key, g => g.GetMessages(key.Subpath, includeSystemMessages, offset, limit), cancellationToken);
 
-        return Items(await CallAsync(tenant, key, g => g.GetMessages(key.Subpath, includeSystemMessages, offset, limit), cancellationToken).ConfigureAwait(false));
-    }
-
-    /// <summary>The SDK's getSubagentMessages, answered by the session's grain.</summary>
+    /// <summary>The SDK's getSubagentMessages as the session's grain answers it (a JSON array).</summary>
     /// <exception cref="NotFoundException">No such session or subagent.</exception>
-    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken)
-    {
-        if (offset < 0 || limit < 0)
-        {
-            throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
-        }
+    public Task<JsonAnswer> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken) =>
+        CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetSubagentMessages(agentId, offset, limit), cancellationToken);
 
-        return Items(await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetSubagentMessages(agentId, offset, limit), cancellationToken).ConfigureAwait(false));
-    }
+    /// <summary>Context after compaction as the session's grain answers it (a JSON array).</summary>
+    public Task<JsonAnswer> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
+        CallAsync(tenant, key, g => g.GetContext(key.Subpath), cancellationToken);
 
-    /// <summary>Context after compaction, answered by the session's grain.</summary>
-    public async Task<List<JsonObject>> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
-        Items(await CallAsync(tenant, key, g => g.GetContext(key.Subpath), cancellationToken).ConfigureAwait(false));
-
-    // A grain's JSON answer as the objects it holds (read with the entry depth limit, as every reader of entries is).
-    private static List<JsonObject> Items(JsonAnswer answer) =>
+    /// <summary>A grain's JSON answer as the objects it holds (read with the entry depth limit, as every reader of entries is).</summary>
+    public static List<JsonObject> Items(JsonAnswer answer) =>
         Core.Sdk.JsJson.Parse(answer.Utf8) is JsonArray items ? [.. items.OfType<JsonObject>()] : [];
 
     // Reads take their view of a log from the session's grain.

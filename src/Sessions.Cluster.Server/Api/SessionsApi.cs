@@ -57,12 +57,12 @@ internal static class SessionsApi
             .WithSummary("Session info (the SDK's getSessionInfo).");
 
         group.MapGet("/{sessionId}/messages", async (HttpContext http, string projectKey, string sessionId, int? limit, int? offset, bool? includeSystemMessages, string? subpath, SessionGrains grains, CancellationToken ct) =>
-            new JsJsonResult(await grains.GetMessagesAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), includeSystemMessages ?? false, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            Json(await grains.GetMessagesAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId, subpath), includeSystemMessages ?? false, offset ?? 0, limit, ct).ConfigureAwait(false)))
             .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Messages of the live chain (the SDK's getSessionMessages), with limit and offset.");
 
         group.MapGet("/{sessionId}/context", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
-            new JsJsonResult(await grains.GetContextAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)))
+            Json(await grains.GetContextAsync(RequestContext.Tenant(http), new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false)))
             .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Entries from the last compaction boundary on (the context a resumed agent sees); the full history stays.");
 
@@ -97,9 +97,12 @@ internal static class SessionsApi
         MapSubagentMessages(group);
     }
 
+    // A grain's answer is already the JSON the SDK writes: sent as it is.
+    private static IResult Json(Grains.JsonAnswer answer) => TypedResults.Bytes(answer.Utf8, "application/json; charset=utf-8");
+
     private static void MapSubagentMessages(RouteGroupBuilder group) =>
         group.MapGet("/{sessionId}/subagents/{agentId}/messages", async (HttpContext http, string projectKey, string sessionId, string agentId, int? limit, int? offset, SessionGrains grains, CancellationToken ct) =>
-            new JsJsonResult(await grains.GetSubagentMessagesAsync(RequestContext.Tenant(http), projectKey, sessionId, agentId, offset ?? 0, limit, ct).ConfigureAwait(false)))
+            Json(await grains.GetSubagentMessagesAsync(RequestContext.Tenant(http), projectKey, sessionId, agentId, offset ?? 0, limit, ct).ConfigureAwait(false)))
             .Produces<List<System.Text.Json.Nodes.JsonObject>>(StatusCodes.Status200OK, "application/json")
             .WithSummary("Messages of one subagent (the SDK's getSubagentMessages).");
 
