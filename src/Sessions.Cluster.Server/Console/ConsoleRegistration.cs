@@ -67,6 +67,7 @@ internal static class ConsoleRegistration
         }
 
         services.AddSingleton<ConsoleKeyCookie>();
+        services.AddHostedService<ConsoleMarkdownWarmup>();
         // Console paths authenticate with the sign-in cookie, every other path with the bearer key only: the cookie never
         // authenticates an API call, and a console page (sign-in and sign-out included) always sees its own user, which
         // the anti-forgery tokens are bound to.
