@@ -73,18 +73,37 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     }
 
     [Fact]
+    public async Task Append_ConcurrentWritersOfOneBlob_EachWithItsOwnHandle_LoseAndDuplicateNothing()
+    {
+        // Eight writers as eight nodes would be (a duplicate activation during a membership change): only the append
+        // position orders them.
+        var key = new SessionKey("p", "race");
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var log = _store.Open(Tenant, key);
+            for (var i = 0; i < 20; i++)
+            {
+                await log.AppendAsync([Line($"w{w}-{i:D3}"), Line($"w{w}-{i:D3}")], null, CancellationToken.None);
+            }
+        })));
+        var lines = (await ReadAllAsync(key))!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(160, lines.Length);
+        Assert.Equal(160, lines.Distinct().Count());
+    }
+
+    [Fact]
     public async Task Append_WhenOurEarlierBlockLandedButTheAnswerWasLost_DoesNotWriteItTwice()
     {
         var key = new SessionKey("p", "lost-answer");
-        await _store.AppendAsync(Tenant, key, [Line("x0")], null, CancellationToken.None);
-        var length = (await _store.StatAsync(Tenant, key, CancellationToken.None))!.Length;
+        var log = _store.Open(Tenant, key);
+        var length = (await log.AppendAsync([Line("x0")], null, CancellationToken.None)).Length;
 
         // Our block lands (written straight to the blob at our position) but we never heard back.
         var raw = new BlobLogClient(_options);
         var block = Encoding.UTF8.GetBytes("{\"type\":\"t\",\"b\":\"x\"}\n");
         Assert.NotNull(await raw.AppendBlockAsync(AzureBlobTranscriptStore.BlobName(Tenant, key), block, length, CancellationToken.None));
 
-        var retry = await _store.AppendAsync(Tenant, key, [Line(null)], null, CancellationToken.None);
+        var retry = await log.AppendAsync([Line(null)], null, CancellationToken.None);
         Assert.Equal(1, retry.Appended);
         Assert.Equal(2, (await ReadAllAsync(key))!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }

@@ -80,11 +80,11 @@ public abstract class TranscriptStoreConformance
     [Fact]
     public async Task Mtime_ComesFromTheInjectedClock()
     {
-        var key = new SessionKey("p", "clock");
+        var log = Store.Open(Tenant, new SessionKey("p", "clock"));
         Clock.Advance(TimeSpan.FromDays(3));
-        var result = await Store.AppendAsync(Tenant, key, [Line("a")], null, CancellationToken.None);
+        var result = await log.AppendAsync([Line("a")], null, CancellationToken.None);
         Assert.Equal(Clock.GetUtcNow().ToUnixTimeMilliseconds(), result.Mtime);
-        Assert.Equal(result.Mtime, (await Store.StatAsync(Tenant, key, CancellationToken.None))!.Mtime);
+        Assert.Equal(result.Mtime, (await log.StatAsync(CancellationToken.None))!.Mtime);
     }
 
     [Fact]
@@ -156,18 +156,44 @@ public abstract class TranscriptStoreConformance
     }
 
     [Fact]
-    public async Task Append_ConcurrentWriters_LoseAndDuplicateNothing()
+    public async Task Append_ConcurrentWritersOfManyLogs_OneHandleEach_LoseAndDuplicateNothing()
     {
-        var key = new SessionKey("p", "race");
         await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
+            var log = Store.Open(Tenant, new SessionKey("p", $"race-{w}"));
             for (var i = 0; i < 50; i++)
             {
-                await Store.AppendAsync(Tenant, key, [Line($"w{w}-{i:D3}"), Line($"w{w}-{i:D3}")], null, CancellationToken.None);
+                await log.AppendAsync([Line($"w{w}-{i:D3}"), Line($"w{w}-{i:D3}")], null, CancellationToken.None);
             }
         })));
-        var lines = (await ReadAllAsync(key))!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(400, lines.Length);
-        Assert.Equal(400, lines.Distinct().Count());
+        for (var w = 0; w < 8; w++)
+        {
+            var lines = (await ReadAllAsync(new SessionKey("p", $"race-{w}")))!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(50, lines.Length);
+            Assert.Equal(50, lines.Distinct().Count());
+        }
+    }
+
+    [Fact]
+    public async Task Append_AfterAnotherHandleWrote_TheFenceFindsItsLines_NothingIsDuplicatedOrLost()
+    {
+        var key = new SessionKey("p", "two-handles");
+        var mine = Store.Open(Tenant, key);
+        var first = await mine.AppendAsync([Line("a")], null, CancellationToken.None);
+        // Another writer (a duplicate activation, a tool) appends between two of ours.
+        var theirs = await Store.Open(Tenant, key).AppendAsync([Line("b"), Line(null, "theirs")], null, CancellationToken.None);
+
+        var stale = await Assert.ThrowsAsync<ConflictException>(() => mine.AppendAsync([Line("c")], first.Length, CancellationToken.None));
+        Assert.Equal(theirs.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), stale.Actual);
+        var next = await mine.AppendAsync([Line("b"), Line("c")], null, CancellationToken.None);
+        Assert.Equal((1, 1), (next.Appended, next.Duplicates));
+        Assert.Equal(4, (await ReadAllAsync(key))!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(next.Length, (await mine.StatAsync(CancellationToken.None))!.Length);
+
+        // Deleted under the handle (an erasure elsewhere): the next append starts the log again.
+        Assert.True(await Store.DeleteAsync(Tenant, key, CancellationToken.None));
+        var again = await mine.AppendAsync([Line("a")], null, CancellationToken.None);
+        Assert.Equal((1, true), (again.Appended, again.Created));
+        Assert.Equal("{\"type\":\"t\",\"uuid\":\"a\",\"b\":\"x\"}\n", await ReadAllAsync(key));
     }
 }

@@ -6,29 +6,21 @@ namespace Sessions.Cluster.Core.Storage;
 /// <c>&lt;tenant&gt;/&lt;projectKey&gt;/&lt;sessionId&gt;/&lt;subpath&gt;.jsonl</c>.
 /// The store is the source of truth for entries; every implementation passes the same conformance suite.
 /// </summary>
+/// <remarks>
+/// Writes go through one <see cref="ITranscriptLog"/> per log, opened with <see cref="Open"/> and held by the log's
+/// single writer (the session's grain), which keeps its committed length and uuid set: the store itself keeps no state
+/// per log. The key-addressed reads here need no state (a node streams bytes up to a length the grain fixed); the
+/// one-shot writes of <see cref="TranscriptStores"/> open a log for one call.
+/// </remarks>
 public interface ITranscriptStore
 {
     /// <summary>
-    /// Appends <paramref name="lines"/> in order, deduplicated as <see cref="AppendPlan"/> says: an entry whose
-    /// <c>uuid</c> is already in the log or earlier in the batch is skipped, entries without a uuid are appended,
-    /// and a replayed batch (all its uuids already stored) writes nothing. The write is fenced: when
-    /// <paramref name="expectedLength"/> is given it must equal the committed length, and in every case two writers
-    /// can never interleave or duplicate lines. Readers never see a partial line. An empty batch is a no-op.
+    /// A handle on one log (it need not exist yet; nothing is read until it is used). The caller keeps it while it is
+    /// the log's writer: the handle holds what it learnt (committed length, uuid set, segments), so its next append
+    /// reads nothing, and learns again from storage when its fence finds another writer.
     /// </summary>
-    /// <exception cref="ConflictException"><paramref name="expectedLength"/> is not the committed length (code <c>append_position_conflict</c>).</exception>
-    /// <exception cref="StorageUnavailableException">The backend failed; nothing acknowledged is lost.</exception>
-    Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Sets a log's last write time to an earlier instant (an import keeps the imported file's mtime, as Claude Code
-    /// and the SDK's local listing read it). Files take it as their mtime; where the backend cannot set it (Azure
-    /// Blob's Last-Modified), the store answers it from memory and the catalog row keeps it.
-    /// </summary>
-    /// <param name="tenant">The tenant.</param>
-    /// <param name="key">The log.</param>
-    /// <param name="mtime">Unix epoch milliseconds.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken);
+    /// <exception cref="InvalidKeyException">The tenant or key is not safe.</exception>
+    ITranscriptLog Open(string tenant, SessionKey key);
 
     /// <summary>Length and mtime of a log, or null when it was never written (or was deleted).</summary>
     Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken);
@@ -38,16 +30,6 @@ public interface ITranscriptStore
     /// fixed when the call is made, so later appends do not leak in). Null when the log does not exist.
     /// </summary>
     Task<Stream?> OpenReadAsync(string tenant, SessionKey key, long offset, long? count, CancellationToken cancellationToken);
-
-    /// <summary>Deletes a log. A main key also deletes every subpath of the session; a subpath key deletes only itself. False when nothing existed.</summary>
-    Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Deletes a session's main transcript and its subpaths only if the main transcript's committed length is still
-    /// <paramref name="expectedLength"/>, atomically with respect to appends (retention must never delete a session
-    /// written after it was claimed).
-    /// </summary>
-    Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken);
 
     /// <summary>Subpaths of one session (e.g. <c>subagents/agent-abc</c>), never the main transcript.</summary>
     Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
@@ -62,7 +44,7 @@ public interface ITranscriptStore
     IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Outcome of <see cref="ITranscriptStore.DeleteIfUnchangedAsync"/>.</summary>
+/// <summary>Outcome of <see cref="ITranscriptLog.DeleteIfUnchangedAsync"/>.</summary>
 public enum ConditionalDelete
 {
     /// <summary>The session was deleted.</summary>

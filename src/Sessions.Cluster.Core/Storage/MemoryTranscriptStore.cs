@@ -6,13 +6,21 @@ namespace Sessions.Cluster.Core.Storage;
 /// <summary>
 /// A transcript store held in process memory. Serves ephemeral sessions (persistence off: never written to the
 /// durable store, gone when the process ends) and unit tests. Same contract as every <see cref="ITranscriptStore"/>.
+/// An ephemeral session's grain holds a store of its own, so the bytes go when the activation goes.
 /// </summary>
 public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscriptStore
 {
     private readonly ConcurrentDictionary<(string Tenant, SessionKey Key), Log> _logs = new();
 
     /// <inheritdoc />
-    public Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    public ITranscriptLog Open(string tenant, SessionKey key)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.Validate(key);
+        return new MemoryLog(this, tenant, key);
+    }
+
+    private Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength)
     {
         var created = false;
         var log = _logs.GetOrAdd((tenant, key), _ =>
@@ -46,8 +54,7 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
         }
     }
 
-    /// <inheritdoc />
-    public Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken)
+    private Task SetMtimeAsync(string tenant, SessionKey key, long mtime)
     {
         if (_logs.TryGetValue((tenant, key), out var log))
         {
@@ -92,8 +99,7 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
         }
     }
 
-    /// <inheritdoc />
-    public Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
+    private Task<bool> DeleteAsync(string tenant, SessionKey key)
     {
         var removed = _logs.TryRemove((tenant, key), out _);
         if (key.IsMain)
@@ -107,8 +113,7 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
         return Task.FromResult(removed);
     }
 
-    /// <inheritdoc />
-    public async Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken)
+    private async Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength)
     {
         if (!_logs.TryGetValue((tenant, key), out var log))
         {
@@ -125,7 +130,7 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
             _logs.TryRemove((tenant, key), out _);
         }
 
-        await DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(tenant, key).ConfigureAwait(false);
         return ConditionalDelete.Deleted;
     }
 
@@ -167,6 +172,26 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
         {
             yield return t;
         }
+    }
+
+    // The store keeps the bytes; a handle only names its log.
+    private sealed class MemoryLog(MemoryTranscriptStore store, string tenant, SessionKey key) : ITranscriptLog
+    {
+        public SessionKey Key => key;
+
+        public Task<AppendResult> AppendAsync(IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken) =>
+            store.AppendAsync(tenant, key, lines, expectedLength);
+
+        public Task SetMtimeAsync(long mtime, CancellationToken cancellationToken) => store.SetMtimeAsync(tenant, key, mtime);
+
+        public Task<TranscriptStat?> StatAsync(CancellationToken cancellationToken) => store.StatAsync(tenant, key, cancellationToken);
+
+        public Task<Stream?> OpenReadAsync(long offset, long? count, CancellationToken cancellationToken) => store.OpenReadAsync(tenant, key, offset, count, cancellationToken);
+
+        public Task<bool> DeleteAsync(CancellationToken cancellationToken) => store.DeleteAsync(tenant, key);
+
+        public Task<ConditionalDelete> DeleteIfUnchangedAsync(long expectedLength, CancellationToken cancellationToken) =>
+            key.IsMain ? store.DeleteIfUnchangedAsync(tenant, key, expectedLength) : throw new InvalidOperationException("Only a main transcript's log deletes its session.");
     }
 
     private sealed class Log

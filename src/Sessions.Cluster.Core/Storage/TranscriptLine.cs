@@ -8,7 +8,7 @@ namespace Sessions.Cluster.Core.Storage;
 /// <param name="Uuid">The entry's <c>uuid</c> string field, or null.</param>
 public sealed record TranscriptLine(ReadOnlyMemory<byte> Json, string? Uuid);
 
-/// <summary>Outcome of <see cref="ITranscriptStore.AppendAsync"/>.</summary>
+/// <summary>Outcome of <see cref="ITranscriptLog.AppendAsync"/>.</summary>
 /// <param name="Appended">Entries written by this call.</param>
 /// <param name="Duplicates">Entries skipped because their <c>uuid</c> was already in the log (or earlier in the batch).</param>
 /// <param name="Length">Committed length of the log in bytes after the call.</param>

@@ -10,21 +10,7 @@ namespace Sessions.Cluster.Core.Telemetry;
 public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string backend) : ITranscriptStore
 {
     /// <inheritdoc />
-    public async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
-    {
-        var result = await MeasureAsync("append", tenant, key, () => inner.AppendAsync(tenant, key, lines, expectedLength, cancellationToken)).ConfigureAwait(false);
-        if (result.Appended > 0)
-        {
-            SessionsTelemetry.AppendedEntries.Add(result.Appended, new KeyValuePair<string, object?>("backend", backend));
-            SessionsTelemetry.AppendedBytes.Add(result.Bytes, new KeyValuePair<string, object?>("backend", backend));
-        }
-
-        return result;
-    }
-
-    /// <inheritdoc />
-    public Task SetMtimeAsync(string tenant, SessionKey key, long mtime, CancellationToken cancellationToken) =>
-        inner.SetMtimeAsync(tenant, key, mtime, cancellationToken);
+    public ITranscriptLog Open(string tenant, SessionKey key) => new InstrumentedLog(this, inner.Open(tenant, key), tenant);
 
     /// <inheritdoc />
     public Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
@@ -33,14 +19,6 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
     /// <inheritdoc />
     public Task<Stream?> OpenReadAsync(string tenant, SessionKey key, long offset, long? count, CancellationToken cancellationToken) =>
         MeasureAsync("read", tenant, key, () => inner.OpenReadAsync(tenant, key, offset, count, cancellationToken));
-
-    /// <inheritdoc />
-    public Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
-        MeasureAsync("delete", tenant, key, () => inner.DeleteAsync(tenant, key, cancellationToken));
-
-    /// <inheritdoc />
-    public Task<ConditionalDelete> DeleteIfUnchangedAsync(string tenant, SessionKey key, long expectedLength, CancellationToken cancellationToken) =>
-        MeasureAsync("delete_if_unchanged", tenant, key, () => inner.DeleteIfUnchangedAsync(tenant, key, expectedLength, cancellationToken));
 
     /// <inheritdoc />
     public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
@@ -55,6 +33,18 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
 
     /// <inheritdoc />
     public IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken) => inner.ListTenantsAsync(cancellationToken);
+
+    private async Task<AppendResult> MeasureAppendAsync(string tenant, SessionKey key, Func<Task<AppendResult>> append)
+    {
+        var result = await MeasureAsync("append", tenant, key, append).ConfigureAwait(false);
+        if (result.Appended > 0)
+        {
+            SessionsTelemetry.AppendedEntries.Add(result.Appended, new KeyValuePair<string, object?>("backend", backend));
+            SessionsTelemetry.AppendedBytes.Add(result.Bytes, new KeyValuePair<string, object?>("backend", backend));
+        }
+
+        return result;
+    }
 
     private async Task<T> MeasureAsync<T>(string operation, string tenant, SessionKey key, Func<Task<T>> call)
     {
@@ -82,5 +72,28 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
                 new KeyValuePair<string, object?>("backend", backend),
                 new KeyValuePair<string, object?>("status", status));
         }
+    }
+
+    // The same measurements for the calls of one log's handle.
+    private sealed class InstrumentedLog(InstrumentedTranscriptStore store, ITranscriptLog inner, string tenant) : ITranscriptLog
+    {
+        public SessionKey Key => inner.Key;
+
+        public Task<AppendResult> AppendAsync(IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken) =>
+            store.MeasureAppendAsync(tenant, Key, () => inner.AppendAsync(lines, expectedLength, cancellationToken));
+
+        public Task SetMtimeAsync(long mtime, CancellationToken cancellationToken) => inner.SetMtimeAsync(mtime, cancellationToken);
+
+        public Task<TranscriptStat?> StatAsync(CancellationToken cancellationToken) =>
+            store.MeasureAsync("stat", tenant, Key, () => inner.StatAsync(cancellationToken));
+
+        public Task<Stream?> OpenReadAsync(long offset, long? count, CancellationToken cancellationToken) =>
+            store.MeasureAsync("read", tenant, Key, () => inner.OpenReadAsync(offset, count, cancellationToken));
+
+        public Task<bool> DeleteAsync(CancellationToken cancellationToken) =>
+            store.MeasureAsync("delete", tenant, Key, () => inner.DeleteAsync(cancellationToken));
+
+        public Task<ConditionalDelete> DeleteIfUnchangedAsync(long expectedLength, CancellationToken cancellationToken) =>
+            store.MeasureAsync("delete_if_unchanged", tenant, Key, () => inner.DeleteIfUnchangedAsync(expectedLength, cancellationToken));
     }
 }
