@@ -39,7 +39,7 @@ public sealed partial class SessionGrain
 
     /// <inheritdoc />
     public async Task<JsonAnswer> GetSubagentMessages(string agentId, int offset, int? limit) =>
-        Answer(await sessions.GetSubagentMessagesAsync(_tenant, _projectKey, _sessionId, agentId, offset, limit, CancellationToken.None, OwnViews));
+        Answer(await sessions.GetSubagentMessagesAsync(_tenant, _projectKey, _sessionId, agentId, offset, limit, CancellationToken.None, OwnViews, _state));
 
     /// <inheritdoc />
     public async Task<JsonAnswer> GetContext(string? subpath) =>

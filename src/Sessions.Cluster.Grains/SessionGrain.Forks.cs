@@ -38,7 +38,7 @@ public sealed partial class SessionGrain
             throw Trashed();
         }
 
-        var snapshot = await sessions.SnapshotForkAsync(_tenant, _projectKey, _sessionId, upToMessageId, title, CancellationToken.None);
+        var snapshot = await sessions.SnapshotForkAsync(_state, upToMessageId, title, CancellationToken.None);
         var fork = GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, snapshot.ForkId));
         var command = ForkSeedCommand.From(snapshot);
         if (snapshot.WriteNow)
@@ -62,14 +62,14 @@ public sealed partial class SessionGrain
         {
             // An ephemeral parent's fork is ephemeral too: its bytes live in this grain's silo, like the parent's in its own.
             await MarkEphemeral();
-            await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, command.ToSeed(), bytes, CancellationToken.None);
+            await sessions.WriteForkAsync(_state, command.ToSeed(), bytes, CancellationToken.None);
             _seedCheck = Task.CompletedTask;
             return;
         }
 
         if (command.WriteNow)
         {
-            await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, command.ToSeed(), null, CancellationToken.None);
+            await sessions.WriteForkAsync(_state, command.ToSeed(), null, CancellationToken.None);
             _seedCheck = Task.CompletedTask;
             return;
         }
@@ -155,7 +155,7 @@ public sealed partial class SessionGrain
         var seed = _seed.State!.ToSeed();
         try
         {
-            await sessions.WriteForkAsync(_tenant, _projectKey, _sessionId, seed, null, CancellationToken.None);
+            await sessions.WriteForkAsync(_state, seed, null, CancellationToken.None);
         }
         catch (Exception ex) when (ex is NotFoundException or InvalidRequestException or Core.LimitExceededException)
         {
@@ -167,7 +167,7 @@ public sealed partial class SessionGrain
             // The parent's stored bytes can never make this fork (a line no reader of ours can read): the fork is
             // dropped with whatever part of it was written, reported, and its parent told, so nothing waits for it.
             LogForkDropped(logger, ex, _tenant, _projectKey, _sessionId, seed.ParentSessionId);
-            await sessions.DropFailedForkAsync(_tenant, _projectKey, _sessionId, seed.ParentSessionId, silo.Name, CancellationToken.None);
+            await sessions.DropFailedForkAsync(_state, seed.ParentSessionId, silo.Name, CancellationToken.None);
         }
 
         await Storage.ClearStateAsync(ForkSeedState.StateName, this.GetGrainId(), _seed);

@@ -29,7 +29,7 @@ public sealed partial class SessionGrain
 
         var name = subpath ?? "";
         var generation = _hotGeneration;
-        if ((await sessions.GetViewAsync(_tenant, Key(subpath), CancellationToken.None)).Length is not { } committed)
+        if ((await sessions.GetViewAsync(_state, subpath, CancellationToken.None)).Length is not { } committed)
         {
             return new TranscriptView(null, null);
         }
@@ -93,7 +93,7 @@ public sealed partial class SessionGrain
     // the copy in memory (or start one, for a log this append created), so the next view reads nothing but the length.
     private void KeepAppended(string? subpath, Core.Storage.TranscriptLine[] lines, Core.Storage.AppendResult result)
     {
-        if (options.HotTranscriptBytes <= 0 || _ephemeral || result.Appended != lines.Length || result.Appended == 0 || result.Length > options.HotTranscriptBytes
+        if (options.HotTranscriptBytes <= 0 || _state.Ephemeral || result.Appended != lines.Length || result.Appended == 0 || result.Length > options.HotTranscriptBytes
             || lines.Sum(l => (long)l.Json.Length + 1) != result.Bytes)
         {
             return;

@@ -29,26 +29,24 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     private bool? _trashed;
     private bool _mainExists;
     private bool _reminded;
-    private bool _ephemeral;
     private long _lastUse;
     private IGrainTimer? _idleCheck;
+    private SessionState _state = null!;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_tenant, _projectKey, _sessionId) = SessionGrainKey.Parse(this.GetPrimaryKeyString());
+        _state = sessions.Open(_tenant, _projectKey, _sessionId);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    /// <remarks>The session's state (an ephemeral session's bytes included) goes with the activation.</remarks>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         DropHotLogs();
-        if (_ephemeral)
-        {
-            // Nothing of an ephemeral session outlives its activation.
-            await sessions.ForgetEphemeralAsync(_tenant, _projectKey, _sessionId);
-        }
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -64,7 +62,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         // Only calls of the session's interface are uses (the idle check's own timer ticks are not).
         if (context.InterfaceMethod?.DeclaringType == typeof(ISessionGrain))
         {
-            if (_ephemeral)
+            if (_state.Ephemeral)
             {
                 Touch();
             }
@@ -101,14 +99,14 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         if (lines.Length > 0 && await TrashedAsync())
         {
             // A write to a session in the trash (a host that kept it open past its retention) brings it back first.
-            await sessions.RestoreAsync(_tenant, _projectKey, _sessionId, "append", CancellationToken.None);
+            await sessions.RestoreAsync(_state, "append", CancellationToken.None);
             _trashed = false;
         }
 
         Core.Storage.AppendResult result;
         try
         {
-            result = await sessions.AppendAsync(_tenant, Key(command.Subpath), lines, command.ExpectedLength, CancellationToken.None,
+            result = await sessions.AppendAsync(_state, command.Subpath, lines, command.ExpectedLength, CancellationToken.None,
                 new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary is { } summary ? new SummaryWrite(summary.DataJson, summary.ExpectedVersion) : null, _mainExists));
         }
         catch
@@ -133,7 +131,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
 
     /// <inheritdoc />
     public async Task<long> PutSummary(string dataJson, long mtime, long expectedVersion) =>
-        await TrashedAsync() ? throw Trashed() : await sessions.PutSummaryAsync(_tenant, Key(null), dataJson, mtime, expectedVersion, CancellationToken.None);
+        await TrashedAsync() ? throw Trashed() : await sessions.PutSummaryAsync(_state, dataJson, mtime, expectedVersion, CancellationToken.None);
 
     /// <inheritdoc />
     public async Task Rename(string title)
@@ -143,7 +141,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             throw Trashed();
         }
 
-        await sessions.RenameAsync(_tenant, _projectKey, _sessionId, title, CancellationToken.None);
+        await sessions.RenameAsync(_state, title, CancellationToken.None);
     }
 
     /// <inheritdoc />
@@ -154,7 +152,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             throw Trashed();
         }
 
-        await sessions.TagAsync(_tenant, _projectKey, _sessionId, tag, CancellationToken.None);
+        await sessions.TagAsync(_state, tag, CancellationToken.None);
     }
 
     /// <inheritdoc />
@@ -171,7 +169,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         }
 
         // Deleting a trashed session is erasure: it is purged at once, trash entry included.
-        var removed = await sessions.DeleteAsync(_tenant, Key(subpath), CancellationToken.None, actor);
+        var removed = await sessions.DeleteAsync(_state, subpath, CancellationToken.None, actor);
         if (subpath is null)
         {
             _trashed = false;
@@ -183,7 +181,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
 
     /// <inheritdoc />
     public async Task<SessionInfoAnswer> GetInfo() =>
-        await TrashedAsync() ? throw Trashed() : new(await sessions.GetInfoAsync(_tenant, _projectKey, _sessionId, CancellationToken.None));
+        await TrashedAsync() ? throw Trashed() : new(await sessions.GetInfoAsync(_state, CancellationToken.None));
 
     /// <inheritdoc />
     public async Task<TranscriptView> GetView(string? subpath, SiloAddress? caller)
@@ -193,18 +191,18 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             return new TranscriptView(null, null);
         }
 
-        if (!_ephemeral && caller is not null && caller.Equals(silo.SiloAddress) && await HotViewAsync(subpath) is { } hot)
+        if (!_state.Ephemeral && caller is not null && caller.Equals(silo.SiloAddress) && await HotViewAsync(subpath) is { } hot)
         {
             return hot;
         }
 
-        var view = await sessions.GetViewAsync(_tenant, Key(subpath), CancellationToken.None);
+        var view = await sessions.GetViewAsync(_state, subpath, CancellationToken.None);
         return new TranscriptView(view.Length, view.Inline);
     }
 
     /// <inheritdoc />
     public async Task<string[]> ListSubkeys() =>
-        await TrashedAsync() ? [] : [.. await sessions.ListSubkeysAsync(_tenant, _projectKey, _sessionId, CancellationToken.None)];
+        await TrashedAsync() ? [] : [.. await sessions.ListSubkeysAsync(_state, CancellationToken.None)];
 
     /// <inheritdoc />
     public async Task<ExpireOutcome> Expire(long cutoff)
@@ -215,7 +213,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             return ExpireOutcome.Missing;
         }
 
-        var outcome = await sessions.ExpireAsync(_tenant, _projectKey, _sessionId, cutoff, retention.HoldTags.ToList(), retention.GraceDays == 0, silo.Name, CancellationToken.None);
+        var outcome = await sessions.ExpireAsync(_state, cutoff, retention.HoldTags.ToList(), retention.GraceDays == 0, silo.Name, CancellationToken.None);
         if (outcome is ExpireOutcome.Trashed or ExpireOutcome.Purged or ExpireOutcome.Missing)
         {
             _mainExists = false;
@@ -235,7 +233,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     public async Task<PurgeOutcome> Purge(long trashedBefore)
     {
         await FinishForksAsync();
-        var outcome = await sessions.PurgeAsync(_tenant, _projectKey, _sessionId, trashedBefore, silo.Name, CancellationToken.None);
+        var outcome = await sessions.PurgeAsync(_state, trashedBefore, silo.Name, CancellationToken.None);
         if (outcome is PurgeOutcome.Purged or PurgeOutcome.Restored)
         {
             _trashed = false;
@@ -253,15 +251,14 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     /// <inheritdoc />
     public async Task Restore(string actor)
     {
-        await sessions.RestoreAsync(_tenant, _projectKey, _sessionId, actor, CancellationToken.None);
+        await sessions.RestoreAsync(_state, actor, CancellationToken.None);
         _trashed = false;
     }
 
     /// <inheritdoc />
     public Task MarkEphemeral()
     {
-        sessions.RegisterEphemeral(_tenant, _projectKey, _sessionId);
-        _ephemeral = true;
+        sessions.MakeEphemeral(_state);
         Touch();
         var period = TimeSpan.FromTicks(Math.Clamp(options.EphemeralIdle.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromMinutes(1).Ticks));
         _idleCheck ??= this.RegisterGrainTimer(() =>

@@ -123,7 +123,7 @@ public sealed class SessionGrains
     /// <summary>Creates a session id; an ephemeral session is registered with its grain, the only place it will live.</summary>
     public async Task<string> CreateAsync(string tenant, string projectKey, bool ephemeral, CancellationToken cancellationToken)
     {
-        var id = _sessions.Create(tenant, projectKey, ephemeral: false);
+        var id = _sessions.Create(tenant, projectKey);
         if (ephemeral)
         {
             await CallAsync(tenant, new SessionKey(projectKey, id), async g => { await g.MarkEphemeral().ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);

@@ -129,7 +129,7 @@ public sealed class AppendPlanTests
     [Fact]
     public async Task IdempotencyKey_RepeatedCall_WritesNothingAndAnswersAsTheFirst()
     {
-        var keys = new Sessions.IdempotencyKeys(TimeProvider.System);
+        var keys = new Sessions.IdempotencyKeys();
         var calls = 0;
         Task<AppendResult> Append()
         {
@@ -137,13 +137,17 @@ public sealed class AppendPlanTests
             return _store.AppendAsync("t", Key, [Title("t")], null, CancellationToken.None);
         }
 
-        var first = await keys.RunOnceAsync("t", Key, "k1", Append, CancellationToken.None);
-        var retry = await keys.RunOnceAsync("t", Key, "k1", Append, CancellationToken.None);
-        var other = await keys.RunOnceAsync("t", Key, "k2", Append, CancellationToken.None);
-        Assert.Equal(2, calls);
+        var first = await keys.RunOnceAsync(null, "k1", 1_000, Append);
+        var retry = await keys.RunOnceAsync(null, "k1", 2_000, Append);
+        var other = await keys.RunOnceAsync(null, "k2", 3_000, Append);
+        // Past the hour a key is forgotten; another log's key is its own.
+        var later = await keys.RunOnceAsync(null, "k1", 2_000 + Sessions.IdempotencyKeys.RetentionMs + 1, Append);
+        var subpath = await keys.RunOnceAsync("subagents/agent-1", "k2", 3_000, Append);
+        Assert.Equal(4, calls);
         Assert.Equal(first, retry);
         Assert.Equal(1, other.Appended);
-        Assert.Equal(2, (await AppendAll()).Count);
+        Assert.NotEqual(first, later);
+        Assert.NotEqual(other, subpath);
     }
 
     [Fact]

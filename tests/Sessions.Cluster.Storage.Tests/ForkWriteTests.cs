@@ -36,7 +36,7 @@ public sealed class ForkWriteTests : IAsyncLifetime
         var node = Node();
         var file = Path.Combine(RepoPaths.ClaudeFixtures, "projects", Project, Parent + ".jsonl");
         _lines = File.ReadAllLines(file).Where(l => l.Length > 0).Select(l => EntryParser.ParseLine(Encoding.UTF8.GetBytes(l), node.Limits)).ToList();
-        await node.AppendAsync("t", new SessionKey(Project, Parent), _lines.Take(_lines.Count * 9 / 10).ToList(), null, CancellationToken.None);
+        await node.AppendAsync(node.Open("t", Project, Parent), null, _lines.Take(_lines.Count * 9 / 10).ToList(), null, CancellationToken.None);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -44,18 +44,23 @@ public sealed class ForkWriteTests : IAsyncLifetime
     // A node: its own SessionService (own caches) over the shared store and catalog.
     private SessionService Node() => new(_store, _catalog, _clock, new EntryLimits());
 
+    private static SessionState ParentOf(SessionService node) => node.Open("t", Project, Parent);
+
+    private static Task WriteFork(SessionService node, string forkId, ForkSeed seed, byte[]? ephemeralParent, CancellationToken cancellationToken) =>
+        node.WriteForkAsync(node.Open("t", Project, forkId), seed, ephemeralParent, cancellationToken);
+
     [Fact]
     public async Task Seed_WrittenAfterTheParentGrew_ReadsAsTheForkAtTheSnapshot()
     {
         var node = Node();
         var parentMessages = await node.GetMessagesAsync("t", new SessionKey(Project, Parent), false, 0, null, CancellationToken.None);
-        var snapshot = await node.SnapshotForkAsync("t", Project, Parent, null, "at the snapshot", CancellationToken.None);
+        var snapshot = await node.SnapshotForkAsync(node.Open("t", Project, Parent), null, "at the snapshot", CancellationToken.None);
         Assert.False(snapshot.WriteNow);
         Assert.Null(await _store.StatAsync("t", new SessionKey(Project, snapshot.ForkId), CancellationToken.None));
 
         // The parent grows before the fork is written; the fork still holds the history of the snapshot.
-        await node.AppendAsync("t", new SessionKey(Project, Parent), _lines.Skip(_lines.Count * 9 / 10).ToList(), null, CancellationToken.None);
-        await Node().WriteForkAsync("t", Project, snapshot.ForkId, snapshot.Seed, null, CancellationToken.None);
+        await node.AppendAsync(node.Open("t", Project, Parent), null, _lines.Skip(_lines.Count * 9 / 10).ToList(), null, CancellationToken.None);
+        await WriteFork(Node(), snapshot.ForkId, snapshot.Seed, null, CancellationToken.None);
 
         var messages = await node.GetMessagesAsync("t", new SessionKey(Project, snapshot.ForkId), false, 0, null, CancellationToken.None);
         Assert.True(messages.Count > 10, $"{messages.Count} of {parentMessages.Count}");
@@ -64,11 +69,16 @@ public sealed class ForkWriteTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TwoWriters_OfOneSeed_WriteItOnce()
+    public async Task TwoWriters_OfOneSeed_OneAfterTheOther_WriteItOnce()
     {
-        var snapshot = await Node().SnapshotForkAsync("t", Project, Parent, null, null, CancellationToken.None);
+        var snapshot = await Node().SnapshotForkAsync(ParentOf(Node()), null, null, CancellationToken.None);
         SessionService[] nodes = [Node(), Node()];
-        await Task.WhenAll(nodes.Select(n => Task.Run(() => n.WriteForkAsync("t", Project, snapshot.ForkId, snapshot.Seed, null, CancellationToken.None))));
+        // One after the other: a transcript file has one writer at a time (the fork's grain); the second finds the fork
+        // written and writes nothing.
+        foreach (var n in nodes)
+        {
+            await WriteFork(n, snapshot.ForkId, snapshot.Seed, null, CancellationToken.None);
+        }
 
         var uuids = (await ReadAsync(new SessionKey(Project, snapshot.ForkId))).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonNode.Parse(l)!["uuid"]?.GetValue<string>()).OfType<string>().ToList();
@@ -79,9 +89,9 @@ public sealed class ForkWriteTests : IAsyncLifetime
     [Fact]
     public async Task AWriteCutShortByACrash_IsCompletedToTheSameBytes()
     {
-        var snapshot = await Node().SnapshotForkAsync("t", Project, Parent, null, null, CancellationToken.None);
+        var snapshot = await Node().SnapshotForkAsync(ParentOf(Node()), null, null, CancellationToken.None);
         var key = new SessionKey(Project, snapshot.ForkId);
-        await Node().WriteForkAsync("t", Project, snapshot.ForkId, snapshot.Seed, null, CancellationToken.None);
+        await WriteFork(Node(), snapshot.ForkId, snapshot.Seed, null, CancellationToken.None);
         var whole = await ReadAsync(key);
 
         // The same seed again, with only the first half of its transcript written when its writer died.
@@ -90,16 +100,16 @@ public sealed class ForkWriteTests : IAsyncLifetime
         var half = lines.Take(lines.Length / 2).Select(l => EntryParser.ParseLine(Encoding.UTF8.GetBytes(l), new EntryLimits())).ToList();
         await _store.AppendAsync("t", key, half, 0, CancellationToken.None);
 
-        await Node().WriteForkAsync("t", Project, snapshot.ForkId, snapshot.Seed, null, CancellationToken.None);
+        await WriteFork(Node(), snapshot.ForkId, snapshot.Seed, null, CancellationToken.None);
         Assert.Equal(whole, await ReadAsync(key));
     }
 
     [Fact]
     public async Task ACutTheSnapshotCannotFind_IsWrittenInTheCall_AndFailsAsTheSdk()
     {
-        var snapshot = await Node().SnapshotForkAsync("t", Project, Parent, "no-such-message", null, CancellationToken.None);
+        var snapshot = await Node().SnapshotForkAsync(ParentOf(Node()), "no-such-message", null, CancellationToken.None);
         Assert.True(snapshot.WriteNow);
-        var error = await Assert.ThrowsAsync<NotFoundException>(() => Node().WriteForkAsync("t", Project, snapshot.ForkId, snapshot.Seed, null, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<NotFoundException>(() => WriteFork(Node(), snapshot.ForkId, snapshot.Seed, null, CancellationToken.None));
         Assert.Equal("message_not_found", error.Code);
         Assert.Null(await _store.StatAsync("t", new SessionKey(Project, snapshot.ForkId), CancellationToken.None));
     }

@@ -55,13 +55,13 @@ public sealed class RetentionPropertyTests
             if (m.Trashed)
             {
                 // As the grain does: a write to a trashed session brings it back first.
-                await sessions.RestoreAsync(tenant, "p", id, "append", CancellationToken.None);
+                await sessions.RestoreAsync(sessions.Open(tenant, "p", id), "append", CancellationToken.None);
                 m.Trashed = false;
                 m.RestoredAt = Now();
             }
 
             var line = EntryParser.ParseLine(Encoding.UTF8.GetBytes($"{{\"type\":\"user\",\"uuid\":\"u{counter++}\",\"sessionId\":\"{id}\",\"message\":{{\"role\":\"user\",\"content\":\"hi\"}}}}"), limits);
-            await sessions.AppendAsync(tenant, new SessionKey("p", id, subpath), [line], null, CancellationToken.None);
+            await sessions.AppendAsync(sessions.Open(tenant, "p", id), subpath, [line], null, CancellationToken.None);
             m.LastActivity = Now();
         }
 
@@ -99,7 +99,7 @@ public sealed class RetentionPropertyTests
                 case 5 when live.Count > 0:
                     var tagged = live[random.Next(live.Count)];
                     var legal = random.Next(2) == 0;
-                    await sessions.TagAsync(tenant, "p", tagged, legal ? "legal-hold" : null, CancellationToken.None);
+                    await sessions.TagAsync(sessions.Open(tenant, "p", tagged), legal ? "legal-hold" : null, CancellationToken.None);
                     model[(tenant, tagged)].LegalTag = legal;
                     model[(tenant, tagged)].LastActivity = Now();
                     break;
@@ -109,7 +109,7 @@ public sealed class RetentionPropertyTests
                     break;
                 case 7 when trashed.Count > 0:
                     var restored = trashed[random.Next(trashed.Count)];
-                    await sessions.RestoreAsync(tenant, "p", restored, "test", CancellationToken.None);
+                    await sessions.RestoreAsync(sessions.Open(tenant, "p", restored), "test", CancellationToken.None);
                     model[(tenant, restored)].Trashed = false;
                     model[(tenant, restored)].RestoredAt = Now();
                     break;
@@ -184,9 +184,9 @@ public sealed class RetentionPropertyTests
     private sealed class DirectExpiry(SessionService sessions, RetentionOptions options) : ISessionExpiry
     {
         public Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, CancellationToken cancellationToken) =>
-            sessions.ExpireAsync(tenant, projectKey, sessionId, cutoff, options.HoldTags.ToList(), options.GraceDays == 0, "test", cancellationToken);
+            sessions.ExpireAsync(sessions.Open(tenant, projectKey, sessionId), cutoff, options.HoldTags.ToList(), options.GraceDays == 0, "test", cancellationToken);
 
         public Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, CancellationToken cancellationToken) =>
-            sessions.PurgeAsync(tenant, projectKey, sessionId, trashedBefore, "test", cancellationToken);
+            sessions.PurgeAsync(sessions.Open(tenant, projectKey, sessionId), trashedBefore, "test", cancellationToken);
     }
 }

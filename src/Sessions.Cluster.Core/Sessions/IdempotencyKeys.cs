@@ -1,68 +1,63 @@
-using System.Collections.Concurrent;
 using Sessions.Cluster.Core.Storage;
 
 namespace Sessions.Cluster.Core.Sessions;
 
 /// <summary>
-/// The answers of appends that carried an <c>Idempotency-Key</c>, per (tenant, log, key), kept for
+/// One session's answers of appends that carried an <c>Idempotency-Key</c>, per (log, key), kept for
 /// <see cref="RetentionMs"/> (one hour: the SDK retries a rejected append twice with short backoff and never retries a
 /// timeout, so its retries arrive within seconds). A call repeating a key the log has seen writes nothing and answers
-/// as the first call did. Calls with the same key are serialized, so a retry racing its original waits for it.
-/// Kept in the memory of the silo whose session grain made the append (every append of a session goes through its grain,
-/// so a retry through any node finds the key while that silo lives); at most <see cref="Capacity"/> keys, the oldest
-/// dropped first.
+/// as the first call did. Held by the session's state (<see cref="SessionState.Answers"/>), so in the memory of the
+/// silo where the session's grain is active, as long as the activation lives; at most <see cref="Capacity"/> keys per
+/// session, the oldest dropped first. Calls are ordered by the grain, so a retry never races its original here.
 /// </summary>
-public sealed class IdempotencyKeys(TimeProvider timeProvider)
+public sealed class IdempotencyKeys
 {
     /// <summary>How long a key is remembered: one hour.</summary>
     public const long RetentionMs = 60 * 60 * 1000;
 
-    /// <summary>Most keys remembered by one node.</summary>
-    public const int Capacity = 200_000;
+    /// <summary>Most keys remembered for one session.</summary>
+    public const int Capacity = 10_000;
 
     /// <summary>Longest key accepted, in characters.</summary>
     public const int MaxKeyLength = 200;
 
-    private readonly ConcurrentDictionary<(string Tenant, SessionKey Key, string IdempotencyKey), (AppendResult Result, long At)> _answers = new();
-    private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly Dictionary<(string Subpath, string IdempotencyKey), (AppendResult Result, long At)> _answers = [];
+
+    internal IdempotencyKeys()
+    {
+    }
 
     /// <summary>Runs <paramref name="append"/> once per key: a repeated key answers the stored result.</summary>
-    public async Task<AppendResult> RunOnceAsync(string tenant, SessionKey key, string idempotencyKey, Func<Task<AppendResult>> append, CancellationToken cancellationToken)
+    /// <param name="subpath">The log's subpath, or null for the main transcript.</param>
+    /// <param name="idempotencyKey">The call's key.</param>
+    /// <param name="now">The time now, Unix epoch ms.</param>
+    /// <param name="append">The append to run when the key is new.</param>
+    public async Task<AppendResult> RunOnceAsync(string? subpath, string idempotencyKey, long now, Func<Task<AppendResult>> append)
     {
         ArgumentNullException.ThrowIfNull(append);
-        var id = (tenant, key, idempotencyKey);
-        var gate = _locks[(int)((uint)id.GetHashCode() % (uint)_locks.Length)];
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var id = (subpath ?? "", idempotencyKey);
+        if (_answers.TryGetValue(id, out var seen) && now - seen.At <= RetentionMs)
         {
-            var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-            if (_answers.TryGetValue(id, out var seen) && now - seen.At <= RetentionMs)
-            {
-                return seen.Result;
-            }
-
-            var result = await append().ConfigureAwait(false);
-            _answers[id] = (result, now);
-            if (_answers.Count > Capacity)
-            {
-                Prune(now);
-            }
-
-            return result;
+            return seen.Result;
         }
-        finally
+
+        var result = await append().ConfigureAwait(false);
+        _answers[id] = (result, now);
+        if (_answers.Count > Capacity)
         {
-            gate.Release();
+            Prune(now);
         }
+
+        return result;
     }
 
     private void Prune(long now)
     {
-        foreach (var (id, entry) in _answers)
+        foreach (var (id, entry) in _answers.ToList())
         {
             if (now - entry.At > RetentionMs)
             {
-                _answers.TryRemove(id, out _);
+                _answers.Remove(id);
             }
         }
 
@@ -70,7 +65,7 @@ public sealed class IdempotencyKeys(TimeProvider timeProvider)
         {
             foreach (var id in _answers.OrderBy(e => e.Value.At).Take(_answers.Count - (Capacity * 3 / 4)).Select(e => e.Key).ToList())
             {
-                _answers.TryRemove(id, out _);
+                _answers.Remove(id);
             }
         }
     }

@@ -19,13 +19,13 @@ public sealed partial class SessionService
     /// </remarks>
     /// <exception cref="NotFoundException">No such session.</exception>
     /// <exception cref="InvalidKeyException">The key is not safe.</exception>
-    internal async Task<ForkSnapshot> SnapshotForkAsync(string tenant, string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
+    internal async Task<ForkSnapshot> SnapshotForkAsync(SessionState session, string? upToMessageId, string? title, CancellationToken cancellationToken)
     {
-        var key = new SessionKey(projectKey, sessionId);
-        Validate(tenant, key);
-        var ephemeral = IsEphemeral(tenant, key);
-        var target = StoreFor(tenant, key);
-        var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) ?? throw SessionNotFound(key);
+        ArgumentNullException.ThrowIfNull(session);
+        var (tenant, sessionId, key) = (session.Tenant, session.SessionId, session.Key(null));
+        var ephemeral = session.Ephemeral;
+        var target = session.Store;
+        var stat = await session.Log(null).StatAsync(cancellationToken).ConfigureAwait(false) ?? throw SessionNotFound(key);
         var windows = await ReadWindowsAsync(target, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
         var parent = RecordOf(tenant, key, windows, stat.Mtime);
         var seed = new ForkSeed(sessionId, stat.Length, NullIfEmpty(upToMessageId), title, parent.CustomTitle ?? parent.FirstPrompt, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
@@ -47,18 +47,18 @@ public sealed partial class SessionService
     /// fork's id), so a writer that finds part of the fork stored (a crash in the middle of a write) checks that part and
     /// appends the rest, and one that finds all of it writes nothing.
     /// </summary>
-    /// <param name="tenant">Tenant.</param>
-    /// <param name="projectKey">Project key of the parent and the fork.</param>
-    /// <param name="forkId">The fork's session id.</param>
+    /// <param name="fork">The fork's state, held by its grain (in the parent's project).</param>
     /// <param name="seed">What the parent's snapshot fixed.</param>
     /// <param name="ephemeralParent">An ephemeral parent's bytes (then the fork must be registered ephemeral here first), or null to read the parent from the store.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="NotFoundException">The parent is gone, or the cut message is not in it (the SDK's error).</exception>
     /// <exception cref="InvalidRequestException">The parent has no messages to fork (the SDK's error).</exception>
     /// <exception cref="LimitExceededException">The fork does not fit the tenant's quota.</exception>
-    internal async Task WriteForkAsync(string tenant, string projectKey, string forkId, ForkSeed seed, byte[]? ephemeralParent, CancellationToken cancellationToken)
+    internal async Task WriteForkAsync(SessionState fork, ForkSeed seed, byte[]? ephemeralParent, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(fork);
         ArgumentNullException.ThrowIfNull(seed);
+        var (tenant, projectKey, forkId) = (fork.Tenant, fork.ProjectKey, fork.SessionId);
         var parentKey = new SessionKey(projectKey, seed.ParentSessionId);
         var parentBytes = ephemeralParent ?? await ReadRangeAsync(store, tenant, parentKey, 0, seed.ParentLength, cancellationToken).ConfigureAwait(false);
         var parsed = TranscriptText.ParseLines(parentBytes);
@@ -85,13 +85,13 @@ public sealed partial class SessionService
         {
             try
             {
-                await AppendCoreAsync(tenant, key, lines.GetRange(stored.Lines, lines.Count - stored.Lines), stored.Bytes, cancellationToken).ConfigureAwait(false);
+                await AppendCoreAsync(fork, null, lines.GetRange(stored.Lines, lines.Count - stored.Lines), stored.Bytes, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (ConflictException) when (attempt < 10)
             {
                 // Part of the fork is there: carry on after it, unless it is not this fork's start (then leave it be).
-                if (await StoredPrefixAsync(tenant, key, lines, cancellationToken).ConfigureAwait(false) is not { } prefix || prefix.Lines == lines.Count)
+                if (await StoredPrefixAsync(fork, lines, cancellationToken).ConfigureAwait(false) is not { } prefix || prefix.Lines == lines.Count)
                 {
                     return;
                 }
@@ -106,17 +106,16 @@ public sealed partial class SessionService
     /// storage and its catalog row are removed, and one <see cref="AuditReasons.ForkFailed"/> record is written (ids,
     /// no content), so the fork's seed no longer holds up its parent's delete, purge or erasure.
     /// </summary>
-    /// <param name="tenant">Tenant.</param>
-    /// <param name="projectKey">Project key of the parent and the fork.</param>
-    /// <param name="forkId">The fork's session id.</param>
+    /// <param name="fork">The fork's state, held by its grain (in the parent's project).</param>
     /// <param name="parentSessionId">The parent it was seeded from (kept in the audit record's actor).</param>
     /// <param name="node">The silo that dropped it.</param>
     /// <param name="cancellationToken">Cancels the drop.</param>
-    internal async Task DropFailedForkAsync(string tenant, string projectKey, string forkId, string parentSessionId, string node, CancellationToken cancellationToken)
+    internal async Task DropFailedForkAsync(SessionState fork, string parentSessionId, string node, CancellationToken cancellationToken)
     {
-        var key = new SessionKey(projectKey, forkId);
-        Validate(tenant, key);
-        await store.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(fork);
+        var (tenant, projectKey, forkId) = (fork.Tenant, fork.ProjectKey, fork.SessionId);
+        fork.ForgetWindows();
+        await fork.Log(null).DeleteAsync(cancellationToken).ConfigureAwait(false);
         await catalog.DeleteAsync(tenant, projectKey, forkId, cancellationToken).ConfigureAwait(false);
         if (directory is not null)
         {
@@ -125,11 +124,11 @@ public sealed partial class SessionService
     }
 
     // How much of these lines the store holds already, from the start, as (bytes, lines); null when it holds anything else.
-    private async Task<(long Bytes, int Lines)?> StoredPrefixAsync(string tenant, SessionKey key, List<TranscriptLine> lines, CancellationToken cancellationToken)
+    private static async Task<(long Bytes, int Lines)?> StoredPrefixAsync(SessionState fork, List<TranscriptLine> lines, CancellationToken cancellationToken)
     {
-        var target = StoreFor(tenant, key);
-        var length = (await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length ?? 0;
-        var bytes = await ReadRangeAsync(target, tenant, key, 0, length, cancellationToken).ConfigureAwait(false);
+        var log = fork.Log(null);
+        var length = (await log.StatAsync(cancellationToken).ConfigureAwait(false))?.Length ?? 0;
+        var bytes = await ReadRangeAsync(fork.Store, fork.Tenant, log.Key, 0, length, cancellationToken).ConfigureAwait(false);
         var at = 0;
         var count = 0;
         while (at < bytes.Length && count < lines.Count)
@@ -169,7 +168,7 @@ public sealed partial class SessionService
     // Whether the fork cannot fail once accepted: the cut message is found or, without a cut, the head holds a message
     // to fork. The cut is looked for from the end in growing chunks of whole lines (a fork is usually taken near the
     // end), with a byte search first and one line parsed per hit.
-    private async Task<bool> CertainToForkAsync(string tenant, SessionKey key, TranscriptWindows.Windows windows, ForkSeed fork, CancellationToken cancellationToken)
+    private async Task<bool> CertainToForkAsync(string tenant, SessionKey key, TranscriptWindows windows, ForkSeed fork, CancellationToken cancellationToken)
     {
         if (fork.UpToMessageId is null)
         {

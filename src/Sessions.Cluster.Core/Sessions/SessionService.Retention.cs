@@ -12,19 +12,17 @@ public sealed partial class SessionService
     /// at once when <paramref name="purgeNow"/>. Run by the session's single writer, so an append ordered before this
     /// call makes it a no-op and one ordered after it brings the session back (<see cref="RestoreAsync"/>).
     /// </summary>
-    /// <param name="tenant">Tenant.</param>
-    /// <param name="projectKey">Project key.</param>
-    /// <param name="sessionId">Session id.</param>
+    /// <param name="session">The session's state, held by its grain.</param>
     /// <param name="cutoff">Last activity before this expires, epoch ms.</param>
     /// <param name="holdTags">Tags that exempt a session.</param>
     /// <param name="purgeNow">Purge at once (a grace period of 0 days).</param>
     /// <param name="node">Who does it, for the audit.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    internal async Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
+    internal async Task<ExpireOutcome> ExpireAsync(SessionState session, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(holdTags);
-        var key = new SessionKey(projectKey, sessionId);
-        Validate(tenant, key);
+        var (tenant, projectKey, sessionId, key) = (session.Tenant, session.ProjectKey, session.SessionId, session.Key(null));
         // Row refreshes held back by a write-behind catalog are written first: the row is what this decision reads.
         await catalog.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } row)
@@ -37,11 +35,12 @@ public sealed partial class SessionService
             return ExpireOutcome.Held;
         }
 
-        if (await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is not { } main)
+        var log = session.Log(null);
+        if (await log.StatAsync(cancellationToken).ConfigureAwait(false) is not { } main)
         {
             // A row whose transcript is gone (deleted behind the catalog's back): the row goes too, and with it any
             // subpath left behind, which nothing could reach or remove once the row is gone.
-            await store.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+            await log.DeleteAsync(cancellationToken).ConfigureAwait(false);
             await catalog.DeleteAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
             return ExpireOutcome.Missing;
         }
@@ -53,7 +52,7 @@ public sealed partial class SessionService
             return ExpireOutcome.Active;
         }
 
-        var lastActivity = await LastActivityAsync(tenant, key, row.Mtime, cancellationToken).ConfigureAwait(false);
+        var lastActivity = await LastActivityAsync(session, row.Mtime, cancellationToken).ConfigureAwait(false);
         if (lastActivity >= cutoff)
         {
             return ExpireOutcome.Active;
@@ -66,7 +65,7 @@ public sealed partial class SessionService
         }
 
         Telemetry.SessionsTelemetry.Expirations.Add(1);
-        return purgeNow && await PurgeAsync(tenant, projectKey, sessionId, long.MaxValue, node, cancellationToken).ConfigureAwait(false) == PurgeOutcome.Purged
+        return purgeNow && await PurgeAsync(session, long.MaxValue, node, cancellationToken).ConfigureAwait(false) == PurgeOutcome.Purged
             ? ExpireOutcome.Purged
             : ExpireOutcome.Trashed;
     }
@@ -76,10 +75,10 @@ public sealed partial class SessionService
     /// its transcript, subpaths, sidecar and trash entry, audited once. A session written after it went to the trash
     /// (possible only through a second activation of its writer) is restored instead.
     /// </summary>
-    internal async Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, string node, CancellationToken cancellationToken)
+    internal async Task<PurgeOutcome> PurgeAsync(SessionState session, long trashedBefore, string node, CancellationToken cancellationToken)
     {
-        var key = new SessionKey(projectKey, sessionId);
-        Validate(tenant, key);
+        ArgumentNullException.ThrowIfNull(session);
+        var (tenant, projectKey, sessionId) = (session.Tenant, session.ProjectKey, session.SessionId);
         if (await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } entry)
         {
             return PurgeOutcome.NotInTrash;
@@ -90,16 +89,18 @@ public sealed partial class SessionService
             return PurgeOutcome.NotDue;
         }
 
-        var main = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        if (main is not null && (main.Length != entry.Size || await LastActivityAsync(tenant, key, entry.LastWrite, cancellationToken).ConfigureAwait(false) > entry.TrashedAt))
+        var log = session.Log(null);
+        var main = await log.StatAsync(cancellationToken).ConfigureAwait(false);
+        if (main is not null && (main.Length != entry.Size || await LastActivityAsync(session, entry.LastWrite, cancellationToken).ConfigureAwait(false) > entry.TrashedAt))
         {
-            await RestoreAsync(tenant, projectKey, sessionId, "written-in-trash", cancellationToken).ConfigureAwait(false);
+            await RestoreAsync(session, "written-in-trash", cancellationToken).ConfigureAwait(false);
             return PurgeOutcome.Restored;
         }
 
-        if (await store.DeleteIfUnchangedAsync(tenant, key, entry.Size, cancellationToken).ConfigureAwait(false) == ConditionalDelete.Changed)
+        session.ForgetWindows();
+        if (await log.DeleteIfUnchangedAsync(entry.Size, cancellationToken).ConfigureAwait(false) == ConditionalDelete.Changed)
         {
-            await RestoreAsync(tenant, projectKey, sessionId, "written-in-trash", cancellationToken).ConfigureAwait(false);
+            await RestoreAsync(session, "written-in-trash", cancellationToken).ConfigureAwait(false);
             return PurgeOutcome.Restored;
         }
 
@@ -112,12 +113,12 @@ public sealed partial class SessionService
     /// them, its sidecar returns verbatim), audited. The next sweep measures its age from the restore.
     /// </summary>
     /// <exception cref="NotFoundException">The session is not in the trash (code <c>not_in_trash</c>).</exception>
-    internal async Task RestoreAsync(string tenant, string projectKey, string sessionId, string actor, CancellationToken cancellationToken)
+    internal async Task RestoreAsync(SessionState session, string actor, CancellationToken cancellationToken)
     {
-        var key = new SessionKey(projectKey, sessionId);
-        Validate(tenant, key);
+        ArgumentNullException.ThrowIfNull(session);
+        var (tenant, projectKey, sessionId, key) = (session.Tenant, session.ProjectKey, session.SessionId, session.Key(null));
         var entry = await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
-        var stat = entry is null ? null : await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        var stat = entry is null ? null : await session.Log(null).StatAsync(cancellationToken).ConfigureAwait(false);
         if (entry is null || stat is null)
         {
             throw new NotFoundException("not_in_trash", $"Session '{sessionId}' of project '{projectKey}' is not in the trash.");
@@ -140,12 +141,12 @@ public sealed partial class SessionService
     }
 
     // The session's last activity: the main transcript's (given) or a newer write to any subpath, epoch ms.
-    private async Task<long> LastActivityAsync(string tenant, SessionKey key, long mainActivity, CancellationToken cancellationToken)
+    private async Task<long> LastActivityAsync(SessionState session, long mainActivity, CancellationToken cancellationToken)
     {
         var last = mainActivity;
-        foreach (var subpath in await store.ListSubpathsAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false))
+        foreach (var subpath in await ListSubkeysAsync(session, cancellationToken).ConfigureAwait(false))
         {
-            if (await store.StatAsync(tenant, key with { Subpath = subpath }, cancellationToken).ConfigureAwait(false) is { } stat)
+            if (await session.Log(subpath).StatAsync(cancellationToken).ConfigureAwait(false) is { } stat)
             {
                 last = Math.Max(last, stat.Mtime);
             }

@@ -14,82 +14,90 @@ namespace Sessions.Cluster.Core.Sessions;
 /// </summary>
 public sealed partial class SessionService(ITranscriptStore store, ISessionCatalog catalog, TimeProvider timeProvider, EntryLimits limits, Tenants.TenantService? tenants = null, Tenants.ITenantDirectory? directory = null)
 {
-    private readonly MemoryTranscriptStore _ephemeral = new(timeProvider);
-    private readonly TranscriptWindows _windows = new();
-    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), bool> _ephemeralSessions = new();
-    private readonly IdempotencyKeys _idempotencyKeys = new(timeProvider);
-
     /// <summary>Limits applied to appended entries.</summary>
     public EntryLimits Limits => limits;
+
+    /// <summary>
+    /// The state of one session for its single writer (the session's grain) to hold: its logs are opened on first use
+    /// and learnt from storage then; nothing is read here.
+    /// </summary>
+    /// <exception cref="InvalidKeyException">The tenant, project key or session id is not safe.</exception>
+    public SessionState Open(string tenant, string projectKey, string sessionId)
+    {
+        Validate(tenant, new SessionKey(projectKey, sessionId));
+        return new SessionState(tenant, projectKey, sessionId, store);
+    }
 
     /// <summary>
     /// Appends entries to a transcript or subpath (SessionStore <c>append</c>): persisted in order, deduplicated by
     /// <c>uuid</c>, fenced by <paramref name="expectedLength"/> when given; the catalog row follows.
     /// </summary>
-    /// <param name="tenant">The tenant.</param>
-    /// <param name="key">The transcript or subpath.</param>
+    /// <param name="session">The session's state, held by its grain.</param>
+    /// <param name="subpath">A subpath, or null for the main transcript.</param>
     /// <param name="lines">The batch, in order.</param>
     /// <param name="expectedLength">The committed length the caller knows, or null.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <param name="options">The call's idempotency key (a repeated key writes nothing and answers as the first call
     /// did, see <see cref="IdempotencyKeys"/>) and an imported file's last activity.</param>
-    /// <exception cref="InvalidKeyException">The key is not safe.</exception>
+    /// <exception cref="InvalidKeyException">The subpath is not safe.</exception>
     /// <exception cref="ConflictException">The transcript length is not <paramref name="expectedLength"/>.</exception>
     /// <exception cref="NotFoundException">A subpath append with entries to a session that has no main transcript (code
     /// <c>session_not_found</c>): a subagent transcript belongs to a session, so it never starts one (a session deleted
     /// or purged while its subagent still wrote is not brought back as an unlisted, unreachable file).</exception>
-    internal async Task<AppendResult> AppendAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
+    internal async Task<AppendResult> AppendAsync(SessionState session, string? subpath, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
-        Validate(tenant, key);
+        ArgumentNullException.ThrowIfNull(session);
+        KeyRules.Validate(session.Key(subpath));
         if (options?.IdempotencyKey is { } idempotencyKey)
         {
-            return await _idempotencyKeys.RunOnceAsync(tenant, key, idempotencyKey, () => AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options), cancellationToken).ConfigureAwait(false);
+            return await session.Answers.RunOnceAsync(subpath, idempotencyKey, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+                () => AppendCoreAsync(session, subpath, lines, expectedLength, cancellationToken, options)).ConfigureAwait(false);
         }
 
-        return await AppendCoreAsync(tenant, key, lines, expectedLength, cancellationToken, options).ConfigureAwait(false);
+        return await AppendCoreAsync(session, subpath, lines, expectedLength, cancellationToken, options).ConfigureAwait(false);
     }
 
-    private async Task<AppendResult> AppendCoreAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
+    private async Task<AppendResult> AppendCoreAsync(SessionState session, string? subpath, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
+        var key = session.Key(subpath);
         if (options?.Summary is not null && !key.IsMain)
         {
             throw new InvalidRequestException("summary_on_subpath", "Only a main transcript has a summary sidecar; send a subpath's entries without one.");
         }
 
-        var lastActivity = options?.LastActivity;
-        var target = StoreFor(tenant, key);
+        var log = session.Log(subpath);
         if (lines.Count == 0)
         {
-            var stat = await target.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+            var stat = await log.StatAsync(cancellationToken).ConfigureAwait(false);
             return new AppendResult(0, 0, stat?.Length ?? 0, stat?.Mtime ?? 0, false);
         }
 
-        if (!key.IsMain && options?.MainExists != true && await target.StatAsync(tenant, key with { Subpath = null }, cancellationToken).ConfigureAwait(false) is null)
+        if (!key.IsMain && options?.MainExists != true && await session.Log(null).StatAsync(cancellationToken).ConfigureAwait(false) is null)
         {
             throw new NotFoundException("session_not_found",
                 $"Session '{key.SessionId}' has no main transcript in project '{key.ProjectKey}': append its main transcript before subpath '{key.Subpath}' (a deleted or purged session is not brought back by a subagent's append).");
         }
 
-        if (!IsEphemeral(tenant, key))
+        if (!session.Ephemeral)
         {
-            await EnforceQuotasAsync(tenant, key, lines, cancellationToken).ConfigureAwait(false);
+            await EnforceQuotasAsync(session.Tenant, key, lines, cancellationToken).ConfigureAwait(false);
         }
 
-        var result = await target.AppendAsync(tenant, key, lines, expectedLength, cancellationToken).ConfigureAwait(false);
-        if (lastActivity is { } imported && imported < result.Mtime && result.Appended > 0)
+        var result = await log.AppendAsync(lines, expectedLength, cancellationToken).ConfigureAwait(false);
+        if (options?.LastActivity is { } imported && imported < result.Mtime && result.Appended > 0)
         {
             // An import keeps the file's last activity; later appends use the store's clock again.
-            await target.SetMtimeAsync(tenant, key, imported, cancellationToken).ConfigureAwait(false);
+            await log.SetMtimeAsync(imported, cancellationToken).ConfigureAwait(false);
             result = result with { Mtime = imported };
         }
 
-        if (key.IsMain && !IsEphemeral(tenant, key))
+        if (key.IsMain && !session.Ephemeral)
         {
             // The row and the sidecar are independent writes: side by side (one catalog round trip of waiting, not two).
-            var follow = FollowWithRowAsync(tenant, key, lines, result);
+            var follow = FollowWithRowAsync(session, lines, result);
             if (options?.Summary is { } summary)
             {
-                var written = WriteSummaryAsync(tenant, key, summary, result);
+                var written = WriteSummaryAsync(session.Tenant, key, summary, result);
                 await Task.WhenAll(follow, written).ConfigureAwait(false);
                 result = result with { Summary = await written.ConfigureAwait(false) };
             }
@@ -130,29 +138,31 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     // The catalog row follows a written append. The bytes are stored, so the answer is a success whatever happens
     // here: the refresh is not cancelled by the caller going away, and a failed refresh is retried in the background.
     // A fully deduplicated append (a retry whose first answer was lost) brings a row that missed it up to date.
-    private async Task FollowWithRowAsync(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, AppendResult result)
+    private async Task FollowWithRowAsync(SessionState session, IReadOnlyList<TranscriptLine> lines, AppendResult result)
     {
+        var key = session.Key(null);
         try
         {
             if (result.Appended > 0)
             {
-                // With no duplicate skipped, the bytes written are exactly these lines; the window cache checks them
-                // against the store's new length and reads the store instead when another writer came between.
-                var written = result.Duplicates == 0 ? lines : null;
-                await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, result.Mtime, written, result.Length, CancellationToken.None).ConfigureAwait(false);
+                // With no duplicate skipped, the bytes written are exactly these lines: the session's windows follow
+                // them, unless their lengths do not add up (a write this state did not see), then the store is read.
+                var windows = result.Duplicates == 0 ? TranscriptWindows.After(session.Windows, lines, result.Length) : null;
+                session.Windows = null;
+                session.Windows = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None).ConfigureAwait(false);
             }
             else if (result.Duplicates > 0)
             {
-                var row = await catalog.GetAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
+                var row = await catalog.GetAsync(session.Tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
                 if (row is null || row.Size < result.Length)
                 {
-                    await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, null, null, null, CancellationToken.None).ConfigureAwait(false);
+                    session.Windows = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None).ConfigureAwait(false);
                 }
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _ = RepairRowLaterAsync(tenant, key);
+            _ = RepairRowLaterAsync(session.Tenant, key);
         }
     }
 
@@ -163,7 +173,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             await Task.Delay(TimeSpan.FromMilliseconds(250 << Math.Min(attempt, 6)), timeProvider).ConfigureAwait(false);
             try
             {
-                await RefreshCatalogAsync(tenant, key.ProjectKey, key.SessionId, null, null, null, CancellationToken.None).ConfigureAwait(false);
+                await RefreshCatalogAsync(tenant, key, null, null, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -207,21 +217,31 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
     }
 
-    /// <summary>
-    /// The view of a log now (<see cref="LogView"/>): its committed length, and
-    /// for an ephemeral session also its bytes, which exist only in this process.
-    /// </summary>
+    /// <summary>The committed length of a stored log now (<see cref="LogView"/>, without bytes).</summary>
     /// <exception cref="InvalidKeyException">The key is not safe.</exception>
     public async Task<LogView> GetViewAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
     {
         Validate(tenant, key);
-        if (IsEphemeral(tenant, key))
+        return new LogView((await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length, null);
+    }
+
+    /// <summary>
+    /// The view of one of a session's logs now, through the handle its state holds: the committed length, and for an
+    /// ephemeral session also its bytes, which exist only in the state's memory.
+    /// </summary>
+    /// <exception cref="InvalidKeyException">The subpath is not safe.</exception>
+    public async Task<LogView> GetViewAsync(SessionState session, string? subpath, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        KeyRules.Validate(session.Key(subpath));
+        var log = session.Log(subpath);
+        var stat = await log.StatAsync(cancellationToken).ConfigureAwait(false);
+        if (stat is null || !session.Ephemeral)
         {
-            var stat = await _ephemeral.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-            return stat is null ? LogView.Missing : new LogView(stat.Length, await ReadRangeAsync(_ephemeral, tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false));
+            return stat is null ? LogView.Missing : new LogView(stat.Length, null);
         }
 
-        return new LogView((await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false))?.Length, null);
+        return new LogView(stat.Length, await ReadRangeAsync(session.Store, session.Tenant, log.Key, 0, stat.Length, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>
@@ -266,23 +286,11 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return last < 0 ? entries : entries.GetRange(last, entries.Count - last);
     }
 
-    /// <summary>Registers a session made ephemeral elsewhere (its grain): from now on it lives only in this process's memory.</summary>
-    internal void RegisterEphemeral(string tenant, string projectKey, string sessionId)
+    /// <summary>Makes a session ephemeral before its first write: from now on it lives only in its state's memory.</summary>
+    internal void MakeEphemeral(SessionState session)
     {
-        Validate(tenant, new SessionKey(projectKey, sessionId));
-        _ephemeralSessions[(tenant, projectKey, sessionId)] = true;
-    }
-
-    /// <summary>
-    /// Forgets an ephemeral session (its grain was deactivated: idle, or its silo is stopping): its logs leave this
-    /// process's memory and from now on it answers as a session that was never written.
-    /// </summary>
-    internal async Task ForgetEphemeralAsync(string tenant, string projectKey, string sessionId)
-    {
-        if (_ephemeralSessions.TryRemove((tenant, projectKey, sessionId), out _))
-        {
-            await _ephemeral.DeleteAsync(tenant, new SessionKey(projectKey, sessionId), CancellationToken.None).ConfigureAwait(false);
-        }
+        ArgumentNullException.ThrowIfNull(session);
+        session.MakeEphemeral(timeProvider);
     }
 
     /// <summary>SessionStore <c>listSessions</c>: (sessionId, mtime) of main transcripts only.</summary>
@@ -314,34 +322,39 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>Stores a summary sidecar if its version is still <paramref name="expectedVersion"/> (0 = new).</summary>
     /// <exception cref="ConflictException">Another writer updated it first.</exception>
     /// <exception cref="NotFoundException">The session has no transcript.</exception>
-    internal async Task<long> PutSummaryAsync(string tenant, SessionKey key, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
+    internal async Task<long> PutSummaryAsync(SessionState session, string dataJson, long mtime, long expectedVersion, CancellationToken cancellationToken)
     {
-        Validate(tenant, key);
-        if (await store.StatAsync(tenant, key.Main, cancellationToken).ConfigureAwait(false) is null)
+        ArgumentNullException.ThrowIfNull(session);
+        var key = session.Key(null);
+        if (await session.Log(null).StatAsync(cancellationToken).ConfigureAwait(false) is null)
         {
             throw SessionNotFound(key);
         }
 
-        return await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, 0, cancellationToken).ConfigureAwait(false);
+        return await catalog.PutSummaryAsync(session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, 0, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>SessionStore <c>delete</c>: a main key removes the transcript, every subpath, the catalog row and sidecar; a subpath key only itself.</summary>
     /// <returns>False when nothing existed.</returns>
-    internal async Task<bool> DeleteAsync(string tenant, SessionKey key, CancellationToken cancellationToken, string? actor = null)
+    internal async Task<bool> DeleteAsync(SessionState session, string? subpath, CancellationToken cancellationToken, string? actor = null)
     {
-        Validate(tenant, key);
-        if (IsEphemeral(tenant, key))
+        ArgumentNullException.ThrowIfNull(session);
+        var key = session.Key(subpath);
+        KeyRules.Validate(key);
+        var log = session.Log(subpath);
+        if (key.IsMain)
         {
-            if (key.IsMain)
-            {
-                _ephemeralSessions.TryRemove((tenant, key.ProjectKey, key.SessionId), out _);
-            }
-
-            return await _ephemeral.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+            session.ForgetWindows();
         }
 
-        var stat = key.IsMain ? await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) : null;
-        var removed = await store.DeleteAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+        if (session.Ephemeral)
+        {
+            return await log.DeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var tenant = session.Tenant;
+        var stat = key.IsMain ? await log.StatAsync(cancellationToken).ConfigureAwait(false) : null;
+        var removed = await log.DeleteAsync(cancellationToken).ConfigureAwait(false);
         if (key.IsMain)
         {
             removed |= await catalog.DeleteAsync(tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
@@ -358,24 +371,22 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>SessionStore <c>listSubkeys</c>: subpaths of a session, never the main transcript.</summary>
     public Task<IReadOnlyList<string>> ListSubkeysAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        var key = new SessionKey(projectKey, sessionId);
-        Validate(tenant, key);
-        return StoreFor(tenant, key).ListSubpathsAsync(tenant, projectKey, sessionId, cancellationToken);
+        Validate(tenant, new SessionKey(projectKey, sessionId));
+        return store.ListSubpathsAsync(tenant, projectKey, sessionId, cancellationToken);
     }
 
-    /// <summary>
-    /// Creates a session with a new UUID. With <paramref name="ephemeral"/> it lives only in this process's memory:
-    /// it answers like any other but is never written to the transcript store.
-    /// </summary>
-    public string Create(string tenant, string projectKey, bool ephemeral)
+    /// <summary>SessionStore <c>listSubkeys</c> of a session through its state (an ephemeral session's are in its memory).</summary>
+    public Task<IReadOnlyList<string>> ListSubkeysAsync(SessionState session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return session.Store.ListSubpathsAsync(session.Tenant, session.ProjectKey, session.SessionId, cancellationToken);
+    }
+
+    /// <summary>A new session id (a UUID) in a project; nothing is written until the session's first append.</summary>
+    public string Create(string tenant, string projectKey)
     {
         var id = Guid.NewGuid().ToString();
         Validate(tenant, new SessionKey(projectKey, id));
-        if (ephemeral)
-        {
-            _ephemeralSessions[(tenant, projectKey, id)] = true;
-        }
-
         return id;
     }
 
@@ -385,13 +396,22 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     {
         var key = new SessionKey(projectKey, sessionId);
         Validate(tenant, key);
-        if (IsEphemeral(tenant, key))
-        {
-            return await ComputeRecordAsync(_ephemeral, tenant, key, cancellationToken).ConfigureAwait(false) is { Listed: true } r ? r : throw SessionNotFound(key);
-        }
-
         var record = await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         return record is { Listed: true } ? record : throw SessionNotFound(key);
+    }
+
+    /// <summary>The SDK's <c>getSessionInfo</c> through the session's state: an ephemeral session's is computed from its memory.</summary>
+    /// <exception cref="NotFoundException">No such session, or the SDK would not list it.</exception>
+    public async Task<SessionRecord> GetInfoAsync(SessionState session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (!session.Ephemeral)
+        {
+            return await GetInfoAsync(session.Tenant, session.ProjectKey, session.SessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var key = session.Key(null);
+        return await ComputeRecordAsync(session.Store, session.Tenant, key, cancellationToken).ConfigureAwait(false) is { Listed: true } r ? r : throw SessionNotFound(key);
     }
 
     /// <summary>A page of the SDK's <c>listSessions</c> for a project (newest first), with filters on tag and text.</summary>
@@ -489,14 +509,17 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// The SDK's <c>getSubagentMessages</c>: messages of the subagent transcript <c>subagents/…/agent-&lt;agentId&gt;</c>.
     /// </summary>
     /// <exception cref="NotFoundException">No such session or subagent.</exception>
-    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken, LogViewSource? views = null)
+    /// <remarks>When the session's grain asks, <paramref name="session"/> is its state: the subpaths come from it (an ephemeral session's included).</remarks>
+    public async Task<List<JsonObject>> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken, LogViewSource? views = null, SessionState? session = null)
     {
         if (offset < 0 || limit < 0)
         {
             throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
         }
 
-        var subpaths = await ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var subpaths = session is null
+            ? await ListSubkeysAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false)
+            : await ListSubkeysAsync(session, cancellationToken).ConfigureAwait(false);
         var subpath = subpaths.FirstOrDefault(k => k.StartsWith("subagents/", StringComparison.Ordinal) && k[(k.LastIndexOf('/') + 1)..] == "agent-" + agentId)
             ?? throw new NotFoundException("subagent_not_found", $"Session '{sessionId}' has no subagent '{agentId}'.");
         var entries = await ReadEntriesAsync(tenant, new SessionKey(projectKey, sessionId, subpath), views, cancellationToken).ConfigureAwait(false);
@@ -513,7 +536,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>The SDK's <c>renameSession</c>: appends a <c>custom-title</c> entry (never rewrites).</summary>
     /// <exception cref="InvalidRequestException">The title is empty.</exception>
     /// <exception cref="NotFoundException">No such session.</exception>
-    internal Task RenameAsync(string tenant, string projectKey, string sessionId, string title, CancellationToken cancellationToken)
+    internal Task RenameAsync(SessionState session, string title, CancellationToken cancellationToken)
     {
         var trimmed = JsText.JsTrim(title ?? "");
         if (trimmed.Length == 0)
@@ -521,13 +544,14 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             throw new InvalidRequestException("invalid_title", "title must be non-empty.");
         }
 
-        return AppendMarkerAsync(tenant, projectKey, sessionId, new JsonObject { ["type"] = "custom-title", ["customTitle"] = trimmed, ["sessionId"] = sessionId }, cancellationToken);
+        ArgumentNullException.ThrowIfNull(session);
+        return AppendMarkerAsync(session, new JsonObject { ["type"] = "custom-title", ["customTitle"] = trimmed, ["sessionId"] = session.SessionId }, cancellationToken);
     }
 
     /// <summary>The SDK's <c>tagSession</c>: appends a <c>tag</c> entry; null clears the tag.</summary>
     /// <exception cref="InvalidRequestException">The tag is empty (use null to clear).</exception>
     /// <exception cref="NotFoundException">No such session.</exception>
-    internal Task TagAsync(string tenant, string projectKey, string sessionId, string? tag, CancellationToken cancellationToken)
+    internal Task TagAsync(SessionState session, string? tag, CancellationToken cancellationToken)
     {
         if (tag is not null)
         {
@@ -538,7 +562,8 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             }
         }
 
-        return AppendMarkerAsync(tenant, projectKey, sessionId, new JsonObject { ["type"] = "tag", ["tag"] = tag ?? "", ["sessionId"] = sessionId }, cancellationToken);
+        ArgumentNullException.ThrowIfNull(session);
+        return AppendMarkerAsync(session, new JsonObject { ["type"] = "tag", ["tag"] = tag ?? "", ["sessionId"] = session.SessionId }, cancellationToken);
     }
 
     /// <summary>Rebuilds a tenant's catalog rows from its transcripts (<c>reindex</c>). Sidecars and the trash are kept.</summary>
@@ -554,7 +579,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 continue;
             }
 
-            await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, null, null, cancellationToken).ConfigureAwait(false);
+            await RefreshCatalogAsync(tenant, stat.Key, null, null, cancellationToken).ConfigureAwait(false);
             count++;
         }
 
@@ -575,7 +600,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             if ((await catalog.GetAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false) is not { } row || row.Size != stat.Length)
                 && await catalog.GetTrashedAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, cancellationToken).ConfigureAwait(false) is null)
             {
-                await RefreshCatalogAsync(tenant, stat.Key.ProjectKey, stat.Key.SessionId, null, null, null, cancellationToken).ConfigureAwait(false);
+                await RefreshCatalogAsync(tenant, stat.Key, null, null, cancellationToken).ConfigureAwait(false);
                 count++;
             }
         }
@@ -586,17 +611,15 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <summary>Every tenant with transcripts.</summary>
     public IAsyncEnumerable<string> ListTenantsAsync(CancellationToken cancellationToken) => store.ListTenantsAsync(cancellationToken);
 
-    private async Task AppendMarkerAsync(string tenant, string projectKey, string sessionId, JsonObject entry, CancellationToken cancellationToken)
+    private async Task AppendMarkerAsync(SessionState session, JsonObject entry, CancellationToken cancellationToken)
     {
-        var key = new SessionKey(projectKey, sessionId);
-        Validate(tenant, key);
-        if (await StoreFor(tenant, key).StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is null)
+        if (await session.Log(null).StatAsync(cancellationToken).ConfigureAwait(false) is null)
         {
-            throw SessionNotFound(key);
+            throw SessionNotFound(session.Key(null));
         }
 
         var line = EntryParser.ParseLine(JsJson.Stringify(entry), limits);
-        await AppendAsync(tenant, key, [line], null, cancellationToken).ConfigureAwait(false);
+        await AppendAsync(session, null, [line], null, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<List<JsonObject>> ReadEntriesAsync(string tenant, SessionKey key, LogViewSource? views, CancellationToken cancellationToken)
@@ -609,26 +632,25 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     // The catalog row follows the transcript; its mtime is the append's own write time when there is one (the
-    // appending node's clock, in ms), else what the store reports.
-    private async Task RefreshCatalogAsync(string tenant, string projectKey, string sessionId, long? mtime, IReadOnlyList<TranscriptLine>? written, long? length, CancellationToken cancellationToken)
+    // appending node's clock, in ms), else what the store reports. The windows are the ones given (the session's,
+    // extended by its append) or read from the store; answers the windows used (null: no transcript).
+    private async Task<TranscriptWindows?> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken)
     {
-        var key = new SessionKey(projectKey, sessionId);
-        var windows = written is not null && length is { } l ? _windows.Append(tenant, key, written, l) : null;
         if (windows is null)
         {
             var stat = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
             if (stat is null)
             {
-                return;
+                return null;
             }
 
             windows = await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
-            _windows.Set(tenant, key, windows);
             mtime ??= stat.Mtime;
         }
 
         var rowMtime = mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        await catalog.RefreshAsync(tenant, projectKey, sessionId, () => RecordOf(tenant, key, windows, rowMtime), cancellationToken).ConfigureAwait(false);
+        await catalog.RefreshAsync(tenant, key.ProjectKey, key.SessionId, () => RecordOf(tenant, key, windows, rowMtime), cancellationToken).ConfigureAwait(false);
+        return windows;
     }
 
     // Reads the head and tail windows and computes the row the way the SDK computes SDKSessionInfo.
@@ -638,16 +660,16 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return stat is null ? null : RecordOf(tenant, key, await ReadWindowsAsync(from, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), stat.Mtime);
     }
 
-    private static async Task<TranscriptWindows.Windows> ReadWindowsAsync(ITranscriptStore from, string tenant, SessionKey key, long length, CancellationToken cancellationToken)
+    private static async Task<TranscriptWindows> ReadWindowsAsync(ITranscriptStore from, string tenant, SessionKey key, long length, CancellationToken cancellationToken)
     {
         var window = SessionInfoReader.WindowBytes;
         var head = await ReadRangeAsync(from, tenant, key, 0, Math.Min(window, length), cancellationToken).ConfigureAwait(false);
         var tail = length > window ? await ReadRangeAsync(from, tenant, key, length - window, window, cancellationToken).ConfigureAwait(false) : head;
-        return new TranscriptWindows.Windows(head, tail, length);
+        return new TranscriptWindows(head, tail, length);
     }
 
     // The catalog row the SDK's SDKSessionInfo would give for these head and tail windows.
-    private static SessionRecord RecordOf(string tenant, SessionKey key, TranscriptWindows.Windows windows, long mtime)
+    private static SessionRecord RecordOf(string tenant, SessionKey key, TranscriptWindows windows, long mtime)
     {
         var facts = windows.Facts;
         var tail = TranscriptText.Decode(windows.Tail);
@@ -684,10 +706,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         return buffer.ToArray();
     }
-
-    private bool IsEphemeral(string tenant, SessionKey key) => _ephemeralSessions.ContainsKey((tenant, key.ProjectKey, key.SessionId));
-
-    private ITranscriptStore StoreFor(string tenant, SessionKey key) => IsEphemeral(tenant, key) ? _ephemeral : store;
 
     private static void Validate(string tenant, SessionKey key)
     {

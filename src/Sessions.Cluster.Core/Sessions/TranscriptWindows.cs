@@ -1,60 +1,33 @@
-using System.Collections.Concurrent;
 using Sessions.Cluster.Core.Sdk;
 using Sessions.Cluster.Core.Storage;
 
 namespace Sessions.Cluster.Core.Sessions;
 
 /// <summary>
-/// The head and tail windows (<see cref="SessionInfoReader.WindowBytes"/> each) of recently written transcripts, kept
-/// up to date from the bytes each append wrote, so the catalog row can be computed without reading the store. An
-/// update is applied only when the store's new length equals the cached length plus the bytes written; otherwise
-/// (another writer, another node) the caller reads the store. Bounded: old entries are dropped.
+/// The head and tail windows (<see cref="SessionInfoReader.WindowBytes"/> each) of one main transcript of
+/// <paramref name="Length"/> bytes, kept by the session's state (<see cref="SessionState.Windows"/>) and extended from
+/// the bytes each append wrote, so the catalog row is computed without reading the store.
 /// </summary>
-internal sealed class TranscriptWindows
+/// <param name="Head">The first window.</param>
+/// <param name="Tail">The last window.</param>
+/// <param name="Length">The transcript's committed length these windows are of.</param>
+internal sealed record TranscriptWindows(byte[] Head, byte[] Tail, long Length)
 {
-    private const int MaxSessions = 4096;
-    private readonly ConcurrentDictionary<(string Tenant, SessionKey Key), Windows> _cache = new();
+    private HeadFacts? _facts;
 
-    /// <summary>The first and last window of a transcript of <paramref name="Length"/> bytes.</summary>
-    public sealed record Windows(byte[] Head, byte[] Tail, long Length)
-    {
-        private HeadFacts? _facts;
+    /// <summary>The head's facts, computed once per head (a full head never changes).</summary>
+    public HeadFacts Facts => _facts ??= SessionInfoReader.Analyze(TranscriptText.Decode(Head));
 
-        /// <summary>The head's facts, computed once per head (a full head never changes).</summary>
-        public HeadFacts Facts => _facts ??= SessionInfoReader.Analyze(TranscriptText.Decode(Head));
-
-        /// <summary>Carries the facts over when the head is the same array.</summary>
-        public Windows WithFactsOf(Windows? old)
-        {
-            if (old is not null && ReferenceEquals(old.Head, Head))
-            {
-                _facts = old.Facts;
-            }
-
-            return this;
-        }
-    }
-
-    public void Set(string tenant, SessionKey key, Windows windows)
-    {
-        if (_cache.Count >= MaxSessions)
-        {
-            foreach (var k in _cache.Keys.Take(MaxSessions / 2).ToList())
-            {
-                _cache.TryRemove(k, out _);
-            }
-        }
-
-        _cache[(tenant, key)] = windows;
-    }
-
-    /// <summary>The windows after <paramref name="written"/> was appended, or null when the cache cannot tell.</summary>
-    public Windows? Append(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> written, long newLength)
+    /// <summary>
+    /// The windows after <paramref name="written"/> was appended to a transcript whose windows were
+    /// <paramref name="old"/> (null: the append created it), or null when the lengths do not add up (another writer came
+    /// between: the caller reads the store).
+    /// </summary>
+    public static TranscriptWindows? After(TranscriptWindows? old, IReadOnlyList<TranscriptLine> written, long newLength)
     {
         var added = written.Sum(l => (long)l.Json.Length + 1);
-        if (!_cache.TryGetValue((tenant, key), out var old) ? newLength != added : old.Length + added != newLength)
+        if (old is null ? newLength != added : old.Length + added != newLength)
         {
-            _cache.TryRemove((tenant, key), out _);
             return null;
         }
 
@@ -79,8 +52,12 @@ internal sealed class TranscriptWindows
             tail = combined;
         }
 
-        var result = new Windows(head, tail, newLength).WithFactsOf(old);
-        Set(tenant, key, result);
+        var result = new TranscriptWindows(head, tail, newLength);
+        if (old is not null && ReferenceEquals(old.Head, head))
+        {
+            result._facts = old._facts;
+        }
+
         return result;
     }
 

@@ -1,0 +1,77 @@
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Core.Sessions;
+
+/// <summary>
+/// What one session's single writer (its grain) keeps of it between calls: one open <see cref="ITranscriptLog"/> per
+/// transcript and subpath (each holding its committed length and uuid set), the head and tail windows behind the
+/// catalog row, and the answers of appends that carried an idempotency key. An ephemeral session's logs are in a
+/// memory store of its own. Made by <see cref="SessionService.Open"/>; it lives as long as the grain's activation
+/// (Orleans' activation collection is its eviction) and is learnt again from storage by the next one.
+/// </summary>
+/// <remarks>Not thread-safe: its holder makes one write at a time (the grain's turn).</remarks>
+public sealed class SessionState
+{
+    private readonly Dictionary<string, ITranscriptLog> _logs = new(StringComparer.Ordinal);
+    private ITranscriptStore _store;
+
+    internal SessionState(string tenant, string projectKey, string sessionId, ITranscriptStore store)
+    {
+        Tenant = tenant;
+        ProjectKey = projectKey;
+        SessionId = sessionId;
+        _store = store;
+    }
+
+    /// <summary>The tenant.</summary>
+    public string Tenant { get; }
+
+    /// <summary>The project key.</summary>
+    public string ProjectKey { get; }
+
+    /// <summary>The session id.</summary>
+    public string SessionId { get; }
+
+    /// <summary>Whether the session lives only in this state's memory (never written to the transcript store).</summary>
+    public bool Ephemeral { get; private set; }
+
+    /// <summary>The store the session's logs are in: the durable one, or an ephemeral session's own memory store.</summary>
+    internal ITranscriptStore Store => _store;
+
+    /// <summary>The main transcript's head and tail windows as of its last append through this state, or null.</summary>
+    internal TranscriptWindows? Windows { get; set; }
+
+    /// <summary>Answers of appends that carried an idempotency key (see <see cref="IdempotencyKeys"/>).</summary>
+    internal IdempotencyKeys Answers { get; } = new();
+
+    /// <summary>The key of the main transcript (null) or a subpath.</summary>
+    public SessionKey Key(string? subpath) => new(ProjectKey, SessionId, subpath);
+
+    /// <summary>The open log of the main transcript (null) or a subpath, opened on first use and kept.</summary>
+    internal ITranscriptLog Log(string? subpath)
+    {
+        var name = subpath ?? "";
+        if (!_logs.TryGetValue(name, out var log))
+        {
+            log = _store.Open(Tenant, Key(subpath));
+            _logs[name] = log;
+        }
+
+        return log;
+    }
+
+    /// <summary>Makes the session ephemeral before its first write: from now on its logs are in a memory store of its own.</summary>
+    internal void MakeEphemeral(TimeProvider timeProvider)
+    {
+        if (!Ephemeral)
+        {
+            Ephemeral = true;
+            _store = new MemoryTranscriptStore(timeProvider);
+            _logs.Clear();
+            Windows = null;
+        }
+    }
+
+    /// <summary>Forgets what was learnt of the main transcript's windows (a write this state did not see, a delete).</summary>
+    internal void ForgetWindows() => Windows = null;
+}
