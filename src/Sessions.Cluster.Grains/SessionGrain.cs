@@ -13,9 +13,10 @@ namespace Sessions.Cluster.Grains;
 /// <see cref="SessionService"/>: this grain only gives it one place per session and one order.
 /// </summary>
 /// <remarks>
-/// What answers need stays in this silo's memory while the grain is active: the log's index (uuids, committed length)
-/// in the transcript store, the head/tail windows behind info in the service. Both are rebuilt from storage when the
-/// session is next used after a deactivation or on another silo. Whether the session is in its tenant's trash is read
+/// The session's state is a field of the grain (<see cref="SessionState"/>): its open logs (each with its committed
+/// length and uuids), the head/tail windows behind its catalog row and its idempotency answers; hot logs and the last
+/// messages asked are fields too. Orleans' activation collection frees them; the next activation, here or on another
+/// silo, learns the logs from storage again. Whether the session is in its tenant's trash is read
 /// from the catalog when first needed and kept here, since every step in or out of the trash goes through this grain.
 /// An ephemeral session lives only as long as its activation: <see cref="SessionGrainOptions.EphemeralIdle"/> without a
 /// call, or the loss of its silo, and it is gone.

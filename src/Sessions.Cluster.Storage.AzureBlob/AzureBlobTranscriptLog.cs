@@ -134,8 +134,19 @@ internal sealed class AzureBlobTranscriptLog(AzureBlobTranscriptStore store, Blo
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A handle that has learnt the log answers from what it holds, with no storage call: its holder is the log's single
+    /// writer, so nothing else changes it. A duplicate activation's write (during a membership change) is not seen
+    /// here until this handle's next append, whose append-position fence finds it; until then a read sees the length
+    /// before it, a committed prefix. A handle that has not learnt the log asks storage.
+    /// </remarks>
     public async Task<TranscriptStat?> StatAsync(CancellationToken cancellationToken)
     {
+        if (_state is { Segments.Count: > 0 } known)
+        {
+            return new TranscriptStat(key, known.Length, known.Mtime);
+        }
+
         var segments = await store.ProbeSegmentsAsync(name, cancellationToken).ConfigureAwait(false);
         if (segments.Count == 0)
         {
