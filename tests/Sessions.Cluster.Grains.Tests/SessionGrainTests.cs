@@ -84,21 +84,25 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         var grain = fixture.FactoryOf(fixture.Cluster.Silos[0]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
         await grain.Append(new AppendCommand(null, [Entry(sessionId, "g1")], null, null, null));
 
-        // A duplicate activation has its own memory of the log: it learned the log at g1, then the grain wrote on.
-        var duplicate = new AzureBlobTranscriptStore(fixture.BlobOptions, TimeProvider.System);
+        // A duplicate activation holds its own handle on the log: it learned the log at g1, then the grain wrote on.
         var key = new SessionKey(Project, sessionId);
-        var stale = (await duplicate.StatAsync(Tenant, key, CancellationToken.None))!.Length;
-        await duplicate.AppendAsync(Tenant, key, [Line(Entry(sessionId, "g1"))], null, CancellationToken.None);
+        var duplicate = new AzureBlobTranscriptStore(fixture.BlobOptions, TimeProvider.System).Open(Tenant, key);
+        var stale = (await duplicate.AppendAsync([Line(Entry(sessionId, "g1"))], null, CancellationToken.None)).Length;
         await grain.Append(new AppendCommand(null, [Entry(sessionId, "g2"), Entry(sessionId, "g3")], null, null, null));
 
         // Its fenced write (at the length it knew) is refused by storage; it re-reads, drops what is stored, appends the rest.
-        var result = await duplicate.AppendAsync(Tenant, key, [Line(Entry(sessionId, "g3")), Line(Entry(sessionId, "d1"))], null, CancellationToken.None);
+        var result = await duplicate.AppendAsync([Line(Entry(sessionId, "g3")), Line(Entry(sessionId, "d1"))], null, CancellationToken.None);
         Assert.Equal(1, result.Appended);
         Assert.Equal(1, result.Duplicates);
-        await Assert.ThrowsAsync<ConflictException>(() => duplicate.AppendAsync(Tenant, key, [Line(Entry(sessionId, "d2"))], stale, CancellationToken.None));
+        await Assert.ThrowsAsync<ConflictException>(() => duplicate.AppendAsync([Line(Entry(sessionId, "d2"))], stale, CancellationToken.None));
 
+        // The grain answers reads from what its handle holds (no storage call), so until its next append a reader sees a
+        // committed prefix; that append's fence finds the duplicate's line, and nothing is lost or written twice.
+        var before = (await ReadLinesAsync(fixture.Cluster.Silos[2], sessionId)).Select(l => l["text"]!.GetValue<string>()).ToList();
+        Assert.Equal(["g1", "g2", "g3"], before);
+        await grain.Append(new AppendCommand(null, [Entry(sessionId, "d1"), Entry(sessionId, "g4")], null, null, null));
         var markers = (await ReadLinesAsync(fixture.Cluster.Silos[2], sessionId)).Select(l => l["text"]!.GetValue<string>()).ToList();
-        Assert.Equal(["g1", "g2", "g3", "d1"], markers);
+        Assert.Equal(["g1", "g2", "g3", "d1", "g4"], markers);
     }
 
     [Fact]
