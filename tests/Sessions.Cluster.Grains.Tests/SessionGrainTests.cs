@@ -140,6 +140,49 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task AfterItsActivationIsCollected_EveryAnswerIsTheSameFromEverySilo_AndItsLogsAreLearntAgain()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var silos = fixture.Cluster.Silos;
+        ISessionGrain Grain(int silo) => fixture.FactoryOf(silos[silo % silos.Count]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        await Grain(0).Append(new AppendCommand(null, [Entry(sessionId, "u1", "hello there"), Entry(sessionId, "u2")], null, "key-1", null));
+        await Grain(1).Rename("A title");
+        await Grain(2).Append(new AppendCommand("subagents/agent-x", [Entry(sessionId, "s1")], null, null, null));
+
+        async Task<string> AnswersFrom(int silo)
+        {
+            var grain = Grain(silo);
+            var info = (await grain.GetInfo()).Record;
+            var messages = Encoding.UTF8.GetString((await grain.GetMessages(null, false, 0, null)).Utf8);
+            var subagent = Encoding.UTF8.GetString((await grain.GetSubagentMessages("x", 0, null)).Utf8);
+            var context = Encoding.UTF8.GetString((await grain.GetContext(null)).Utf8);
+            return string.Join("\n", info.CustomTitle, info.FirstPrompt, info.Size, info.Mtime, (await grain.GetView(null, null)).Length,
+                (await grain.GetView("subagents/agent-x", null)).Length, string.Join(",", await grain.ListSubkeys()), messages, subagent, context);
+        }
+
+        var before = await AnswersFrom(0);
+        Assert.Equal(before, await AnswersFrom(1));
+        Assert.Equal(before, await AnswersFrom(2));
+
+        // Orleans' activation collection is the only eviction: collect it, then ask again from every silo.
+        Assert.True(fixture.Cluster.TryGetGrainContext(Grain(0).GetGrainId(), out _));
+        await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.False(fixture.Cluster.TryGetGrainContext(Grain(0).GetGrainId(), out _), "the activation was collected");
+        for (var silo = 0; silo < silos.Count; silo++)
+        {
+            Assert.Equal(before, await AnswersFrom(silo));
+        }
+
+        // The new activation learnt its logs from storage: a replayed batch is deduplicated by uuid. (The idempotency
+        // key's answer went with the old activation, so the replay is recognized by its uuids, not by its key.)
+        var replay = await Grain(1).Append(new AppendCommand(null, [Entry(sessionId, "u1", "hello there"), Entry(sessionId, "u2")], null, "key-1", null));
+        Assert.Equal((0, 2), (replay.Appended, replay.Duplicates));
+        var next = await Grain(2).Append(new AppendCommand(null, [Entry(sessionId, "u3")], null, null, null));
+        Assert.Equal(1, next.Appended);
+        Assert.Equal("A title", (await Grain(0).GetInfo()).Record.CustomTitle);
+    }
+
+    [Fact]
     public async Task ErrorsCrossSilos_WithTheirCodes()
     {
         var grain = fixture.FactoryOf(fixture.Cluster.Silos[2]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, Guid.NewGuid().ToString()));
