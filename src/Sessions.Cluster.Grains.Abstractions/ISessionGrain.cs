@@ -122,4 +122,11 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>Brings the session back from the trash, byte for byte; <c>not_in_trash</c> when it is not there.</summary>
     /// <param name="actor">Who asked, for the audit.</param>
     Task Restore(string actor);
+
+    /// <summary>
+    /// The session's tenant was erased (its transcripts, rows and grain states are gone): the activation drops what it
+    /// holds of the session (open logs, windows, idempotency answers, hot bytes, kept messages, an ephemeral session's
+    /// entries) and deactivates, so nothing erased is answered from memory. Ordered after a running call.
+    /// </summary>
+    Task Forget();
 }

@@ -68,7 +68,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
                 Touch();
             }
 
-            if (context.InterfaceMethod.Name != nameof(SeedFork))
+            if (context.InterfaceMethod.Name is not (nameof(SeedFork) or nameof(Forget)))
             {
                 await EnsureForkWrittenAsync();
             }
@@ -254,6 +254,20 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     {
         await sessions.RestoreAsync(_state, actor, CancellationToken.None);
         _trashed = false;
+    }
+
+    /// <inheritdoc />
+    public Task Forget()
+    {
+        _state = sessions.Open(_tenant, _projectKey, _sessionId);
+        _trashed = null;
+        _mainExists = false;
+        // The tenant's fork seeds and notes of unfinished forks are erased too: nothing is left to write.
+        _seed = null;
+        _unfinished = null;
+        _seedCheck = Task.CompletedTask;
+        DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />

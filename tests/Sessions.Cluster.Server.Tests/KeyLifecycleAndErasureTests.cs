@@ -64,6 +64,12 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
             (await http.SendAsync(put)).EnsureSuccessStatusCode();
         }
 
+        // Read every session once, so their grains hold their logs, hot bytes and messages in memory.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Contains(marker, await http.GetStringAsync($"v1/projects/p{i % 2}/sessions/s{i}/messages"), StringComparison.Ordinal);
+        }
+
         using var keep = Keys.Client(cluster.BaseUrl, keepKey);
         await Calls.SendAsync(keep, HttpMethod.Post, "v1/projects/p/sessions/kept/entries", $"[{Calls.Entry("k1", text: "keep me")}]");
         Assert.Contains(marker, await DumpBlobsAsync(tenant + "/"), StringComparison.Ordinal);
@@ -81,6 +87,19 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
         Assert.Equal(6, await CountAsync($"SELECT count(*) FROM retention_audit WHERE tenant = '{tenant}' AND reason = 'erasure'"));
         Assert.Equal(0, await CountAsync($"SELECT count(*) FROM sessions WHERE tenant = '{tenant}'") + await CountAsync($"SELECT count(*) FROM api_keys WHERE tenant = '{tenant}'"));
         Assert.Equal(HttpStatusCode.OK, (await keep.GetAsync("v1/projects/p/sessions/kept/entries")).StatusCode);
+
+        // A tenant of the same name made again finds nothing: no active grain answers the erased sessions from memory.
+        using var again = Keys.Client(cluster.BaseUrl, await Keys.IssueAsync(cluster.BaseUrl, tenant, "read", "write"));
+        for (var i = 0; i < 5; i++)
+        {
+            foreach (var read in new[] { "messages", "entries", "" })
+            {
+                using var answer = await again.GetAsync($"v1/projects/p{i % 2}/sessions/s{i}/{read}".TrimEnd('/'));
+                Assert.True(answer.StatusCode == HttpStatusCode.NotFound, $"s{i}/{read}: {answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(op, HttpMethod.Delete, $"v1/tenants/{tenant}")).Status);
         Calls.AssertProblem(await Calls.SendAsync(op, HttpMethod.Delete, $"v1/tenants/{tenant}"), 404);
     }
 

@@ -43,6 +43,7 @@ internal static class TenantsApi
         {
             var erased = await service.EraseAsync(tenant, RequestContext.Actor(http), ct).ConfigureAwait(false);
             await grainStates.EraseAsync(tenant, ct).ConfigureAwait(false);
+            await grainStates.ForgetActiveSessionsAsync(tenant, ct).ConfigureAwait(false);
             return TypedResults.Ok(new ErasureResult(erased));
         })
             .WithSummary("Right to erasure: delete the tenant everywhere (transcripts, subpaths, forks, catalog, sidecars, keys); each session is audited.");
