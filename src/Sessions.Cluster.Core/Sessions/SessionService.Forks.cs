@@ -114,7 +114,7 @@ public sealed partial class SessionService
     {
         ArgumentNullException.ThrowIfNull(fork);
         var (tenant, projectKey, forkId) = (fork.Tenant, fork.ProjectKey, fork.SessionId);
-        fork.ForgetWindows();
+        fork.ForgetRow();
         await fork.Log(null).DeleteAsync(cancellationToken).ConfigureAwait(false);
         await catalog.DeleteAsync(tenant, projectKey, forkId, cancellationToken).ConfigureAwait(false);
         if (directory is not null)

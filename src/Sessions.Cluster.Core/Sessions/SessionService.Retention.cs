@@ -40,6 +40,7 @@ public sealed partial class SessionService
         {
             // A row whose transcript is gone (deleted behind the catalog's back): the row goes too, and with it any
             // subpath left behind, which nothing could reach or remove once the row is gone.
+            session.ForgetRow();
             await log.DeleteAsync(cancellationToken).ConfigureAwait(false);
             await catalog.DeleteAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
             return ExpireOutcome.Missing;
@@ -59,6 +60,7 @@ public sealed partial class SessionService
         }
 
         var entry = new TrashedSession(tenant, projectKey, sessionId, row.Mtime, main.Length, Now(), row.CustomTitle ?? row.Summary ?? row.FirstPrompt);
+        session.ForgetRow();
         if (!await catalog.MoveToTrashAsync(entry, node, cancellationToken).ConfigureAwait(false))
         {
             return ExpireOutcome.Missing;
@@ -97,7 +99,7 @@ public sealed partial class SessionService
             return PurgeOutcome.Restored;
         }
 
-        session.ForgetWindows();
+        session.ForgetRow();
         if (await log.DeleteIfUnchangedAsync(entry.Size, cancellationToken).ConfigureAwait(false) == ConditionalDelete.Changed)
         {
             await RestoreAsync(session, "written-in-trash", cancellationToken).ConfigureAwait(false);
@@ -126,11 +128,15 @@ public sealed partial class SessionService
 
         // The row's last activity is the one it went to the trash with, unless the transcript was written since.
         var mtime = stat.Length == entry.Size ? entry.LastWrite : Math.Max(entry.LastWrite, stat.Mtime);
-        var row = RecordOf(tenant, key, await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), mtime);
+        var windows = await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
+        var row = RecordOf(tenant, key, windows, mtime);
+        session.ForgetRow();
         if (!await catalog.RestoreFromTrashAsync(row, Now(), actor, cancellationToken).ConfigureAwait(false))
         {
             throw new NotFoundException("not_in_trash", $"Session '{sessionId}' of project '{projectKey}' is not in the trash.");
         }
+
+        (session.Windows, session.Row) = (windows, new Lazy<SessionRecord>(row));
     }
 
     /// <summary>Whether the session is in its tenant's trash (invisible to reads until restored).</summary>

@@ -148,15 +148,17 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 // With no duplicate skipped, the bytes written are exactly these lines: the session's windows follow
                 // them, unless their lengths do not add up (a write this state did not see), then the store is read.
                 var windows = result.Duplicates == 0 ? TranscriptWindows.After(session.Windows, lines, result.Length) : null;
-                session.Windows = null;
-                session.Windows = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None).ConfigureAwait(false);
+                // Forgotten first: if the refresh fails, the next one reads the store and info reads the catalog.
+                session.ForgetRow();
+                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None).ConfigureAwait(false);
             }
             else if (result.Duplicates > 0)
             {
                 var row = await catalog.GetAsync(session.Tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
                 if (row is null || row.Size < result.Length)
                 {
-                    session.Windows = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None).ConfigureAwait(false);
+                    session.ForgetRow();
+                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None).ConfigureAwait(false);
                 }
             }
         }
@@ -344,7 +346,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         var log = session.Log(subpath);
         if (key.IsMain)
         {
-            session.ForgetWindows();
+            session.ForgetRow();
         }
 
         if (session.Ephemeral)
@@ -400,17 +402,32 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return record is { Listed: true } ? record : throw SessionNotFound(key);
     }
 
-    /// <summary>The SDK's <c>getSessionInfo</c> through the session's state: an ephemeral session's is computed from its memory.</summary>
+    /// <summary>
+    /// The SDK's <c>getSessionInfo</c> through the session's state: the row its last append wrote (or the catalog's,
+    /// read once per activation), with no catalog read; an ephemeral session's is computed from its memory.
+    /// </summary>
+    /// <remarks>
+    /// The row follows every write the grain makes; a write it did not make (a duplicate activation's, during a
+    /// membership change) shows from its next append on. When a row refresh failed (catalog outage) and is repaired in
+    /// the background, the row kept here may lag the repaired one until the session's next write.
+    /// </remarks>
     /// <exception cref="NotFoundException">No such session, or the SDK would not list it.</exception>
     public async Task<SessionRecord> GetInfoAsync(SessionState session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        var key = session.Key(null);
         if (!session.Ephemeral)
         {
-            return await GetInfoAsync(session.Tenant, session.ProjectKey, session.SessionId, cancellationToken).ConfigureAwait(false);
+            if (session.Row is null)
+            {
+                // A read interleaves with an append: keep the row that append made if it came first.
+                var read = await catalog.GetAsync(session.Tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false);
+                session.Row ??= read is null ? null : new Lazy<SessionRecord>(read);
+            }
+
+            return session.Row?.Value is { Listed: true } row ? row : throw SessionNotFound(key);
         }
 
-        var key = session.Key(null);
         return await ComputeRecordAsync(session.Store, session.Tenant, key, cancellationToken).ConfigureAwait(false) is { Listed: true } r ? r : throw SessionNotFound(key);
     }
 
@@ -633,15 +650,16 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
     // The catalog row follows the transcript; its mtime is the append's own write time when there is one (the
     // appending node's clock, in ms), else what the store reports. The windows are the ones given (the session's,
-    // extended by its append) or read from the store; answers the windows used (null: no transcript).
-    private async Task<TranscriptWindows?> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken)
+    // extended by its append) or read from the store; answers the windows used and the row written (both null: no
+    // transcript). The row is computed once, when the catalog writes it or the grain answers info from it.
+    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken)
     {
         if (windows is null)
         {
             var stat = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
             if (stat is null)
             {
-                return null;
+                return (null, null);
             }
 
             windows = await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
@@ -649,8 +667,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         var rowMtime = mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        await catalog.RefreshAsync(tenant, key.ProjectKey, key.SessionId, () => RecordOf(tenant, key, windows, rowMtime), cancellationToken).ConfigureAwait(false);
-        return windows;
+        var row = new Lazy<SessionRecord>(() => RecordOf(tenant, key, windows, rowMtime));
+        await catalog.RefreshAsync(tenant, key.ProjectKey, key.SessionId, () => row.Value, cancellationToken).ConfigureAwait(false);
+        return (windows, row);
     }
 
     // Reads the head and tail windows and computes the row the way the SDK computes SDKSessionInfo.

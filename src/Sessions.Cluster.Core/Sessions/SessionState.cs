@@ -41,6 +41,12 @@ public sealed class SessionState
     /// <summary>The main transcript's head and tail windows as of its last append through this state, or null.</summary>
     internal TranscriptWindows? Windows { get; set; }
 
+    /// <summary>
+    /// The session's catalog row as this state last wrote or read it (computed once, when first asked), or null: the
+    /// grain answers <c>getSessionInfo</c> from it without a catalog read.
+    /// </summary>
+    internal Lazy<SessionRecord>? Row { get; set; }
+
     /// <summary>Answers of appends that carried an idempotency key (see <see cref="IdempotencyKeys"/>).</summary>
     internal IdempotencyKeys Answers { get; } = new();
 
@@ -68,10 +74,14 @@ public sealed class SessionState
             Ephemeral = true;
             _store = new MemoryTranscriptStore(timeProvider);
             _logs.Clear();
-            Windows = null;
+            ForgetRow();
         }
     }
 
-    /// <summary>Forgets what was learnt of the main transcript's windows (a write this state did not see, a delete).</summary>
-    internal void ForgetWindows() => Windows = null;
+    /// <summary>Forgets the main transcript's windows and catalog row (a delete, a move to the trash, a failed refresh).</summary>
+    internal void ForgetRow()
+    {
+        Windows = null;
+        Row = null;
+    }
 }
