@@ -690,6 +690,20 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>Text cannot hold NUL: each is stored as U+FFFD (see <see cref="PgValue"/>).</remarks>
+    public SessionRecord AsStored(SessionRecord row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return row with
+        {
+            Summary = Stored(row.Summary), CustomTitle = Stored(row.CustomTitle), FirstPrompt = Stored(row.FirstPrompt), Tag = Stored(row.Tag),
+            Cwd = Stored(row.Cwd), GitBranch = Stored(row.GitBranch), ParentSessionId = Stored(row.ParentSessionId),
+        };
+
+        static string? Stored(string? text) => PgValue(text) as string;
+    }
+
     /// <summary>
     /// A parameter value PostgreSQL accepts: text cannot hold NUL (22021), so a NUL in catalog text (a title, a
     /// prompt, a tag, a filter) is stored and compared as U+FFFD. Transcripts keep the original bytes.

@@ -23,6 +23,19 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     };
 
     [Fact]
+    public async Task AsStored_IsWhatAReadGivesBack_ControlCharactersIncluded()
+    {
+        // A session's grain answers info from the row it wrote: that answer must be the catalog's own.
+        await Catalog.InitializeAsync(CancellationToken.None);
+        var row = Row("as", "p", "s", 5, tag: "t\0g", summary: "s\0m") with
+        {
+            CustomTitle = "ti\0tle", FirstPrompt = "a\0\u0001\u200Eb", Cwd = "/a\0b", GitBranch = "m\0", CreatedAt = 3, ParentSessionId = "parent", IsSidechain = true,
+        };
+        await Catalog.UpsertAsync(row, CancellationToken.None);
+        Assert.Equal(Catalog.AsStored(row), await Catalog.GetAsync("as", "p", "s", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ListProjects_CountsListedSessions_NewestProjectFirst_WithItsLatestCwd()
     {
         await Catalog.InitializeAsync(CancellationToken.None);

@@ -136,7 +136,7 @@ public sealed partial class SessionService
             throw new NotFoundException("not_in_trash", $"Session '{sessionId}' of project '{projectKey}' is not in the trash.");
         }
 
-        (session.Windows, session.Row) = (windows, new Lazy<SessionRecord>(row));
+        (session.Windows, session.Row) = (windows, new Lazy<SessionRecord>(catalog.AsStored(row)));
     }
 
     /// <summary>Whether the session is in its tenant's trash (invisible to reads until restored).</summary>

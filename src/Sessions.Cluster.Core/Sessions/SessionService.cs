@@ -667,7 +667,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         var rowMtime = mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var row = new Lazy<SessionRecord>(() => RecordOf(tenant, key, windows, rowMtime));
+        var row = new Lazy<SessionRecord>(() => catalog.AsStored(RecordOf(tenant, key, windows, rowMtime)));
         await catalog.RefreshAsync(tenant, key.ProjectKey, key.SessionId, () => row.Value, cancellationToken).ConfigureAwait(false);
         return (windows, row);
     }

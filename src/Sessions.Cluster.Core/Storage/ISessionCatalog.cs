@@ -24,6 +24,12 @@ public interface ISessionCatalog
     }
 
     /// <summary>
+    /// <paramref name="row"/> as this catalog stores it and would read it back (the default: unchanged). A session's
+    /// grain answers info from the row it wrote, so that answer must equal a later read of the catalog.
+    /// </summary>
+    SessionRecord AsStored(SessionRecord row) => row;
+
+    /// <summary>
     /// The row refresh that follows an append: <paramref name="row"/> computes the row. A write-through catalog computes
     /// and writes it now (the default); <see cref="WriteBehindCatalog"/> holds it back and coalesces it with later
     /// refreshes of the same session, so only the newest is ever computed.

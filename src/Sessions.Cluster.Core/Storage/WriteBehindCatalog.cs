@@ -35,6 +35,9 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     public int PendingCount => _pending.Count;
 
     /// <summary>Holds the refresh back (replacing an older one of the same session) and schedules a flush.</summary>
+    public SessionRecord AsStored(SessionRecord row) => inner.AsStored(row);
+
+    /// <inheritdoc />
     public Task RefreshAsync(string tenant, string projectKey, string sessionId, Func<SessionRecord> row, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(row);
