@@ -103,5 +103,16 @@ internal static class Migrations
         (6, "forks are grains seeded from grain state; the catalog's pending forks go", """
             DROP TABLE pending_forks;
             """),
+        (7, "append intents: a keyed append without uuids is found again after fail-over", """
+            CREATE TABLE append_intents (
+                tenant text NOT NULL, project_key text NOT NULL, session_id text NOT NULL, subpath text NOT NULL,
+                idempotency_key text NOT NULL, byte_offset bigint NOT NULL, bytes bigint NOT NULL, at bigint NOT NULL,
+                PRIMARY KEY (tenant, project_key, session_id, subpath, idempotency_key)
+            );
+            ALTER TABLE append_intents ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE append_intents FORCE ROW LEVEL SECURITY;
+            CREATE POLICY tenant_isolation ON append_intents
+                USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
+            """),
     ];
 }

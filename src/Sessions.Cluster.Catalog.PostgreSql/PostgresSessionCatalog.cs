@@ -228,6 +228,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     {
         await using var cmd = await CommandAsync(tenant, """
             WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
+            i AS (DELETE FROM append_intents WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
             h AS (DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
             t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1),
             d AS (DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1)
@@ -240,8 +241,46 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), i AS (DELETE FROM append_intents WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<AppendIntent?> AddAppendIntentAsync(AppendIntent intent, long notBefore, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        // The prune leaves this key's row alone: one statement must not both delete and upsert one row.
+        await using (var cmd = await CommandAsync(intent.Tenant, """
+            WITH p AS (DELETE FROM append_intents WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND at < $8 AND idempotency_key <> $5)
+            INSERT INTO append_intents (tenant, project_key, session_id, subpath, idempotency_key, byte_offset, bytes, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $9)
+            ON CONFLICT (tenant, project_key, session_id, subpath, idempotency_key) DO UPDATE SET byte_offset = $6, bytes = $7, at = $9 WHERE append_intents.at < $8
+            """, cancellationToken).ConfigureAwait(false))
+        {
+            Add(cmd, intent.Tenant, intent.Key.ProjectKey, intent.Key.SessionId, intent.Key.Subpath ?? "", intent.IdempotencyKey, intent.Offset, intent.Bytes, notBefore, intent.At);
+            if (await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false) == 1)
+            {
+                return null;
+            }
+        }
+
+        await using var read = await CommandAsync(intent.Tenant, "SELECT byte_offset, bytes, at FROM append_intents WHERE tenant = $1 AND project_key = $2 AND session_id = $3 AND subpath = $4 AND idempotency_key = $5", cancellationToken).ConfigureAwait(false);
+        Add(read, intent.Tenant, intent.Key.ProjectKey, intent.Key.SessionId, intent.Key.Subpath ?? "", intent.IdempotencyKey);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? intent with { Offset = reader.GetInt64(0), Bytes = reader.GetInt64(1), At = reader.GetInt64(2) }
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async Task SetAppendIntentAsync(AppendIntent intent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        await using var cmd = await CommandAsync(intent.Tenant, """
+            INSERT INTO append_intents (tenant, project_key, session_id, subpath, idempotency_key, byte_offset, bytes, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (tenant, project_key, session_id, subpath, idempotency_key) DO UPDATE SET byte_offset = $6, bytes = $7, at = $8
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, intent.Tenant, intent.Key.ProjectKey, intent.Key.SessionId, intent.Key.Subpath ?? "", intent.IdempotencyKey, intent.Offset, intent.Bytes, intent.At);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
 

@@ -114,6 +114,14 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         """
         DROP TABLE pending_forks;
         """,
+        // 8: append intents: a keyed append without uuids is found again after a crash.
+        """
+        CREATE TABLE append_intents (
+            tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL, subpath TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL, byte_offset INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, project_key, session_id, subpath, idempotency_key)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     private const string Columns = CatalogRows.SessionColumns;
@@ -427,6 +435,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.CommandText = """
             DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM holds WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            DELETE FROM append_intents WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM trash WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             """;
@@ -441,9 +450,55 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM append_intents WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<AppendIntent?> AddAppendIntentAsync(AppendIntent intent, long notBefore, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            DELETE FROM append_intents WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND at < @notBefore AND idempotency_key <> @key;
+            INSERT INTO append_intents (tenant, project_key, session_id, subpath, idempotency_key, byte_offset, bytes, at) VALUES (@tenant, @pk, @sid, @subpath, @key, @offset, @bytes, @at)
+            ON CONFLICT (tenant, project_key, session_id, subpath, idempotency_key) DO UPDATE SET byte_offset = @offset, bytes = @bytes, at = @at WHERE append_intents.at < @notBefore;
+            SELECT changes(), byte_offset, bytes, at FROM append_intents WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND subpath = @subpath AND idempotency_key = @key;
+            """;
+        AddIntent(cmd, intent);
+        cmd.Parameters.AddWithValue("@notBefore", notBefore);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetInt64(0) == 0
+            ? intent with { Offset = reader.GetInt64(1), Bytes = reader.GetInt64(2), At = reader.GetInt64(3) }
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async Task SetAppendIntentAsync(AppendIntent intent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            INSERT INTO append_intents (tenant, project_key, session_id, subpath, idempotency_key, byte_offset, bytes, at) VALUES (@tenant, @pk, @sid, @subpath, @key, @offset, @bytes, @at)
+            ON CONFLICT (tenant, project_key, session_id, subpath, idempotency_key) DO UPDATE SET byte_offset = @offset, bytes = @bytes, at = @at;
+            """;
+        AddIntent(cmd, intent);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void AddIntent(SqliteCommand cmd, AppendIntent intent)
+    {
+        cmd.Parameters.AddWithValue("@tenant", intent.Tenant);
+        cmd.Parameters.AddWithValue("@pk", intent.Key.ProjectKey);
+        cmd.Parameters.AddWithValue("@sid", intent.Key.SessionId);
+        cmd.Parameters.AddWithValue("@subpath", intent.Key.Subpath ?? "");
+        cmd.Parameters.AddWithValue("@key", intent.IdempotencyKey);
+        cmd.Parameters.AddWithValue("@offset", intent.Offset);
+        cmd.Parameters.AddWithValue("@bytes", intent.Bytes);
+        cmd.Parameters.AddWithValue("@at", intent.At);
     }
 
     /// <inheritdoc />

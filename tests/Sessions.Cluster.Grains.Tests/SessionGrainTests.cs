@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -180,6 +181,40 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         var next = await Grain(2).Append(new AppendCommand(null, [Entry(sessionId, "u3")], null, null, null));
         Assert.Equal(1, next.Appended);
         Assert.Equal("A title", (await Grain(0).GetInfo()).Record.CustomTitle);
+    }
+
+    [Fact]
+    public async Task AKeyedBatchWithoutUuids_RetriedAfterItsActivationIsGone_IsNotWrittenTwice_ANewKeyWithTheSameLinesIs()
+    {
+        // No uuid places such a batch in the log, so its key is recorded before its bytes are written (the answer kept
+        // in the activation's memory goes with it, as it does when its silo dies).
+        var sessionId = Guid.NewGuid().ToString();
+        var silos = fixture.Cluster.Silos;
+        ISessionGrain Grain(int silo) => fixture.FactoryOf(silos[silo % silos.Count]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        EntryMessage[] Tags() => [Entry(sessionId, null, "tag one"), Entry(sessionId, null, "tag two")];
+        await Grain(0).Append(new AppendCommand(null, [Entry(sessionId, "u1")], null, null, null));
+        var first = await Grain(0).Append(new AppendCommand(null, Tags(), null, "tags-1", null));
+        var sub = await Grain(0).Append(new AppendCommand("subagents/agent-x", Tags(), null, "tags-1", null));
+        Assert.Equal((2, 2), (first.Appended, sub.Appended));
+        // Another writer's line lands after the batch before the retry comes.
+        await Grain(1).Append(new AppendCommand(null, [Entry(sessionId, "u2")], null, null, null));
+
+        await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.False(fixture.Cluster.TryGetGrainContext(Grain(0).GetGrainId(), out _), "the activation was collected");
+
+        var retry = await Grain(2).Append(new AppendCommand(null, Tags(), null, "tags-1", null));
+        var subRetry = await Grain(1).Append(new AppendCommand("subagents/agent-x", Tags(), null, "tags-1", null));
+        Assert.Equal((0, 2), (retry.Appended, retry.Duplicates));
+        Assert.Equal((0, 2), (subRetry.Appended, subRetry.Duplicates));
+        // Content seen before never counts: the same lines under a new key are a new batch.
+        var again = await Grain(1).Append(new AppendCommand(null, Tags(), null, "tags-2", null));
+        Assert.Equal(2, again.Appended);
+
+        var store = fixture.Cluster.GetSiloServiceProvider(silos[0].SiloAddress).GetRequiredService<ITranscriptStore>();
+        await using var stream = await store.OpenReadAsync(Tenant, new SessionKey(Project, sessionId), 0, null, CancellationToken.None);
+        var main = await new StreamReader(stream!).ReadToEndAsync();
+        Assert.Equal(["u1", "tag one", "tag two", "u2", "tag one", "tag two"], main.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!["text"]!.GetValue<string>()));
+        Assert.Equal((await Grain(0).GetView("subagents/agent-x", null)).Length, sub.Length);
     }
 
     [Fact]

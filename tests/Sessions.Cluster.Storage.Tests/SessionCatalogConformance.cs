@@ -36,6 +36,38 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AppendIntents_FirstRecordStands_AnExpiredOneIsReplaced_PerLog_AndGoWithTheSessionAndTheTenant()
+    {
+        await Catalog.InitializeAsync(CancellationToken.None);
+        var main = new SessionKey("p", "s");
+        var first = new AppendIntent("ai", main, "k1", 100, 40, 1_000);
+        Assert.Null(await Catalog.AddAppendIntentAsync(first, 0, CancellationToken.None));
+        // The retry's record (another offset) does not replace the first call's: the first one is answered.
+        Assert.Equal(first, await Catalog.AddAppendIntentAsync(first with { Offset = 500, At = 2_000 }, 0, CancellationToken.None));
+        // The same key on a subpath, in another session or another tenant is another record.
+        Assert.Null(await Catalog.AddAppendIntentAsync(first with { Key = main with { Subpath = "subagents/agent-a" } }, 0, CancellationToken.None));
+        Assert.Null(await Catalog.AddAppendIntentAsync(first with { Key = new SessionKey("p", "t") }, 0, CancellationToken.None));
+        Assert.Null(await Catalog.AddAppendIntentAsync(first with { Tenant = "other" }, 0, CancellationToken.None));
+        // Past its hour the record is replaced; Set replaces whatever stands.
+        var later = first with { Offset = 700, At = 9_000 };
+        Assert.Null(await Catalog.AddAppendIntentAsync(later, 5_000, CancellationToken.None));
+        Assert.Equal(later, await Catalog.AddAppendIntentAsync(first, 5_000, CancellationToken.None));
+        await Catalog.SetAppendIntentAsync(later with { Offset = 800 }, CancellationToken.None);
+        Assert.Equal(later with { Offset = 800 }, await Catalog.AddAppendIntentAsync(first, 5_000, CancellationToken.None));
+        // A new key's record drops the session's expired ones.
+        Assert.Null(await Catalog.AddAppendIntentAsync(first with { IdempotencyKey = "k2", At = 20_000 }, 10_000, CancellationToken.None));
+        Assert.Null(await Catalog.AddAppendIntentAsync(later with { At = 20_000 }, 10_000, CancellationToken.None));
+
+        await Catalog.UpsertAsync(Row("ai", "p", "s", 5), CancellationToken.None);
+        await Catalog.DeleteAsync("ai", "p", "s", CancellationToken.None);
+        Assert.Null(await Catalog.AddAppendIntentAsync(first with { IdempotencyKey = "k2" }, 0, CancellationToken.None));
+        Assert.NotNull(await Catalog.AddAppendIntentAsync(first with { Key = new SessionKey("p", "t") }, 0, CancellationToken.None));
+        await Catalog.DeleteTenantAsync("ai", CancellationToken.None);
+        Assert.Null(await Catalog.AddAppendIntentAsync(first with { Key = new SessionKey("p", "t") }, 0, CancellationToken.None));
+        Assert.NotNull(await Catalog.AddAppendIntentAsync(first with { Tenant = "other" }, 0, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ListProjects_CountsListedSessions_NewestProjectFirst_WithItsLatestCwd()
     {
         await Catalog.InitializeAsync(CancellationToken.None);

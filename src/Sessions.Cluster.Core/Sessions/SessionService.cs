@@ -83,7 +83,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             await EnforceQuotasAsync(session.Tenant, key, lines, cancellationToken).ConfigureAwait(false);
         }
 
-        var result = await log.AppendAsync(lines, expectedLength, cancellationToken).ConfigureAwait(false);
+        var result = options?.IdempotencyKey is { } idempotencyKey && !session.Ephemeral && lines.All(l => l.Uuid is null)
+            ? await AppendRecordedAsync(session, key, log, lines, expectedLength, idempotencyKey, cancellationToken).ConfigureAwait(false)
+            : await log.AppendAsync(lines, expectedLength, cancellationToken).ConfigureAwait(false);
         if (options?.LastActivity is { } imported && imported < result.Mtime && result.Appended > 0)
         {
             // An import keeps the file's last activity; later appends use the store's clock again.

@@ -40,6 +40,18 @@ public interface ISessionCatalog
         return UpsertAsync(row(), cancellationToken);
     }
 
+    /// <summary>
+    /// Records <paramref name="intent"/> durably unless its key already has a record made at or after
+    /// <paramref name="notBefore"/> (Unix epoch ms) for the same log; then that record is returned and nothing is
+    /// written (a record older than that is replaced). Drops the session's records made before
+    /// <paramref name="notBefore"/>. Written through, never held back: it must stand before the append's bytes are written.
+    /// </summary>
+    /// <returns>Null when <paramref name="intent"/> was recorded; otherwise the record standing for its key.</returns>
+    Task<AppendIntent?> AddAppendIntentAsync(AppendIntent intent, long notBefore, CancellationToken cancellationToken);
+
+    /// <summary>Records <paramref name="intent"/> durably, replacing any record of its key for the same log.</summary>
+    Task SetAppendIntentAsync(AppendIntent intent, CancellationToken cancellationToken);
+
     /// <summary>Writes every row refresh this process still holds back; a no-op for a write-through catalog.</summary>
     Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -79,10 +91,10 @@ public interface ISessionCatalog
     /// <summary>(sessionId, mtime) of every main transcript of a project, streamed; the SessionStore <c>listSessions</c>.</summary>
     IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, CancellationToken cancellationToken);
 
-    /// <summary>Removes a session's row, its summary sidecar, its hold and its trash entry. False when it had neither row nor trash entry.</summary>
+    /// <summary>Removes a session's row, its summary sidecar, its hold, its trash entry and its append intents. False when it had neither row nor trash entry.</summary>
     Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken);
 
-    /// <summary>Removes every row and sidecar of a tenant (used by <c>reindex</c>).</summary>
+    /// <summary>Removes every row, sidecar and append intent of a tenant (used by <c>reindex</c> and erasure).</summary>
     Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken);
 
     /// <summary>The summary sidecar of one session, or null.</summary>

@@ -233,6 +233,14 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     }
 
     /// <inheritdoc />
+    public Task<AppendIntent?> AddAppendIntentAsync(AppendIntent intent, long notBefore, CancellationToken cancellationToken) =>
+        inner.AddAppendIntentAsync(intent, notBefore, cancellationToken);
+
+    /// <inheritdoc />
+    public Task SetAppendIntentAsync(AppendIntent intent, CancellationToken cancellationToken) =>
+        inner.SetAppendIntentAsync(intent, cancellationToken);
+
+    /// <inheritdoc />
     public async Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
