@@ -15,4 +15,11 @@ public sealed class SqliteCatalogOptions
     /// come with a migration that clears the stored renderings (rows without one are rendered when listed).
     /// </summary>
     public Func<Sessions.Cluster.Core.Storage.SessionRecord, byte[]>? RenderRow { get; set; }
+
+    /// <summary>
+    /// How long a row refresh after an append may be held back and coalesced with later ones of the same session
+    /// (<see cref="Sessions.Cluster.Core.Storage.WriteBehindCatalog"/>); zero (default) writes each through. Only for a
+    /// database one process owns.
+    /// </summary>
+    public TimeSpan WriteBehind { get; set; }
 }

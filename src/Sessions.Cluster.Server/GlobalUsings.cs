@@ -1,1 +1,2 @@
 global using LimitExceededException = Sessions.Cluster.Core.LimitExceededException;
+global using Sessions.Cluster.Core;

@@ -1,15 +1,14 @@
 using Sessions.Cluster.Catalog.PostgreSql;
 using Sessions.Cluster.Catalog.Sqlite;
 using Sessions.Cluster.Core.Storage;
-using Sessions.Cluster.Core.Telemetry;
-using Sessions.Cluster.Core.Tenants;
 using Sessions.Cluster.Storage.AzureBlob;
 using Sessions.Cluster.Storage.FileSystem;
 
 namespace Sessions.Cluster.Server;
 
 /// <summary>
-/// Chooses the transcript store and catalog from configuration. <c>Sessions:Mode</c> is <c>embedded</c> (default:
+/// Chooses the transcript store and catalog from configuration; each backend registers itself (its <c>AddXxx</c>, options
+/// checked at start). <c>Sessions:Mode</c> is <c>embedded</c> (default:
 /// files and SQLite under <c>Sessions:DataDir</c>) or <c>cluster</c> (Azure Blob transcripts, PostgreSQL catalog,
 /// shared by every node).
 /// </summary>
@@ -30,38 +29,40 @@ public static class StorageRegistration
             case DeploymentMode.Embedded:
             {
                 var dataDir = options.DataPath;
-                services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(
-                    new FileSystemTranscriptStore(
-                        new FileSystemTranscriptStoreOptions { Root = Path.Combine(dataDir, "transcripts"), FlushToDisk = options.FlushToDisk },
-                        sp.GetRequiredService<StoreClock>().Time),
-                    "filesystem"));
-                services.AddSingleton(_ => new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dataDir, "catalog.db"), RenderRow = Api.ServerJsonContext.RenderRow }));
+                services.AddFileSystemTranscriptStore(o => o.Configure(f =>
+                {
+                    f.Root = Path.Combine(dataDir, "transcripts");
+                    f.FlushToDisk = options.FlushToDisk;
+                }));
                 // One process owns the data folder, so row refreshes after appends can be coalesced off the append path.
-                services.AddSingleton<ISessionCatalog>(sp => new WriteBehindCatalog(
-                    sp.GetRequiredService<SqliteSessionCatalog>(), sp.GetRequiredService<StoreClock>().Time, options.CatalogWriteDelay));
-                services.AddSingleton<ITenantDirectory>(sp => sp.GetRequiredService<SqliteSessionCatalog>());
+                services.AddSqliteSessionCatalog(o => o.Configure(c =>
+                {
+                    c.Path = Path.Combine(dataDir, "catalog.db");
+                    c.RenderRow = Api.ServerJsonContext.RenderRow;
+                    c.WriteBehind = options.CatalogWriteDelay;
+                }));
                 services.AddSingleton(new RecoveryOptions(Path.Combine(dataDir, "catalog.clean")));
                 return $"embedded: transcripts and catalog under {dataDir}";
             }
 
             case DeploymentMode.Cluster:
             {
-                var blob = new AzureBlobOptions { ConnectionString = options.Blob.ConnectionString, Container = options.Blob.Container };
-                var postgres = options.Postgres.ConnectionString;
-                if (string.IsNullOrWhiteSpace(postgres))
+                if (string.IsNullOrWhiteSpace(options.Postgres.ConnectionString))
                 {
                     throw new InvalidOperationException("Cluster mode needs Sessions:Postgres:ConnectionString (env Sessions__Postgres__ConnectionString).");
                 }
 
                 // One entry must fit in one append block.
-                limits.MaxEntryBytes = Math.Min(limits.MaxEntryBytes, AzureBlobTranscriptStore.MaxEntryBytes);
-                services.AddSingleton<AzureBlobTranscriptStore>(sp => new AzureBlobTranscriptStore(blob, sp.GetRequiredService<StoreClock>().Time));
-                services.AddSingleton<ITranscriptStore>(sp => new InstrumentedTranscriptStore(sp.GetRequiredService<AzureBlobTranscriptStore>(), "azureblob"));
-                services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = postgres }));
-                services.AddSingleton(sp => (ITenantDirectory)sp.GetRequiredService<ISessionCatalog>());
+                limits.MaxEntryBytes = Math.Min(limits.MaxEntryBytes, AzureBlobOptions.MaxEntryBytes);
+                services.AddAzureBlobTranscriptStore(o => o.Configure(b =>
+                {
+                    b.ConnectionString = options.Blob.ConnectionString;
+                    b.Container = options.Blob.Container;
+                }));
+                services.AddPostgresSessionCatalog(o => o.BindConfiguration($"{SessionsOptions.Section}:Postgres"));
                 // A PostgreSQL outage met in a session grain or on a path without its own mapping answers 503.
-                services.AddSingleton<Grains.OutageTranslator>(sp => ((PostgresSessionCatalog)sp.GetRequiredService<ISessionCatalog>()).TranslateOutage);
-                return $"cluster: transcripts in blob container '{blob.Container}', catalog in PostgreSQL";
+                services.AddSingleton<Grains.OutageTranslator>(sp => sp.GetRequiredService<PostgresSessionCatalog>().TranslateOutage);
+                return $"cluster: transcripts in blob container '{options.Blob.Container}', catalog in PostgreSQL";
             }
 
             default:

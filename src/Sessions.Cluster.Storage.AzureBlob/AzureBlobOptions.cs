@@ -15,6 +15,9 @@ public sealed class AzureBlobOptions
     /// <summary>Largest Append Block, in bytes (the service's limit, 4 MiB).</summary>
     public const int MaxBlockBytes = 4 * 1024 * 1024;
 
+    /// <summary>Largest entry, in bytes: one entry and its newline must fit in one Append Block.</summary>
+    public const int MaxEntryBytes = MaxBlockBytes - 1;
+
     /// <summary>Blocks per append blob before a log rolls to its next segment (the service allows 50,000).</summary>
     public const int DefaultMaxBlocksPerSegment = 49_000;
 

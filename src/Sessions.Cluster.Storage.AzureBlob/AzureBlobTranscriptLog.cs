@@ -30,7 +30,7 @@ internal sealed class AzureBlobTranscriptLog(AzureBlobTranscriptStore store, Blo
         {
             if (lines[i].Json.Length + 1 > AzureBlobOptions.MaxBlockBytes)
             {
-                throw new LimitExceededException("entry_too_large", $"Entry {i} is {lines[i].Json.Length} bytes; blob storage holds entries of at most {AzureBlobTranscriptStore.MaxEntryBytes} bytes.", 413, AzureBlobTranscriptStore.MaxEntryBytes, lines[i].Json.Length);
+                throw new LimitExceededException("entry_too_large", $"Entry {i} is {lines[i].Json.Length} bytes; blob storage holds entries of at most {AzureBlobOptions.MaxEntryBytes} bytes.", 413, AzureBlobOptions.MaxEntryBytes, lines[i].Json.Length);
             }
         }
 

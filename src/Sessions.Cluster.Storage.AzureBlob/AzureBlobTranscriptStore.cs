@@ -18,7 +18,7 @@ namespace Sessions.Cluster.Storage.AzureBlob;
 /// line and readers never see a partial one. A log approaching the 50,000-block limit rolls over to segment
 /// <c>&lt;name&gt;.1</c>, <c>&lt;name&gt;.2</c>, …; readers concatenate segments and see one log.</para>
 /// </remarks>
-public sealed class AzureBlobTranscriptStore : ITranscriptStore
+internal sealed class AzureBlobTranscriptStore : ITranscriptStore
 {
     private const string Extension = ".jsonl";
     private readonly BlobLogClient _client;
@@ -35,9 +35,6 @@ public sealed class AzureBlobTranscriptStore : ITranscriptStore
         _timeProvider = timeProvider;
         _client = new BlobLogClient(options);
     }
-
-    /// <summary>Largest entry this store accepts: one line must fit in one block.</summary>
-    public static int MaxEntryBytes => AzureBlobOptions.MaxBlockBytes - 1;
 
     /// <inheritdoc />
     public ITranscriptLog Open(string tenant, SessionKey key) => new AzureBlobTranscriptLog(this, _client, BlobName(tenant, key), key, _options, _timeProvider);

@@ -14,7 +14,7 @@ namespace Sessions.Cluster.Storage.FileSystem;
 /// embedded deployment is one process and one silo, so the grain is each file's only writer and no lock is taken
 /// here. The store keeps no state per file.
 /// </remarks>
-public sealed class FileSystemTranscriptStore : ITranscriptStore
+internal sealed class FileSystemTranscriptStore : ITranscriptStore
 {
     private const string Extension = ".jsonl";
     private readonly string _root;

@@ -60,10 +60,11 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         {
             host.Services.AddSingleton(TimeProvider.System);
             host.Services.AddSingleton(new EntryLimits());
-            host.Services.AddSingleton<ITranscriptStore>(_ => new AzureBlobTranscriptStore(BlobOptions, TimeProvider.System));
-            host.Services.AddSingleton<ISessionCatalog>(_ => new PostgresSessionCatalog(new PostgresCatalogOptions { ConnectionString = catalogConnection }));
+            // The backends as a host registers them.
+            host.Services.AddAzureBlobTranscriptStore(o => o.Configure(b => (b.ConnectionString, b.Container) = (BlobOptions.ConnectionString, BlobOptions.Container)));
+            host.Services.AddPostgresSessionCatalog(o => o.Configure(c => c.ConnectionString = catalogConnection));
             host.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, sp.GetRequiredService<EntryLimits>(),
-                directory: (Core.Tenants.ITenantDirectory)sp.GetRequiredService<ISessionCatalog>()));
+                directory: sp.GetRequiredService<Core.Tenants.ITenantDirectory>()));
             host.Services.AddSingleton(Retention);
             host.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, Retention));
             host.Services.AddSingleton(new SessionGrainOptions { EphemeralIdle = EphemeralIdle, HotTranscriptBytes = HotTranscriptBytes });

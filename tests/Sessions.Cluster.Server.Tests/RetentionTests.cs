@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Sessions.Cluster.Core;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 using Sessions.Cluster.Testing;
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Cluster.Client;
+using Sessions.Cluster.Core;
 using Sessions.Cluster.Server;
 using Sessions.Cluster.Testing;
 
@@ -20,7 +21,7 @@ namespace Sessions.Cluster.Benchmarks.EndToEnd;
 internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null)
 {
     /// <summary>The workload groups, in the order they run; <c>--only</c> picks some.</summary>
-    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup"];
+    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup", "memory"];
 
     internal const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
     internal const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
@@ -74,6 +75,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         if (Wants("sdk"))
         {
             await new SdkStores(this, sessionCount).RunAsync(batchesFile, fsync.Url, nofsync.Url);
+        }
+
+        if (Wants("memory"))
+        {
+            await new Memory(this, sessionCount).RunAsync(_bigFile);
         }
 
         if (Wants("startup"))
@@ -406,7 +412,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         return Stats.Median(times);
     }
 
-    private static async Task ImportAsync(SessionsClient client, string file, string projectKey, string sessionId)
+    internal static async Task ImportAsync(SessionsClient client, string file, string projectKey, string sessionId)
     {
         var lines = File.ReadAllLines(file).Where(l => l.Length > 0).ToList();
         foreach (var chunk in lines.Chunk(500))
@@ -416,7 +422,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
     }
 
     // A Claude Code folder with one project of n copies of a real 10 KB session, each under its own id.
-    private static async Task<string> GenerateProjectAsync(int n)
+    internal static async Task<string> GenerateProjectAsync(int n)
     {
         var config = RepoPaths.TempDir("generated");
         var dir = Path.Combine(config, "projects", "big-project");
@@ -431,7 +437,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         return config;
     }
 
-    private static Task ImportProjectAsync(SessionsClient client, string config, string projectKey) =>
+    internal static Task ImportProjectAsync(SessionsClient client, string config, string projectKey) =>
         Parallel.ForEachAsync(Directory.EnumerateFiles(Path.Combine(config, "projects", "big-project")), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, _) =>
             await ImportAsync(client, file, projectKey, Path.GetFileNameWithoutExtension(file)));
 
@@ -454,6 +460,8 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
     internal sealed class Node(WebApplication app, Uri url) : IAsyncDisposable
     {
         public Uri Url => url;
+
+        public IServiceProvider Services => app.Services;
 
         public SessionsClient Client() => new(new SessionsClientOptions { Url = url, Timeout = TimeSpan.FromMinutes(5) });
 

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Sessions.Cluster.Core;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 
 namespace Sessions.Cluster.Server.Tests.Console;
