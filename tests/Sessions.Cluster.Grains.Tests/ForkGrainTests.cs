@@ -38,7 +38,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
 
         var store = Store(silos[2]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (await fixture.SessionsOf(silos[2]).FindAsync(Tenant, forkId, CancellationToken.None) is { Count: 0 })
+        while (await fixture.QueriesOf(silos[2]).FindAsync(Tenant, forkId, CancellationToken.None) is { Count: 0 })
         {
             Assert.True(DateTime.UtcNow < deadline, "the fork was not written after its call");
             await Task.Delay(50);

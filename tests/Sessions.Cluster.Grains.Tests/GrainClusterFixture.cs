@@ -80,6 +80,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     /// <summary>The session service of one silo (reads storage as that node would).</summary>
     public SessionService SessionsOf(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<SessionService>();
 
+    /// <summary>The catalog reads of one silo's host (any node runs them).</summary>
+    public SessionQueries QueriesOf(InProcessSiloHandle silo) => new(Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<ISessionCatalog>());
+
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();

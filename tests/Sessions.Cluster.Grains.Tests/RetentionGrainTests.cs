@@ -157,7 +157,7 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
         Assert.Null((await Grain(tenant, id, silos[2]).GetView(null, null)).Length);
         Assert.Empty(await Grain(tenant, id, silos[1]).ListSubkeys());
         Assert.Null(await Catalog(silos[0]).GetSummaryAsync(tenant, Project, id, CancellationToken.None));
-        Assert.Empty(await fixture.SessionsOf(silos[0]).ListSessionMtimesAsync(tenant, Project, CancellationToken.None).ToListAsync());
+        Assert.Empty(await fixture.QueriesOf(silos[0]).ListSessionMtimesAsync(tenant, Project, CancellationToken.None).ToListAsync());
 
         await Grain(tenant, id, silos[2]).Restore("test");
         Assert.Equal(2, (await Grain(tenant, id, silos[1]).ListSubkeys()).Length);

@@ -297,25 +297,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         session.MakeEphemeral(timeProvider);
     }
 
-    /// <summary>SessionStore <c>listSessions</c>: (sessionId, mtime) of main transcripts only.</summary>
-    public async IAsyncEnumerable<(string SessionId, long Mtime)> ListSessionMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        KeyRules.ValidateTenant(tenant);
-        KeyRules.ValidateProjectKey(projectKey);
-        await foreach (var item in catalog.ListMtimesAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
-        {
-            yield return item;
-        }
-    }
-
-    /// <summary>SessionStore <c>listSessionSummaries</c>: the opaque sidecars, verbatim.</summary>
-    public IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, CancellationToken cancellationToken)
-    {
-        KeyRules.ValidateTenant(tenant);
-        KeyRules.ValidateProjectKey(projectKey);
-        return catalog.ListSummariesAsync(tenant, projectKey, cancellationToken);
-    }
-
     /// <summary>Reads one summary sidecar with its CAS version, or null.</summary>
     public Task<SummaryRecord?> GetSummaryAsync(string tenant, SessionKey key, CancellationToken cancellationToken)
     {
@@ -431,84 +412,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         return await ComputeRecordAsync(session.Store, session.Tenant, key, cancellationToken).ConfigureAwait(false) is { Listed: true } r ? r : throw SessionNotFound(key);
-    }
-
-    /// <summary>A page of the SDK's <c>listSessions</c> for a project (newest first), with filters on tag and text.</summary>
-    public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
-    {
-        CheckListing(tenant, projectKey, query);
-        return await catalog.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// <see cref="ListAsync"/> with each row as the listing's JSON: the renderings the catalog stored with its rows when
-    /// it keeps them (embedded), else the page's rows rendered now by <paramref name="render"/>.
-    /// </summary>
-    public async Task<RenderedPage> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, Func<SessionRecord, byte[]> render, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(render);
-        CheckListing(tenant, projectKey, query);
-        if (await catalog.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false) is { } stored)
-        {
-            return stored;
-        }
-
-        var page = await catalog.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
-        return new RenderedPage(page.Items.Select(render).ToList(), page.NextCursor);
-    }
-
-    private static void CheckListing(string tenant, string projectKey, SessionQuery query)
-    {
-        KeyRules.ValidateTenant(tenant);
-        KeyRules.ValidateProjectKey(projectKey);
-        if (query.Limit is < 1 or > 1000)
-        {
-            throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
-        }
-    }
-
-    /// <summary>The tenant's projects with session counts, last activity and cwd, most recently active first.</summary>
-    public Task<IReadOnlyList<ProjectSummary>> ListProjectsAsync(string tenant, CancellationToken cancellationToken)
-    {
-        KeyRules.ValidateTenant(tenant);
-        return catalog.ListProjectsAsync(tenant, cancellationToken);
-    }
-
-    /// <summary>
-    /// Sessions of every project whose title, summary, first prompt or tag contains <paramref name="text"/>, or whose id
-    /// starts with it; newest first.
-    /// </summary>
-    /// <exception cref="InvalidRequestException">The text is empty or over 200 characters, or the limit is not 1–1000.</exception>
-    public Task<IReadOnlyList<SessionRecord>> SearchAsync(string tenant, string text, int limit, CancellationToken cancellationToken)
-    {
-        KeyRules.ValidateTenant(tenant);
-        if (string.IsNullOrWhiteSpace(text) || text.Length > 200)
-        {
-            throw new InvalidRequestException("invalid_query", "Search text must be 1 to 200 characters.");
-        }
-
-        if (limit is < 1 or > 1000)
-        {
-            throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 1000.");
-        }
-
-        return catalog.SearchAsync(tenant, text, limit, cancellationToken);
-    }
-
-    /// <summary>Every session with this id in any project key of the tenant, newest first.</summary>
-    public Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
-    {
-        KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(new SessionKey("lookup", sessionId));
-        return catalog.FindAsync(tenant, sessionId, cancellationToken);
-    }
-
-    /// <summary>"Continue": the most recent non-sidechain session of a project by mtime.</summary>
-    /// <exception cref="NotFoundException">The project has no session.</exception>
-    public async Task<SessionRecord> GetLatestAsync(string tenant, string projectKey, CancellationToken cancellationToken)
-    {
-        var page = await ListAsync(tenant, projectKey, new SessionQuery(Limit: 1), cancellationToken).ConfigureAwait(false);
-        return page.Items.Count > 0 ? page.Items[0] : throw new NotFoundException("session_not_found", $"Project '{projectKey}' has no session to continue.");
     }
 
     /// <summary>The SDK's <c>getSessionMessages</c>: the live chain's messages with offset/limit, read at one view.</summary>

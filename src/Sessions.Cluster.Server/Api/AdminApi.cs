@@ -13,20 +13,20 @@ internal static class AdminApi
             .RequireAuthorization(Auth.SessionsClaims.AdminPolicy)
             .WithSummary("Rebuild the tenant's catalog rows from its transcripts.");
 
-        routes.MapGet("/v1/sessions/{sessionId}", async (HttpContext http, string sessionId, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok((await sessions.FindAsync(RequestContext.Tenant(http), sessionId, ct).ConfigureAwait(false)).Select(SessionInfoDto.From).ToList()))
+        routes.MapGet("/v1/sessions/{sessionId}", async (HttpContext http, string sessionId, SessionQueries queries, CancellationToken ct) =>
+            TypedResults.Ok((await queries.FindAsync(RequestContext.Tenant(http), sessionId, ct).ConfigureAwait(false)).Select(SessionInfoDto.From).ToList()))
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("Find a session id in every project key of the tenant (an empty list when unknown).");
 
-        routes.MapGet("/v1/sessions", async (HttpContext http, string q, int? limit, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(new SessionsApi.SessionList((await sessions.SearchAsync(RequestContext.Tenant(http), q, limit ?? 50, ct).ConfigureAwait(false)).Select(SessionInfoDto.From).ToList(), null)))
+        routes.MapGet("/v1/sessions", async (HttpContext http, string q, int? limit, SessionQueries queries, CancellationToken ct) =>
+            TypedResults.Ok(new SessionsApi.SessionList((await queries.SearchAsync(RequestContext.Tenant(http), q, limit ?? 50, ct).ConfigureAwait(false)).Select(SessionInfoDto.From).ToList(), null)))
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("Search every project of the tenant: title, summary, first prompt or tag containing q (case-insensitive), or an id starting with q; newest first.");
 
-        routes.MapGet("/v1/projects", async (HttpContext http, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(await sessions.ListProjectsAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false)))
+        routes.MapGet("/v1/projects", async (HttpContext http, SessionQueries queries, CancellationToken ct) =>
+            TypedResults.Ok(await queries.ListProjectsAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false)))
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("The tenant's projects: project key, session count, last activity (epoch ms) and the cwd of the most recent session.");

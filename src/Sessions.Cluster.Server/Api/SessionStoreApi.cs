@@ -56,10 +56,10 @@ internal static class SessionStoreApi
             return Results.Stream(opened.Content, "application/x-ndjson");
         }).WithSummary("The raw transcript as JSONL, streamed byte for byte.");
 
-        group.MapGet("/store/sessions", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
+        group.MapGet("/store/sessions", async (HttpContext http, string projectKey, SessionQueries queries, CancellationToken ct) =>
         {
             var list = new List<StoreSession>();
-            await foreach (var (sessionId, mtime) in sessions.ListSessionMtimesAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))
+            await foreach (var (sessionId, mtime) in queries.ListSessionMtimesAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))
             {
                 list.Add(new StoreSession(sessionId, mtime));
             }
@@ -67,10 +67,10 @@ internal static class SessionStoreApi
             return TypedResults.Ok(list);
         }).WithSummary("SessionStore.listSessions: sessionId and mtime (epoch ms) of main transcripts.");
 
-        group.MapGet("/store/summaries", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
+        group.MapGet("/store/summaries", async (HttpContext http, string projectKey, SessionQueries queries, CancellationToken ct) =>
         {
             // Validate (and fail) before the first byte of the answer is written.
-            var summaries = sessions.ListSummariesAsync(RequestContext.Tenant(http), projectKey, ct);
+            var summaries = queries.ListSummariesAsync(RequestContext.Tenant(http), projectKey, ct);
             http.Response.ContentType = "application/json";
             await using var writer = new Utf8JsonWriter(http.Response.Body);
             writer.WriteStartArray();

@@ -17,10 +17,10 @@ internal static class SessionsApi
     {
         var group = routes.MapGroup("/v1/projects/{projectKey}/sessions").WithTags("Sessions").RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy);
 
-        group.MapGet("", async (HttpContext http, string projectKey, int? limit, string? cursor, string? tag, string? q, SessionService sessions, CancellationToken ct) =>
+        group.MapGet("", async (HttpContext http, string projectKey, int? limit, string? cursor, string? tag, string? q, SessionQueries queries, CancellationToken ct) =>
         {
             // Rows come rendered (as SessionInfoDto): stored with the catalog's rows, or rendered for this page.
-            var page = await sessions.ListRenderedAsync(RequestContext.Tenant(http), projectKey, new SessionQuery(limit ?? 100, cursor, tag, q), ServerJsonContext.RenderRow, ct).ConfigureAwait(false);
+            var page = await queries.ListRenderedAsync(RequestContext.Tenant(http), projectKey, new SessionQuery(limit ?? 100, cursor, tag, q), ServerJsonContext.RenderRow, ct).ConfigureAwait(false);
             http.Response.ContentType = "application/json; charset=utf-8";
             await using var writer = new Utf8JsonWriter(http.Response.BodyWriter);
             writer.WriteStartObject();
@@ -48,8 +48,8 @@ internal static class SessionsApi
         }).DocumentsJsonBody<CreateRequest>()
             .WithSummary("Create a session id (UUID); ephemeral sessions live in their grain's memory only and are never persisted.");
 
-        group.MapGet("/latest", async (HttpContext http, string projectKey, SessionService sessions, CancellationToken ct) =>
-            TypedResults.Ok(SessionInfoDto.From(await sessions.GetLatestAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))))
+        group.MapGet("/latest", async (HttpContext http, string projectKey, SessionQueries queries, CancellationToken ct) =>
+            TypedResults.Ok(SessionInfoDto.From(await queries.GetLatestAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))))
             .WithSummary("Continue: the most recent non-sidechain session of the project.");
 
         group.MapGet("/{sessionId}", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>

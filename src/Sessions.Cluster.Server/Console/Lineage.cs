@@ -20,7 +20,7 @@ public static class Lineage
     private const int MaxDepth = 32;
 
     /// <summary>The tree from the oldest ancestor found down, or null when the session has no parent and no fork.</summary>
-    public static async Task<LineageNode?> BuildAsync(SessionService sessions, string tenant, SessionRecord current, CancellationToken cancellationToken)
+    public static async Task<LineageNode?> BuildAsync(SessionQueries sessions, string tenant, SessionRecord current, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sessions);
         ArgumentNullException.ThrowIfNull(current);

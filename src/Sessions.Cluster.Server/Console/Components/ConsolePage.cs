@@ -17,9 +17,13 @@ public abstract class ConsolePage : ComponentBase
     [CascadingParameter]
     public HttpContext HttpContext { get; set; } = null!;
 
-    /// <summary>The session service (listings, search, messages).</summary>
+    /// <summary>The session service (messages and info read at a grain's view).</summary>
     [Inject]
     public SessionService Sessions { get; set; } = null!;
+
+    /// <summary>The catalog reads (listings, search, projects, the latest session).</summary>
+    [Inject]
+    public SessionQueries Queries { get; set; } = null!;
 
     /// <summary>The session grains (every write, views of transcripts).</summary>
     [Inject]
