@@ -7,7 +7,7 @@ using Sessions.Cluster.Client;
 namespace Sessions.Cluster.Cli;
 
 /// <summary>Options every verb shares (server URL, API key, tenant, output format) and the error-to-exit-code policy.</summary>
-public sealed class CliContext(TextWriter output, TextWriter error)
+public sealed class CliContext(TextWriter output, TextWriter error, TextReader? input = null)
 {
     /// <summary>JSON options for <c>--format json</c>.</summary>
     // Plain UTF-8 for scripts and people: quotes, apostrophes, accents and emoji as they are (no \u0027).
@@ -24,6 +24,9 @@ public sealed class CliContext(TextWriter output, TextWriter error)
 
     /// <summary>Standard error.</summary>
     public TextWriter Error { get; } = error;
+
+    /// <summary>Standard input (a hook's payload).</summary>
+    public TextReader In { get; } = input ?? Console.In;
 
     /// <summary><c>--url</c> (env <c>SESSIONS_URL</c>).</summary>
     public Option<string?> Url { get; } = new("--url") { Description = $"Server URL (env {SessionsClientOptions.UrlVariable}; default {SessionsClientOptions.DefaultUrl})", Recursive = true };
@@ -44,7 +47,10 @@ public sealed class CliContext(TextWriter output, TextWriter error)
     public bool IsJson(ParseResult result) => result.GetValue(Format) == "json";
 
     /// <summary>A client configured from options, then environment variables, then defaults.</summary>
-    public SessionsClient CreateClient(ParseResult result)
+    /// <param name="result">The parsed command line.</param>
+    /// <param name="apiKeyVariable">The environment variable holding the API key when <c>--api-key</c> is not given
+    /// (default <c>SESSIONS_API_KEY</c>).</param>
+    public SessionsClient CreateClient(ParseResult result, string? apiKeyVariable = null)
     {
         var url = result.GetValue(Url) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.UrlVariable) ?? SessionsClientOptions.DefaultUrl;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
@@ -55,7 +61,7 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         return new SessionsClient(new SessionsClientOptions
         {
             Url = uri,
-            ApiKey = result.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.ApiKeyVariable),
+            ApiKey = result.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable(apiKeyVariable ?? SessionsClientOptions.ApiKeyVariable),
             Tenant = result.GetValue(Tenant) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.TenantVariable),
         });
     }

@@ -23,7 +23,8 @@ public static class TranscriptSync
     /// <param name="Appended">Entries the server wrote.</param>
     /// <param name="Rejected">Local lines that are not JSON objects with a string <c>type</c> (not sent), by 1-based line number.</param>
     /// <param name="Diverged">True when the server's transcript is not a prefix of the local file (nothing sent).</param>
-    public sealed record SendResult(int Appended, IReadOnlyList<RejectedLine> Rejected, bool Diverged);
+    /// <param name="Length">The server's transcript length in bytes after the send (what it had, when diverged).</param>
+    public sealed record SendResult(int Appended, IReadOnlyList<RejectedLine> Rejected, bool Diverged, long Length = 0);
 
     /// <summary>A local line that was not sent.</summary>
     /// <param name="Line">1-based line number in the file.</param>
@@ -48,12 +49,25 @@ public static class TranscriptSync
         {
             if (remote.Length > committed || !local.AsSpan(0, remote.Length).SequenceEqual(remote))
             {
-                return new SendResult(0, [], Diverged: true);
+                return new SendResult(0, [], Diverged: true, remote.Length);
             }
 
             length = remote.Length;
         }
 
+        return await SendAfterAsync(client, projectKey, sessionId, subpath, local, length, lastActivity, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends the complete lines of <paramref name="local"/> after byte <paramref name="length"/>, which the caller knows
+    /// is the server's length and a prefix of <paramref name="local"/>; every append is fenced by the length it expects,
+    /// so a server that moved meanwhile answers 409 (<see cref="SessionsApiException"/>, code
+    /// <c>append_position_conflict</c>) and nothing is interleaved.
+    /// </summary>
+    public static async Task<SendResult> SendAfterAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, byte[] local, long length, long lastActivity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        var committed = Array.LastIndexOf(local, (byte)'\n') + 1;
         var batch = new List<(string Text, int Line)>();
         var batchBytes = 0;
         var appended = 0;
@@ -91,7 +105,7 @@ public static class TranscriptSync
             await FlushBatchAsync().ConfigureAwait(false);
         }
 
-        return new SendResult(appended, rejected, Diverged: false);
+        return new SendResult(appended, rejected, Diverged: false, length);
 
         // False when the server refused a line as too large: the server's copy must stay a prefix of the file, so
         // sending stops at that line.

@@ -122,6 +122,32 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var (code, output) = await NodeTools.RunAsync(Path.Combine(tools, "sessions"), RepoPaths.Root, null, "show", FixtureSession, "--url", server.BaseUrl.ToString(), "--tenant", _tenant, "--format", "json");
         Assert.True(code == 0, output);
         Assert.Equal(FixtureSession, JsonNode.Parse(output)!["sessionId"]!.GetValue<string>());
+
+        // The installed tool writes hooks that run itself; Claude Code runs a hook's command through a shell with the
+        // payload on stdin: so does this.
+        var config = RepoPaths.TempDir("tool-hook");
+        var settings = Path.Combine(config, "settings.json");
+        (code, output) = await NodeTools.RunAsync(Path.Combine(tools, "sessions"), RepoPaths.Root, null, "hooks", "install", "--settings", settings, "--url", server.BaseUrl.ToString(), "--tenant", _tenant);
+        Assert.True(code == 0, output);
+        var hook = JsonNode.Parse(await File.ReadAllTextAsync(settings))!["hooks"]!["Stop"]![0]!["hooks"]![0]!["command"]!.GetValue<string>();
+        Assert.StartsWith(Path.Combine(tools, "sessions"), hook.TrimStart('\''), StringComparison.Ordinal);
+        var id = Guid.NewGuid().ToString();
+        var transcript = Path.Combine(config, "projects", "hooked", id + ".jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(transcript)!);
+        await File.WriteAllTextAsync(transcript, Calls.Entry("h1") + "\n" + Calls.Entry("h2") + "\n");
+        var psi = new System.Diagnostics.ProcessStartInfo("bash", ["-c", hook]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using (var run = System.Diagnostics.Process.Start(psi)!)
+        {
+            await run.StandardInput.WriteAsync(new JsonObject { ["session_id"] = id, ["transcript_path"] = transcript, ["cwd"] = config, ["hook_event_name"] = "Stop", ["stop_hook_active"] = false }.ToJsonString());
+            run.StandardInput.Close();
+            var (stdout, stderr) = (await run.StandardOutput.ReadToEndAsync(), await run.StandardError.ReadToEndAsync());
+            await run.WaitForExitAsync();
+            Assert.Equal((0, "", ""), (run.ExitCode, stdout, stderr));
+        }
+
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        http.DefaultRequestHeaders.Add("X-Sessions-Tenant", _tenant);
+        Assert.Equal(await File.ReadAllTextAsync(transcript), await http.GetStringAsync($"v1/projects/hooked/sessions/{id}/transcript"));
     }
 
     [Fact]
