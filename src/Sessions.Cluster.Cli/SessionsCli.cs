@@ -35,6 +35,8 @@ public static class SessionsCli
         root.Add(RemoveCommand.Create(context));
         root.Add(PullCommand.Create(context));
         root.Add(PushCommand.Create(context));
+        root.Add(ResumeCommand.CreateResume(context));
+        root.Add(ResumeCommand.CreateContinue(context));
         root.Add(HookCommand.Create(context));
         root.Add(HooksCommand.Create(context));
         root.Add(HoldCommand.Create(context));

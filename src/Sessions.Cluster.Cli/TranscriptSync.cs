@@ -133,9 +133,17 @@ public static class TranscriptSync
     /// <returns>The files written and the backups made.</returns>
     /// <exception cref="CliException">A local file has lines the server lacks and <paramref name="force"/> is false (exit code
     /// <see cref="ExitCodes.Conflict"/>; the message names each file, its local-only lines and what to run); nothing was written.</exception>
-    public static async Task<(List<string> Written, List<string> Backups)> PullAsync(SessionsClient client, string projectKey, string sessionId, string configDir, bool force, CancellationToken cancellationToken)
+    /// <param name="client">The server.</param>
+    /// <param name="projectKey">The session's project key on the server.</param>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="configDir">The Claude Code config folder.</param>
+    /// <param name="force">Overwrite local lines the server lacks (after a backup).</param>
+    /// <param name="cancellationToken">Cancels the pull.</param>
+    /// <param name="localProjectKey">The project folder to write into when it is not <paramref name="projectKey"/>
+    /// (a resume on a machine whose working directory has another path).</param>
+    public static async Task<(List<string> Written, List<string> Backups)> PullAsync(SessionsClient client, string projectKey, string sessionId, string configDir, bool force, CancellationToken cancellationToken, string? localProjectKey = null)
     {
-        var projectDir = Path.GetFullPath(Path.Combine(configDir, "projects", projectKey));
+        var projectDir = Path.GetFullPath(Path.Combine(configDir, "projects", localProjectKey ?? projectKey));
         var main = await client.GetTranscriptAsync(projectKey, sessionId, null, cancellationToken).ConfigureAwait(false)
             ?? throw new CliException(ExitCodes.NotFound, $"Session '{sessionId}' was not found in project '{projectKey}'.");
         var info = await client.GetInfoAsync(projectKey, sessionId, cancellationToken).ConfigureAwait(false);

@@ -37,6 +37,10 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     [InlineData("pull", "--help")]
     [InlineData("list", "--help")]
     [InlineData("trash", "restore", "--help")]
+    [InlineData("resume", "--help")]
+    [InlineData("continue", "--help")]
+    [InlineData("hooks", "install", "--help")]
+    [InlineData("hook", "--help")]
     public async Task Help_IsPrintedForEveryVerb(params string[] args)
     {
         var (code, output, _) = await Cli(args);

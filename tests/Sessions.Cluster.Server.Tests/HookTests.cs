@@ -36,8 +36,9 @@ public sealed class HookTests(ServerFixture server) : IClassFixture<ServerFixtur
     }
 
     // The payloads of https://code.claude.com/docs/en/hooks ("Hook input"): common fields plus each event's own.
-    private string Payload(string hookEvent) => hookEvent switch
+    private string Payload(string hookEvent, string? transcript = null) => hookEvent switch
     {
+        "Stop" when transcript is not null => new JsonObject { ["session_id"] = Session, ["transcript_path"] = transcript, ["cwd"] = "/elsewhere", ["permission_mode"] = "default", ["hook_event_name"] = "Stop", ["stop_hook_active"] = false }.ToJsonString(),
         "Stop" => new JsonObject { ["session_id"] = Session, ["transcript_path"] = MainPath, ["cwd"] = "/home/USER/projects/spotter", ["permission_mode"] = "default", ["hook_event_name"] = "Stop", ["stop_hook_active"] = false, ["last_assistant_message"] = "Done." }.ToJsonString(),
         "SubagentStop" => new JsonObject { ["session_id"] = Session, ["transcript_path"] = MainPath, ["cwd"] = "/home/USER/projects/spotter", ["permission_mode"] = "default", ["hook_event_name"] = "SubagentStop", ["stop_hook_active"] = false, ["agent_id"] = Agent, ["agent_type"] = "general-purpose", ["agent_transcript_path"] = AgentPath }.ToJsonString(),
         "PreCompact" => new JsonObject { ["session_id"] = Session, ["transcript_path"] = MainPath, ["cwd"] = "/home/USER/projects/spotter", ["hook_event_name"] = "PreCompact", ["trigger"] = "auto", ["custom_instructions"] = "" }.ToJsonString(),
@@ -102,6 +103,62 @@ public sealed class HookTests(ServerFixture server) : IClassFixture<ServerFixtur
         var (code, status, _) = await RunAsync(null, null, "hooks", "status", "--settings", Path.Combine(_config, "settings.json"), "--config-dir", _config);
         Assert.Equal(0, code);
         Assert.Contains($"Stop session {Session}: synced, 0 entries pushed", status, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resume_IntoAnotherConfigAndFolder_TheSdkReadsWhatTheServerAnswers_AndTheHooksPushBackIntoTheSameSession()
+    {
+        // Machine A: Claude Code wrote the session, its hook pushed it.
+        var main = FixtureLines(Session + ".jsonl");
+        var agent = FixtureLines(Path.Combine(Session, "subagents", $"agent-{Agent}.jsonl"));
+        Grow(MainPath, main, main.Length);
+        Grow(AgentPath, agent, agent.Length);
+        await HookAsync("Stop");
+
+        // Machine B: another config folder, a working directory with another path (and a space in it).
+        var configB = RepoPaths.TempDir("machine-b");
+        var cwd = Path.Combine(RepoPaths.TempDir("work"), "my project");
+        Directory.CreateDirectory(cwd);
+        var (code, output, error) = await RunAsync(null, null, "resume", Session, "--config-dir", configB, "--cwd", cwd, "--print-only");
+        Assert.True(code == 0, error);
+        var localKey = Sessions.Cluster.Core.Sdk.ProjectKeys.FromCwd(cwd);
+        var pulled = Path.Combine(configB, "projects", localKey, Session + ".jsonl");
+        Assert.Equal(File.ReadAllBytes(MainPath), File.ReadAllBytes(pulled));
+        Assert.Equal(File.ReadAllBytes(AgentPath), File.ReadAllBytes(Path.Combine(configB, "projects", localKey, Session, "subagents", $"agent-{Agent}.jsonl")));
+        Assert.Contains($"cd '{cwd}' && CLAUDE_CONFIG_DIR='{configB}' claude --resume {Session}", output, StringComparison.Ordinal);
+
+        // The SDK, run as Claude Code would be in that directory, reads the messages the server answers.
+        var sdk = await SdkOracle.MessagesAsync(configB, Session, cwd);
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        http.DefaultRequestHeaders.Add("X-Sessions-Tenant", _tenant);
+        var ours = JsonNode.Parse(await http.GetStringAsync($"v1/projects/{Project}/sessions/{Session}/messages"))!;
+        Assert.NotEmpty(sdk);
+        Assert.True(JsonNode.DeepEquals(sdk, ours), "the SDK's messages of the pulled file differ from the server's");
+
+        // Claude Code on B adds a turn: B's hook pushes it into the same session on the server, not a copy under B's key.
+        await File.AppendAllTextAsync(pulled, Calls.Entry("on-b-1") + "\n" + Calls.Entry("on-b-2") + "\n");
+        var (hookCode, hookOut, hookErr) = await RunAsync(Payload("Stop", pulled), null, "hook");
+        Assert.Equal((0, "", ""), (hookCode, hookOut, hookErr));
+        Assert.Equal(File.ReadAllBytes(pulled), await ServerCopyAsync(null));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync($"v1/projects/{localKey}/sessions/{Session}")).StatusCode);
+
+        // A local line the server lacks is never overwritten by a resume.
+        await File.AppendAllTextAsync(pulled, Calls.Entry("on-b-3") + "\n");
+        var before = File.ReadAllBytes(pulled);
+        (code, _, error) = await RunAsync(null, null, "resume", Session, "--config-dir", configB, "--cwd", cwd, "--print-only");
+        Assert.Equal(ExitCodes.Conflict, code);
+        Assert.Contains("was never pushed", error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(pulled));
+
+        // continue: the latest session of a project.
+        var configC = RepoPaths.TempDir("machine-c");
+        (code, output, error) = await RunAsync(null, null, "continue", "--project", Project, "--config-dir", configC, "--cwd", cwd, "--print-only");
+        Assert.True(code == 0, error);
+        Assert.Contains($"claude --resume {Session}", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(configC, "projects", localKey, Session + ".jsonl")));
+        (code, _, error) = await RunAsync(null, null, "continue", "--config-dir", configC, "--cwd", cwd, "--print-only");
+        Assert.Equal(ExitCodes.NotFound, code);
+        Assert.Contains("has no session on the server", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,7 +235,7 @@ public sealed class HookTests(ServerFixture server) : IClassFixture<ServerFixtur
         var stop = (JsonArray)installed["hooks"]!["Stop"]!;
         Assert.Equal("notify-send done", stop[0]!["hooks"]![0]!["command"]!.GetValue<string>());
         var ours = stop[1]!["hooks"]![0]!;
-        Assert.Equal($"'/opt/my tools/sessions' hook --url {server.BaseUrl} --tenant {_tenant} --api-key-env MY_KEY #sessions-cluster-hook", ours["command"]!.GetValue<string>());
+        Assert.Equal($"'/opt/my tools/sessions' hook --url '{server.BaseUrl}' --tenant {_tenant} --api-key-env MY_KEY #sessions-cluster-hook", ours["command"]!.GetValue<string>());
         Assert.True(ours["async"]!.GetValue<bool>());
         foreach (var name in new[] { "SubagentStop", "PreCompact", "SessionEnd" })
         {

@@ -2,7 +2,9 @@
 // Usage: CLAUDE_CONFIG_DIR=<dir> node oracle.mjs list
 //        CLAUDE_CONFIG_DIR=<dir> node oracle.mjs dump <forks.json>
 //        CLAUDE_CONFIG_DIR=<dir> node oracle.mjs write <sessionId> <title> <tag>
+//        CLAUDE_CONFIG_DIR=<dir> node oracle.mjs messages <sessionId> <cwd>
 //   list: listSessions() over every project.
+//   messages: getSessionMessages of one session, looked up as Claude Code run in <cwd> would (the SDK's dir option).
 //   write: renameSession, tagSession, then forkSession with the title; prints the bytes the SDK appended to the
 //          session's file and the fork's whole file, as written.
 //   dump: for every session: getSessionInfo, getSessionMessages, listSubagents, and the entries of
@@ -38,6 +40,9 @@ if (command === 'write') {
   const { sessionId: forkId } = await forkSession(sessionId, { title });
   const forkText = readFileSync(findFile(forkId).file, 'utf8');
   process.stdout.write(JSON.stringify({ appended, forkId, forkText }));
+} else if (command === 'messages') {
+  const [, sessionId, dir] = process.argv.slice(2);
+  process.stdout.write(JSON.stringify(await getSessionMessages(sessionId, { dir })));
 } else if (command === 'list') {
   process.stdout.write(JSON.stringify(sessions));
 } else if (command === 'dump') {

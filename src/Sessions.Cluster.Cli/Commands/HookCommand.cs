@@ -61,10 +61,11 @@ internal static class HookCommand
                 return;
             }
 
-            (configDir, var projectKey) = location;
+            (configDir, var localProjectKey) = location;
+            var projectKey = await HookSync.ServerProjectAsync(configDir, localProjectKey, payload.SessionId, budget.Token).ConfigureAwait(false);
             status["projectKey"] = projectKey;
             using var client = context.CreateClient(result, apiKeyEnv);
-            var outcome = await new HookSync(client, configDir, projectKey, payload.SessionId).RunAsync(budget.Token).ConfigureAwait(false);
+            var outcome = await new HookSync(client, configDir, localProjectKey, projectKey, payload.SessionId).RunAsync(budget.Token).ConfigureAwait(false);
             status["appended"] = outcome.Appended;
             status["files"] = outcome.Files;
             status["outcome"] = outcome.Diverged.Count > 0 ? "diverged" : "synced";

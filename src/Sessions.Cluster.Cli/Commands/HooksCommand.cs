@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Sessions.Cluster.Cli.Hooks;
+using Sessions.Cluster.Server.Console;
 
 namespace Sessions.Cluster.Cli.Commands;
 
@@ -61,12 +62,12 @@ internal static partial class HooksCommand
             var parts = new List<string> { result.GetValue(program) ?? ThisProgram(), "hook" };
             if (result.GetValue(context.Url) is { } url)
             {
-                parts.AddRange(["--url", Quote(url)]);
+                parts.AddRange(["--url", ShellQuote.Posix(url)]);
             }
 
             if (result.GetValue(context.Tenant) is { } tenant)
             {
-                parts.AddRange(["--tenant", Quote(tenant)]);
+                parts.AddRange(["--tenant", ShellQuote.Posix(tenant)]);
             }
 
             if (result.GetValue(apiKeyEnv) is { } name)
@@ -156,18 +157,11 @@ internal static partial class HooksCommand
         var name = Path.GetFileNameWithoutExtension(process);
         if (name == "sessions")
         {
-            return Quote(process!);
+            return ShellQuote.Posix(process!);
         }
 
-        return name == "dotnet" && typeof(SessionsCli).Assembly.Location is { Length: > 0 } dll ? $"dotnet {Quote(dll)}" : "sessions";
+        return name == "dotnet" && typeof(SessionsCli).Assembly.Location is { Length: > 0 } dll ? $"dotnet {ShellQuote.Posix(dll)}" : "sessions";
     }
-
-    // POSIX shell quoting: bare when safe, else single quotes ('\'' for a quote inside).
-    private static string Quote(string value) =>
-        SafeWord().IsMatch(value) ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-
-    [GeneratedRegex("^[A-Za-z0-9_./:=@%+-]+$")]
-    private static partial Regex SafeWord();
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvironmentName();

@@ -15,10 +15,70 @@ namespace Sessions.Cluster.Cli.Hooks;
 /// same session) or nothing is known, the server's copy is compared first, as <c>sessions push</c> does. A diverged
 /// file is reported, never pushed over. Runs of one session are one at a time (a lock file).
 /// </summary>
-internal sealed class HookSync(SessionsClient client, string configDir, string projectKey, string sessionId)
+/// <param name="client">The server.</param>
+/// <param name="configDir">The Claude Code config folder.</param>
+/// <param name="localProjectKey">The project folder the session's files are in.</param>
+/// <param name="projectKey">The session's project key on the server (<see cref="ServerProjectAsync"/>).</param>
+/// <param name="sessionId">The session.</param>
+internal sealed class HookSync(SessionsClient client, string configDir, string localProjectKey, string projectKey, string sessionId)
 {
     /// <summary>The folder of the hook's own files under a config folder.</summary>
     public static string StateDir(string configDir) => Path.Combine(configDir, "sessions-cluster");
+
+    private static string LinkPath(string configDir, string localProjectKey, string sessionId) =>
+        Path.Combine(StateDir(configDir), "links", localProjectKey, sessionId + ".json");
+
+    private static string SyncPath(string configDir, string localProjectKey, string sessionId) =>
+        Path.Combine(StateDir(configDir), "sync", localProjectKey, sessionId + ".json");
+
+    /// <summary>
+    /// The server's project key of a session whose files are in <paramref name="localProjectKey"/>: the key a resume
+    /// recorded (<see cref="RecordPullAsync"/>; the session was started on a machine where its folder had another path), else
+    /// the local key itself.
+    /// </summary>
+    public static async Task<string> ServerProjectAsync(string configDir, string localProjectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var link = JsonNode.Parse(await File.ReadAllTextAsync(LinkPath(configDir, localProjectKey, sessionId), cancellationToken).ConfigureAwait(false));
+            return link?["projectKey"]?.GetValue<string>() is { Length: > 0 } key ? key : localProjectKey;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or JsonException or InvalidOperationException)
+        {
+            return localProjectKey;
+        }
+    }
+
+    /// <summary>
+    /// Records what a pull wrote into <paramref name="localProjectKey"/>: the server project it came from (when the
+    /// keys differ, so the hooks push back into the same session) and each file as synced, so the next hook sends only
+    /// what Claude Code adds.
+    /// </summary>
+    public static async Task RecordPullAsync(string configDir, string localProjectKey, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var link = LinkPath(configDir, localProjectKey, sessionId);
+        if (localProjectKey != projectKey)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+            await WriteAtomicAsync(link, new JsonObject { ["projectKey"] = projectKey }.ToJsonString(), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            File.Delete(link);
+        }
+
+        var projectDir = Path.Combine(configDir, "projects", localProjectKey);
+        var state = new JsonObject();
+        foreach (var (key, path) in new[] { ("", Path.Combine(projectDir, sessionId + ".jsonl")) }.Concat(TranscriptSync.LocalSubpaths(projectDir, sessionId)))
+        {
+            var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            state[key] = new JsonObject { ["length"] = bytes.Length, ["hash"] = Hash(bytes, bytes.Length) };
+        }
+
+        var sync = SyncPath(configDir, localProjectKey, sessionId);
+        Directory.CreateDirectory(Path.GetDirectoryName(sync)!);
+        await WriteAtomicAsync(sync, state.ToJsonString(), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>What one run did.</summary>
     /// <param name="Appended">Entries the server wrote.</param>
@@ -31,8 +91,8 @@ internal sealed class HookSync(SessionsClient client, string configDir, string p
     /// <exception cref="TimeoutException">The session's lock was not free within the budget.</exception>
     public async Task<Outcome> RunAsync(CancellationToken cancellationToken)
     {
-        var projectDir = Path.Combine(configDir, "projects", projectKey);
-        var stateFile = Path.Combine(StateDir(configDir), "sync", projectKey, sessionId + ".json");
+        var projectDir = Path.Combine(configDir, "projects", localProjectKey);
+        var stateFile = SyncPath(configDir, localProjectKey, sessionId);
         Directory.CreateDirectory(Path.GetDirectoryName(stateFile)!);
         await using var held = await LockAsync(stateFile + ".lock", cancellationToken).ConfigureAwait(false);
         var state = await ReadStateAsync(stateFile, cancellationToken).ConfigureAwait(false);

@@ -4,7 +4,7 @@ namespace Sessions.Cluster.Server.Console;
 /// Quotes a value for a POSIX shell (bash, zsh, dash), so a command the console offers to copy runs with exactly that
 /// argument: session ids and project keys are opaque and may hold <c>$()</c>, <c>;</c>, backticks or <c>&amp;</c>.
 /// </summary>
-internal static class ShellQuote
+public static class ShellQuote
 {
     /// <summary>
     /// <paramref name="value"/> as it is when it holds only <c>[A-Za-z0-9._-]</c> (and does not start with <c>-</c>),

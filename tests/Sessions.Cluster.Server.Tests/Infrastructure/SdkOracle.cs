@@ -22,6 +22,10 @@ internal static class SdkOracle
     /// <summary>The SDK's info, messages, subagents and forks of every session of <paramref name="configDir"/>.</summary>
     public static async Task<JsonObject> DumpAsync(string configDir) => (JsonObject)JsonNode.Parse(await RunAsync(configDir, "dump").ConfigureAwait(false))!;
 
+    /// <summary>The SDK's getSessionMessages of one session, found as from <paramref name="cwd"/> (the SDK's <c>dir</c>).</summary>
+    public static async Task<JsonArray> MessagesAsync(string configDir, string sessionId, string cwd) =>
+        (JsonArray)JsonNode.Parse(await RunAsync(configDir, "messages", sessionId, cwd).ConfigureAwait(false))!;
+
     /// <summary>
     /// The SDK's renameSession and tagSession on a session of <paramref name="configDir"/>, then its forkSession with the
     /// title: the text the SDK appended to the session's file, the fork's id and the fork file's text.
