@@ -449,7 +449,12 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
     private static string Untracked(string marker) =>
         new JsonObject { ["type"] = "queue-operation", ["operation"] = "enqueue", ["marker"] = marker, ["content"] = new string('q', 200) }.ToJsonString();
 
-    private static async Task<List<string>> ReadMarkersAsync(HttpClient http, string pk, string session)
+    private static Task<List<string>> ReadUuidsAsync(HttpClient http, string pk, string session) => ReadFieldAsync(http, pk, session, "uuid");
+
+    private static Task<List<string>> ReadMarkersAsync(HttpClient http, string pk, string session) => ReadFieldAsync(http, pk, session, "marker");
+
+    // One string field of every line of a session's transcript, in order (none when the session does not exist).
+    private static async Task<List<string>> ReadFieldAsync(HttpClient http, string pk, string session, string field)
     {
         using var response = await http.GetAsync($"v1/projects/{pk}/sessions/{session}/transcript");
         if (response.StatusCode == HttpStatusCode.NotFound)
@@ -460,21 +465,7 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
         Assert.True(text.Length == 0 || text.EndsWith('\n'), "the transcript ends inside a line");
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!["marker"]!.GetValue<string>()).ToList();
-    }
-
-    private static async Task<List<string>> ReadUuidsAsync(HttpClient http, string pk, string session)
-    {
-        using var response = await http.GetAsync($"v1/projects/{pk}/sessions/{session}/transcript");
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return [];
-        }
-
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
-        Assert.True(text.Length == 0 || text.EndsWith('\n'), "the transcript ends inside a line");
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!["uuid"]!.GetValue<string>()).ToList();
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)![field]!.GetValue<string>()).ToList();
     }
 
     [Fact]

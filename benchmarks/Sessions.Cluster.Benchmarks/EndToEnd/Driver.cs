@@ -21,7 +21,7 @@ namespace Sessions.Cluster.Benchmarks.EndToEnd;
 internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null)
 {
     /// <summary>The workload groups, in the order they run; <c>--only</c> picks some.</summary>
-    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup", "memory"];
+    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup", "memory", "hook"];
 
     internal const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
     internal const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
@@ -75,6 +75,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         if (Wants("sdk"))
         {
             await new SdkStores(this, sessionCount).RunAsync(batchesFile, fsync.Url, nofsync.Url);
+        }
+
+        if (Wants("hook"))
+        {
+            await new HookPush(this).RunAsync(nofsync, _bigFile);
         }
 
         if (Wants("memory"))
@@ -301,28 +306,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
             using var process = Process.Start(psi)!;
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            while (true)
-            {
-                try
-                {
-                    using var ready = await http.GetAsync("health/ready");
-                    if (ready.IsSuccessStatusCode)
-                    {
-                        break;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                }
-
-                if (clock.Elapsed > TimeSpan.FromSeconds(60))
-                {
-                    throw new InvalidOperationException("The server did not become ready within 60 s.");
-                }
-
-                await Task.Delay(10);
-            }
-
+            await WaitReadyAsync(http);
             times.Add(clock.Elapsed.TotalMilliseconds);
             for (var i = 0; i < 20; i++)
             {
@@ -342,9 +326,42 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
     }
 
     // Linux VmHWM of a process, in bytes.
-    private static long PeakResidentBytes(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+    private static long PeakResidentBytes(int pid) => ProcStatusBytes(pid, "VmHWM:");
+
+    /// <summary>A memory figure of a process's <c>/proc/&lt;pid&gt;/status</c> (<c>VmHWM:</c>, <c>VmRSS:</c> …), in bytes.</summary>
+    internal static long ProcStatusBytes(int pid, string field) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal))
             .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+
+    /// <summary>Waits for a server's first 200 on <c>/health/ready</c> (at most 60 s).</summary>
+    internal static async Task WaitReadyAsync(HttpClient http)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var ready = await http.GetAsync("health/ready");
+                if (ready.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new InvalidOperationException("The server did not become ready within 60 s.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
 
     private bool Wants(string workload) => only is null || only.Contains(workload);
 

@@ -74,14 +74,14 @@ internal sealed class Memory(Driver driver, int sessionCount)
             var url = new Uri($"http://127.0.0.1:{port}/");
             using var client = new SessionsClient(new SessionsClientOptions { Url = url, Timeout = TimeSpan.FromMinutes(5) });
             using var http = new HttpClient { BaseAddress = url };
-            await WaitReadyAsync(http);
-            var started = ResidentBytes(process.Id);
+            await Driver.WaitReadyAsync(http);
+            var started = Driver.ProcStatusBytes(process.Id, "VmRSS:");
             var config = await Driver.GenerateProjectAsync(sessionCount);
             await Driver.ImportProjectAsync(client, config, "many");
             await Parallel.ForEachAsync(Directory.EnumerateFiles(Path.Combine(config, "projects", "big-project")), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, ct) =>
                 (await http.GetAsync($"v1/projects/many/sessions/{Path.GetFileNameWithoutExtension(file)}", ct)).EnsureSuccessStatusCode());
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var touched = ResidentBytes(process.Id);
+            var touched = Driver.ProcStatusBytes(process.Id, "VmRSS:");
             driver.Add($"resident memory of the embedded silo after {sessionCount:N0} sessions written and each asked for its info", $"{touched / 1048576.0:0} MiB",
                 $"after start {started / 1048576.0:0} MiB; {(touched - started) / (double)sessionCount / 1024:0.0} KiB a session", 0, "–", null);
         }
@@ -92,41 +92,10 @@ internal sealed class Memory(Driver driver, int sessionCount)
         }
     }
 
-    private static async Task WaitReadyAsync(HttpClient http)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var ready = await http.GetAsync("health/ready");
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new InvalidOperationException("The server did not become ready within 60 s.");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
     private static long ManagedHeap()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         return GC.GetTotalMemory(forceFullCollection: true);
     }
-
-    // Linux VmRSS of a process, in bytes.
-    private static long ResidentBytes(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
 }

@@ -122,7 +122,7 @@ internal static class HookCommand
                 File.Move(log, log + ".1", overwrite: true);
             }
 
-            File.AppendAllText(log, status.ToJsonString() + "\n");
+            File.AppendAllText(log, HookSync.Json(status, indented: false) + "\n");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -204,6 +204,7 @@ internal sealed class HookSync(SessionsClient client, string configDir, string l
         File.Move(temp, path, overwrite: true);
     }
 
-    /// <summary>Serializes a record for the hook's status file.</summary>
-    public static string Json(JsonObject node) => node.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    /// <summary>Serializes a record for the hook's status file and log (indented or on one line), as plain UTF-8.</summary>
+    public static string Json(JsonObject node, bool indented = true) =>
+        node.ToJsonString(new JsonSerializerOptions { WriteIndented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 }

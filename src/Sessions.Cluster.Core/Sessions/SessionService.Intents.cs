@@ -78,12 +78,7 @@ public sealed partial class SessionService
         }
 
         var stored = new byte[bytes.Length];
-        var read = 0;
-        while (read < stored.Length && await stream.ReadAsync(stored.AsMemory(read), cancellationToken).ConfigureAwait(false) is var n and > 0)
-        {
-            read += n;
-        }
-
+        var read = await stream.ReadAtLeastAsync(stored, stored.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         return read == stored.Length && stored.AsSpan().SequenceEqual(bytes);
     }
 
