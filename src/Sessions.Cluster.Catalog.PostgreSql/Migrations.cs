@@ -114,5 +114,18 @@ internal static class Migrations
             CREATE POLICY tenant_isolation ON append_intents
                 USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
             """),
+        (8, "content search: each message's words with a generated tsvector and its GIN index", """
+            CREATE TABLE message_text (
+                tenant text NOT NULL, project_key text NOT NULL, session_id text NOT NULL, uuid text NOT NULL,
+                role text NOT NULL, ts bigint, text text NOT NULL,
+                tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED,
+                PRIMARY KEY (tenant, project_key, session_id, uuid)
+            );
+            CREATE INDEX ix_message_text_tsv ON message_text USING gin (tsv);
+            ALTER TABLE message_text ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE message_text FORCE ROW LEVEL SECURITY;
+            CREATE POLICY tenant_isolation ON message_text
+                USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
+            """),
     ];
 }

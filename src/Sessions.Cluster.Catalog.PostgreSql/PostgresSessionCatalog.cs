@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Npgsql;
 using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Search;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Core.Tenants;
 
@@ -229,6 +230,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         await using var cmd = await CommandAsync(tenant, """
             WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
             i AS (DELETE FROM append_intents WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
+            x AS (DELETE FROM message_text WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
             h AS (DELETE FROM holds WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
             t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1),
             d AS (DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1)
@@ -241,9 +243,104 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), i AS (DELETE FROM append_intents WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), i AS (DELETE FROM append_intents WHERE tenant = $1), x AS (DELETE FROM message_text WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        // One statement for the batch (the rows as arrays, unnested), only for a session the catalog has.
+        await using var cmd = await CommandAsync(tenant, """
+            INSERT INTO message_text (tenant, project_key, session_id, uuid, role, ts, text)
+            SELECT $1, $2, $3, u, r, t, x FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[]) AS m(u, r, t, x)
+            WHERE EXISTS (SELECT 1 FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3)
+            ON CONFLICT (tenant, project_key, session_id, uuid) DO UPDATE SET role = excluded.role, ts = excluded.ts, text = excluded.text
+            WHERE message_text.text IS DISTINCT FROM excluded.text
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, sessionId);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = messages.Select(m => m.Uuid).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = messages.Select(m => m.Role).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = messages.Select(m => m.Timestamp).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = messages.Select(m => (string)PgValue(m.Text)!).ToArray() });
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>PostgreSQL full-text search (<c>simple</c> configuration: case folded, no stemming), a GIN index, ranked by
+    /// <c>ts_rank</c>, snippets by <c>ts_headline</c>.</remarks>
+    public async Task<IReadOnlyList<SearchHit>> SearchMessagesAsync(string tenant, SearchQuery query, string? projectKey, int limit, int offset, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var cmd = await CommandAsync(tenant, $$"""
+            WITH q AS (SELECT to_tsquery('simple', $2) AS q),
+            hits AS (
+                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, m.text, ts_rank(m.tsv, q.q) AS score
+                FROM message_text m CROSS JOIN q
+                JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed
+                WHERE m.tenant = $1 AND m.tsv @@ q.q AND ($3::text IS NULL OR m.project_key = $3)
+            ),
+            ranked AS (
+                SELECT project_key, session_id, max(score) AS best FROM hits GROUP BY project_key, session_id
+                ORDER BY best DESC, project_key, session_id LIMIT $4 OFFSET $5
+            ),
+            top AS (
+                SELECT h.*, r.best, row_number() OVER (PARTITION BY h.project_key, h.session_id ORDER BY h.score DESC, h.uuid) AS n
+                FROM hits h JOIN ranked r ON r.project_key = h.project_key AND r.session_id = h.session_id
+            )
+            SELECT top.project_key, top.session_id, top.uuid, top.role, top.ts,
+                   ts_headline('simple', top.text, q.q, 'StartSel={{SearchHit.Mark}}, StopSel={{SearchHit.Mark}}, MaxWords=24, MinWords=8, HighlightAll=false'),
+                   top.best
+            FROM top CROSS JOIN q WHERE top.n <= {{SearchHit.MessagesPerSession}}
+            ORDER BY top.best DESC, top.project_key, top.session_id, top.n
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, TsQuery(query), projectKey, limit, offset);
+        var found = new List<(string ProjectKey, string SessionId, double Rank, List<MessageHit> Messages)>();
+        try
+        {
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (pk, sid) = (reader.GetString(0), reader.GetString(1));
+                if (found.Count == 0 || found[^1].ProjectKey != pk || found[^1].SessionId != sid)
+                {
+                    found.Add((pk, sid, reader.GetFloat(6), []));
+                }
+
+                found[^1].Messages.Add(new MessageHit(reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetString(5)));
+            }
+        }
+        catch (NpgsqlException ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex);
+        }
+
+        var hits = new List<SearchHit>(found.Count);
+        foreach (var (pk, sid, rank, messages) in found)
+        {
+            if (await GetAsync(tenant, pk, sid, cancellationToken).ConfigureAwait(false) is { } row)
+            {
+                hits.Add(new SearchHit(row, rank, messages));
+            }
+        }
+
+        return hits;
+    }
+
+    // The query as a tsquery: a phrase's words joined by <->, alternatives by |, groups and exclusions by &. Words are
+    // letters and digits only, so none is read as an operator.
+    private static string TsQuery(SearchQuery query)
+    {
+        static string Phrase(IReadOnlyList<string> words) => "(" + string.Join(" <-> ", words) + ")";
+        var groups = query.Groups.Select(g => "(" + string.Join(" | ", g.Select(Phrase)) + ")");
+        return string.Join(" & ", groups.Concat(query.Excluded.Select(x => "!" + Phrase(x))));
     }
 
     /// <inheritdoc />
@@ -481,7 +578,8 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     public async Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken)
     {
         await using var cmd = await CommandAsync(tenant, """
-            WITH t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING *)
+            WITH t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING *),
+            x AS (DELETE FROM message_text WHERE tenant = $1 AND project_key = $2 AND session_id = $3)
             INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
             SELECT tenant, project_key, session_id, last_write, size, $4, $5, 'purge' FROM t
             RETURNING 1

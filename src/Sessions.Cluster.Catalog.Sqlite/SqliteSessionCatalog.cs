@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Search;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Core.Tenants;
 
@@ -121,6 +122,21 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             idempotency_key TEXT NOT NULL, byte_offset INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL,
             PRIMARY KEY (tenant, project_key, session_id, subpath, idempotency_key)
         ) WITHOUT ROWID;
+        """,
+        // 9: content search: each message's words, and an FTS5 index over them kept by triggers.
+        """
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL,
+            uuid TEXT NOT NULL, role TEXT NOT NULL, ts INTEGER, text TEXT NOT NULL,
+            UNIQUE (tenant, project_key, session_id, uuid)
+        );
+        CREATE VIRTUAL TABLE message_fts USING fts5(text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END;
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+        CREATE TRIGGER messages_au AFTER UPDATE ON messages BEGIN
+            INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text);
+        END;
         """,
     ];
 
@@ -436,6 +452,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM holds WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM append_intents WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            DELETE FROM messages WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM trash WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             """;
@@ -450,9 +467,111 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM append_intents WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM append_intents WHERE tenant = @tenant; DELETE FROM messages WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO messages (tenant, project_key, session_id, uuid, role, ts, text)
+            SELECT @tenant, @pk, @sid, @uuid, @role, @ts, @text WHERE EXISTS (SELECT 1 FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid)
+            ON CONFLICT (tenant, project_key, session_id, uuid) DO UPDATE SET role = excluded.role, ts = excluded.ts, text = excluded.text WHERE messages.text <> excluded.text;
+            """;
+        AddKey(cmd, tenant, projectKey, sessionId);
+        var uuid = cmd.Parameters.Add("@uuid", SqliteType.Text);
+        var role = cmd.Parameters.Add("@role", SqliteType.Text);
+        var ts = cmd.Parameters.Add("@ts", SqliteType.Integer);
+        var text = cmd.Parameters.Add("@text", SqliteType.Text);
+        foreach (var m in messages)
+        {
+            (uuid.Value, role.Value, ts.Value, text.Value) = (m.Uuid, m.Role, (object?)m.Timestamp ?? DBNull.Value, m.Text);
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>FTS5 with the unicode61 tokenizer (case and diacritics folded); relevance is FTS5's bm25.</remarks>
+    public async Task<IReadOnlyList<SearchHit>> SearchMessagesAsync(string tenant, SearchQuery query, string? projectKey, int limit, int offset, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $$"""
+            WITH matched AS MATERIALIZED (
+                SELECT rowid AS id, -bm25(message_fts) AS score, snippet(message_fts, 0, '{{SearchHit.Mark}}', '{{SearchHit.Mark}}', '…', 24) AS snip
+                FROM message_fts WHERE message_fts MATCH @q
+            ),
+            hits AS (
+                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, f.score, f.snip
+                FROM matched f JOIN messages m ON m.id = f.id
+                JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed = 1
+                WHERE m.tenant = @tenant AND (@pk IS NULL OR m.project_key = @pk)
+            ),
+            ranked AS (
+                SELECT project_key, session_id, max(score) AS best FROM hits GROUP BY project_key, session_id
+                ORDER BY best DESC, project_key, session_id LIMIT @limit OFFSET @offset
+            ),
+            top AS (
+                SELECT h.*, r.best, row_number() OVER (PARTITION BY h.project_key, h.session_id ORDER BY h.score DESC, h.uuid) AS n
+                FROM hits h JOIN ranked r ON r.project_key = h.project_key AND r.session_id = h.session_id
+            )
+            SELECT project_key, session_id, uuid, role, ts, snip, best FROM top WHERE n <= {{SearchHit.MessagesPerSession}}
+            ORDER BY best DESC, project_key, session_id, n;
+            """;
+        cmd.Parameters.AddWithValue("@q", Fts5(query));
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", (object?)projectKey ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        cmd.Parameters.AddWithValue("@offset", offset);
+        var found = new List<(string ProjectKey, string SessionId, double Rank, List<MessageHit> Messages)>();
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (pk, sid) = (reader.GetString(0), reader.GetString(1));
+                if (found.Count == 0 || found[^1].ProjectKey != pk || found[^1].SessionId != sid)
+                {
+                    found.Add((pk, sid, reader.GetDouble(6), []));
+                }
+
+                found[^1].Messages.Add(new MessageHit(reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetString(5)));
+            }
+        }
+
+        var hits = new List<SearchHit>(found.Count);
+        foreach (var (pk, sid, rank, messages) in found)
+        {
+            if (await GetAsync(tenant, pk, sid, cancellationToken).ConfigureAwait(false) is { } row)
+            {
+                hits.Add(new SearchHit(row, rank, messages));
+            }
+        }
+
+        return hits;
+    }
+
+    // The query as an FTS5 expression: each phrase quoted (its words are letters and digits only), groups ANDed,
+    // alternatives ORed, exclusions after NOT.
+    private static string Fts5(SearchQuery query)
+    {
+        static string Phrase(IReadOnlyList<string> words) => "\"" + string.Join(' ', words) + "\"";
+        var expression = string.Join(" AND ", query.Groups.Select(g => "(" + string.Join(" OR ", g.Select(Phrase)) + ")"));
+        return query.Excluded.Aggregate(expression, (e, x) => $"{e} NOT {Phrase(x)}");
     }
 
     /// <inheritdoc />
@@ -788,6 +907,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             SELECT tenant, project_key, session_id, last_write, size, @now, @node, 'purge' FROM trash
             WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM trash WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
+            DELETE FROM messages WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             """;
         AddKey(cmd, tenant, projectKey, sessionId);
         cmd.Parameters.AddWithValue("@now", now);

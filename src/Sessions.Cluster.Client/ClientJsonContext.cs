@@ -7,4 +7,5 @@ namespace Sessions.Cluster.Client;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(SessionList))]
 [JsonSerializable(typeof(AppendResult))]
+[JsonSerializable(typeof(SearchResults))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

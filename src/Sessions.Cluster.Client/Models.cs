@@ -20,6 +20,15 @@ public sealed record SessionInfo(
 /// <summary>One page of sessions.</summary>
 public sealed record SessionList(List<SessionInfo> Sessions, string? NextCursor);
 
+/// <summary>A page of content search results (<c>GET /v1/search</c>), most relevant first.</summary>
+public sealed record SearchResults(List<SearchResult> Results, string? NextCursor);
+
+/// <summary>A session whose messages matched, with its best matching messages (at most three).</summary>
+public sealed record SearchResult(SessionInfo Session, double Rank, List<MessageHit> Messages);
+
+/// <summary>A matching message: its uuid, role, timestamp (epoch ms) and a snippet with each matched word as <c>**word**</c>.</summary>
+public sealed record MessageHit(string Uuid, string Role, long? Timestamp, string Snippet);
+
 /// <summary>Answer to an append: entries written, skipped as duplicates, committed length in bytes and store mtime.</summary>
 public sealed record AppendResult(int Appended, int Duplicates, long Length, long Mtime, bool Created);
 

@@ -139,6 +139,16 @@ public sealed class SessionsClient : IDisposable
         return await ReadAsync<SessionList>(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Content search (what was said): sessions whose messages match <paramref name="text"/> (words, "a phrase",
+    /// -excluded, a OR b), most relevant first, of one project when <paramref name="projectKey"/> is given.
+    /// </summary>
+    public async Task<SearchResults> SearchContentAsync(string text, string? projectKey, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"v1/search{Query(("q", text), ("project", projectKey), ("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("cursor", cursor))}", cancellationToken).ConfigureAwait(false);
+        return await ReadAsync<SearchResults>(response, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The tenant's projects with session counts, last activity and cwd, most recently active first.</summary>
     public async Task<List<ProjectSummary>> ListProjectsAsync(CancellationToken cancellationToken)
     {

@@ -87,7 +87,7 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var words = JsonNode.Parse(shown)!["summary"]!.GetValue<string>()[..12].ToUpperInvariant();
         foreach (var text in new[] { FixtureSession[..8], words })
         {
-            var (_, found, _) = await Cli("search", text, "--format", "json");
+            var (_, found, _) = await Cli("search", text, "--titles", "--limit", "50", "--format", "json");
             Assert.Contains(((JsonArray)JsonNode.Parse(found)!["sessions"]!).OfType<JsonObject>(), f => f["sessionId"]!.GetValue<string>() == FixtureSession);
         }
 

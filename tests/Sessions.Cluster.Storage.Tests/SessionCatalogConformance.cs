@@ -1,5 +1,6 @@
 using Sessions.Cluster.Catalog.Sqlite;
 using Sessions.Cluster.Core;
+using Sessions.Cluster.Core.Search;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Core.Tenants;
 
@@ -65,6 +66,74 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         await Catalog.DeleteTenantAsync("ai", CancellationToken.None);
         Assert.Null(await Catalog.AddAppendIntentAsync(first with { Key = new SessionKey("p", "t") }, 0, CancellationToken.None));
         Assert.NotNull(await Catalog.AddAppendIntentAsync(first with { Tenant = "other" }, 0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ContentSearch_RanksSessionsByTheirMessages_WithMarkedSnippets_InOneTenant_AndForgetsWhatGoes()
+    {
+        await Catalog.InitializeAsync(CancellationToken.None);
+        static IndexedMessage M(string uuid, string text, string role = "user") => new(uuid, role, 1000, text);
+        async Task Session(string tenant, string pk, string sid, params IndexedMessage[] messages)
+        {
+            await Catalog.UpsertAsync(Row(tenant, pk, sid, 10), CancellationToken.None);
+            await Catalog.IndexMessagesAsync(tenant, pk, sid, messages, CancellationToken.None);
+        }
+
+        async Task<List<string>> Find(string tenant, string q, string? pk = null, int limit = 10, int offset = 0) =>
+            [.. (await Catalog.SearchMessagesAsync(tenant, SearchQuery.Parse(q), pk, limit, offset, CancellationToken.None)).Select(h => h.Session.SessionId)];
+
+        await Session("cs", "a", "flaky", M("f1", "The integration test is flaky on Windows"), M("f2", "flaky flaky flaky: retry the flaky test"), M("f3", "unrelated words"));
+        await Session("cs", "a", "parser", M("p1", "The parser test fails on Linux"), M("p2", "Bash\ncommand: dotnet test --filter Parser", "assistant"));
+        await Session("cs", "b", "other", M("o1", "A test of the build on macOS"));
+        await Session("other-tenant", "a", "secret", M("s1", "flaky test with a secret word zebra"));
+        // No row: nothing is indexed (a session being deleted while its last append is indexed).
+        await Catalog.IndexMessagesAsync("cs", "a", "gone", [M("g1", "flaky zebra")], CancellationToken.None);
+
+        Assert.Equal(["flaky", "other", "parser"], (await Find("cs", "test")).Order(StringComparer.Ordinal));
+        var flaky = Assert.Single(await Catalog.SearchMessagesAsync("cs", SearchQuery.Parse("FLAKY test"), null, 10, 0, CancellationToken.None));
+        Assert.Equal("flaky", flaky.Session.SessionId);
+        Assert.Equal(["f2", "f1"], flaky.Messages.Select(m => m.Uuid));
+        Assert.Contains("**flaky**", flaky.Messages[0].Snippet, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(("user", 1000L), (flaky.Messages[1].Role, flaky.Messages[1].Timestamp!.Value));
+        Assert.Equal(["parser"], await Find("cs", "\"test fails\""));
+        Assert.Empty(await Find("cs", "\"fails test\""));
+        // Every term applies to one message: an exclusion drops the messages that hold it.
+        Assert.Equal(["flaky"], await Find("cs", "integration"));
+        Assert.Empty(await Find("cs", "integration -windows"));
+        Assert.Equal(2, (await Find("cs", "windows OR linux")).Count);
+        Assert.Equal(["parser"], await Find("cs", "dotnet filter"));
+        Assert.Equal(["other"], await Find("cs", "test", "b"));
+        Assert.Empty(await Find("cs", "zebra"));
+        Assert.Equal(["secret"], await Find("other-tenant", "flaky"));
+
+        // Pages: one session a page, in rank order, then nothing.
+        var pages = new List<string>();
+        for (var offset = 0; offset < 4; offset++)
+        {
+            pages.AddRange(await Find("cs", "test", limit: 1, offset: offset));
+        }
+
+        Assert.Equal(3, pages.Distinct().Count());
+
+        // Re-indexing a message replaces its words; trashed sessions are not found until restored; deleted and
+        // purged ones are forgotten, as is an erased tenant.
+        await Catalog.IndexMessagesAsync("cs", "a", "flaky", [M("f1", "now about giraffes")], CancellationToken.None);
+        Assert.Equal(["flaky"], await Find("cs", "giraffes"));
+        Assert.Equal(["flaky"], await Find("cs", "flaky"));
+        Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("cs", "a", "flaky", 10, 10, 5000, null), "silo", CancellationToken.None));
+        Assert.Empty(await Find("cs", "giraffes"));
+        Assert.True(await Catalog.RestoreFromTrashAsync(Row("cs", "a", "flaky", 10), 6000, "test", CancellationToken.None));
+        Assert.Equal(["flaky"], await Find("cs", "giraffes"));
+        Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("cs", "a", "flaky", 10, 10, 5000, null), "silo", CancellationToken.None));
+        Assert.True(await Catalog.PurgeTrashedAsync("cs", "a", "flaky", 7000, "silo", CancellationToken.None));
+        await Catalog.UpsertAsync(Row("cs", "a", "flaky", 20), CancellationToken.None);
+        Assert.Empty(await Find("cs", "giraffes"));
+        Assert.True(await Catalog.DeleteAsync("cs", "a", "parser", CancellationToken.None));
+        await Catalog.UpsertAsync(Row("cs", "a", "parser", 20), CancellationToken.None);
+        Assert.Empty(await Find("cs", "dotnet"));
+        await Catalog.DeleteTenantAsync("other-tenant", CancellationToken.None);
+        await Catalog.UpsertAsync(Row("other-tenant", "a", "secret", 20), CancellationToken.None);
+        Assert.Empty(await Find("other-tenant", "zebra"));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Sessions.Cluster.Core.Search;
 using Sessions.Cluster.Core.Storage;
 
 namespace Sessions.Cluster.Core.Sessions;
@@ -107,5 +108,42 @@ public sealed class SessionQueries(ISessionCatalog catalog)
     {
         var page = await ListAsync(tenant, projectKey, new SessionQuery(Limit: 1), cancellationToken).ConfigureAwait(false);
         return page.Items.Count > 0 ? page.Items[0] : throw new NotFoundException("session_not_found", $"Project '{projectKey}' has no session to continue.");
+    }
+
+    /// <summary>
+    /// Content search over the tenant's sessions (of one project when given): sessions ranked by how well their
+    /// messages match <paramref name="text"/> (<see cref="SearchQuery"/>'s syntax), each with its best matching messages.
+    /// </summary>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="text">The query.</param>
+    /// <param name="projectKey">A project key, or null for every project.</param>
+    /// <param name="limit">Sessions per page, 1–100.</param>
+    /// <param name="cursor">The previous page's <c>nextCursor</c>, or null.</param>
+    /// <param name="cancellationToken">Cancels the search.</param>
+    /// <returns>The page, and the cursor of the next one (null after the last).</returns>
+    /// <exception cref="InvalidRequestException">A bad query (<c>invalid_query</c>), limit (<c>invalid_limit</c>), cursor
+    /// (<c>invalid_cursor</c>) or project key.</exception>
+    public async Task<(IReadOnlyList<SearchHit> Hits, string? NextCursor)> SearchContentAsync(string tenant, string text, string? projectKey, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        if (projectKey is not null)
+        {
+            KeyRules.ValidateProjectKey(projectKey);
+        }
+
+        var query = SearchQuery.Parse(text);
+        if (limit is < 1 or > 100)
+        {
+            throw new InvalidRequestException("invalid_limit", "limit must be between 1 and 100.");
+        }
+
+        var offset = 0;
+        if (cursor is not null && (!int.TryParse(cursor, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset) || offset > 100_000))
+        {
+            throw new InvalidRequestException("invalid_cursor", "cursor must be a nextCursor of an earlier page.");
+        }
+
+        var hits = await catalog.SearchMessagesAsync(tenant, query, projectKey, limit, offset, cancellationToken).ConfigureAwait(false);
+        return (hits, hits.Count == limit ? (offset + limit).ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
     }
 }

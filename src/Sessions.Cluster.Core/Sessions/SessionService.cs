@@ -109,6 +109,12 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             }
         }
 
+        if (key.IsMain && !session.Ephemeral && result.Appended > 0)
+        {
+            // After the row: the index keeps messages of sessions the catalog has.
+            IndexLater(session.Tenant, key, lines);
+        }
+
         return result;
     }
 
@@ -502,6 +508,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             }
 
             await RefreshCatalogAsync(tenant, stat.Key, null, null, cancellationToken).ConfigureAwait(false);
+            await IndexTranscriptAsync(tenant, stat.Key, cancellationToken).ConfigureAwait(false);
             count++;
         }
 

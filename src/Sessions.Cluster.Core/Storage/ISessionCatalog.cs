@@ -52,6 +52,20 @@ public interface ISessionCatalog
     /// <summary>Records <paramref name="intent"/> durably, replacing any record of its key for the same log.</summary>
     Task SetAppendIntentAsync(AppendIntent intent, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Adds (or replaces, by uuid) the searchable text of messages of a session's main transcript
+    /// (<see cref="Search.MessageText"/>); nothing for a session without a row. Removed with the session (delete, purge,
+    /// tenant erasure); hidden while it is in the trash or unlisted.
+    /// </summary>
+    Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<Search.IndexedMessage> messages, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Content search: the tenant's listed sessions (of one project when <paramref name="projectKey"/> is given) whose
+    /// messages match <paramref name="query"/>, most relevant first, each with its best matching messages; a page of
+    /// <paramref name="limit"/> after skipping <paramref name="offset"/>.
+    /// </summary>
+    Task<IReadOnlyList<Search.SearchHit>> SearchMessagesAsync(string tenant, Search.SearchQuery query, string? projectKey, int limit, int offset, CancellationToken cancellationToken);
+
     /// <summary>Writes every row refresh this process still holds back; a no-op for a write-through catalog.</summary>
     Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -233,6 +233,21 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     }
 
     /// <inheritdoc />
+    /// <remarks>Rows held back are written first: the index only keeps messages of sessions the catalog has.</remarks>
+    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<Search.IndexedMessage> messages, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.IndexMessagesAsync(tenant, projectKey, sessionId, messages, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Search.SearchHit>> SearchMessagesAsync(string tenant, Search.SearchQuery query, string? projectKey, int limit, int offset, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.SearchMessagesAsync(tenant, query, projectKey, limit, offset, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public Task<AppendIntent?> AddAppendIntentAsync(AppendIntent intent, long notBefore, CancellationToken cancellationToken) =>
         inner.AddAppendIntentAsync(intent, notBefore, cancellationToken);
 

@@ -2,7 +2,7 @@ using Sessions.Cluster.Core.Sessions;
 
 namespace Sessions.Cluster.Server.Api;
 
-/// <summary>Tenant-wide endpoints: rebuilding the catalog, finding a session in any project, search, the project list.</summary>
+/// <summary>Tenant-wide endpoints: rebuilding the catalog, finding a session in any project, title and content search, the project list.</summary>
 internal static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
@@ -25,12 +25,36 @@ internal static class AdminApi
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("Search every project of the tenant: title, summary, first prompt or tag containing q (case-insensitive), or an id starting with q; newest first.");
 
+        routes.MapGet("/v1/search", async (HttpContext http, string q, string? project, int? limit, string? cursor, SessionQueries queries, CancellationToken ct) =>
+        {
+            var (hits, next) = await queries.SearchContentAsync(RequestContext.Tenant(http), q, project, limit ?? 20, cursor, ct).ConfigureAwait(false);
+            return TypedResults.Ok(new SearchResults([.. hits.Select(SearchResult.From)], next));
+        })
+            .WithTags("Sessions")
+            .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
+            .WithSummary("Search what was said: sessions ranked by how well their messages match q, each with its best matching messages.")
+            .WithDescription("q: words (all must match, case ignored), \"a phrase\", -excluded, a OR b; 1 to 200 characters. Indexed: user and " +
+                "assistant text, tool names and inputs, tool results, compaction summaries of main transcripts (not subagents, thinking or images). " +
+                "Each hit: the session's info and up to 3 messages {uuid, role, timestamp (epoch ms), snippet}, matched words as **word**. " +
+                "project narrows to one project key; limit 1-100 (20); cursor from nextCursor. Trashed sessions are not found.");
+
         routes.MapGet("/v1/projects", async (HttpContext http, SessionQueries queries, CancellationToken ct) =>
             TypedResults.Ok(await queries.ListProjectsAsync(RequestContext.Tenant(http), ct).ConfigureAwait(false)))
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("The tenant's projects: project key, session count, last activity (epoch ms) and the cwd of the most recent session.");
     }
+}
+
+/// <summary>A page of content search results.</summary>
+/// <param name="Results">Sessions, most relevant first.</param>
+/// <param name="NextCursor">The next page's cursor, or null after the last.</param>
+internal sealed record SearchResults(List<SearchResult> Results, string? NextCursor);
+
+/// <summary>A session found by content search, with its best matching messages.</summary>
+internal sealed record SearchResult(SessionInfoDto Session, double Rank, List<Core.Search.MessageHit> Messages)
+{
+    public static SearchResult From(Core.Search.SearchHit hit) => new(SessionInfoDto.From(hit.Session), hit.Rank, [.. hit.Messages]);
 }
 
 /// <summary>Answer of a reindex: catalog rows rebuilt.</summary>

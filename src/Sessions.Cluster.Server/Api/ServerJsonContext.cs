@@ -11,6 +11,7 @@ namespace Sessions.Cluster.Server.Api;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionsApi.SessionList))]
 [JsonSerializable(typeof(SessionInfoDto))]
+[JsonSerializable(typeof(SearchResults))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext
 {
     /// <summary>A catalog row as the listing's JSON object (UTF-8), exactly as the listing endpoint writes it.</summary>

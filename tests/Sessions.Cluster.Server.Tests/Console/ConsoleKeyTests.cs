@@ -175,6 +175,14 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
             Assert.True(appended.IsSuccessStatusCode);
         }
 
+        // A's own content search finds its words (indexed behind the append), so B finding none below means something.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!(await a.GetStringAsync($"v1/search?q={marker}")).Contains(sessionId, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "tenant A's content search never found its own words");
+            await Task.Delay(50);
+        }
+
         await using var context = await chromium.NewContextAsync(server.BaseUrl);
         var page = await context.NewPageAsync();
         await SignInAsync(page, keyB, "/$");
@@ -190,6 +198,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         {
             await page.GotoAsync($"/console/search?q={query}");
             Assert.Equal(0, await page.Locator("table.sessions tbody tr").CountAsync());
+            Assert.Equal(0, await page.Locator("ol.hits li").CountAsync());
         }
 
         await page.GotoAsync("/console/projects/pa");

@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Sessions.Cluster.Core.Sdk;
+using Sessions.Cluster.Core.Storage;
+
+namespace Sessions.Cluster.Core.Search;
+
+/// <summary>
+/// Writes the content search's index behind the appends: appended batches are queued (nothing is parsed or written on
+/// the append's path) and one worker, every <see cref="Delay"/>, parses what came and indexes it a session at a time, so
+/// a busy node writes the index in a few larger batches instead of once per append. What is queued when the process
+/// stops, or over <see cref="Capacity"/> batches, is not indexed until <c>reindex</c> (the catalog is derived data).
+/// </summary>
+internal sealed class SearchIndexQueue
+{
+    /// <summary>Batches waiting at most; past it a batch is left to <c>reindex</c>.</summary>
+    public const int Capacity = 100_000;
+
+    /// <summary>How long the worker gathers batches before it writes them.</summary>
+    public static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(100);
+
+    private readonly Channel<(string Tenant, SessionKey Key, IReadOnlyList<TranscriptLine> Lines)> _queue =
+        Channel.CreateBounded<(string, SessionKey, IReadOnlyList<TranscriptLine>)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+
+    private readonly ISessionCatalog _catalog;
+
+    public SearchIndexQueue(ISessionCatalog catalog)
+    {
+        _catalog = catalog;
+        _ = Task.Run(RunAsync);
+    }
+
+    /// <summary>Queues a main transcript's appended lines.</summary>
+    public void Add(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines) => _queue.Writer.TryWrite((tenant, key, lines));
+
+    private async Task RunAsync()
+    {
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            await Task.Delay(Delay).ConfigureAwait(false);
+            var sessions = new Dictionary<(string Tenant, string ProjectKey, string SessionId), List<IndexedMessage>>();
+            while (_queue.Reader.TryRead(out var batch))
+            {
+                var id = (batch.Tenant, batch.Key.ProjectKey, batch.Key.SessionId);
+                if (!sessions.TryGetValue(id, out var messages))
+                {
+                    sessions[id] = messages = [];
+                }
+
+                messages.AddRange(batch.Lines.Select(l => JsJson.Parse(l.Json.Span) as JsonObject).OfType<JsonObject>().Select(MessageText.Of).OfType<IndexedMessage>());
+            }
+
+            foreach (var ((tenant, projectKey, sessionId), messages) in sessions)
+            {
+                try
+                {
+                    await _catalog.IndexMessagesAsync(tenant, projectKey, sessionId, messages, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Left for reindex: a search may miss these messages until then, an append never fails for it.
+                }
+            }
+        }
+    }
+}
