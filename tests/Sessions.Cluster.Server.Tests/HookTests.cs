@@ -162,6 +162,22 @@ public sealed class HookTests(ServerFixture server) : IClassFixture<ServerFixtur
     }
 
     [Fact]
+    public async Task Resume_OnAMachineWhereTheFolderHasTheSamePath_WritesWhereClaudeCodeLooks_WithNoLink()
+    {
+        var cwd = RepoPaths.TempDir("same-path");
+        var key = Sessions.Cluster.Core.Sdk.ProjectKeys.FromCwd(cwd);
+        var id = Guid.NewGuid().ToString();
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        http.DefaultRequestHeaders.Add("X-Sessions-Tenant", _tenant);
+        Assert.True((await http.PostAsync($"v1/projects/{key}/sessions/{id}/entries", Calls.Json("[" + Calls.Entry("s1") + "]"))).IsSuccessStatusCode);
+        var config = RepoPaths.TempDir("same-path-config");
+        var (code, _, error) = await RunAsync(null, null, "resume", id, "--config-dir", config, "--cwd", cwd, "--print-only");
+        Assert.True(code == 0, error);
+        Assert.True(File.Exists(Path.Combine(config, "projects", key, id + ".jsonl")));
+        Assert.False(Directory.Exists(Path.Combine(config, "sessions-cluster", "links")));
+    }
+
+    [Fact]
     public async Task ServerDown_TheHookReturnsWithinItsBudget_ExitsZero_AndTheNextOneCatchesUp()
     {
         var main = FixtureLines(Session + ".jsonl");

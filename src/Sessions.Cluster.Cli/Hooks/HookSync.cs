@@ -62,7 +62,7 @@ internal sealed class HookSync(SessionsClient client, string configDir, string l
             Directory.CreateDirectory(Path.GetDirectoryName(link)!);
             await WriteAtomicAsync(link, new JsonObject { ["projectKey"] = projectKey }.ToJsonString(), cancellationToken).ConfigureAwait(false);
         }
-        else
+        else if (File.Exists(link))
         {
             File.Delete(link);
         }
