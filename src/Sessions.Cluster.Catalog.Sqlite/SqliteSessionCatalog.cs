@@ -512,14 +512,15 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
         cmd.CommandText = $$"""
+            -- The matches drive the join (CROSS JOIN keeps SQLite from scanning the tenant's messages instead); snippets
+            -- are made for the page's messages only, below.
             WITH matched AS MATERIALIZED (
-                SELECT rowid AS id, -bm25(message_fts) AS score, snippet(message_fts, 0, '{{SearchHit.Mark}}', '{{SearchHit.Mark}}', '…', 24) AS snip
-                FROM message_fts WHERE message_fts MATCH @q
+                SELECT rowid AS id, -bm25(message_fts) AS score FROM message_fts WHERE message_fts MATCH @q
             ),
             hits AS (
-                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, f.score, f.snip
-                FROM matched f JOIN messages m ON m.id = f.id
-                JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed = 1
+                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, f.score, f.id
+                FROM matched f CROSS JOIN messages m ON m.id = f.id
+                CROSS JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed = 1
                 WHERE m.tenant = @tenant AND (@pk IS NULL OR m.project_key = @pk)
             ),
             ranked AS (
@@ -530,7 +531,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
                 SELECT h.*, r.best, row_number() OVER (PARTITION BY h.project_key, h.session_id ORDER BY h.score DESC, h.uuid) AS n
                 FROM hits h JOIN ranked r ON r.project_key = h.project_key AND r.session_id = h.session_id
             )
-            SELECT project_key, session_id, uuid, role, ts, snip, best FROM top WHERE n <= {{SearchHit.MessagesPerSession}}
+            SELECT project_key, session_id, uuid, role, ts, id, best FROM top WHERE n <= {{SearchHit.MessagesPerSession}}
             ORDER BY best DESC, project_key, session_id, n;
             """;
         cmd.Parameters.AddWithValue("@q", Fts5(query));
@@ -538,7 +539,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@pk", (object?)projectKey ?? DBNull.Value);
         cmd.Parameters.AddWithValue("@limit", limit);
         cmd.Parameters.AddWithValue("@offset", offset);
-        var found = new List<(string ProjectKey, string SessionId, double Rank, List<MessageHit> Messages)>();
+        var found = new List<(string ProjectKey, string SessionId, double Rank, List<(long Id, string Uuid, string Role, long? Ts)> Messages)>();
         await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -549,7 +550,29 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
                     found.Add((pk, sid, reader.GetDouble(6), []));
                 }
 
-                found[^1].Messages.Add(new MessageHit(reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetString(5)));
+                found[^1].Messages.Add((reader.GetInt64(5), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4)));
+            }
+        }
+
+        var snippets = new Dictionary<long, string>();
+        if (found.Count > 0)
+        {
+            await using var snip = connection.CreateCommand();
+            var ids = found.SelectMany(f => f.Messages).Select(m => m.Id).ToList();
+            snip.CommandText = $$"""
+                SELECT rowid, snippet(message_fts, 0, '{{SearchHit.Mark}}', '{{SearchHit.Mark}}', '…', 24) FROM message_fts
+                WHERE message_fts MATCH @q AND rowid IN ({{string.Join(',', ids.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)))}});
+                """;
+            snip.Parameters.AddWithValue("@q", Fts5(query));
+            for (var i = 0; i < ids.Count; i++)
+            {
+                snip.Parameters.AddWithValue("@id" + i.ToString(CultureInfo.InvariantCulture), ids[i]);
+            }
+
+            await using var reader = await snip.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                snippets[reader.GetInt64(0)] = reader.GetString(1);
             }
         }
 
@@ -558,7 +581,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         {
             if (await GetAsync(tenant, pk, sid, cancellationToken).ConfigureAwait(false) is { } row)
             {
-                hits.Add(new SearchHit(row, rank, messages));
+                hits.Add(new SearchHit(row, rank, [.. messages.Select(m => new MessageHit(m.Uuid, m.Role, m.Ts, snippets.GetValueOrDefault(m.Id, "")))]));
             }
         }
 
