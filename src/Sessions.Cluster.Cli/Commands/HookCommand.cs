@@ -115,7 +115,11 @@ internal static class HookCommand
         {
             var dir = HookSync.StateDir(configDir);
             Directory.CreateDirectory(dir);
-            File.WriteAllText(Path.Combine(dir, "hooks-status.json"), HookSync.Json(status));
+            // Whole or not at all: hooks of several sessions may finish at once.
+            var file = Path.Combine(dir, "hooks-status.json");
+            var temp = $"{file}.{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.tmp";
+            File.WriteAllText(temp, HookSync.Json(status));
+            File.Move(temp, file, overwrite: true);
             var log = Path.Combine(dir, "hooks.log");
             if (File.Exists(log) && new FileInfo(log).Length > 1024 * 1024)
             {

@@ -123,7 +123,15 @@ internal static partial class HooksCommand
             }
 
             var statusFile = Path.Combine(HookSync.StateDir(result.GetValue(configDir)!), "hooks-status.json");
-            var last = File.Exists(statusFile) ? JsonNode.Parse(await File.ReadAllTextAsync(statusFile, ct).ConfigureAwait(false)) : null;
+            JsonNode? last = null;
+            try
+            {
+                last = File.Exists(statusFile) ? JsonNode.Parse(await File.ReadAllTextAsync(statusFile, ct).ConfigureAwait(false)) : null;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                last = new JsonObject { ["outcome"] = "unknown", ["message"] = $"{statusFile} is not readable JSON" };
+            }
             if (context.IsJson(result))
             {
                 context.WriteJson(new
