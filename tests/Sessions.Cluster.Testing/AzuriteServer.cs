@@ -20,13 +20,13 @@ public sealed class AzuriteServer : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private readonly List<Process> _processes = [];
 
-    public int Port { get; } = LocalPorts.Free();
+    public int Port { get; private set; } = LocalPorts.Free();
 
     /// <summary>Blob endpoint, path style: <c>http://127.0.0.1:port/devstoreaccount1</c>.</summary>
     public Uri BlobEndpoint => new($"http://127.0.0.1:{Port}/{Account}");
 
     /// <summary>Port of the table service.</summary>
-    public int TablePort { get; } = LocalPorts.Free();
+    public int TablePort { get; private set; } = LocalPorts.Free();
 
     /// <summary>Table endpoint, path style: <c>http://127.0.0.1:port/devstoreaccount1</c>.</summary>
     public Uri TableEndpoint => new($"http://127.0.0.1:{TablePort}/{Account}");
@@ -37,18 +37,59 @@ public sealed class AzuriteServer : IAsyncDisposable
     public static async Task<AzuriteServer> StartNewAsync()
     {
         var server = new AzuriteServer();
-        await server.StartAsync().ConfigureAwait(false);
-        return server;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await server.StartAsync().ConfigureAwait(false);
+                return server;
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+                // Another process took a port between its choice and Azurite's bind (tests start many servers at once):
+                // start again on other free ports.
+                await server.StopAsync().ConfigureAwait(false);
+                (server.Port, server.TablePort) = (LocalPorts.Free(), LocalPorts.Free());
+            }
+        }
     }
 
+    /// <summary>
+    /// Starts both services and waits until each says it listens on its own port (a port that merely accepts connections
+    /// may belong to another process that took it first).
+    /// </summary>
+    /// <exception cref="PortTakenException">A service exited before it listened (its port was taken).</exception>
     public async Task StartAsync()
     {
         await NodeTools.EnsureInstalledAsync(RepoPaths.ServersDir, "node_modules/azurite/package.json").ConfigureAwait(false);
+        var from = Log.Length;
         Launch("blob", "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Launch("table", "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var blob = $"successfully listens on http://127.0.0.1:{Port}";
+        var table = $"successfully started on 127.0.0.1:{TablePort}";
+        var clock = Stopwatch.StartNew();
+        // Only what this start printed counts (a restart on the same ports finds the last start's lines in the log).
+        while (Log[from..] is var said && !(said.Contains(blob, StringComparison.Ordinal) && said.Contains(table, StringComparison.Ordinal)))
+        {
+            if (_processes.Any(p => p.HasExited))
+            {
+                throw new PortTakenException($"Azurite exited before it listened on {Port} and {TablePort}. Azurite said: {Log}");
+            }
+
+            if (clock.Elapsed > LocalPorts.StartTimeout)
+            {
+                throw new TimeoutException($"Azurite did not listen within {LocalPorts.StartTimeout.TotalSeconds:0} s. Azurite said: {Log}");
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
         await LocalPorts.WaitListeningAsync(Port, LocalPorts.StartTimeout, () => $"Azurite said: {Log}").ConfigureAwait(false);
         await LocalPorts.WaitListeningAsync(TablePort, LocalPorts.StartTimeout, () => $"Azurite said: {Log}").ConfigureAwait(false);
     }
+
+    /// <summary>Azurite could not listen where it was told (another process holds the port).</summary>
+    public sealed class PortTakenException(string message) : InvalidOperationException(message);
 
     private void Launch(string service, params string[] endpoint)
     {
