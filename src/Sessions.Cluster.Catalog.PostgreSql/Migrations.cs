@@ -127,5 +127,15 @@ internal static class Migrations
             CREATE POLICY tenant_isolation ON message_text
                 USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
             """),
+        (9, "unfinished forks: the catalog names the forks whose grain state may remain (no listing of grain storage)", """
+            CREATE TABLE unfinished_forks (
+                tenant text NOT NULL, project_key text NOT NULL, fork_id text NOT NULL, parent_session_id text NOT NULL, at bigint NOT NULL,
+                PRIMARY KEY (tenant, project_key, fork_id)
+            );
+            ALTER TABLE unfinished_forks ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE unfinished_forks FORCE ROW LEVEL SECURITY;
+            CREATE POLICY tenant_isolation ON unfinished_forks
+                USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
+            """),
     ];
 }

@@ -243,7 +243,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), i AS (DELETE FROM append_intents WHERE tenant = $1), x AS (DELETE FROM message_text WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), i AS (DELETE FROM append_intents WHERE tenant = $1), f AS (DELETE FROM unfinished_forks WHERE tenant = $1), x AS (DELETE FROM message_text WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -379,6 +379,41 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             """, cancellationToken).ConfigureAwait(false);
         Add(cmd, intent.Tenant, intent.Key.ProjectKey, intent.Key.SessionId, intent.Key.Subpath ?? "", intent.IdempotencyKey, intent.Offset, intent.Bytes, intent.At);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AddUnfinishedForkAsync(UnfinishedFork fork, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fork);
+        await using var cmd = await CommandAsync(fork.Tenant, """
+            INSERT INTO unfinished_forks (tenant, project_key, fork_id, parent_session_id, at) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (tenant, project_key, fork_id) DO UPDATE SET parent_session_id = $4, at = $5
+            """, cancellationToken).ConfigureAwait(false);
+        Add(cmd, fork.Tenant, fork.ProjectKey, fork.ForkId, fork.ParentSessionId, fork.At);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task RemoveUnfinishedForkAsync(string tenant, string projectKey, string forkId, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, "DELETE FROM unfinished_forks WHERE tenant = $1 AND project_key = $2 AND fork_id = $3", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, forkId);
+        await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<UnfinishedFork>> ListUnfinishedForksAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, "SELECT project_key, fork_id, parent_session_id, at FROM unfinished_forks WHERE tenant = $1 ORDER BY at, project_key, fork_id", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var forks = new List<UnfinishedFork>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            forks.Add(new UnfinishedFork(tenant, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
+        }
+
+        return forks;
     }
 
     /// <inheritdoc />

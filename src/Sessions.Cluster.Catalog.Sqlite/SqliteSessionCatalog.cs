@@ -138,6 +138,13 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text);
         END;
         """,
+        // 10: unfinished forks: the catalog names the forks whose grain state may remain (no listing of grain storage).
+        """
+        CREATE TABLE unfinished_forks (
+            tenant TEXT NOT NULL, project_key TEXT NOT NULL, fork_id TEXT NOT NULL, parent_session_id TEXT NOT NULL, at INTEGER NOT NULL,
+            PRIMARY KEY (tenant, project_key, fork_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     private const string Columns = CatalogRows.SessionColumns;
@@ -467,7 +474,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM append_intents WHERE tenant = @tenant; DELETE FROM messages WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
+        cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM append_intents WHERE tenant = @tenant; DELETE FROM unfinished_forks WHERE tenant = @tenant; DELETE FROM messages WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -629,6 +636,53 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             """;
         AddIntent(cmd, intent);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AddUnfinishedForkAsync(UnfinishedFork fork, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fork);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            INSERT INTO unfinished_forks (tenant, project_key, fork_id, parent_session_id, at) VALUES (@tenant, @pk, @fork, @parent, @at)
+            ON CONFLICT (tenant, project_key, fork_id) DO UPDATE SET parent_session_id = @parent, at = @at;
+            """;
+        cmd.Parameters.AddWithValue("@tenant", fork.Tenant);
+        cmd.Parameters.AddWithValue("@pk", fork.ProjectKey);
+        cmd.Parameters.AddWithValue("@fork", fork.ForkId);
+        cmd.Parameters.AddWithValue("@parent", fork.ParentSessionId);
+        cmd.Parameters.AddWithValue("@at", fork.At);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task RemoveUnfinishedForkAsync(string tenant, string projectKey, string forkId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "DELETE FROM unfinished_forks WHERE tenant = @tenant AND project_key = @pk AND fork_id = @fork;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@fork", forkId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<UnfinishedFork>> ListUnfinishedForksAsync(string tenant, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT project_key, fork_id, parent_session_id, at FROM unfinished_forks WHERE tenant = @tenant ORDER BY at, project_key, fork_id;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var forks = new List<UnfinishedFork>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            forks.Add(new UnfinishedFork(tenant, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
+        }
+
+        return forks;
     }
 
     private static void AddIntent(SqliteCommand cmd, AppendIntent intent)

@@ -97,12 +97,15 @@ public interface ISessionGrain : IGrainWithStringKey
 
     /// <summary>
     /// Makes sure a seeded fork's transcript is written (every call does that first; this one does nothing else). A
-    /// parent calls it on its unfinished forks before it is deleted or purged; a silo's start calls it on every
-    /// persisted seed.
+    /// parent calls it on its unfinished forks before it is deleted or purged; a start calls it on every fork the catalog
+    /// notes unfinished (<see cref="Core.Storage.UnfinishedFork"/>).
     /// </summary>
     Task FinishFork();
 
-    /// <summary>A fork of this session tells it its transcript is written, so the parent need not finish it before going.</summary>
+    /// <summary>
+    /// A fork of this session tells it its transcript is written (its seed cleared), so the parent need not finish it
+    /// before going: the parent drops its note of the fork, then the catalog's.
+    /// </summary>
     [OneWay]
     Task ForkWritten(string forkId);
 

@@ -47,7 +47,10 @@ public sealed partial class SessionGrain
         }
         else
         {
-            // The seed and this parent's note of it are written side by side; the call answers when both are durable.
+            // The catalog notes the fork first, so every grain state below is named there (a start finishes it, an
+            // erasure clears it); then the seed and this parent's note of it are written side by side. The call answers
+            // when all three are durable.
+            await sessions.NoteUnfinishedForkAsync(_state, snapshot.ForkId, CancellationToken.None);
             await Task.WhenAll(RememberForkAsync(snapshot.ForkId), fork.SeedFork(command));
         }
 
@@ -111,19 +114,20 @@ public sealed partial class SessionGrain
     public async Task ForkWritten(string forkId)
     {
         var unfinished = await UnfinishedAsync();
-        if (!unfinished.State!.ForkIds.Remove(forkId))
+        if (unfinished.State!.ForkIds.Remove(forkId))
         {
-            return;
+            if (unfinished.State.ForkIds.Count == 0)
+            {
+                await Storage.ClearStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
+            }
+            else
+            {
+                await Storage.WriteStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
+            }
         }
 
-        if (unfinished.State.ForkIds.Count == 0)
-        {
-            await Storage.ClearStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
-        }
-        else
-        {
-            await Storage.WriteStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
-        }
+        // The fork's seed went before it told us, and our note now: no grain state of it is left to name.
+        await sessions.ForgetUnfinishedForkAsync(_state, forkId, CancellationToken.None);
     }
 
     // Every call but SeedFork runs this first (the call filter): once per activation, the fork seed (if any) is read and
@@ -191,9 +195,11 @@ public sealed partial class SessionGrain
             return;
         }
 
-        await Task.WhenAll(unfinished.State!.ForkIds.Select(id => GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, id)).FinishFork()));
+        var forks = unfinished.State!.ForkIds.ToList();
+        await Task.WhenAll(forks.Select(id => GrainFactory.GetGrain<ISessionGrain>(SessionGrainKey.Format(_tenant, _projectKey, id)).FinishFork()));
         unfinished.State!.ForkIds.Clear();
         await Storage.ClearStateAsync(UnfinishedForksState.StateName, this.GetGrainId(), unfinished);
+        await Task.WhenAll(forks.Select(id => sessions.ForgetUnfinishedForkAsync(_state, id, CancellationToken.None)));
     }
 
     private async Task<GrainState<UnfinishedForksState>> UnfinishedAsync()

@@ -8,6 +8,7 @@ using Orleans.Providers;
 using Orleans.Runtime.Hosting;
 using Sessions.Cluster.Grains;
 using Sessions.Cluster.Storage.AzureBlob;
+using Sessions.Cluster.Storage.FileSystem;
 
 namespace Sessions.Cluster.Server;
 
@@ -74,9 +75,11 @@ public static class SiloRegistration
                 // registered again at every start (StartupRecovery).
                 var grainState = Path.Combine(options.DataPath, "grains");
                 var flush = options.FlushToDisk;
-                silo.Services.AddSingleton(sp => new FileGrainStorage(grainState, sp.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>(), flush));
-                silo.Services.AddSingleton<IGrainStateIndex>(sp => sp.GetRequiredService<FileGrainStorage>());
-                silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (sp, _) => sp.GetRequiredService<FileGrainStorage>());
+                silo.AddFileGrainStorageAsDefault(o =>
+                {
+                    o.Root = grainState;
+                    o.FlushToDisk = flush;
+                });
                 silo.UseInMemoryReminderService();
                 return;
             }
@@ -106,7 +109,6 @@ public static class SiloRegistration
             silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(tableConnection));
             var blobs = new BlobServiceClient(blobConnection, AzureBlobOptions.ClientOptions());
             silo.AddAzureBlobGrainStorageAsDefault(o => o.BlobServiceClient = blobs);
-            silo.Services.AddSingleton<IGrainStateIndex>(new BlobGrainStateIndex(blobs.GetBlobContainerClient(Orleans.Configuration.AzureBlobStorageOptions.DEFAULT_CONTAINER_NAME)));
         });
     }
 

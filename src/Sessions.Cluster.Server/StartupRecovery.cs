@@ -15,15 +15,15 @@ internal sealed record RecoveryOptions(string? CleanStopMarker);
 /// beside the catalog; a start without the marker (the process died) reconciles catalog rows with the transcripts
 /// (<see cref="SessionService.ReconcileAsync"/>), so no session drops out of listings until its next append;</item>
 /// <item>every mode: forks whose seed is persisted but whose transcript a silo's death kept from being written are
-/// asked to finish (<see cref="ISessionGrain.FinishFork"/>, for each grain the <see cref="IGrainStateIndex"/> lists), so
-/// they show in listings without waiting for their first use;</item>
+/// asked to finish (<see cref="ISessionGrain.FinishFork"/>, for each fork the catalog notes unfinished, then its parent
+/// told, <see cref="ISessionGrain.ForkWritten"/>), so they show in listings without waiting for their first use;</item>
 /// <item>every mode: each tenant's retention reminder is registered unless it exists (<see cref="TenantReminders"/>); the
 /// embedded silo keeps reminders in memory, so this is what brings them back after a restart.</item>
 /// </list>
 /// Failures are logged; readers redo both on demand (and <c>POST /v1/admin/reindex</c> rebuilds every row).
 /// </summary>
 internal sealed partial class StartupRecovery(
-    SessionService sessions, ISessionCatalog catalog, TenantReminders reminders, IGrainStateIndex grainStates, IGrainFactory grains, RecoveryOptions options, ILogger<StartupRecovery> logger)
+    SessionService sessions, ISessionCatalog catalog, TenantReminders reminders, IGrainFactory grains, RecoveryOptions options, ILogger<StartupRecovery> logger)
     : BackgroundService
 {
     private bool _reconcile;
@@ -72,17 +72,21 @@ internal sealed partial class StartupRecovery(
             }
 
             var forks = 0;
-            await foreach (var grain in grainStates.ListAsync(ForkSeedState.StateName, stoppingToken).ConfigureAwait(false))
+            await foreach (var tenant in sessions.ListTenantsAsync(stoppingToken).ConfigureAwait(false))
             {
-                try
+                foreach (var fork in await sessions.ListUnfinishedForksAsync(tenant, stoppingToken).ConfigureAwait(false))
                 {
-                    await grains.GetGrain<ISessionGrain>(grain).FinishFork().ConfigureAwait(false);
-                    forks++;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // Its first use tries again; the other forks go on.
-                    LogForkFailed(logger, ex, grain.ToString());
+                    try
+                    {
+                        await grains.GetGrain<ISessionGrain>(SessionGrainKey.Format(tenant, fork.ProjectKey, fork.ForkId)).FinishFork().ConfigureAwait(false);
+                        await grains.GetGrain<ISessionGrain>(SessionGrainKey.Format(tenant, fork.ProjectKey, fork.ParentSessionId)).ForkWritten(fork.ForkId).ConfigureAwait(false);
+                        forks++;
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // Its first use tries again; the other forks go on.
+                        LogForkFailed(logger, ex, $"{tenant}/{fork.ProjectKey}/{fork.ForkId}");
+                    }
                 }
             }
 
@@ -100,11 +104,11 @@ internal sealed partial class StartupRecovery(
     [LoggerMessage(EventId = 3200, Level = LogLevel.Warning, Message = "The last stop was not clean: refreshed {Count} catalog rows of tenant {Tenant} from their transcripts")]
     private static partial void LogReconciled(ILogger logger, int count, string tenant);
 
-    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Finished {Count} forks whose seed was stored but not yet written")]
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Finished {Count} forks the catalog noted unfinished")]
     private static partial void LogForksWritten(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "The seeded fork {Grain} could not be written at start; its first use tries again")]
-    private static partial void LogForkFailed(ILogger logger, Exception exception, string grain);
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "The unfinished fork {Fork} could not be finished at start; its first use tries again")]
+    private static partial void LogForkFailed(ILogger logger, Exception exception, string fork);
 
     [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "The retention reminder of tenant {Tenant} could not be registered at start; its next write tries again")]
     private static partial void LogReminderFailed(ILogger logger, Exception exception, string tenant);

@@ -1,14 +1,16 @@
 using Orleans.Storage;
+using Sessions.Cluster.Core.Sessions;
 using Sessions.Cluster.Grains;
 
 namespace Sessions.Cluster.Server;
 
 /// <summary>
 /// The part of a tenant's erasure that lives in grains: fork seeds (they hold the fork's title) and parents' notes of
-/// unfinished forks in grain state, both transient (cleared once a fork is written), so the index lists few; and what
-/// active session grains hold in memory (<see cref="ISessionGrain.Forget"/>). An erased tenant leaves none behind.
+/// unfinished forks in grain state, both transient (cleared once a fork is written) and each named by a catalog note
+/// (<see cref="Core.Storage.UnfinishedFork"/>); and what active session grains hold in memory
+/// (<see cref="ISessionGrain.Forget"/>). An erased tenant leaves none behind.
 /// </summary>
-public sealed class TenantGrainStates(IGrainStateIndex index, IServiceProvider services, IGrainFactory grains)
+public sealed class TenantGrainStates(SessionService sessions, IServiceProvider services, IGrainFactory grains)
 {
     /// <summary>
     /// Tells every active session grain of <paramref name="tenant"/>, on every silo, to drop what it holds and
@@ -25,33 +27,34 @@ public sealed class TenantGrainStates(IGrainStateIndex index, IServiceProvider s
         return ours.Count;
     }
 
-    /// <summary>Clears every session grain state of <paramref name="tenant"/>; returns how many were cleared.</summary>
+    /// <summary>
+    /// Clears every session grain state of <paramref name="tenant"/> its catalog notes (run before the catalog's rows
+    /// go); returns how many were cleared.
+    /// </summary>
     public async Task<int> EraseAsync(string tenant, CancellationToken cancellationToken)
     {
         var storage = GrainStorageHelpers.GetGrainStorage(typeof(SessionGrain), services);
-        return await ClearAsync<ForkSeedState>(storage, ForkSeedState.StateName, tenant, cancellationToken).ConfigureAwait(false)
-            + await ClearAsync<UnfinishedForksState>(storage, UnfinishedForksState.StateName, tenant, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<int> ClearAsync<T>(IGrainStorage storage, string stateName, string tenant, CancellationToken cancellationToken)
-    {
         var cleared = 0;
-        await foreach (var grain in index.ListAsync(stateName, cancellationToken).ConfigureAwait(false))
+        foreach (var fork in await sessions.ListUnfinishedForksAsync(tenant, cancellationToken).ConfigureAwait(false))
         {
-            if (SessionGrainKey.Parse(grain.Key.ToString()!).Tenant != tenant)
-            {
-                continue;
-            }
-
-            var state = new GrainState<T>();
-            await storage.ReadStateAsync(stateName, grain, state).ConfigureAwait(false);
-            if (state.RecordExists)
-            {
-                await storage.ClearStateAsync(stateName, grain, state).ConfigureAwait(false);
-                cleared++;
-            }
+            cleared += await ClearAsync<ForkSeedState>(storage, ForkSeedState.StateName, SessionGrainKey.Format(tenant, fork.ProjectKey, fork.ForkId)).ConfigureAwait(false)
+                + await ClearAsync<UnfinishedForksState>(storage, UnfinishedForksState.StateName, SessionGrainKey.Format(tenant, fork.ProjectKey, fork.ParentSessionId)).ConfigureAwait(false);
         }
 
         return cleared;
+    }
+
+    private async Task<int> ClearAsync<T>(IGrainStorage storage, string stateName, string key)
+    {
+        var grain = grains.GetGrain<ISessionGrain>(key).GetGrainId();
+        var state = new GrainState<T>();
+        await storage.ReadStateAsync(stateName, grain, state).ConfigureAwait(false);
+        if (!state.RecordExists)
+        {
+            return 0;
+        }
+
+        await storage.ClearStateAsync(stateName, grain, state).ConfigureAwait(false);
+        return 1;
     }
 }

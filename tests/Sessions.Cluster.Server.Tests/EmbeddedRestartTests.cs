@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 using Sessions.Cluster.Testing;
 
@@ -75,8 +76,8 @@ public sealed class EmbeddedRestartTests
             var seed = new Sessions.Cluster.Core.Sessions.ForkSeed(SmallSession, new FileInfo(Path.Combine(data, "transcripts", "default", SmallProject, SmallSession + ".jsonl")).Length,
                 null, "after the crash", null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             var grainId = first.App.Services.GetRequiredService<IGrainFactory>().GetGrain<Sessions.Cluster.Grains.ISessionGrain>($"default/{SmallProject}/{forkId}").GetGrainId();
-            await first.App.Services.GetRequiredService<Sessions.Cluster.Grains.FileGrainStorage>()
-                .WriteStateAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, grainId, new GrainState<Sessions.Cluster.Grains.ForkSeedState>(Sessions.Cluster.Grains.ForkSeedState.From(seed)));
+            await first.App.Services.GetRequiredService<ISessionCatalog>().AddUnfinishedForkAsync(new UnfinishedFork("default", SmallProject, forkId, SmallSession, seed.ForkTime), CancellationToken.None);
+            await GrainStorage(first).WriteStateAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, grainId, new GrainState<Sessions.Cluster.Grains.ForkSeedState>(Sessions.Cluster.Grains.ForkSeedState.From(seed)));
         }
 
         // Nobody touches the fork: the start finishes it, so it is listed.
@@ -84,6 +85,12 @@ public sealed class EmbeddedRestartTests
         var row = await ListedAsync(second, forkId);
         Assert.Equal("after the crash", row["summary"]!.GetValue<string>());
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(data, "grains"), "*.state", SearchOption.AllDirectories));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await second.App.Services.GetRequiredService<ISessionCatalog>().ListUnfinishedForksAsync("default", CancellationToken.None)).Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the catalog still notes the finished fork");
+            await Task.Delay(50);
+        }
     }
 
     [Fact]
@@ -91,12 +98,18 @@ public sealed class EmbeddedRestartTests
     {
         var data = RepoPaths.TempDir("erase-seeds");
         await using var node = await StartAsync(data, "--Sessions:Auth:OperatorKey", "operator-key-for-this-test-0123456789");
-        var storage = node.App.Services.GetRequiredService<Sessions.Cluster.Grains.FileGrainStorage>();
+        var storage = GrainStorage(node);
+        var catalog = node.App.Services.GetRequiredService<ISessionCatalog>();
         var seed = Sessions.Cluster.Grains.ForkSeedState.From(new Sessions.Cluster.Core.Sessions.ForkSeed("parent", 10, null, "SECRET TITLE", null, 1));
         foreach (var tenant in new[] { "gone", "kept" })
         {
-            await storage.WriteStateAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, GrainId.Create("sessiongrain", $"{tenant}/p/{Guid.NewGuid()}"),
+            // What a fork call leaves while its fork is unfinished: the catalog's note, the seed and the parent's note.
+            var forkId = Guid.NewGuid().ToString();
+            await catalog.AddUnfinishedForkAsync(new UnfinishedFork(tenant, "p", forkId, "parent", 1), CancellationToken.None);
+            await storage.WriteStateAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, SessionGrainId(node, $"{tenant}/p/{forkId}"),
                 new GrainState<Sessions.Cluster.Grains.ForkSeedState>(seed));
+            await storage.WriteStateAsync(Sessions.Cluster.Grains.UnfinishedForksState.StateName, SessionGrainId(node, $"{tenant}/p/parent"),
+                new GrainState<Sessions.Cluster.Grains.UnfinishedForksState>(new Sessions.Cluster.Grains.UnfinishedForksState { ForkIds = [forkId] }));
         }
 
         using var op = new HttpClient { BaseAddress = node.Http.BaseAddress };
@@ -104,9 +117,21 @@ public sealed class EmbeddedRestartTests
         Assert.Equal(HttpStatusCode.Created, (await Calls.SendAsync(op, HttpMethod.Post, "v1/tenants", "{\"tenant\":\"gone\"}")).Item1);
         Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(op, HttpMethod.Delete, "v1/tenants/gone")).Item1);
 
-        var left = await storage.ListAsync(Sessions.Cluster.Grains.ForkSeedState.StateName, CancellationToken.None).ToListAsync();
-        Assert.Equal(["kept"], left.Select(g => g.Key.ToString()!.Split('/')[0]));
+        // The grain state files (one per state, under {state}/{grain type}/{tenant}/…): only the other tenant's are left.
+        var grains = Path.Combine(data, "grains");
+        var left = Directory.EnumerateFiles(grains, "*.state", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(grains, f).Split(Path.DirectorySeparatorChar)).Select(p => $"{p[0]}/{p[2]}").Order();
+        Assert.Equal(["forkseed/kept", "unfinishedforks/kept"], left);
+        Assert.Empty(await catalog.ListUnfinishedForksAsync("gone", CancellationToken.None));
+        Assert.Single(await catalog.ListUnfinishedForksAsync("kept", CancellationToken.None));
     }
+
+    private static GrainId SessionGrainId(Node node, string key) =>
+        node.App.Services.GetRequiredService<IGrainFactory>().GetGrain<Sessions.Cluster.Grains.ISessionGrain>(key).GetGrainId();
+
+    // The embedded silo's default grain storage (files under the data folder).
+    private static Orleans.Storage.IGrainStorage GrainStorage(Node node) =>
+        node.App.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(Orleans.Providers.ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
 
     // The session's row in its project's listing, once it shows (within a minute).
     private static async Task<JsonNode> ListedAsync(Node node, string sessionId)

@@ -113,7 +113,7 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     {
         var key = new SessionKey("p", "huge");
         var huge = new TranscriptLine(Encoding.UTF8.GetBytes("{\"type\":\"t\",\"b\":\"" + new string('x', AzureBlobOptions.MaxBlockBytes) + "\"}"), "h");
-        var ex = await Assert.ThrowsAsync<LimitExceededException>(() => _store.AppendAsync(Tenant, key, [Line("ok"), huge], null, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<Sessions.Cluster.Core.LimitExceededException>(() => _store.AppendAsync(Tenant, key, [Line("ok"), huge], null, CancellationToken.None));
         Assert.Equal(413, ex.Status);
         Assert.Equal(AzureBlobOptions.MaxEntryBytes, ex.Limit);
         Assert.Null(await _store.StatAsync(Tenant, key, CancellationToken.None));

@@ -35,6 +35,29 @@ public sealed class BackendRegistrationTests
     }
 
     [Fact]
+    public void FileGrainStorage_RefusesAnEmptyFolderAtStart_AndIsTheDefaultProviderOtherwise()
+    {
+        var refused = new ServiceCollection();
+        new SiloServices(refused).AddFileGrainStorageAsDefault(o => o.Root = "");
+        AssertRefusedAtStart(refused, "needs a folder");
+
+        var services = new ServiceCollection();
+        new SiloServices(services).AddFileGrainStorageAsDefault(o => o.Root = Sessions.Cluster.Testing.RepoPaths.TempDir("grain-registration"));
+        services.AddSingleton<Orleans.Storage.IGrainStorageSerializer>(new Orleans.Storage.JsonGrainStorageSerializer(new Orleans.Serialization.OrleansJsonSerializer(Options.Create(new Orleans.Serialization.OrleansJsonSerializerOptions()))));
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        Assert.Equal("FileGrainStorage", provider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(Orleans.Providers.ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME).GetType().Name);
+    }
+
+    // The part of a silo builder a provider's registration uses.
+    private sealed class SiloServices(IServiceCollection services) : Orleans.Hosting.ISiloBuilder
+    {
+        public IServiceCollection Services => services;
+
+        public Microsoft.Extensions.Configuration.IConfiguration Configuration { get; } = new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build();
+    }
+
+    [Fact]
     public async Task Registered_Backends_AreTheStoreAndCatalogAHostResolves_OnTheStoreClock()
     {
         var root = Sessions.Cluster.Testing.RepoPaths.TempDir("registration");

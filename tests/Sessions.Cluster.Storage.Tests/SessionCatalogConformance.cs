@@ -69,6 +69,30 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnfinishedForks_AreNotedPerTenant_OutliveTheirSessionsDelete_AndGoWithTheTenant()
+    {
+        var first = new UnfinishedFork("uf", "p", "f1", "parent", 2_000);
+        await Catalog.AddUnfinishedForkAsync(first, CancellationToken.None);
+        await Catalog.AddUnfinishedForkAsync(first with { ForkId = "f0", At = 1_000 }, CancellationToken.None);
+        await Catalog.AddUnfinishedForkAsync(first with { Tenant = "uf-other" }, CancellationToken.None);
+        // A second note of one fork replaces the first.
+        await Catalog.AddUnfinishedForkAsync(first with { At = 3_000 }, CancellationToken.None);
+        Assert.Equal([first with { ForkId = "f0", At = 1_000 }, first with { At = 3_000 }], await Catalog.ListUnfinishedForksAsync("uf", CancellationToken.None));
+
+        // The parent's delete does not drop the notes (the parent clears them itself, once its forks are finished).
+        await Catalog.UpsertAsync(Row("uf", "p", "parent", 1, 1), CancellationToken.None);
+        await Catalog.DeleteAsync("uf", "p", "parent", CancellationToken.None);
+        Assert.Equal(2, (await Catalog.ListUnfinishedForksAsync("uf", CancellationToken.None)).Count);
+
+        await Catalog.RemoveUnfinishedForkAsync("uf", "p", "f0", CancellationToken.None);
+        await Catalog.RemoveUnfinishedForkAsync("uf", "p", "never-noted", CancellationToken.None);
+        Assert.Equal([first with { At = 3_000 }], await Catalog.ListUnfinishedForksAsync("uf", CancellationToken.None));
+        await Catalog.DeleteTenantAsync("uf", CancellationToken.None);
+        Assert.Empty(await Catalog.ListUnfinishedForksAsync("uf", CancellationToken.None));
+        Assert.Equal([first with { Tenant = "uf-other" }], await Catalog.ListUnfinishedForksAsync("uf-other", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ContentSearch_RanksSessionsByTheirMessages_WithMarkedSnippets_InOneTenant_AndForgetsWhatGoes()
     {
         await Catalog.InitializeAsync(CancellationToken.None);

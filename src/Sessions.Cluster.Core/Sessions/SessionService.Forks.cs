@@ -123,6 +123,34 @@ public sealed partial class SessionService
         }
     }
 
+    /// <summary>
+    /// Notes in the catalog, before any grain state of it is written, that the fork <paramref name="forkId"/> of
+    /// <paramref name="parent"/> is unfinished (<see cref="UnfinishedFork"/>).
+    /// </summary>
+    internal Task NoteUnfinishedForkAsync(SessionState parent, string forkId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        return catalog.AddUnfinishedForkAsync(new UnfinishedFork(parent.Tenant, parent.ProjectKey, forkId, parent.SessionId, timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
+    }
+
+    /// <summary>Removes the catalog's note of the fork <paramref name="forkId"/> of <paramref name="parent"/>, once its grain state is cleared.</summary>
+    internal Task ForgetUnfinishedForkAsync(SessionState parent, string forkId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        return catalog.RemoveUnfinishedForkAsync(parent.Tenant, parent.ProjectKey, forkId, cancellationToken);
+    }
+
+    /// <summary>
+    /// The forks of <paramref name="tenant"/> whose grain state may remain (<see cref="UnfinishedFork"/>): what a start
+    /// finishes and what a tenant's erasure clears.
+    /// </summary>
+    /// <exception cref="InvalidKeyException">The tenant name is not a safe key.</exception>
+    public Task<IReadOnlyList<UnfinishedFork>> ListUnfinishedForksAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        return catalog.ListUnfinishedForksAsync(tenant, cancellationToken);
+    }
+
     // How much of these lines the store holds already, from the start, as (bytes, lines); null when it holds anything else.
     private static async Task<(long Bytes, int Lines)?> StoredPrefixAsync(SessionState fork, List<TranscriptLine> lines, CancellationToken cancellationToken)
     {

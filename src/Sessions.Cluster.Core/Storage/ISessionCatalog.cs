@@ -53,6 +53,19 @@ public interface ISessionCatalog
     Task SetAppendIntentAsync(AppendIntent intent, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Notes durably (written through) a fork whose grain state is about to be written (<see cref="UnfinishedFork"/>);
+    /// a second note of the same fork replaces the first. Kept until <see cref="RemoveUnfinishedForkAsync"/> or the
+    /// tenant's deletion: a session's own delete leaves it (its parent clears it).
+    /// </summary>
+    Task AddUnfinishedForkAsync(UnfinishedFork fork, CancellationToken cancellationToken);
+
+    /// <summary>Removes the note of the fork <paramref name="forkId"/>; nothing when there is none.</summary>
+    Task RemoveUnfinishedForkAsync(string tenant, string projectKey, string forkId, CancellationToken cancellationToken);
+
+    /// <summary>The tenant's notes of unfinished forks, oldest first.</summary>
+    Task<IReadOnlyList<UnfinishedFork>> ListUnfinishedForksAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Adds (or replaces, by uuid) the searchable text of messages of a session's main transcript
     /// (<see cref="Search.MessageText"/>); nothing for a session without a row. Removed with the session (delete, purge,
     /// tenant erasure); hidden while it is in the trash or unlisted.

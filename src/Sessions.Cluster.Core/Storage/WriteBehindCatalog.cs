@@ -256,6 +256,18 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
         inner.SetAppendIntentAsync(intent, cancellationToken);
 
     /// <inheritdoc />
+    public Task AddUnfinishedForkAsync(UnfinishedFork fork, CancellationToken cancellationToken) =>
+        inner.AddUnfinishedForkAsync(fork, cancellationToken);
+
+    /// <inheritdoc />
+    public Task RemoveUnfinishedForkAsync(string tenant, string projectKey, string forkId, CancellationToken cancellationToken) =>
+        inner.RemoveUnfinishedForkAsync(tenant, projectKey, forkId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<UnfinishedFork>> ListUnfinishedForksAsync(string tenant, CancellationToken cancellationToken) =>
+        inner.ListUnfinishedForksAsync(tenant, cancellationToken);
+
+    /// <inheritdoc />
     public async Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);

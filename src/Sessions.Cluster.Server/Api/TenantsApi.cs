@@ -41,8 +41,9 @@ internal static class TenantsApi
 
         tenants.MapDelete("/{tenant}", async (HttpContext http, string tenant, TenantService service, TenantGrainStates grainStates, CancellationToken ct) =>
         {
-            var erased = await service.EraseAsync(tenant, RequestContext.Actor(http), ct).ConfigureAwait(false);
+            // Grain states first: the catalog's notes that name them go with the tenant's rows.
             await grainStates.EraseAsync(tenant, ct).ConfigureAwait(false);
+            var erased = await service.EraseAsync(tenant, RequestContext.Actor(http), ct).ConfigureAwait(false);
             await grainStates.ForgetActiveSessionsAsync(tenant, ct).ConfigureAwait(false);
             return TypedResults.Ok(new ErasureResult(erased));
         })

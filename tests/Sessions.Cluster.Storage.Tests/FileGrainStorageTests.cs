@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Orleans.Storage;
+using Sessions.Cluster.Storage.FileSystem;
 using Sessions.Cluster.Testing;
 
-namespace Sessions.Cluster.Grains.Tests;
+namespace Sessions.Cluster.Storage.Tests;
 
 /// <summary>The embedded silo's durable grain state: real files, ETag-checked like the Azure provider.</summary>
 [Trait("Category", "Unit")]
@@ -37,27 +38,6 @@ public sealed class FileGrainStorageTests
         Assert.False(cleared.RecordExists);
         Assert.Null(cleared.ETag);
         Assert.Empty(Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories));
-    }
-
-    [Fact]
-    public async Task ListsTheGrainsHoldingAState_ByItsName_WithEscapedKeysBack()
-    {
-        var storage = new FileGrainStorage(_root, new JsonSerializerForTests(), flushToDisk: false);
-        GrainId[] seeded = [GrainId.Create("sessiongrain", "acme/proj/s1"), GrainId.Create("sessiongrain", "a b/%2e%2e/ü")];
-        foreach (var id in seeded)
-        {
-            await storage.WriteStateAsync("forkseed", id, new GrainState<Seed> { State = new Seed() });
-        }
-
-        var other = new GrainState<Seed> { State = new Seed() };
-        await storage.WriteStateAsync("unfinishedforks", GrainId.Create("sessiongrain", "acme/proj/s2"), other);
-        var cleared = new GrainState<Seed> { State = new Seed() };
-        await storage.WriteStateAsync("forkseed", GrainId.Create("sessiongrain", "acme/proj/s3"), cleared);
-        await storage.ClearStateAsync("forkseed", GrainId.Create("sessiongrain", "acme/proj/s3"), cleared);
-
-        var listed = await new FileGrainStorage(_root, new JsonSerializerForTests(), flushToDisk: false).ListAsync("forkseed", CancellationToken.None).ToListAsync();
-        Assert.Equal(seeded.Select(g => g.ToString()).Order(), listed.Select(g => g.ToString()).Order());
-        Assert.Empty(await storage.ListAsync("nothing", CancellationToken.None).ToListAsync());
     }
 
     [Fact]

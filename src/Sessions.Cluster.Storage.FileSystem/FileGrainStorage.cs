@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Orleans.Storage;
 
-namespace Sessions.Cluster.Grains;
+namespace Sessions.Cluster.Storage.FileSystem;
 
 /// <summary>
 /// Durable grain state in a folder, for the embedded silo (Orleans ships no local durable provider: only Memory,
@@ -13,10 +13,9 @@ namespace Sessions.Cluster.Grains;
 /// folder (the embedded server), so writers of one file are ordered by an in-process lock (one of a fixed set of
 /// stripes, so the locks stay bounded however many grains write); readers take none, since a file is only ever
 /// replaced whole by a rename. Every session grain reads its fork seed once per activation, so a missing state is
-/// answered from a stat, without an exception. The folder layout lets it
-/// list the grains holding a state (<see cref="IGrainStateIndex"/>).
+/// answered from a stat, without an exception. Registered by <see cref="FileGrainStorageRegistration.AddFileGrainStorageAsDefault"/>.
 /// </summary>
-public sealed class FileGrainStorage(string root, IGrainStorageSerializer serializer, bool flushToDisk) : IGrainStorage, IGrainStateIndex
+internal sealed class FileGrainStorage(string root, IGrainStorageSerializer serializer, bool flushToDisk) : IGrainStorage
 {
     private const string Extension = ".state";
     private readonly SemaphoreSlim[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
@@ -81,28 +80,6 @@ public sealed class FileGrainStorage(string root, IGrainStorageSerializer serial
             grainState.ETag = null;
             grainState.RecordExists = false;
         });
-    }
-
-    /// <inheritdoc />
-    public IAsyncEnumerable<GrainId> ListAsync(string stateName, CancellationToken cancellationToken) => List(stateName).ToAsyncEnumerable();
-
-    private IEnumerable<GrainId> List(string stateName)
-    {
-        var folder = Path.Combine(root, Uri.EscapeDataString(stateName));
-        if (!Directory.Exists(folder))
-        {
-            yield break;
-        }
-
-        foreach (var typeFolder in Directory.EnumerateDirectories(folder))
-        {
-            var type = Uri.UnescapeDataString(Path.GetFileName(typeFolder));
-            foreach (var file in Directory.EnumerateFiles(typeFolder, "*" + Extension, SearchOption.AllDirectories))
-            {
-                var relative = Path.GetRelativePath(typeFolder, file)[..^Extension.Length];
-                yield return GrainId.Create(type, string.Join('/', relative.Split(Path.DirectorySeparatorChar).Select(Uri.UnescapeDataString)));
-            }
-        }
     }
 
     // One writer of a file at a time (this process owns the folder).
