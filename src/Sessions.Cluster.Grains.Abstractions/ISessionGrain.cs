@@ -17,7 +17,7 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>Appends a batch (SessionStore <c>append</c>, mirrors the SDK's contract: in order, deduplicated by uuid).</summary>
     /// <param name="command">The subpath, entries, fence and idempotency key.</param>
     /// <returns>What was written, the committed length and the store's mtime (epoch ms).</returns>
-    Task<AppendAnswer> Append(AppendCommand command);
+    Task<Core.Storage.AppendResult> Append(AppendCommand command);
 
     /// <summary>Compare-and-swap of the summary sidecar (SessionStore summaries); returns the new version.</summary>
     /// <param name="dataJson">The SDK's opaque <c>SessionSummaryEntry.data</c>, as JSON text.</param>
@@ -41,7 +41,7 @@ public interface ISessionGrain : IGrainWithStringKey
     /// it. A read: it interleaves with a running append instead of queueing behind it.
     /// </summary>
     [AlwaysInterleave]
-    Task<SessionInfoAnswer> GetInfo();
+    Task<Core.Storage.SessionRecord> GetInfo();
 
     /// <summary>
     /// The committed length of a log at this instant (a seeded fork's transcript is written first): the caller reads

@@ -19,7 +19,7 @@ public readonly record struct EntryMessage([property: Id(0)] ReadOnlyMemory<byte
 /// <param name="ExpectedLength">The committed length (bytes) the caller knows; null = append at the end.</param>
 /// <param name="IdempotencyKey">The call's <c>Idempotency-Key</c>; a repeat writes nothing and answers as the first call.</param>
 /// <param name="LastActivity">An imported file's last activity (epoch ms), kept when earlier than now.</param>
-/// <param name="Summary">The summary sidecar to store with the entries (Core's <see cref="Core.Sessions.SummaryWrite"/>), or null.</param>
+/// <param name="Summary">The summary sidecar to store with the entries, or null.</param>
 [GenerateSerializer, Immutable]
 public sealed record AppendCommand(
     [property: Id(0)] string? Subpath,
@@ -27,41 +27,72 @@ public sealed record AppendCommand(
     [property: Id(2)] long? ExpectedLength,
     [property: Id(3)] string? IdempotencyKey,
     [property: Id(4)] long? LastActivity,
-    [property: Id(5)] SummaryWriteMessage? Summary = null);
+    [property: Id(5)] Core.Sessions.SummaryWrite? Summary = null);
 
-/// <summary>The wire shape of Core's <see cref="Core.Sessions.SummaryWrite"/>.</summary>
-/// <param name="DataJson">The folded sidecar data, a JSON object as text.</param>
-/// <param name="ExpectedVersion">The version the fold started from (0: none).</param>
-[GenerateSerializer, Immutable]
-public sealed record SummaryWriteMessage([property: Id(0)] string DataJson, [property: Id(1)] long ExpectedVersion);
+/// <summary>The wire shape of Core's <see cref="Core.Sessions.SummaryWrite"/> (Core stays free of Orleans).</summary>
+[GenerateSerializer]
+public readonly record struct SummaryWriteSurrogate([property: Id(0)] string DataJson, [property: Id(1)] long ExpectedVersion);
 
-/// <summary>The wire shape of Core's <see cref="Core.Sessions.SummaryWriteOutcome"/> (the current sidecar flattened).</summary>
-/// <param name="Stored">True when the caller's fold was stored.</param>
-/// <param name="Version">The sidecar's version now (0: none).</param>
-/// <param name="CurrentMtime">On a conflict, the current sidecar's mtime (epoch ms).</param>
-/// <param name="CurrentDataJson">On a conflict, the current sidecar's data, or null when there is none.</param>
-[GenerateSerializer, Immutable]
-public sealed record SummaryWriteAnswer([property: Id(0)] bool Stored, [property: Id(1)] long Version, [property: Id(2)] long CurrentMtime, [property: Id(3)] string? CurrentDataJson);
-
-/// <summary>The answer of an append (Core's <see cref="AppendResult"/>).</summary>
-[GenerateSerializer, Immutable]
-public sealed record AppendAnswer(
-    [property: Id(0)] int Appended,
-    [property: Id(1)] int Duplicates,
-    [property: Id(2)] long Length,
-    [property: Id(3)] long Mtime,
-    [property: Id(4)] bool Created,
-    [property: Id(5)] long Bytes,
-    [property: Id(6)] SummaryWriteAnswer? Summary = null)
+/// <summary>Converts <see cref="Core.Sessions.SummaryWrite"/> to and from its wire shape.</summary>
+[RegisterConverter]
+public sealed class SummaryWriteConverter : IConverter<Core.Sessions.SummaryWrite, SummaryWriteSurrogate>
 {
-    /// <summary>As Core's result; <paramref name="sessionId"/> names the current sidecar of a conflict.</summary>
-    public AppendResult ToResult(string sessionId) => new(Appended, Duplicates, Length, Mtime, Created, Bytes, Summary is null ? null
-        : new Core.Sessions.SummaryWriteOutcome(Summary.Stored, Summary.Version,
-            Summary.CurrentDataJson is null ? null : new SummaryRecord(sessionId, Summary.CurrentMtime, Summary.CurrentDataJson, Summary.Version)));
+    /// <inheritdoc />
+    public Core.Sessions.SummaryWrite ConvertFromSurrogate(in SummaryWriteSurrogate s) => new(s.DataJson, s.ExpectedVersion);
 
-    /// <summary>From Core's result.</summary>
-    public static AppendAnswer From(AppendResult r) => new(r.Appended, r.Duplicates, r.Length, r.Mtime, r.Created, r.Bytes, r.Summary is not { } s ? null
-        : new SummaryWriteAnswer(s.Stored, s.Version, s.Current?.Mtime ?? 0, s.Current?.DataJson));
+    /// <inheritdoc />
+    public SummaryWriteSurrogate ConvertToSurrogate(in Core.Sessions.SummaryWrite w) => new(w.DataJson, w.ExpectedVersion);
+}
+
+/// <summary>The wire shape of Core's <see cref="AppendResult"/>: the answer of an append, its sidecar outcome flattened.</summary>
+[GenerateSerializer]
+public struct AppendResultSurrogate
+{
+#pragma warning disable CS1591 // The fields mirror AppendResult's and SummaryWriteOutcome's documented properties one to one.
+    [Id(0)] public int Appended;
+    [Id(1)] public int Duplicates;
+    [Id(2)] public long Length;
+    [Id(3)] public long Mtime;
+    [Id(4)] public bool Created;
+    [Id(5)] public long Bytes;
+    [Id(6)] public long PreviousMtime;
+    [Id(7)] public bool HasSummary;
+    [Id(8)] public bool SummaryStored;
+    [Id(9)] public long SummaryVersion;
+    [Id(10)] public SummaryRecord? SummaryCurrent;
+#pragma warning restore CS1591
+}
+
+/// <summary>Converts <see cref="AppendResult"/> to and from its wire shape.</summary>
+[RegisterConverter]
+public sealed class AppendResultConverter : IConverter<AppendResult, AppendResultSurrogate>
+{
+    /// <inheritdoc />
+    public AppendResult ConvertFromSurrogate(in AppendResultSurrogate s) => new(s.Appended, s.Duplicates, s.Length, s.Mtime, s.Created, s.Bytes,
+        s.HasSummary ? new Core.Sessions.SummaryWriteOutcome(s.SummaryStored, s.SummaryVersion, s.SummaryCurrent) : null, s.PreviousMtime);
+
+    /// <inheritdoc />
+    public AppendResultSurrogate ConvertToSurrogate(in AppendResult r) => new()
+    {
+        Appended = r.Appended, Duplicates = r.Duplicates, Length = r.Length, Mtime = r.Mtime, Created = r.Created, Bytes = r.Bytes,
+        PreviousMtime = r.PreviousMtime, HasSummary = r.Summary is not null, SummaryStored = r.Summary?.Stored ?? false,
+        SummaryVersion = r.Summary?.Version ?? 0, SummaryCurrent = r.Summary?.Current,
+    };
+}
+
+/// <summary>The wire shape of Core's <see cref="SummaryRecord"/>.</summary>
+[GenerateSerializer]
+public readonly record struct SummaryRecordSurrogate([property: Id(0)] string SessionId, [property: Id(1)] long Mtime, [property: Id(2)] string DataJson, [property: Id(3)] long Version);
+
+/// <summary>Converts <see cref="SummaryRecord"/> to and from its wire shape.</summary>
+[RegisterConverter]
+public sealed class SummaryRecordConverter : IConverter<SummaryRecord, SummaryRecordSurrogate>
+{
+    /// <inheritdoc />
+    public SummaryRecord ConvertFromSurrogate(in SummaryRecordSurrogate s) => new(s.SessionId, s.Mtime, s.DataJson, s.Version);
+
+    /// <inheritdoc />
+    public SummaryRecordSurrogate ConvertToSurrogate(in SummaryRecord r) => new(r.SessionId, r.Mtime, r.DataJson, r.Version);
 }
 
 /// <summary>
@@ -83,10 +114,6 @@ public sealed record TranscriptView([property: Id(0)] long? Length, [property: I
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record JsonAnswer([property: Id(0)] byte[] Utf8);
-
-/// <summary>A session's catalog row as the grain answers it (Core's <see cref="SessionRecord"/>, converted by <see cref="SessionRecordConverter"/>).</summary>
-[GenerateSerializer, Immutable]
-public sealed record SessionInfoAnswer([property: Id(0)] SessionRecord Record);
 
 /// <summary>The wire shape of Core's <see cref="SessionRecord"/> (Core stays free of Orleans).</summary>
 [GenerateSerializer]

@@ -93,7 +93,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     }
 
     /// <inheritdoc />
-    public async Task<AppendAnswer> Append(AppendCommand command)
+    public async Task<Core.Storage.AppendResult> Append(AppendCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
         var lines = Array.ConvertAll(command.Entries, e => e.ToLine());
@@ -108,7 +108,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         try
         {
             result = await sessions.AppendAsync(_state, command.Subpath, lines, command.ExpectedLength, CancellationToken.None,
-                new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary is { } summary ? new SummaryWrite(summary.DataJson, summary.ExpectedVersion) : null, _mainExists));
+                new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary, _mainExists));
         }
         catch
         {
@@ -127,7 +127,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             _ = reminders.EnsureAsync(_tenant).ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
 
-        return AppendAnswer.From(result);
+        return result;
     }
 
     /// <inheritdoc />
@@ -181,8 +181,8 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     }
 
     /// <inheritdoc />
-    public async Task<SessionInfoAnswer> GetInfo() =>
-        await TrashedAsync() ? throw Trashed() : new(await sessions.GetInfoAsync(_state, CancellationToken.None));
+    public async Task<Core.Storage.SessionRecord> GetInfo() =>
+        await TrashedAsync() ? throw Trashed() : await sessions.GetInfoAsync(_state, CancellationToken.None);
 
     /// <inheritdoc />
     public async Task<TranscriptView> GetView(string? subpath, SiloAddress? caller)

@@ -62,9 +62,8 @@ public sealed class SessionGrains
         // A retry after a lost answer must not write the batch twice: every call carries an idempotency key.
         var command = new AppendCommand(key.Subpath, lines.Select(EntryMessage.From).ToArray(), expectedLength,
             options.IdempotencyKey ?? "node:" + Guid.NewGuid().ToString("N"), options.LastActivity,
-            options.Summary is { } summary ? new SummaryWriteMessage(summary.DataJson, summary.ExpectedVersion) : null);
-        var answer = await CallAsync(tenant, key, g => g.Append(command), cancellationToken).ConfigureAwait(false);
-        return answer.ToResult(key.SessionId);
+            options.Summary);
+        return await CallAsync(tenant, key, g => g.Append(command), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Compare-and-swap of the summary sidecar through the grain.</summary>
@@ -118,7 +117,7 @@ public sealed class SessionGrains
 
     /// <summary>The session's info (mirrors the SDK's getSessionInfo).</summary>
     public async Task<SessionRecord> GetInfoAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
-        (await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetInfo(), cancellationToken).ConfigureAwait(false)).Record;
+        (await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetInfo(), cancellationToken).ConfigureAwait(false));
 
     /// <summary>Creates a session id; an ephemeral session is registered with its grain, the only place it will live.</summary>
     public async Task<string> CreateAsync(string tenant, string projectKey, bool ephemeral, CancellationToken cancellationToken)

@@ -31,7 +31,7 @@ public sealed class EphemeralGrainTests(GrainClusterFixture fixture) : IClassFix
         var views = await Task.WhenAll(silos.Select(s => Grain(s, id).GetView(null, null)));
         Assert.All(views, v => Assert.Equal(views[0].Inline!.Value.ToArray(), v.Inline!.Value.ToArray()));
         Assert.Contains("\"u1\"", Encoding.UTF8.GetString(views[0].Inline!.Value.Span), StringComparison.Ordinal);
-        Assert.Equal("Scratch", (await Grain(silos[2], id).GetInfo()).Record.CustomTitle);
+        Assert.Equal("Scratch", (await Grain(silos[2], id).GetInfo()).CustomTitle);
         Assert.NotNull((await Grain(silos[1], id).GetView("subagents/agent-a", null)).Inline);
         var store = fixture.Cluster.GetSiloServiceProvider(silos[0].SiloAddress).GetRequiredService<ITranscriptStore>();
         Assert.Null(await store.StatAsync(Tenant, new SessionKey(Project, id), CancellationToken.None));

@@ -66,7 +66,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
 
         var view = await Grain(silos[2], forkId).GetView(null, null);
         Assert.True(view.Length > 0);
-        Assert.Equal("left behind", (await Grain(silos[0], forkId).GetInfo()).Record.CustomTitle);
+        Assert.Equal("left behind", (await Grain(silos[0], forkId).GetInfo()).CustomTitle);
         Assert.Empty(await SeedsAsync(silos[0], parent, forkId));
         await NoLongerNotedAsync(silos[0], forkId);
         Assert.Equal(ExpectedFork(await ReadAsync(silos[0], parent), parent, cut, "left behind", await ReadAsync(silos[0], forkId)), Normalize(await ReadAsync(silos[0], forkId)));
@@ -86,7 +86,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
 
         Assert.True(await Grain(silos[2], parent).Delete(null, "test"));
         Assert.Null(await Store(silos[0]).StatAsync(Tenant, new SessionKey(Project, parent), CancellationToken.None));
-        Assert.Equal("parent title (fork)", (await Grain(silos[0], forkId).GetInfo()).Record.CustomTitle);
+        Assert.Equal("parent title (fork)", (await Grain(silos[0], forkId).GetInfo()).CustomTitle);
         Assert.Equal(ExpectedFork(bytes, parent, cut, null, await ReadAsync(silos[0], forkId), "parent title"), Normalize(await ReadAsync(silos[0], forkId)));
         Assert.Empty(await SeedsAsync(silos[0], parent, forkId));
     }
@@ -126,7 +126,7 @@ public sealed partial class ForkGrainTests(GrainClusterFixture fixture) : IClass
         var views = await Task.WhenAll(silos.Select(s => Grain(s, forkId).GetView(null, null)));
         Assert.All(views, v => Assert.True(v.Inline is { Length: > 0 } inline && inline.Span.SequenceEqual(views[0].Inline!.Value.Span)));
         Assert.Null(await Store(silos[0]).StatAsync(Tenant, new SessionKey(Project, forkId), CancellationToken.None));
-        Assert.Equal("scratch", (await Grain(silos[2], forkId).GetInfo()).Record.CustomTitle);
+        Assert.Equal("scratch", (await Grain(silos[2], forkId).GetInfo()).CustomTitle);
     }
 
     [Fact]

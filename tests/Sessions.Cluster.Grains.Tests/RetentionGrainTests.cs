@@ -162,7 +162,7 @@ public sealed class RetentionGrainTests(GrainClusterFixture fixture) : IClassFix
         await Grain(tenant, id, silos[2]).Restore("test");
         Assert.Equal(2, (await Grain(tenant, id, silos[1]).ListSubkeys()).Length);
         Assert.Equal(before, await SnapshotAsync(tenant, id));
-        var info = (await grain.GetInfo()).Record;
+        var info = (await grain.GetInfo());
         Assert.Equal(("Design review", "keep-an-eye"), (info.CustomTitle, info.Tag));
 
         // Expired again; the grace period (7 days) ends; the purge removes everything, audited once.

@@ -118,7 +118,7 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         await grain.Rename("A title");
         await grain.Tag("blue");
         await grain.Append(new AppendCommand("subagents/agent-x", [Entry(sessionId, "s1")], null, null, null));
-        var info = (await grain.GetInfo()).Record;
+        var info = (await grain.GetInfo());
         var view = await grain.GetView(null, null);
         var subView = await grain.GetView("subagents/agent-x", null);
         Assert.True(cluster.TryGetGrainContext(grain.GetGrainId(), out var context), "the grain is active somewhere");
@@ -127,7 +127,7 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         await cluster.StopSiloAsync(cluster.Silos.First(s => s.SiloAddress == host));
         var other = fixture.FactoryOf(cluster.Silos.First(s => s.SiloAddress != host)).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
 
-        Assert.Equal(info, (await other.GetInfo()).Record);
+        Assert.Equal(info, (await other.GetInfo()));
         Assert.Equal(view.Length, (await other.GetView(null, null)).Length);
         Assert.Equal(subView.Length, (await other.GetView("subagents/agent-x", null)).Length);
         Assert.True(cluster.TryGetGrainContext(grain.GetGrainId(), out var rebuilt));
@@ -137,7 +137,7 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         var next = await other.Append(new AppendCommand(null, [Entry(sessionId, "u2"), Entry(sessionId, "u3")], null, null, null));
         Assert.Equal(1, next.Appended);
         Assert.Equal(1, next.Duplicates);
-        Assert.Equal("A title", (await other.GetInfo()).Record.CustomTitle);
+        Assert.Equal("A title", (await other.GetInfo()).CustomTitle);
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         async Task<string> AnswersFrom(int silo)
         {
             var grain = Grain(silo);
-            var info = (await grain.GetInfo()).Record;
+            var info = (await grain.GetInfo());
             var messages = Encoding.UTF8.GetString((await grain.GetMessages(null, false, 0, null)).Utf8);
             var subagent = Encoding.UTF8.GetString((await grain.GetSubagentMessages("x", 0, null)).Utf8);
             var context = Encoding.UTF8.GetString((await grain.GetContext(null)).Utf8);
@@ -180,7 +180,7 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         Assert.Equal((0, 2), (replay.Appended, replay.Duplicates));
         var next = await Grain(2).Append(new AppendCommand(null, [Entry(sessionId, "u3")], null, null, null));
         Assert.Equal(1, next.Appended);
-        Assert.Equal("A title", (await Grain(0).GetInfo()).Record.CustomTitle);
+        Assert.Equal("A title", (await Grain(0).GetInfo()).CustomTitle);
     }
 
     [Fact]

@@ -89,11 +89,11 @@ public sealed class SessionGrainsRetryTests
             Calls++;
             if (Calls <= _failures)
             {
-                return Task.FromException<SessionInfoAnswer>(_error);
+                return Task.FromException<SessionRecord>(_error);
             }
 
             return targetMethod!.Name == nameof(ISessionGrain.GetInfo)
-                ? Task.FromResult(new SessionInfoAnswer(new SessionRecord { Tenant = "acme", ProjectKey = "proj", SessionId = "s1", Mtime = 1, Size = 1, Listed = true }))
+                ? Task.FromResult(new SessionRecord { Tenant = "acme", ProjectKey = "proj", SessionId = "s1", Mtime = 1, Size = 1, Listed = true })
                 : throw new NotSupportedException(targetMethod.Name);
         }
     }

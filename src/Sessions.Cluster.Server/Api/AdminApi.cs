@@ -14,13 +14,13 @@ internal static class AdminApi
             .WithSummary("Rebuild the tenant's catalog rows from its transcripts.");
 
         routes.MapGet("/v1/sessions/{sessionId}", async (HttpContext http, string sessionId, SessionQueries queries, CancellationToken ct) =>
-            TypedResults.Ok((await queries.FindAsync(RequestContext.Tenant(http), sessionId, ct).ConfigureAwait(false)).Select(SessionInfoDto.From).ToList()))
+            TypedResults.Ok((await queries.FindAsync(RequestContext.Tenant(http), sessionId, ct).ConfigureAwait(false)).Select(WireContracts.Info).ToList()))
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("Find a session id in every project key of the tenant (an empty list when unknown).");
 
         routes.MapGet("/v1/sessions", async (HttpContext http, string q, int? limit, SessionQueries queries, CancellationToken ct) =>
-            TypedResults.Ok(new SessionsApi.SessionList((await queries.SearchAsync(RequestContext.Tenant(http), q, limit ?? 50, ct).ConfigureAwait(false)).Select(SessionInfoDto.From).ToList(), null)))
+            TypedResults.Ok(new Client.SessionList((await queries.SearchAsync(RequestContext.Tenant(http), q, limit ?? 50, ct).ConfigureAwait(false)).Select(WireContracts.Info).ToList(), null)))
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("Search every project of the tenant: title, summary, first prompt or tag containing q (case-insensitive), or an id starting with q; newest first.");
@@ -28,7 +28,7 @@ internal static class AdminApi
         routes.MapGet("/v1/search", async (HttpContext http, string q, string? project, int? limit, string? cursor, SessionQueries queries, CancellationToken ct) =>
         {
             var (hits, next) = await queries.SearchContentAsync(RequestContext.Tenant(http), q, project, limit ?? 20, cursor, ct).ConfigureAwait(false);
-            return TypedResults.Ok(new SearchResults([.. hits.Select(SearchResult.From)], next));
+            return TypedResults.Ok(new Client.SearchResults([.. hits.Select(WireContracts.Found)], next));
         })
             .WithTags("Sessions")
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
@@ -44,17 +44,6 @@ internal static class AdminApi
             .RequireAuthorization(Auth.SessionsClaims.ReadOrWritePolicy)
             .WithSummary("The tenant's projects: project key, session count, last activity (epoch ms) and the cwd of the most recent session.");
     }
-}
-
-/// <summary>A page of content search results.</summary>
-/// <param name="Results">Sessions, most relevant first.</param>
-/// <param name="NextCursor">The next page's cursor, or null after the last.</param>
-internal sealed record SearchResults(List<SearchResult> Results, string? NextCursor);
-
-/// <summary>A session found by content search, with its best matching messages.</summary>
-internal sealed record SearchResult(SessionInfoDto Session, double Rank, List<Core.Search.MessageHit> Messages)
-{
-    public static SearchResult From(Core.Search.SearchHit hit) => new(SessionInfoDto.From(hit.Session), hit.Rank, [.. hit.Messages]);
 }
 
 /// <summary>Answer of a reindex: catalog rows rebuilt.</summary>

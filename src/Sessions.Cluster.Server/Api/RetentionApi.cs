@@ -26,7 +26,7 @@ internal static class RetentionApi
         admin.MapGet("/preview", async (HttpContext http, int? limit, RetentionService retention, CancellationToken ct) =>
         {
             var preview = await retention.PreviewAsync(RequestContext.Tenant(http), limit ?? 1000, ct).ConfigureAwait(false);
-            return TypedResults.Ok(new RetentionPreviewDto(preview.CleanupPeriodDays, preview.Cutoff, preview.Sessions.Select(SessionInfoDto.From).ToList()));
+            return TypedResults.Ok(new RetentionPreviewDto(preview.CleanupPeriodDays, preview.Cutoff, preview.Sessions.Select(WireContracts.Info).ToList()));
         }).WithSummary("Dry run: the sessions a sweep would delete now, oldest first.");
 
         admin.MapPost("/sweep", async (HttpContext http, SessionGrains grains, CancellationToken ct) =>
@@ -94,4 +94,4 @@ internal sealed record TrashedSessionDto(string ProjectKey, string SessionId, st
 }
 
 /// <summary>Dry run of a sweep: the policy, the cut-off (epoch ms) and the sessions that would go, oldest first.</summary>
-internal sealed record RetentionPreviewDto(int CleanupPeriodDays, long Cutoff, List<SessionInfoDto> Sessions);
+internal sealed record RetentionPreviewDto(int CleanupPeriodDays, long Cutoff, List<Client.SessionInfo> Sessions);

@@ -9,11 +9,12 @@ namespace Sessions.Cluster.Server.Api;
 /// <see cref="RenderRow"/> renders one listing row the same way, for the catalog to store beside the row.
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(SessionsApi.SessionList))]
-[JsonSerializable(typeof(SessionInfoDto))]
-[JsonSerializable(typeof(SearchResults))]
+[JsonSerializable(typeof(Client.SessionList))]
+[JsonSerializable(typeof(Client.SessionInfo))]
+[JsonSerializable(typeof(Client.SearchResults))]
+[JsonSerializable(typeof(Client.AppendResult))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext
 {
     /// <summary>A catalog row as the listing's JSON object (UTF-8), exactly as the listing endpoint writes it.</summary>
-    public static byte[] RenderRow(Core.Storage.SessionRecord row) => JsonSerializer.SerializeToUtf8Bytes(Api.SessionInfoDto.From(row), Default.SessionInfoDto);
+    public static byte[] RenderRow(Core.Storage.SessionRecord row) => JsonSerializer.SerializeToUtf8Bytes(WireContracts.Info(row), Default.SessionInfo);
 }

@@ -27,7 +27,7 @@ internal static class SessionStoreApi
             var (lines, summary) = EntryParser.ParseAppend(body, limits);
             var options = new AppendOptions(IdempotencyKeyOf(http.Request), lastActivity is > 0 ? lastActivity : null, summary);
             var result = await grains.AppendAsync(RequestContext.Tenant(http), key, lines, expectedLength, options, ct).ConfigureAwait(false);
-            return TypedResults.Ok(AppendResponse.From(result));
+            return TypedResults.Ok(WireContracts.Append(result));
         }).DocumentsJsonBody<List<System.Text.Json.Nodes.JsonObject>>()
             .WithSummary("Append entries (SessionStore.append): in order, deduplicated by uuid, optionally fenced by expectedLength.")
         .WithDescription("The body is a JSON array of entries, or {\"entries\": [...], \"summary\": {\"version\": n, \"data\": {...}}}: the entries plus " +
@@ -120,7 +120,7 @@ internal static class SessionStoreApi
             {
                 // The answer carries the current sidecar, so the caller's next fold needs no read.
                 var current = await grains.Sessions.GetSummaryAsync(tenant, new SessionKey(projectKey, sessionId), ct).ConfigureAwait(false);
-                throw new ConflictException(e.Code, e.Message, e.Expected, e.Actual) { Current = current is null ? null : AppendResponse.SummaryNode(current) };
+                throw new ConflictException(e.Code, e.Message, e.Expected, e.Actual) { Current = current is null ? null : WireContracts.SummaryNode(current) };
             }
 
             http.Response.Headers.ETag = $"\"{version}\"";

@@ -19,7 +19,7 @@ internal static class SessionsApi
 
         group.MapGet("", async (HttpContext http, string projectKey, int? limit, string? cursor, string? tag, string? q, SessionQueries queries, CancellationToken ct) =>
         {
-            // Rows come rendered (as SessionInfoDto): stored with the catalog's rows, or rendered for this page.
+            // Rows come rendered (as the client's SessionInfo): stored with the catalog's rows, or rendered for this page.
             var page = await queries.ListRenderedAsync(RequestContext.Tenant(http), projectKey, new SessionQuery(limit ?? 100, cursor, tag, q), ServerJsonContext.RenderRow, ct).ConfigureAwait(false);
             http.Response.ContentType = "application/json; charset=utf-8";
             await using var writer = new Utf8JsonWriter(http.Response.BodyWriter);
@@ -38,7 +38,7 @@ internal static class SessionsApi
 
             writer.WriteEndObject();
             await writer.FlushAsync(ct).ConfigureAwait(false);
-        }).Produces<SessionList>().WithSummary("List sessions newest first (the SDK's listSessions), with limit, cursor, tag and text (q) filters.");
+        }).Produces<Client.SessionList>().WithSummary("List sessions newest first (the SDK's listSessions), with limit, cursor, tag and text (q) filters.");
 
         group.MapPost("", async (HttpContext http, string projectKey, SessionGrains grains, CancellationToken ct) =>
         {
@@ -49,11 +49,11 @@ internal static class SessionsApi
             .WithSummary("Create a session id (UUID); ephemeral sessions live in their grain's memory only and are never persisted.");
 
         group.MapGet("/latest", async (HttpContext http, string projectKey, SessionQueries queries, CancellationToken ct) =>
-            TypedResults.Ok(SessionInfoDto.From(await queries.GetLatestAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))))
+            TypedResults.Ok(WireContracts.Info(await queries.GetLatestAsync(RequestContext.Tenant(http), projectKey, ct).ConfigureAwait(false))))
             .WithSummary("Continue: the most recent non-sidechain session of the project.");
 
         group.MapGet("/{sessionId}", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
-            TypedResults.Ok(SessionInfoDto.From(await grains.GetInfoAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false))))
+            TypedResults.Ok(WireContracts.Info(await grains.GetInfoAsync(RequestContext.Tenant(http), projectKey, sessionId, ct).ConfigureAwait(false))))
             .WithSummary("Session info (the SDK's getSessionInfo).");
 
         group.MapGet("/{sessionId}/messages", async (HttpContext http, string projectKey, string sessionId, int? limit, int? offset, bool? includeSystemMessages, string? subpath, SessionGrains grains, CancellationToken ct) =>
@@ -136,24 +136,4 @@ internal static class SessionsApi
 
     internal sealed record ForkResult(string SessionId);
 
-    internal sealed record SessionList(List<SessionInfoDto> Sessions, string? NextCursor);
-}
-
-/// <summary>The SDK's <c>SDKSessionInfo</c> shape (times in epoch ms), plus the project key and fork parent.</summary>
-internal sealed record SessionInfoDto(
-    string SessionId,
-    string Summary,
-    long LastModified,
-    long FileSize,
-    string? CustomTitle,
-    string? FirstPrompt,
-    string? GitBranch,
-    string? Cwd,
-    string? Tag,
-    long? CreatedAt,
-    string ProjectKey,
-    string? ForkedFrom)
-{
-    public static SessionInfoDto From(SessionRecord r) =>
-        new(r.SessionId, r.Summary ?? "", r.Mtime, r.Size, r.CustomTitle, r.FirstPrompt, r.GitBranch, r.Cwd, r.Tag, r.CreatedAt, r.ProjectKey, r.ParentSessionId);
 }
