@@ -4,7 +4,8 @@ namespace Sessions.Cluster.Core;
 /// Validation of tenant names, project keys, session ids and subpaths as safe storage keys (DESIGN.md §4).
 /// Keys become folder and file names (and blob names), so each segment must not be able to escape its parent:
 /// no <c>/</c>, <c>\</c>, <c>..</c>, NUL or other control characters, no <c>%</c> (so no percent-encoded slash
-/// can be smuggled through a URL), and a bounded length. Keys are never required to be UUIDs.
+/// can be smuggled through a URL), and a bounded length. Keys are never required to be UUIDs. A
+/// <see cref="SessionKey"/> checks its parts with these rules when it is made.
 /// </summary>
 public static class KeyRules
 {
@@ -20,22 +21,13 @@ public static class KeyRules
     /// <summary>Most segments a subpath may have.</summary>
     public const int MaxSubpathSegments = 8;
 
-    /// <summary>Throws <see cref="InvalidKeyException"/> unless <paramref name="key"/> is a safe key.</summary>
-    /// <exception cref="InvalidKeyException">A part of the key is empty, too long, or contains a forbidden character or segment.</exception>
-    public static void Validate(SessionKey key)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ValidateSegment("projectKey", key.ProjectKey, MaxProjectKeyLength);
-        ValidateSegment("sessionId", key.SessionId, MaxSessionIdLength);
-        if (key.Subpath is not null)
-        {
-            ValidateSubpath(key.Subpath);
-        }
-    }
-
     /// <summary>Validates a tenant name: the same rules as a project key segment, at most 64 characters.</summary>
     /// <exception cref="InvalidKeyException">The tenant name is not a safe key.</exception>
     public static void ValidateTenant(string tenant) => ValidateSegment("tenant", tenant, 64);
+
+    /// <summary>Validates a session id alone (a lookup by id in any project).</summary>
+    /// <exception cref="InvalidKeyException">The session id is not a safe key.</exception>
+    public static void ValidateSessionId(string sessionId) => ValidateSegment("sessionId", sessionId, MaxSessionIdLength);
 
     /// <summary>Validates a project key alone (for listings).</summary>
     /// <exception cref="InvalidKeyException">The project key is not a safe key.</exception>

@@ -13,7 +13,8 @@ public static class SessionGrainKey
     public static string Format(string tenant, string projectKey, string sessionId)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(new SessionKey(projectKey, sessionId));
+        KeyRules.ValidateProjectKey(projectKey);
+        KeyRules.ValidateSessionId(sessionId);
         return $"{tenant}/{projectKey}/{sessionId}";
     }
 

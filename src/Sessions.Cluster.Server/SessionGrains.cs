@@ -164,12 +164,12 @@ public sealed class SessionGrains
     private LogViewSource ViewsOf(string tenant) => async (key, ct) =>
         (await CallAsync(tenant, key, g => g.GetView(key.Subpath, _silo), ct).ConfigureAwait(false)).ToLogView();
 
-    // One grain call: key validated first (a bad key is a 400, not a grain), faults rethrown as the Core errors they
-    // carry, unavailable silos retried within the budget.
+    // One grain call: the tenant validated first (a bad key is a 400, not a grain; a SessionKey is valid once made),
+    // faults rethrown as the Core errors they carry, unavailable silos retried within the budget.
     private async Task<T> CallAsync<T>(string tenant, SessionKey key, Func<ISessionGrain, Task<T>> call, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(key);
+        ArgumentNullException.ThrowIfNull(key);
         var grain = _grains.GetGrain<ISessionGrain>(SessionGrainKey.Format(tenant, key.ProjectKey, key.SessionId));
         return await RunAsync(() => call(grain), cancellationToken).ConfigureAwait(false);
     }

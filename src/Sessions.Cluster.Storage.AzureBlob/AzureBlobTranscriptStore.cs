@@ -129,7 +129,8 @@ internal sealed class AzureBlobTranscriptStore : ITranscriptStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        KeyRules.Validate(new SessionKey(projectKey, sessionId));
+        KeyRules.ValidateProjectKey(projectKey);
+        KeyRules.ValidateSessionId(sessionId);
         var folder = $"{tenant}/{projectKey}/{sessionId}/";
         var result = new List<string>();
         await foreach (var item in _client.ListAsync(folder, null, cancellationToken).ConfigureAwait(false))
@@ -154,8 +155,9 @@ internal sealed class AzureBlobTranscriptStore : ITranscriptStore
             var parts = item.Name[prefix.Length..].Split('/');
             if (parts.Length == 2 && parts[1].EndsWith(Extension, StringComparison.Ordinal))
             {
-                var key = new SessionKey(parts[0], parts[1][..^Extension.Length]);
-                if (await StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is { } stat)
+                // A blob no key can name (written by another tool) is not a session of ours.
+                if (SessionKey.TryCreate(parts[0], parts[1][..^Extension.Length], out var key)
+                    && await StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is { } stat)
                 {
                     yield return stat;
                 }
@@ -179,7 +181,7 @@ internal sealed class AzureBlobTranscriptStore : ITranscriptStore
     public static string BlobName(string tenant, SessionKey key)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(key);
+        ArgumentNullException.ThrowIfNull(key);
         return key.Subpath is null
             ? $"{tenant}/{key.ProjectKey}/{key.SessionId}{Extension}"
             : $"{tenant}/{key.ProjectKey}/{key.SessionId}/{key.Subpath}{Extension}";

@@ -91,8 +91,9 @@ internal sealed class FileSystemTranscriptStore : ITranscriptStore
             foreach (var file in Directory.EnumerateFiles(projectDir, "*" + Extension, SearchOption.TopDirectoryOnly))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var key = new SessionKey(projectKey, Path.GetFileName(file)[..^Extension.Length]);
-                if (await StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is { } stat)
+                // A file no key can name (placed by hand) is not a session of ours.
+                if (SessionKey.TryCreate(projectKey, Path.GetFileName(file)[..^Extension.Length], out var key)
+                    && await StatAsync(tenant, key, cancellationToken).ConfigureAwait(false) is { } stat)
                 {
                     yield return stat;
                 }
@@ -110,11 +111,11 @@ internal sealed class FileSystemTranscriptStore : ITranscriptStore
         }
     }
 
-    /// <summary>Absolute path of a log. The key must already be valid (<see cref="KeyRules"/>); the result is checked to stay under the root.</summary>
+    /// <summary>Absolute path of a log (a <see cref="SessionKey"/> is safe by construction); the result is checked to stay under the root.</summary>
     public string PathOf(string tenant, SessionKey key)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(key);
+        ArgumentNullException.ThrowIfNull(key);
         var path = key.Subpath is null
             ? Path.Combine(_root, tenant, key.ProjectKey, key.SessionId + Extension)
             : Path.Combine(SessionFolder(tenant, key.ProjectKey, key.SessionId), key.Subpath.Replace('/', Path.DirectorySeparatorChar) + Extension);

@@ -10,8 +10,13 @@ public sealed class KeyRulesTests
     [InlineData("proj", "sess", null)]
     [InlineData("-home-USER-projects-spotter", "4d5611e5-241a-462a-8d15-5122611a9569", "subagents/agent-a2898e3")]
     [InlineData("tenant.project", "s_1", "subagents/agent-acompact-946d2b")]
-    public void Validate_SdkStyleKeys_AreAccepted(string projectKey, string sessionId, string? subpath) =>
-        KeyRules.Validate(new SessionKey(projectKey, sessionId, subpath));
+    public void Validate_SdkStyleKeys_AreAccepted(string projectKey, string sessionId, string? subpath)
+    {
+        var key = new SessionKey(projectKey, sessionId, subpath);
+        Assert.Equal((projectKey, sessionId, subpath), (key.ProjectKey, key.SessionId, key.Subpath));
+        Assert.True(SessionKey.TryCreate(projectKey, sessionId, out var main));
+        Assert.Equal(key.Main, main);
+    }
 
     [Theory]
     [InlineData("", "s", null)]
@@ -31,9 +36,16 @@ public sealed class KeyRulesTests
     [InlineData("p", "s", "trailing/")]
     public void Validate_UnsafeKeys_ThrowInvalidKeyWithAMessage(string projectKey, string sessionId, string? subpath)
     {
-        var ex = Assert.Throws<InvalidKeyException>(() => KeyRules.Validate(new SessionKey(projectKey, sessionId, subpath)));
+        var ex = Assert.Throws<InvalidKeyException>(() => new SessionKey(projectKey, sessionId, subpath));
         Assert.Equal("invalid_key", ex.Code);
         Assert.False(string.IsNullOrWhiteSpace(ex.Message));
+        // No other way to make the key gets past the rules: not `with`, not TryCreate.
+        var valid = new SessionKey("p", "s");
+        Assert.Throws<InvalidKeyException>(() => valid with { ProjectKey = projectKey, SessionId = sessionId, Subpath = subpath });
+        if (subpath is null)
+        {
+            Assert.False(SessionKey.TryCreate(projectKey, sessionId, out _));
+        }
     }
 
     [Fact]

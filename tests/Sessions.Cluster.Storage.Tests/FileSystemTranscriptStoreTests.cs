@@ -16,6 +16,23 @@ public sealed class FileSystemTranscriptStoreTests : TranscriptStoreConformance,
     protected override ITranscriptStore Store => _store;
 
     [Fact]
+    public async Task ListMainTranscripts_SkipsFilesNoKeyCanName()
+    {
+        var key = new SessionKey("p", "named");
+        await _store.AppendAsync("odd", key, [Line("a")], null, CancellationToken.None);
+        // Placed by hand beside it: names that are not safe keys (a '..' inside, a trailing dot before the extension).
+        await File.WriteAllTextAsync(Path.Combine(_root, "odd", "p", "a..b.jsonl"), "{}\n");
+        await File.WriteAllTextAsync(Path.Combine(_root, "odd", "p", "x..jsonl"), "{}\n");
+        var mains = new List<SessionKey>();
+        await foreach (var stat in _store.ListMainTranscriptsAsync("odd", CancellationToken.None))
+        {
+            mains.Add(stat.Key);
+        }
+
+        Assert.Equal([key], mains);
+    }
+
+    [Fact]
     public async Task Layout_MirrorsClaudeCode()
     {
         await _store.AppendAsync("acme", new SessionKey("-home-me-app", "s1"), [Line("a")], null, CancellationToken.None);

@@ -43,7 +43,8 @@ public sealed class RetentionService(ISessionCatalog catalog, TimeProvider timeP
     public async Task HoldAsync(string tenant, string projectKey, string sessionId, string? reason, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(new SessionKey(projectKey, sessionId));
+        KeyRules.ValidateProjectKey(projectKey);
+        KeyRules.ValidateSessionId(sessionId);
         if (await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is null)
         {
             throw new NotFoundException("session_not_found", $"Session '{sessionId}' was not found in project '{projectKey}'.");
@@ -57,7 +58,8 @@ public sealed class RetentionService(ISessionCatalog catalog, TimeProvider timeP
     public async Task ReleaseHoldAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(new SessionKey(projectKey, sessionId));
+        KeyRules.ValidateProjectKey(projectKey);
+        KeyRules.ValidateSessionId(sessionId);
         if (!await catalog.RemoveHoldAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false))
         {
             throw new NotFoundException("hold_not_found", $"Session '{sessionId}' has no hold.");

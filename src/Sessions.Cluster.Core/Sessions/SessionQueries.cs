@@ -98,7 +98,7 @@ public sealed class SessionQueries(ISessionCatalog catalog)
     public Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(new SessionKey("lookup", sessionId));
+        KeyRules.ValidateSessionId(sessionId);
         return catalog.FindAsync(tenant, sessionId, cancellationToken);
     }
 

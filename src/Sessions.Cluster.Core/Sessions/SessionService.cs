@@ -47,7 +47,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     internal async Task<AppendResult> AppendAsync(SessionState session, string? subpath, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(session);
-        KeyRules.Validate(session.Key(subpath));
+        _ = session.Key(subpath); // an unsafe subpath throws here, before anything else
         if (options?.IdempotencyKey is { } idempotencyKey)
         {
             return await session.Answers.RunOnceAsync(subpath, idempotencyKey, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
@@ -243,7 +243,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     public async Task<LogView> GetViewAsync(SessionState session, string? subpath, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        KeyRules.Validate(session.Key(subpath));
+        _ = session.Key(subpath); // an unsafe subpath throws here, before anything else
         var log = session.Log(subpath);
         var stat = await log.StatAsync(cancellationToken).ConfigureAwait(false);
         if (stat is null || !session.Ephemeral)
@@ -331,7 +331,6 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     {
         ArgumentNullException.ThrowIfNull(session);
         var key = session.Key(subpath);
-        KeyRules.Validate(key);
         var log = session.Log(subpath);
         if (key.IsMain)
         {
@@ -638,10 +637,11 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return buffer.ToArray();
     }
 
+    // The tenant is checked here; a SessionKey was checked when it was made.
     private static void Validate(string tenant, SessionKey key)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(key);
+        ArgumentNullException.ThrowIfNull(key);
     }
 
     private static NotFoundException SessionNotFound(SessionKey key) =>

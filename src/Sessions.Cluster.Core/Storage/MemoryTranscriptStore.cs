@@ -16,7 +16,7 @@ public sealed class MemoryTranscriptStore(TimeProvider timeProvider) : ITranscri
     public ITranscriptLog Open(string tenant, SessionKey key)
     {
         KeyRules.ValidateTenant(tenant);
-        KeyRules.Validate(key);
+        ArgumentNullException.ThrowIfNull(key);
         return new MemoryLog(this, tenant, key);
     }
 

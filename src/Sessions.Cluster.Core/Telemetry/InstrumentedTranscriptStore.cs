@@ -22,11 +22,11 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
 
     /// <inheritdoc />
     public Task<IReadOnlyList<string>> ListSubpathsAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
-        MeasureAsync("list_subpaths", tenant, new SessionKey(projectKey, sessionId), () => inner.ListSubpathsAsync(tenant, projectKey, sessionId, cancellationToken));
+        MeasureAsync("list_subpaths", tenant, $"{projectKey}/{sessionId}", () => inner.ListSubpathsAsync(tenant, projectKey, sessionId, cancellationToken));
 
     /// <inheritdoc />
     public Task<int> DeleteTenantAsync(string tenant, CancellationToken cancellationToken) =>
-        MeasureAsync("delete_tenant", tenant, new SessionKey("*", "*"), () => inner.DeleteTenantAsync(tenant, cancellationToken));
+        MeasureAsync("delete_tenant", tenant, "*", () => inner.DeleteTenantAsync(tenant, cancellationToken));
 
     /// <inheritdoc />
     public IAsyncEnumerable<TranscriptStat> ListMainTranscriptsAsync(string tenant, CancellationToken cancellationToken) => inner.ListMainTranscriptsAsync(tenant, cancellationToken);
@@ -46,7 +46,7 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
         return result;
     }
 
-    private async Task<T> MeasureAsync<T>(string operation, string tenant, SessionKey key, Func<Task<T>> call)
+    private async Task<T> MeasureAsync<T>(string operation, string tenant, object key, Func<Task<T>> call)
     {
         using var activity = SessionsTelemetry.ActivitySource.StartActivity($"storage {operation}", ActivityKind.Client);
         activity?.SetTag("sessions.backend", backend);

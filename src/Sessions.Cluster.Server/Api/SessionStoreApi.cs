@@ -21,7 +21,6 @@ internal static class SessionStoreApi
         group.MapPost("/sessions/{sessionId}/entries", async (HttpContext http, string projectKey, string sessionId, string? subpath, long? expectedLength, long? lastActivity, SessionGrains grains, CancellationToken ct) =>
         {
             var key = new SessionKey(projectKey, sessionId, subpath);
-            KeyRules.Validate(key);
             var limits = grains.Sessions.Limits;
             var body = await RequestContext.ReadBodyAsync(http.Request, limits, ct).ConfigureAwait(false);
             var (lines, summary) = EntryParser.ParseAppend(body, limits);
