@@ -50,6 +50,12 @@ public sealed class SessionsOptions
     /// <summary>An ephemeral session unused this long is gone (1 h).</summary>
     public TimeSpan EphemeralIdle { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Content search: index what sessions say (true, default). False keeps no message text in the catalog and
+    /// <c>GET /v1/search</c> answers 404 <c>content_search_off</c>.
+    /// </summary>
+    public bool IndexContent { get; set; } = true;
+
     /// <summary>Largest log a session grain keeps in memory once read, in bytes; null: 32 MiB in a cluster, 0 (off) embedded.</summary>
     public long? HotTranscriptBytes { get; set; }
 

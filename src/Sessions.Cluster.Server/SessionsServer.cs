@@ -68,8 +68,9 @@ public static partial class SessionsServer
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(new BodyBudget(limits.MaxBodyBytesInFlight));
         builder.Services.AddSingleton(sp => new SessionService(sp.GetRequiredService<ITranscriptStore>(), sp.GetRequiredService<ISessionCatalog>(),
-            sp.GetRequiredService<StoreClock>().Time, limits, sp.GetRequiredService<TenantService>(), sp.GetRequiredService<ITenantDirectory>()));
-        builder.Services.AddSingleton(sp => new SessionQueries(sp.GetRequiredService<ISessionCatalog>()));
+            sp.GetRequiredService<StoreClock>().Time, limits, sp.GetRequiredService<TenantService>(), sp.GetRequiredService<ITenantDirectory>())
+        { IndexContent = options.IndexContent });
+        builder.Services.AddSingleton(sp => new SessionQueries(sp.GetRequiredService<ISessionCatalog>()) { ContentSearch = options.IndexContent });
         builder.Services.AddSingleton<SessionGrains>();
         builder.Services.AddSingleton<TenantGrainStates>();
         // A cluster's transcripts are a network away: its grains keep hot logs in memory (embedded files are local).

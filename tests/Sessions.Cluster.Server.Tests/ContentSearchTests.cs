@@ -1,5 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Sessions.Cluster.Core.Search;
+using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 
 namespace Sessions.Cluster.Server.Tests;
@@ -129,6 +134,37 @@ public sealed class ContentSearchTests(ServerFixture server) : IClassFixture<Ser
         {
             using var response = await http.GetAsync("v1/search?q=" + Uri.EscapeDataString(q));
             Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"{q}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Fact]
+    public async Task WithContentIndexingOff_NoMessageTextIsKept_AndSearchSaysSo()
+    {
+        var app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", Sessions.Cluster.Testing.RepoPaths.TempDir("search-off"),
+            "--Sessions:IndexContent", "false", "--Logging:LogLevel:Default", "Warning"]);
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            using var http = new HttpClient { BaseAddress = new Uri(address + "/") };
+            await AppendAsync(http, "proj", Guid.NewGuid().ToString(), Said("o1", "the okapi is private"));
+            using (var reindex = await http.PostAsync("v1/admin/reindex", null))
+            {
+                Assert.True(reindex.IsSuccessStatusCode, await reindex.Content.ReadAsStringAsync());
+            }
+
+            // Five times the index queue's gathering delay (100 ms): anything queued would be written by now.
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            var catalog = app.Services.GetRequiredService<ISessionCatalog>();
+            Assert.Empty(await catalog.SearchMessagesAsync("default", SearchQuery.Parse("okapi"), null, 10, 0, CancellationToken.None));
+            using var response = await http.GetAsync("v1/search?q=okapi");
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("content_search_off", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["code"]!.GetValue<string>());
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
         }
     }
 }

@@ -13,6 +13,9 @@ namespace Sessions.Cluster.Core.Sessions;
 /// <param name="catalog">The catalog.</param>
 public sealed class SessionQueries(ISessionCatalog catalog)
 {
+    /// <summary>Whether content search answers (true, the default); false when the server indexes no content (<see cref="SessionService.IndexContent"/>).</summary>
+    public bool ContentSearch { get; init; } = true;
+
     /// <summary>SessionStore <c>listSessions</c>: (sessionId, mtime) of main transcripts only.</summary>
     public async IAsyncEnumerable<(string SessionId, long Mtime)> ListSessionMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -129,6 +132,11 @@ public sealed class SessionQueries(ISessionCatalog catalog)
         if (projectKey is not null)
         {
             KeyRules.ValidateProjectKey(projectKey);
+        }
+
+        if (!ContentSearch)
+        {
+            throw new NotFoundException("content_search_off", "Content search is off on this server (Sessions:IndexContent is false); GET /v1/sessions?q=… searches titles, prompts and tags.");
         }
 
         var query = SearchQuery.Parse(text);
