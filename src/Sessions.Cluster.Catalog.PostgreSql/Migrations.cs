@@ -137,5 +137,9 @@ internal static class Migrations
             CREATE POLICY tenant_isolation ON unfinished_forks
                 USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
             """),
+        (10, "how far each session's messages are indexed, so a start finds what a lost index queue left out", """
+            ALTER TABLE sessions ADD COLUMN indexed_size bigint NOT NULL DEFAULT 0;
+            UPDATE sessions SET indexed_size = size;
+            """),
     ];
 }

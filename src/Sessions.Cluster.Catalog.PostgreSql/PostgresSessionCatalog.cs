@@ -249,16 +249,13 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     }
 
     /// <inheritdoc />
-    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
+    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        if (messages.Count == 0)
-        {
-            return;
-        }
-
-        // One statement for the batch (the rows as arrays, unnested), only for a session the catalog has.
+        // One statement for the batch (the rows as arrays, unnested), only for a session the catalog has; the row
+        // notes how far its messages are indexed.
         await using var cmd = await CommandAsync(tenant, """
+            WITH p AS (UPDATE sessions SET indexed_size = GREATEST(indexed_size, $8) WHERE tenant = $1 AND project_key = $2 AND session_id = $3)
             INSERT INTO message_text (tenant, project_key, session_id, uuid, role, ts, text)
             SELECT $1, $2, $3, u, r, t, x FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[]) AS m(u, r, t, x)
             WHERE EXISTS (SELECT 1 FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3)
@@ -270,7 +267,23 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         cmd.Parameters.Add(new NpgsqlParameter { Value = messages.Select(m => m.Role).ToArray() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = messages.Select(m => m.Timestamp).ToArray() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = messages.Select(m => (string)PgValue(m.Text)!).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = indexedLength });
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionKey>> ListUnindexedAsync(string tenant, int limit, CancellationToken cancellationToken)
+    {
+        await using var cmd = await CommandAsync(tenant, "SELECT project_key, session_id FROM sessions WHERE tenant = $1 AND indexed_size < size ORDER BY mtime DESC LIMIT $2", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, limit);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var keys = new List<SessionKey>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(new SessionKey(reader.GetString(0), reader.GetString(1)));
+        }
+
+        return keys;
     }
 
     /// <inheritdoc />

@@ -145,6 +145,11 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             PRIMARY KEY (tenant, project_key, fork_id)
         ) WITHOUT ROWID;
         """,
+        // 11: how far each session's messages are indexed, so a start finds what a lost index queue left out.
+        """
+        ALTER TABLE sessions ADD COLUMN indexed_size INTEGER NOT NULL DEFAULT 0;
+        UPDATE sessions SET indexed_size = size;
+        """,
     ];
 
     private const string Columns = CatalogRows.SessionColumns;
@@ -480,14 +485,9 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
-    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
+    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        if (messages.Count == 0)
-        {
-            return;
-        }
-
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
@@ -508,7 +508,31 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        await using var progress = connection.CreateCommand();
+        progress.Transaction = tx;
+        progress.CommandText = "UPDATE sessions SET indexed_size = max(indexed_size, @length) WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        AddKey(progress, tenant, projectKey, sessionId);
+        progress.Parameters.AddWithValue("@length", indexedLength);
+        await progress.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionKey>> ListUnindexedAsync(string tenant, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT project_key, session_id FROM sessions WHERE tenant = @tenant AND indexed_size < size ORDER BY mtime DESC LIMIT @limit;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var keys = new List<SessionKey>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(new SessionKey(reader.GetString(0), reader.GetString(1)));
+        }
+
+        return keys;
     }
 
     /// <inheritdoc />

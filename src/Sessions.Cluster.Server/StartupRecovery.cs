@@ -17,6 +17,8 @@ internal sealed record RecoveryOptions(string? CleanStopMarker);
 /// <item>every mode: forks whose seed is persisted but whose transcript a silo's death kept from being written are
 /// asked to finish (<see cref="ISessionGrain.FinishFork"/>, for each fork the catalog notes unfinished, then its parent
 /// told, <see cref="ISessionGrain.ForkWritten"/>), so they show in listings without waiting for their first use;</item>
+/// <item>every mode: sessions whose transcript grew past the content index (an index write queued behind an append and
+/// lost with its process) are indexed (<see cref="SessionService.CatchUpIndexAsync"/>);</item>
 /// <item>every mode: each tenant's retention reminder is registered unless it exists (<see cref="TenantReminders"/>); the
 /// embedded silo keeps reminders in memory, so this is what brings them back after a restart.</item>
 /// </list>
@@ -69,6 +71,11 @@ internal sealed partial class StartupRecovery(
                 {
                     LogReconciled(logger, refreshed, tenant);
                 }
+
+                if (await sessions.CatchUpIndexAsync(tenant, stoppingToken).ConfigureAwait(false) is > 0 and var indexed)
+                {
+                    LogIndexed(logger, indexed, tenant);
+                }
             }
 
             var forks = 0;
@@ -103,6 +110,9 @@ internal sealed partial class StartupRecovery(
 
     [LoggerMessage(EventId = 3200, Level = LogLevel.Warning, Message = "The last stop was not clean: refreshed {Count} catalog rows of tenant {Tenant} from their transcripts")]
     private static partial void LogReconciled(ILogger logger, int count, string tenant);
+
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Information, Message = "Indexed {Count} sessions of tenant {Tenant} whose content index was behind their transcript")]
+    private static partial void LogIndexed(ILogger logger, int count, string tenant);
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Finished {Count} forks the catalog noted unfinished")]
     private static partial void LogForksWritten(ILogger logger, int count);

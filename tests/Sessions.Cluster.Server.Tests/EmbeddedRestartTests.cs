@@ -94,6 +94,36 @@ public sealed class EmbeddedRestartTests
     }
 
     [Fact]
+    public async Task MessagesTheIndexMissed_AreIndexedByTheNextStart()
+    {
+        // What a process that died with index writes queued leaves: rows whose transcripts are past their index (here
+        // made by a run that indexes nothing), then a start that indexes.
+        var data = RepoPaths.TempDir("restart-index");
+        var session = Guid.NewGuid().ToString();
+        var entry = "{\"type\":\"user\",\"uuid\":\"" + Guid.NewGuid() + "\",\"timestamp\":\"2026-12-01T10:00:00.000Z\",\"message\":{\"role\":\"user\",\"content\":\"the narwhal plan\"}}";
+        await using (var first = await StartAsync(data, "--Sessions:IndexContent", "false"))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(first.Http, HttpMethod.Post, $"v1/projects/p/sessions/{session}/entries", "[" + entry + "]")).Item1);
+        }
+
+        await using var second = await StartAsync(data);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var (status, found) = await Calls.SendAsync(second.Http, HttpMethod.Get, "v1/search?q=narwhal");
+            Assert.Equal(HttpStatusCode.OK, status);
+            if (found!["results"]!.AsArray().Any(r => r!["session"]!["sessionId"]!.GetValue<string>() == session))
+            {
+                break;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+
+        Assert.Empty(await second.App.Services.GetRequiredService<ISessionCatalog>().ListUnindexedAsync("default", 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ErasingATenant_ClearsItsForkSeeds()
     {
         var data = RepoPaths.TempDir("erase-seeds");

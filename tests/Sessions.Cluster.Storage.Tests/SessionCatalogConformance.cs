@@ -93,6 +93,28 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IndexedLength_IsKeptPerRow_AsItsLargest_AndRowsPastItAreListed()
+    {
+        await Catalog.UpsertAsync(Row("ix", "p", "behind", 1, size: 300), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("ix", "p", "caught-up", 2, size: 200), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("ix-other", "p", "elsewhere", 3, size: 100), CancellationToken.None);
+        Assert.Equal([new SessionKey("p", "caught-up"), new SessionKey("p", "behind")], await Catalog.ListUnindexedAsync("ix", 10, CancellationToken.None));
+
+        // A batch without messages still moves the mark; a smaller (older) length never moves it back.
+        await Catalog.IndexMessagesAsync("ix", "p", "caught-up", [], 200, CancellationToken.None);
+        await Catalog.IndexMessagesAsync("ix", "p", "behind", [new IndexedMessage("b1", "user", 1000, "words")], 250, CancellationToken.None);
+        await Catalog.IndexMessagesAsync("ix", "p", "behind", [], 100, CancellationToken.None);
+        Assert.Equal([new SessionKey("p", "behind")], await Catalog.ListUnindexedAsync("ix", 10, CancellationToken.None));
+        await Catalog.IndexMessagesAsync("ix", "p", "behind", [], 300, CancellationToken.None);
+        Assert.Empty(await Catalog.ListUnindexedAsync("ix", 10, CancellationToken.None));
+
+        // The transcript grows (its row with it): behind again until indexed.
+        await Catalog.UpsertAsync(Row("ix", "p", "behind", 4, size: 400), CancellationToken.None);
+        Assert.Equal([new SessionKey("p", "behind")], await Catalog.ListUnindexedAsync("ix", 1, CancellationToken.None));
+        Assert.Single(await Catalog.ListUnindexedAsync("ix-other", 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ContentSearch_RanksSessionsByTheirMessages_WithMarkedSnippets_InOneTenant_AndForgetsWhatGoes()
     {
         await Catalog.InitializeAsync(CancellationToken.None);
@@ -100,7 +122,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         async Task Session(string tenant, string pk, string sid, params IndexedMessage[] messages)
         {
             await Catalog.UpsertAsync(Row(tenant, pk, sid, 10), CancellationToken.None);
-            await Catalog.IndexMessagesAsync(tenant, pk, sid, messages, CancellationToken.None);
+            await Catalog.IndexMessagesAsync(tenant, pk, sid, messages, 10, CancellationToken.None);
         }
 
         async Task<List<string>> Find(string tenant, string q, string? pk = null, int limit = 10, int offset = 0) =>
@@ -111,7 +133,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         await Session("cs", "b", "other", M("o1", "A test of the build on macOS"));
         await Session("other-tenant", "a", "secret", M("s1", "flaky test with a secret word zebra"));
         // No row: nothing is indexed (a session being deleted while its last append is indexed).
-        await Catalog.IndexMessagesAsync("cs", "a", "gone", [M("g1", "flaky zebra")], CancellationToken.None);
+        await Catalog.IndexMessagesAsync("cs", "a", "gone", [M("g1", "flaky zebra")], 10, CancellationToken.None);
 
         Assert.Equal(["flaky", "other", "parser"], (await Find("cs", "test")).Order(StringComparer.Ordinal));
         var flaky = Assert.Single(await Catalog.SearchMessagesAsync("cs", SearchQuery.Parse("FLAKY test"), null, 10, 0, CancellationToken.None));
@@ -141,7 +163,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
 
         // Re-indexing a message replaces its words; trashed sessions are not found until restored; deleted and
         // purged ones are forgotten, as is an erased tenant.
-        await Catalog.IndexMessagesAsync("cs", "a", "flaky", [M("f1", "now about giraffes")], CancellationToken.None);
+        await Catalog.IndexMessagesAsync("cs", "a", "flaky", [M("f1", "now about giraffes")], 10, CancellationToken.None);
         Assert.Equal(["flaky"], await Find("cs", "giraffes"));
         Assert.Equal(["flaky"], await Find("cs", "flaky"));
         Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("cs", "a", "flaky", 10, 10, 5000, null), "silo", CancellationToken.None));

@@ -80,6 +80,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         if (Wants("search"))
         {
             await new ContentSearch(this, sessionCount).RunAsync(nofsync);
+            await IndexingCostAsync(nofsync, batches);
         }
 
         if (Wants("hook"))
@@ -457,6 +458,31 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         }
 
         return config;
+    }
+
+    // What content indexing costs an append (issue 24: with it on ≥ 0.95× the throughput with it off): the 3 MB session
+    // replayed into a node that indexes and one that does not (Sessions:IndexContent=false), both without fsync so the
+    // disk's sync does not hide the difference; three rounds, alternating, a new session each time.
+    private async Task IndexingCostAsync(Node indexing, List<List<string>> batches)
+    {
+        await using var plain = await NodeAsync(["--Sessions:DataDir", RepoPaths.TempDir("bench-noindex"), "--Sessions:FlushToDisk", "false", "--Sessions:IndexContent", "false"]);
+        var entries = batches.Sum(b => b.Count);
+        using var on = indexing.Client();
+        using var off = plain.Client();
+        var onMs = new List<double>();
+        var offMs = new List<double>();
+        for (var round = 0; round < 3; round++)
+        {
+            var session = Guid.NewGuid().ToString();
+            offMs.Add((await ReplayAsync(batches, batch => off.AppendLinesAsync("bench-index", session, null, batch, null, CancellationToken.None))).Ms);
+            onMs.Add((await ReplayAsync(batches, batch => on.AppendLinesAsync("bench-index", session, null, batch, null, CancellationToken.None))).Ms);
+        }
+
+        double Rate(double ms) => entries / (ms / 1000);
+        var ratio = Stats.Median(offMs) / Stats.Median(onMs);
+        Add("append, 1 session, content indexing on (FlushToDisk=false), embedded",
+            $"{Rate(Stats.Median(onMs)):N0} entries/s (rounds {Rate(onMs.Max()):N0}–{Rate(onMs.Min()):N0})",
+            $"indexing off {Rate(Stats.Median(offMs)):N0} entries/s (rounds {Rate(offMs.Max()):N0}–{Rate(offMs.Min()):N0})", ratio, "≥ 0.95× with it off", ratio >= 0.95);
     }
 
     internal static Task ImportProjectAsync(SessionsClient client, string config, string projectKey) =>

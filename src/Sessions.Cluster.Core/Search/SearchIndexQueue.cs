@@ -8,8 +8,10 @@ namespace Sessions.Cluster.Core.Search;
 /// <summary>
 /// Writes the content search's index behind the appends: appended batches are queued (nothing is parsed or written on
 /// the append's path) and one worker, every <see cref="Delay"/>, parses what came and indexes it a session at a time, so
-/// a busy node writes the index in a few larger batches instead of once per append. What is queued when the process
-/// stops, or over <see cref="Capacity"/> batches, is not indexed until <c>reindex</c> (the catalog is derived data).
+/// a busy node writes the index in a few larger batches instead of once per append. Each write notes how far the
+/// session's messages are indexed (its transcript's length), so what is queued when the process dies, over
+/// <see cref="Capacity"/> batches or lost to a catalog error is found again: the next start indexes every session whose
+/// transcript grew past its index (<see cref="Sessions.SessionService.CatchUpIndexAsync"/>), as <c>reindex</c> does.
 /// </summary>
 internal sealed class SearchIndexQueue
 {
@@ -19,8 +21,8 @@ internal sealed class SearchIndexQueue
     /// <summary>How long the worker gathers batches before it writes them.</summary>
     public static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(100);
 
-    private readonly Channel<(string Tenant, SessionKey Key, IReadOnlyList<TranscriptLine> Lines)> _queue =
-        Channel.CreateBounded<(string, SessionKey, IReadOnlyList<TranscriptLine>)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<(string Tenant, SessionKey Key, IReadOnlyList<TranscriptLine> Lines, long Length)> _queue =
+        Channel.CreateBounded<(string, SessionKey, IReadOnlyList<TranscriptLine>, long)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
     private readonly ISessionCatalog _catalog;
 
@@ -30,31 +32,28 @@ internal sealed class SearchIndexQueue
         _ = Task.Run(RunAsync);
     }
 
-    /// <summary>Queues a main transcript's appended lines.</summary>
-    public void Add(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines) => _queue.Writer.TryWrite((tenant, key, lines));
+    /// <summary>Queues a main transcript's appended lines and its length (bytes) after them.</summary>
+    public void Add(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long length) => _queue.Writer.TryWrite((tenant, key, lines, length));
 
     private async Task RunAsync()
     {
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             await Task.Delay(Delay).ConfigureAwait(false);
-            var sessions = new Dictionary<(string Tenant, string ProjectKey, string SessionId), List<IndexedMessage>>();
+            var sessions = new Dictionary<(string Tenant, string ProjectKey, string SessionId), (List<IndexedMessage> Messages, long Length)>();
             while (_queue.Reader.TryRead(out var batch))
             {
                 var id = (batch.Tenant, batch.Key.ProjectKey, batch.Key.SessionId);
-                if (!sessions.TryGetValue(id, out var messages))
-                {
-                    sessions[id] = messages = [];
-                }
-
+                var messages = sessions.TryGetValue(id, out var gathered) ? gathered.Messages : [];
+                sessions[id] = (messages, Math.Max(gathered.Length, batch.Length));
                 messages.AddRange(batch.Lines.Select(l => JsJson.Parse(l.Json.Span) as JsonObject).OfType<JsonObject>().Select(MessageText.Of).OfType<IndexedMessage>());
             }
 
-            foreach (var ((tenant, projectKey, sessionId), messages) in sessions)
+            foreach (var ((tenant, projectKey, sessionId), (messages, length)) in sessions)
             {
                 try
                 {
-                    await _catalog.IndexMessagesAsync(tenant, projectKey, sessionId, messages, CancellationToken.None).ConfigureAwait(false);
+                    await _catalog.IndexMessagesAsync(tenant, projectKey, sessionId, messages, length, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {

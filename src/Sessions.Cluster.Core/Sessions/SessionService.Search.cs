@@ -18,11 +18,51 @@ public sealed partial class SessionService
     /// The content search follows a main transcript's appends off the append's path: the batch is queued once the
     /// append is acknowledged and its row written, and indexed behind it (<see cref="SearchIndexQueue"/>).
     /// </summary>
-    private void IndexLater(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines)
+    private void IndexLater(string tenant, SessionKey key, IReadOnlyList<TranscriptLine> lines, long length)
     {
         if (IndexContent)
         {
-            _index.Value.Add(tenant, key, lines);
+            _index.Value.Add(tenant, key, lines, length);
+        }
+    }
+
+    /// <summary>
+    /// Indexes every session of <paramref name="tenant"/> whose transcript grew past what the content index holds (an
+    /// index write lost with the process that queued it), a thousand at a time; nothing when content indexing is off.
+    /// </summary>
+    /// <returns>How many sessions were indexed.</returns>
+    /// <exception cref="InvalidKeyException">The tenant name is not safe.</exception>
+    public async Task<int> CatchUpIndexAsync(string tenant, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        if (!IndexContent)
+        {
+            return 0;
+        }
+
+        var count = 0;
+        var tried = new HashSet<SessionKey>();
+        while (true)
+        {
+            var behind = await catalog.ListUnindexedAsync(tenant, 1000, cancellationToken).ConfigureAwait(false);
+            var fresh = behind.Where(tried.Add).ToList();
+            if (fresh.Count == 0)
+            {
+                return count;
+            }
+
+            foreach (var key in fresh)
+            {
+                try
+                {
+                    await IndexTranscriptAsync(tenant, key, cancellationToken).ConfigureAwait(false);
+                    count++;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // This session waits for the next start or a reindex; the others go on.
+                }
+            }
         }
     }
 
@@ -35,6 +75,6 @@ public sealed partial class SessionService
         }
 
         var bytes = await ReadRangeAsync(store, tenant, key, 0, stat.Length, cancellationToken).ConfigureAwait(false);
-        await catalog.IndexMessagesAsync(tenant, key.ProjectKey, key.SessionId, MessageText.Of(bytes), cancellationToken).ConfigureAwait(false);
+        await catalog.IndexMessagesAsync(tenant, key.ProjectKey, key.SessionId, MessageText.Of(bytes), stat.Length, cancellationToken).ConfigureAwait(false);
     }
 }

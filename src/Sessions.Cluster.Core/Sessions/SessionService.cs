@@ -112,7 +112,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         if (key.IsMain && !session.Ephemeral && result.Appended > 0)
         {
             // After the row: the index keeps messages of sessions the catalog has.
-            IndexLater(session.Tenant, key, lines);
+            IndexLater(session.Tenant, key, lines, result.Length);
         }
 
         return result;

@@ -70,7 +70,20 @@ public interface ISessionCatalog
     /// (<see cref="Search.MessageText"/>); nothing for a session without a row. Removed with the session (delete, purge,
     /// tenant erasure); hidden while it is in the trash or unlisted.
     /// </summary>
-    Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<Search.IndexedMessage> messages, CancellationToken cancellationToken);
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="projectKey">The session's project key.</param>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="messages">The messages' text (may be empty: the batch held none).</param>
+    /// <param name="indexedLength">The main transcript's length (bytes) these messages bring the index up to; the row
+    /// keeps the largest one given, so a row whose size is past it has messages the index lacks (<see cref="ListUnindexedAsync"/>).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<Search.IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sessions of <paramref name="tenant"/> whose transcript has grown past what the content index holds (an index
+    /// write queued behind an append was lost with its process), at most <paramref name="limit"/>, as main keys.
+    /// </summary>
+    Task<IReadOnlyList<SessionKey>> ListUnindexedAsync(string tenant, int limit, CancellationToken cancellationToken);
 
     /// <summary>
     /// Content search: the tenant's listed sessions (of one project when <paramref name="projectKey"/> is given) whose

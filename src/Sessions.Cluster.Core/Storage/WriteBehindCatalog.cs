@@ -234,10 +234,18 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
 
     /// <inheritdoc />
     /// <remarks>Rows held back are written first: the index only keeps messages of sessions the catalog has.</remarks>
-    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<Search.IndexedMessage> messages, CancellationToken cancellationToken)
+    public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<Search.IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-        await inner.IndexMessagesAsync(tenant, projectKey, sessionId, messages, cancellationToken).ConfigureAwait(false);
+        await inner.IndexMessagesAsync(tenant, projectKey, sessionId, messages, indexedLength, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Rows held back are written first: their sizes are what the index is compared with.</remarks>
+    public async Task<IReadOnlyList<SessionKey>> ListUnindexedAsync(string tenant, int limit, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.ListUnindexedAsync(tenant, limit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
