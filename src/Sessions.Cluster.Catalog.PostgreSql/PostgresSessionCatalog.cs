@@ -227,7 +227,15 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, """
+        // One round trip, one implicit transaction: the row is locked first, so an index write of this session either
+        // finished before (and the deletes below, with a snapshot taken after the lock, see its messages) or waits and
+        // then finds no row (IndexMessagesAsync inserts only under a share lock of a row that still exists).
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        var scope = new NpgsqlBatchCommand("SELECT set_config('sessions.tenant', $1, false)");
+        scope.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        var lockRow = new NpgsqlBatchCommand("SELECT 1 FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 FOR UPDATE");
+        var delete = new NpgsqlBatchCommand("""
             WITH s AS (DELETE FROM summaries WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
             i AS (DELETE FROM append_intents WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
             x AS (DELETE FROM message_text WHERE tenant = $1 AND project_key = $2 AND session_id = $3),
@@ -235,9 +243,29 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             t AS (DELETE FROM trash WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1),
             d AS (DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING 1)
             SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM d)
-            """, cancellationToken).ConfigureAwait(false);
-        Add(cmd, tenant, projectKey, sessionId);
-        return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is long n && n > 0;
+            """);
+        foreach (var command in new[] { lockRow, delete })
+        {
+            foreach (var v in new[] { tenant, projectKey, sessionId })
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = v });
+            }
+        }
+
+        batch.BatchCommands.Add(scope);
+        batch.BatchCommands.Add(lockRow);
+        batch.BatchCommands.Add(delete);
+        try
+        {
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetInt64(0) > 0;
+        }
+        catch (NpgsqlException ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex);
+        }
     }
 
     /// <inheritdoc />
@@ -252,13 +280,14 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        // One statement for the batch (the rows as arrays, unnested), only for a session the catalog has; the row
-        // notes how far its messages are indexed.
+        // One statement for the batch (the rows as arrays, unnested), only for a session the catalog has, under a lock
+        // of its row (a delete of the session waits for it, or it for the delete: see DeleteAsync); the row notes how
+        // far its messages are indexed.
         await using var cmd = await CommandAsync(tenant, """
             WITH p AS (UPDATE sessions SET indexed_size = GREATEST(indexed_size, $8) WHERE tenant = $1 AND project_key = $2 AND session_id = $3)
             INSERT INTO message_text (tenant, project_key, session_id, uuid, role, ts, text)
             SELECT $1, $2, $3, u, r, t, x FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[]) AS m(u, r, t, x)
-            WHERE EXISTS (SELECT 1 FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3)
+            WHERE EXISTS (SELECT 1 FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 FOR KEY SHARE)
             ON CONFLICT (tenant, project_key, session_id, uuid) DO UPDATE SET role = excluded.role, ts = excluded.ts, text = excluded.text
             WHERE message_text.text IS DISTINCT FROM excluded.text
             """, cancellationToken).ConfigureAwait(false);

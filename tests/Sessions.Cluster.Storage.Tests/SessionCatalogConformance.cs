@@ -93,6 +93,27 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnIndexWriteRacingTheSessionsDelete_LeavesNoWordsBehind_ForASessionMadeAgainWithItsId()
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            var sid = $"race-{i}";
+            await Catalog.UpsertAsync(Row("race", "p", sid, 1), CancellationToken.None);
+            var messages = Enumerable.Range(0, 50).Select(n => new IndexedMessage($"u{n}", "user", 1000, $"leftover{i} message {n}")).ToList();
+            await Task.WhenAll(
+                Task.Run(() => Catalog.IndexMessagesAsync("race", "p", sid, messages, 10, CancellationToken.None)),
+                Task.Run(() => Catalog.DeleteAsync("race", "p", sid, CancellationToken.None)));
+            await Catalog.UpsertAsync(Row("race", "p", sid, 2), CancellationToken.None);
+            var found = await Catalog.SearchMessagesAsync("race", SearchQuery.Parse($"leftover{i}"), null, 10, 0, CancellationToken.None);
+            if (found.Count > 0)
+            {
+                // Indexed after the delete, not before it: the words would belong to a session that never said them.
+                Assert.Fail($"round {i}: a deleted session's words outlived it");
+            }
+        }
+    }
+
+    [Fact]
     public async Task IndexedLength_IsKeptPerRow_AsItsLargest_AndRowsPastItAreListed()
     {
         await Catalog.UpsertAsync(Row("ix", "p", "behind", 1, size: 300), CancellationToken.None);
