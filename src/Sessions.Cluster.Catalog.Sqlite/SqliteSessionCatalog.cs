@@ -458,8 +458,12 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
+        // One transaction: an index write of this session comes wholly before (its messages are deleted here) or after
+        // (it finds no row and inserts nothing), never between the statements.
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = """
             DELETE FROM summaries WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
             DELETE FROM holds WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;
@@ -471,17 +475,22 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@pk", projectKey);
         cmd.Parameters.AddWithValue("@sid", sessionId);
-        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        var removed = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return removed;
     }
 
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "DELETE FROM summaries WHERE tenant = @tenant; DELETE FROM append_intents WHERE tenant = @tenant; DELETE FROM unfinished_forks WHERE tenant = @tenant; DELETE FROM messages WHERE tenant = @tenant; DELETE FROM holds WHERE tenant = @tenant; DELETE FROM trash WHERE tenant = @tenant; DELETE FROM sessions WHERE tenant = @tenant;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
