@@ -337,26 +337,33 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
                 SELECT h.*, r.best, row_number() OVER (PARTITION BY h.project_key, h.session_id ORDER BY h.score DESC, h.uuid) AS n
                 FROM hits h JOIN ranked r ON r.project_key = h.project_key AND r.session_id = h.session_id
             )
-            SELECT top.project_key, top.session_id, top.uuid, top.role, top.ts,
+            SELECT {{SearchRowColumns}}, top.uuid, top.role, top.ts,
                    ts_headline('simple', top.text, q.q, 'StartSel={{SearchHit.Mark}}, StopSel={{SearchHit.Mark}}, MaxWords=24, MinWords=8, HighlightAll=false'),
                    top.best
-            FROM top CROSS JOIN q WHERE top.n <= {{SearchHit.MessagesPerSession}}
+            FROM top CROSS JOIN q
+            JOIN sessions s ON s.tenant = $1 AND s.project_key = top.project_key AND s.session_id = top.session_id
+            WHERE top.n <= {{SearchHit.MessagesPerSession}}
             ORDER BY top.best DESC, top.project_key, top.session_id, top.n
             """, cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant, TsQuery(query), projectKey, limit, offset);
-        var found = new List<(string ProjectKey, string SessionId, double Rank, List<MessageHit> Messages)>();
+        // Each session's row comes with its messages (one round trip, not one more per session found).
+        var hits = new List<SearchHit>();
+        List<MessageHit>? messages = null;
+        const int first = 15;
         try
         {
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var (pk, sid) = (reader.GetString(0), reader.GetString(1));
-                if (found.Count == 0 || found[^1].ProjectKey != pk || found[^1].SessionId != sid)
+                var (pk, sid) = (reader.GetString(1), reader.GetString(2));
+                if (hits.Count == 0 || hits[^1].Session.ProjectKey != pk || hits[^1].Session.SessionId != sid)
                 {
-                    found.Add((pk, sid, reader.GetFloat(6), []));
+                    messages = [];
+                    hits.Add(new SearchHit(CatalogRows.Session(reader), reader.GetFloat(first + 4), messages));
                 }
 
-                found[^1].Messages.Add(new MessageHit(reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.GetString(5)));
+                messages!.Add(new MessageHit(reader.GetString(first), reader.GetString(first + 1),
+                    reader.IsDBNull(first + 2) ? null : reader.GetInt64(first + 2), reader.GetString(first + 3)));
             }
         }
         catch (NpgsqlException ex) when (IsOutage(ex))
@@ -364,17 +371,11 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             throw Unavailable(ex);
         }
 
-        var hits = new List<SearchHit>(found.Count);
-        foreach (var (pk, sid, rank, messages) in found)
-        {
-            if (await GetAsync(tenant, pk, sid, cancellationToken).ConfigureAwait(false) is { } row)
-            {
-                hits.Add(new SearchHit(row, rank, messages));
-            }
-        }
-
         return hits;
     }
+
+    // The session row's columns (CatalogRows.SessionColumns, 15 of them) of the search's final join, in that order.
+    private static readonly string SearchRowColumns = string.Join(", ", Columns.Split(", ").Select(c => "s." + c));
 
     // The query as a tsquery: a phrase's words joined by <->, alternatives by |, groups and exclusions by &. Words are
     // letters and digits only, so none is read as an operator.

@@ -81,6 +81,10 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         {
             await new ContentSearch(this, sessionCount).RunAsync(nofsync);
             await IndexingCostAsync(nofsync, batches);
+            await using var azurite = await AzuriteServer.StartNewAsync();
+            await using var postgres = await PostgresServer.StartNewAsync();
+            await using var cluster = await ClusterNodeAsync(azurite, await postgres.CreateDatabaseAsync("search"));
+            await new ContentSearch(this, sessionCount).RunAsync(cluster, "cluster");
         }
 
         if (Wants("hook"))
@@ -249,9 +253,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         await using var azurite = await AzuriteServer.StartNewAsync();
         await using var postgres = await PostgresServer.StartNewAsync();
         var db = await postgres.CreateDatabaseAsync("bench");
-        await using var node = await NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString, "--Sessions:Postgres:ConnectionString", db,
-            "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--Sessions:Orleans:GatewayPort", "0",
-            "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1"]);
+        await using var node = await ClusterNodeAsync(azurite, db);
         using var client = node.Client();
         var entries = batches.Sum(b => b.Count);
         var (oursMs, oursLat) = await ReplayAsync(batches, batch => client.AppendLinesAsync("bench", "one", null, batch, null, CancellationToken.None));
@@ -488,6 +490,12 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
     internal static Task ImportProjectAsync(SessionsClient client, string config, string projectKey) =>
         Parallel.ForEachAsync(Directory.EnumerateFiles(Path.Combine(config, "projects", "big-project")), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, _) =>
             await ImportAsync(client, file, projectKey, Path.GetFileNameWithoutExtension(file)));
+
+    /// <summary>Starts a one-node cluster in this process over this Azurite and PostgreSQL database.</summary>
+    internal static Task<Node> ClusterNodeAsync(AzuriteServer azurite, string database) =>
+        NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString, "--Sessions:Postgres:ConnectionString", database,
+            "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture), "--Sessions:Orleans:GatewayPort", "0",
+            "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1"]);
 
     /// <summary>Starts a server in this process with these arguments (and, when given, this store clock).</summary>
     internal static async Task<Node> NodeAsync(string[] args, TimeProvider? clock = null)
