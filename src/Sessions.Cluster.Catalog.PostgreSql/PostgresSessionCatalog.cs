@@ -322,12 +322,13 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var cmd = await CommandAsync(tenant, $$"""
-            WITH q AS (SELECT to_tsquery('simple', $2) AS q),
-            hits AS (
-                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, m.text, ts_rank(m.tsv, q.q) AS score
-                FROM message_text m CROSS JOIN q
+            -- The query is written where it is matched (not joined in from a CTE), so the planner sees how few rows it
+            -- matches and lets the GIN index drive the join; through a join it scanned every message of the tenant.
+            WITH hits AS (
+                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, m.text, ts_rank(m.tsv, to_tsquery('simple', $2)) AS score
+                FROM message_text m
                 JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed
-                WHERE m.tenant = $1 AND m.tsv @@ q.q AND ($3::text IS NULL OR m.project_key = $3)
+                WHERE m.tenant = $1 AND m.tsv @@ to_tsquery('simple', $2) AND ($3::text IS NULL OR m.project_key = $3)
             ),
             ranked AS (
                 SELECT project_key, session_id, max(score) AS best FROM hits GROUP BY project_key, session_id
@@ -338,9 +339,9 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
                 FROM hits h JOIN ranked r ON r.project_key = h.project_key AND r.session_id = h.session_id
             )
             SELECT {{SearchRowColumns}}, top.uuid, top.role, top.ts,
-                   ts_headline('simple', top.text, q.q, 'StartSel={{SearchHit.Mark}}, StopSel={{SearchHit.Mark}}, MaxWords=24, MinWords=8, HighlightAll=false'),
+                   ts_headline('simple', top.text, to_tsquery('simple', $2), 'StartSel={{SearchHit.Mark}}, StopSel={{SearchHit.Mark}}, MaxWords=24, MinWords=8, HighlightAll=false'),
                    top.best
-            FROM top CROSS JOIN q
+            FROM top
             JOIN sessions s ON s.tenant = $1 AND s.project_key = top.project_key AND s.session_id = top.session_id
             WHERE top.n <= {{SearchHit.MessagesPerSession}}
             ORDER BY top.best DESC, top.project_key, top.session_id, top.n

@@ -54,7 +54,12 @@ public static class TranscriptModelBuilder
     /// <summary>Longest text, input, result or raw line shown inline, in characters; the rest is in the JSONL download.</summary>
     public const int MaxShownChars = 64 * 1024;
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, MaxDepth = EntryLimits.MaxEnvelopeDepth };
+    // Indented, and written as a person reads it: quotes, '<', '&' and non-ASCII text as themselves, not as \u escapes
+    // (the page HTML-encodes what it shows, so nothing here reaches the markup unencoded).
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true, MaxDepth = EntryLimits.MaxEnvelopeDepth, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     private static readonly HashSet<string> ImageTypes = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -237,7 +242,32 @@ public static class TranscriptModelBuilder
         _ => Cut(Json(content)),
     };
 
-    private static string Json(JsonNode? node) => node is null ? "null" : node.ToJsonString(Indented);
+    // A node as indented JSON a person reads; a character that is invisible or reorders text (Links.IsHidden: bidi
+    // controls, zero-width and other format characters) stays a \uXXXX escape, so a tool input cannot pass for
+    // another. Outside strings the writer puts only spaces and newlines, which stay.
+    private static string Json(JsonNode? node)
+    {
+        var json = node is null ? "null" : node.ToJsonString(Indented);
+        if (!json.Any(c => c is not ('\n' or '\r') && Components.Links.IsHidden(c)))
+        {
+            return json;
+        }
+
+        var shown = new System.Text.StringBuilder(json.Length + 16);
+        foreach (var c in json)
+        {
+            if (c is not ('\n' or '\r') && Components.Links.IsHidden(c))
+            {
+                shown.Append("\\u").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                shown.Append(c);
+            }
+        }
+
+        return shown.ToString();
+    }
 
     private static string Cut(string text) =>
         text.Length <= MaxShownChars ? text : string.Concat(text.AsSpan(0, MaxShownChars), $"\n… ({text.Length - MaxShownChars:N0} more characters: download the JSONL for all of it)");

@@ -12,6 +12,27 @@ public sealed class TranscriptModelTests
         new() { ["type"] = type, ["uuid"] = uuid, ["message"] = new JsonObject { ["role"] = type, ["content"] = content } };
 
     [Fact]
+    public void ToolInputs_ReadAsText_WithoutUnicodeEscapes()
+    {
+        var input = new JsonObject { ["command"] = "make && ./run \"fast\" < in.txt", ["note"] = "café ✓", ["file"] = "Inv\u202Eexe.fdp\u200B" };
+        var messages = new List<JsonObject>
+        {
+            Message("assistant", "a1", new JsonArray(new JsonObject { ["type"] = "tool_use", ["id"] = "toolu_1", ["name"] = "Bash", ["input"] = input })),
+        };
+        var transcript = Encoding.UTF8.GetBytes("""{"type":"assistant","uuid":"a1","message":{"role":"assistant","content":[]}}""" + "\n");
+
+        var call = Assert.IsType<ToolCallBlock>(Assert.Single(TranscriptModelBuilder.Build(messages, transcript, 0, 100).Messages).Blocks[0]);
+
+        Assert.Contains("make && ./run \\\"fast\\\" < in.txt", call.Input, StringComparison.Ordinal);
+        Assert.Contains("café ✓", call.Input, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u00", call.Input, StringComparison.Ordinal);
+        // What is invisible or reorders text stays an escape.
+        Assert.Contains("Inv\\u202Eexe.fdp\\u200B", call.Input, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u202E', call.Input);
+        Assert.Equal(input.ToJsonString(), JsonNode.Parse(call.Input)!.ToJsonString());
+    }
+
+    [Fact]
     public void ToolResults_JoinTheirCalls_ResultOnlyMessagesAreLeftOut_AndTheSubagentIsLinked()
     {
         var messages = new List<JsonObject>
