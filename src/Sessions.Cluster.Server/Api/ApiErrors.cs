@@ -13,7 +13,7 @@ internal static class ApiErrors
         ["unauthenticated"] = 401,
         ["forbidden"] = 403, ["no_tenant"] = 403,
         ["session_not_found"] = 404, ["message_not_found"] = 404, ["summary_not_found"] = 404, ["subagent_not_found"] = 404,
-        ["hold_not_found"] = 404, ["not_in_trash"] = 404, ["key_not_found"] = 404, ["tenant_not_found"] = 404, ["route_not_found"] = 404,
+        ["hold_not_found"] = 404, ["not_in_trash"] = 404, ["key_not_found"] = 404, ["tenant_not_found"] = 404, ["route_not_found"] = 404, ["content_search_off"] = 404,
         ["append_position_conflict"] = 409, ["summary_version_conflict"] = 409, ["tenant_exists"] = 409,
         ["body_too_large"] = 413, ["entry_too_large"] = 413, ["sidecar_too_large"] = 413, ["quota_bytes_exceeded"] = 413,
         ["quota_sessions_exceeded"] = 429, ["rate_limited"] = 429, ["server_busy"] = 429,
