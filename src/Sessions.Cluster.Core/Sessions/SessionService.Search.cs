@@ -28,7 +28,8 @@ public sealed partial class SessionService
 
     /// <summary>
     /// Indexes every session of <paramref name="tenant"/> whose transcript grew past what the content index holds (an
-    /// index write lost with the process that queued it), a thousand at a time; nothing when content indexing is off.
+    /// index write lost with the process that queued it), a thousand at a time (newest first); nothing when content
+    /// indexing is off. A session that cannot be indexed (its transcript gone) is tried once per call.
     /// </summary>
     /// <returns>How many sessions were indexed.</returns>
     /// <exception cref="InvalidKeyException">The tenant name is not safe.</exception>
@@ -44,7 +45,9 @@ public sealed partial class SessionService
         var tried = new HashSet<SessionKey>();
         while (true)
         {
-            var behind = await catalog.ListUnindexedAsync(tenant, 1000, cancellationToken).ConfigureAwait(false);
+            // Sessions tried and still behind (a transcript gone, a failure) come back in every page: ask for that
+            // many more, so they never hide the ones not tried yet.
+            var behind = await catalog.ListUnindexedAsync(tenant, tried.Count + 1000, cancellationToken).ConfigureAwait(false);
             var fresh = behind.Where(tried.Add).ToList();
             if (fresh.Count == 0)
             {
