@@ -78,4 +78,16 @@ public sealed class SearchTextTests
     [Fact]
     public void AQueryOver200Characters_IsRefused() =>
         Assert.Equal("invalid_query", Assert.Throws<InvalidRequestException>(() => SearchQuery.Parse(new string('a', 201))).Code);
+
+    [Fact]
+    public void AnEntryOverTheIndexedSize_IsSkipped_ItsNeighboursAreNot()
+    {
+        var big = """{"type":"user","uuid":"big","message":{"content":"huge """ + new string('x', MessageText.MaxEntryBytes) + "\"}}";
+        var small = """{"type":"assistant","uuid":"small","message":{"content":[{"type":"text","text":"kept"}]}}""";
+        var indexed = MessageText.Of(Encoding.UTF8.GetBytes(big + "\n" + small + "\n"));
+        Assert.Equal(["small"], indexed.Select(m => m.Uuid));
+        // Under the bound, a long entry is indexed (its first MaxChars characters).
+        var longOne = """{"type":"user","uuid":"long","message":{"content":"long """ + new string('y', MessageText.MaxChars * 2) + "\"}}";
+        Assert.Equal(MessageText.MaxChars, Assert.Single(MessageText.Of(Encoding.UTF8.GetBytes(longOne))).Text.Length);
+    }
 }

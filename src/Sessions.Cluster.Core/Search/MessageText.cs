@@ -17,18 +17,42 @@ public sealed record IndexedMessage(string Uuid, string Role, long? Timestamp, s
 /// What the content search reads of a transcript entry: the user and assistant entries the SDK's
 /// <c>getSessionMessages</c> can show (not meta, not sidechain), as text — user text and compaction summaries,
 /// assistant text, each tool call's name and input, tool results — never raw JSON escapes or base64 images, thinking or
-/// signatures. At most <see cref="MaxChars"/> characters an entry.
+/// signatures. At most <see cref="MaxChars"/> characters an entry; entries over <see cref="MaxEntryBytes"/> are not indexed.
 /// </summary>
 public static class MessageText
 {
     /// <summary>Most characters indexed of one entry.</summary>
     public const int MaxChars = 64 * 1024;
 
+    /// <summary>
+    /// Longest entry indexed, in bytes as stored (1 MiB): a longer one (a pasted file, a huge tool result) is not
+    /// indexed, since parsing it costs far more memory, outside any request's budget, than the <see cref="MaxChars"/>
+    /// characters kept of it are worth.
+    /// </summary>
+    public const int MaxEntryBytes = 1024 * 1024;
+
     private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = Storage.EntryLimits.MaxEnvelopeDepth };
 
-    /// <summary>The indexed form of each entry of <paramref name="jsonl"/> that has words; the rest are skipped.</summary>
-    public static List<IndexedMessage> Of(ReadOnlySpan<byte> jsonl) =>
-        [.. TranscriptText.ParseObjects(jsonl).Select(Of).OfType<IndexedMessage>()];
+    /// <summary>
+    /// The indexed form of each entry of <paramref name="jsonl"/> that has words; the rest, and entries longer than
+    /// <see cref="MaxEntryBytes"/>, are skipped.
+    /// </summary>
+    public static List<IndexedMessage> Of(ReadOnlySpan<byte> jsonl)
+    {
+        var indexed = new List<IndexedMessage>();
+        while (!jsonl.IsEmpty)
+        {
+            var end = jsonl.IndexOf((byte)'\n');
+            var line = end < 0 ? jsonl : jsonl[..end];
+            jsonl = end < 0 ? [] : jsonl[(end + 1)..];
+            if (line.Length <= MaxEntryBytes)
+            {
+                indexed.AddRange(TranscriptText.ParseObjects(line).Select(Of).OfType<IndexedMessage>());
+            }
+        }
+
+        return indexed;
+    }
 
     /// <summary>The indexed form of one entry, or null when it has no words or is not a shown user/assistant entry.</summary>
     public static IndexedMessage? Of(JsonObject entry)

@@ -46,7 +46,7 @@ internal sealed class SearchIndexQueue
                 var id = (batch.Tenant, batch.Key.ProjectKey, batch.Key.SessionId);
                 var messages = sessions.TryGetValue(id, out var gathered) ? gathered.Messages : [];
                 sessions[id] = (messages, Math.Max(gathered.Length, batch.Length));
-                messages.AddRange(batch.Lines.Select(l => JsJson.Parse(l.Json.Span) as JsonObject).OfType<JsonObject>().Select(MessageText.Of).OfType<IndexedMessage>());
+                messages.AddRange(batch.Lines.Where(l => l.Json.Length <= MessageText.MaxEntryBytes).Select(l => JsJson.Parse(l.Json.Span) as JsonObject).OfType<JsonObject>().Select(MessageText.Of).OfType<IndexedMessage>());
             }
 
             foreach (var ((tenant, projectKey, sessionId), (messages, length)) in sessions)
