@@ -117,7 +117,7 @@ public sealed class SessionGrains
 
     /// <summary>The session's info (mirrors the SDK's getSessionInfo).</summary>
     public async Task<SessionRecord> GetInfoAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken) =>
-        (await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetInfo(), cancellationToken).ConfigureAwait(false));
+        await CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetInfo(), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Creates a session id; an ephemeral session is registered with its grain, the only place it will live.</summary>
     public async Task<string> CreateAsync(string tenant, string projectKey, bool ephemeral, CancellationToken cancellationToken)

@@ -24,8 +24,8 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     /// <exception cref="InvalidKeyException">The tenant, project key or session id is not safe.</exception>
     public SessionState Open(string tenant, string projectKey, string sessionId)
     {
-        Validate(tenant, new SessionKey(projectKey, sessionId));
-        return new SessionState(tenant, projectKey, sessionId, store);
+        KeyRules.ValidateTenant(tenant);
+        return new SessionState(tenant, projectKey, sessionId, store); // the state's main key checks the rest
     }
 
     /// <summary>
@@ -47,7 +47,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     internal async Task<AppendResult> AppendAsync(SessionState session, string? subpath, IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken, AppendOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(session);
-        _ = session.Key(subpath); // an unsafe subpath throws here, before anything else
+        _ = session.Key(subpath); // an unsafe subpath throws here, before the idempotency answers are consulted
         if (options?.IdempotencyKey is { } idempotencyKey)
         {
             return await session.Answers.RunOnceAsync(subpath, idempotencyKey, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
@@ -243,8 +243,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     public async Task<LogView> GetViewAsync(SessionState session, string? subpath, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        _ = session.Key(subpath); // an unsafe subpath throws here, before anything else
-        var log = session.Log(subpath);
+        var log = session.Log(subpath); // an unsafe subpath throws here (its key is made when the log is first opened)
         var stat = await log.StatAsync(cancellationToken).ConfigureAwait(false);
         if (stat is null || !session.Ephemeral)
         {

@@ -13,6 +13,7 @@ namespace Sessions.Cluster.Core.Sessions;
 public sealed class SessionState
 {
     private readonly Dictionary<string, ITranscriptLog> _logs = new(StringComparer.Ordinal);
+    private readonly SessionKey _main;
     private ITranscriptStore _store;
 
     internal SessionState(string tenant, string projectKey, string sessionId, ITranscriptStore store)
@@ -20,6 +21,7 @@ public sealed class SessionState
         Tenant = tenant;
         ProjectKey = projectKey;
         SessionId = sessionId;
+        _main = new SessionKey(projectKey, sessionId);
         _store = store;
     }
 
@@ -50,8 +52,9 @@ public sealed class SessionState
     /// <summary>Answers of appends that carried an idempotency key (see <see cref="IdempotencyKeys"/>).</summary>
     internal IdempotencyKeys Answers { get; } = new();
 
-    /// <summary>The key of the main transcript (null) or a subpath.</summary>
-    public SessionKey Key(string? subpath) => new(ProjectKey, SessionId, subpath);
+    /// <summary>The key of the main transcript (null) or a subpath (checked here: the main key was checked once, when the state was made).</summary>
+    /// <exception cref="InvalidKeyException">The subpath is not safe.</exception>
+    public SessionKey Key(string? subpath) => subpath is null ? _main : _main with { Subpath = subpath };
 
     /// <summary>The open log of the main transcript (null) or a subpath, opened on first use and kept.</summary>
     internal ITranscriptLog Log(string? subpath)
