@@ -43,9 +43,9 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         // Search from the header, then open the result.
         await page.FillAsync("header input[name=q]", BigSession[..8]);
         await page.PressAsync("header input[name=q]", "Enter");
-        await page.WaitForURLAsync(new Regex("/console/search"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/console/search"));
         await page.ClickAsync($"a.session-link[href*='{BigSession}']");
-        await page.WaitForURLAsync(new Regex(BigSession + "$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(BigSession + "$"));
         await Assertions.Expect(page.Locator("#session-id")).ToHaveTextAsync(BigSession);
         Assert.True(await page.Locator("article.msg").CountAsync() is > 0 and <= 100, "the transcript is paged");
         var coldPaint = await FirstPaintAsync(page);
@@ -64,7 +64,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
 
         // The later page of messages.
         await page.ClickAsync("nav.pager a.next >> nth=0");
-        await page.WaitForURLAsync(new Regex("offset=100"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("offset=100"));
         Assert.True(await page.Locator("article.msg").CountAsync() > 0);
 
         // A subagent's transcript.
@@ -80,7 +80,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await third.Locator("a.fork").ClickAsync();
         await page.FillAsync("input[name=title]", "console fork");
         await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex("done=forked"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("done=forked"));
         var forkId = await page.Locator("#session-id").TextContentAsync();
         Assert.NotEqual(BigSession, forkId);
         await Assertions.Expect(page.Locator("#forked-from")).ToHaveTextAsync(BigSession);
@@ -94,11 +94,11 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         // Rename and tag the fork; the project's tag filter finds it.
         await page.FillAsync("form input[name=title]", "Renamed in the console");
         await page.ClickAsync("form:has(input[name=title]) button");
-        await page.WaitForURLAsync(new Regex("done=renamed"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("done=renamed"));
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Renamed in the console");
         await page.FillAsync("form input[name=tag]", "reviewed");
         await page.ClickAsync("form:has(input[name=tag]) button");
-        await page.WaitForURLAsync(new Regex("done=tagged"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("done=tagged"));
         await Assertions.Expect(page.Locator("#tag")).ToHaveTextAsync("reviewed");
         await page.GotoAsync($"/console/projects/{BigProject}?tag=reviewed");
         await Assertions.Expect(page.Locator("table.sessions tbody tr")).ToHaveCountAsync(1);
@@ -108,7 +108,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await page.GotoAsync($"/console/projects/{BigProject}/sessions/{forkId}");
         await page.ClickAsync("a.button.danger");
         await page.ClickAsync("form button.danger");
-        await page.WaitForURLAsync(new Regex($"/console/projects/{BigProject}$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/console/projects/{BigProject}$"));
         using var gone = await server.Http.GetAsync($"v1/projects/{BigProject}/sessions/{forkId}");
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         Assert.Empty(errors);
@@ -194,7 +194,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         var page = await context.NewPageAsync();
         await page.GotoAsync($"/console/projects/{project}/sessions/{sessionId}");
         await page.ClickAsync("a.subagent-link");
-        await page.WaitForURLAsync(new Regex("/subagents/abc123$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/subagents/abc123$"));
         await Assertions.Expect(page.Locator("article.msg").First).ToContainTextAsync("explore the repo, as the subagent");
     }
 

@@ -32,14 +32,14 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
 
         // Not signed in: sent to the sign-in form, and back after it.
         await page.GotoAsync(sessionPath);
-        await page.WaitForURLAsync(new Regex("/console/signin"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/console/signin"));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleBrowserTests.ScreenshotDir, "signin.png") });
         await page.FillAsync("input[name=key]", "sk-not-a-key");
         await page.ClickAsync("form button.primary");
         await Assertions.Expect(page.Locator(".error")).ToContainTextAsync("not valid");
         await page.FillAsync("input[name=key]", reader);
         await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex(Session + "$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(Session + "$"));
         await Assertions.Expect(page.Locator("#session-id")).ToHaveTextAsync(Session);
 
         // Read-only: no rename, tag, fork or delete control anywhere.
@@ -106,7 +106,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         }
 
         await page.GotoAsync($"/console/projects/p/sessions/{sessionId}");
-        await page.WaitForURLAsync(new Regex("/console/signin"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/console/signin"));
     }
 
     [Fact]
@@ -119,7 +119,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         var tenant = "ops-" + Guid.NewGuid().ToString("N")[..8];
         await page.FillAsync("input[name=tenant]", tenant);
         await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex($"/console/operator/tenants/{tenant}$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/console/operator/tenants/{tenant}$"));
         await page.FillAsync("input[name=label]", "console-admin");
         await page.CheckAsync("input[name=scopes][value=write]");
         await page.CheckAsync("input[name=scopes][value=admin]");
@@ -140,13 +140,13 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         await admin.GotoAsync("/console/admin");
         await admin.FillAsync("input[name=key]", key);
         await admin.ClickAsync("form button.primary");
-        await admin.WaitForURLAsync(new Regex("/console/admin$"));
+        await Assertions.Expect(admin).ToHaveURLAsync(new Regex("/console/admin$"));
         await admin.FillAsync("input[name=days]", "abc");
         await admin.ClickAsync("form:has(input[name=days]) button");
         await Assertions.Expect(admin.Locator(".error")).ToContainTextAsync("not a number");
         await admin.FillAsync("input[name=days]", "7");
         await admin.ClickAsync("form:has(input[name=days]) button");
-        await admin.WaitForURLAsync(new Regex("done=policy"));
+        await Assertions.Expect(admin).ToHaveURLAsync(new Regex("done=policy"));
         await Assertions.Expect(admin.Locator("#retention-days")).ToHaveTextAsync("7");
         using (var api = Keys.Client(server.BaseUrl, key))
         {
@@ -159,7 +159,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         await page.ClickAsync($"#keys button[value='{keyId}']");
         await Assertions.Expect(page.Locator("#keys")).ToContainTextAsync("revoked");
         await admin.GotoAsync("/console/admin");
-        await admin.WaitForURLAsync(new Regex("/console/signin"));
+        await Assertions.Expect(admin).ToHaveURLAsync(new Regex("/console/signin"));
     }
 
     [Fact]
@@ -216,6 +216,6 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         await page.GotoAsync("/console/signin");
         await page.FillAsync("input[name=key]", key);
         await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex(landsOn));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(landsOn));
     }
 }

@@ -34,9 +34,9 @@ public sealed class ConsoleSignInTests(ConsoleSignInTests.MovableClockServer ser
 
         await page.GotoAsync("/console/signout");
         await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex("/console/signin"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/console/signin"));
         await copied.GotoAsync("/");
-        await copied.WaitForURLAsync(new Regex("/console/signin"));
+        await Assertions.Expect(copied).ToHaveURLAsync(new Regex("/console/signin"));
 
         // A new sign-in lasts 12 hours (the default), not a minute more, even though the browser keeps sending it.
         var again = await SignedInAsync(browser, key);
@@ -45,7 +45,7 @@ public sealed class ConsoleSignInTests(ConsoleSignInTests.MovableClockServer ser
         Assert.EndsWith("/", again.Url, StringComparison.Ordinal);
         server.Clock.Offset = TimeSpan.FromHours(12).Add(TimeSpan.FromMinutes(1));
         await again.GotoAsync("/");
-        await again.WaitForURLAsync(new Regex("/console/signin"));
+        await Assertions.Expect(again).ToHaveURLAsync(new Regex("/console/signin"));
         server.Clock.Offset = TimeSpan.Zero;
     }
 
@@ -55,7 +55,7 @@ public sealed class ConsoleSignInTests(ConsoleSignInTests.MovableClockServer ser
         await page.GotoAsync("/console/signin");
         await page.FillAsync("input[name=key]", key);
         await page.ClickAsync("form button.primary");
-        await page.WaitForURLAsync(new Regex("/$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/$"));
         return page;
     }
 

@@ -26,6 +26,7 @@ public sealed class ChromiumBrowser : IAsyncLifetime
         }
 
         _playwright = await Playwright.CreateAsync();
+        Assertions.SetDefaultExpectTimeout(ActionTimeoutMs / 2);
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ExecutablePath,
@@ -35,9 +36,21 @@ public sealed class ChromiumBrowser : IAsyncLifetime
         });
     }
 
+    /// <summary>How long a page action, navigation or web-first assertion may wait (Playwright's defaults are 30 s and
+    /// 5 s): a full suite on two cores can hold a page's answer for seconds.</summary>
+    /// <remarks>Tests wait for a URL with <c>Expect(page).ToHaveURLAsync</c>, not <c>WaitForURLAsync</c>: the latter then
+    /// waits for the load event, and Playwright 1.x's .NET client misses it now and then (a 90 s wait timed out in 1 of
+    /// 9 runs of the console tests alone, with its log saying the later "networkidle" had fired).</remarks>
+    public const float ActionTimeoutMs = 60_000;
+
     /// <summary>A fresh browser context (its own cookies) on <paramref name="baseUrl"/>, 1280×900.</summary>
-    public Task<IBrowserContext> NewContextAsync(Uri baseUrl) =>
-        Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+    public async Task<IBrowserContext> NewContextAsync(Uri baseUrl)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        context.SetDefaultTimeout(ActionTimeoutMs);
+        context.SetDefaultNavigationTimeout(ActionTimeoutMs);
+        return context;
+    }
 
     public async Task DisposeAsync()
     {
