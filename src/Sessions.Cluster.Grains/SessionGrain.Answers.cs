@@ -9,12 +9,14 @@ namespace Sessions.Cluster.Grains;
 /// <summary>
 /// Answers built by the session's grain from its own view of a log (its hot bytes where it keeps them), so that only
 /// answers cross silos: messages, subagent messages, context after compaction. The messages of the last log asked
-/// are kept, serialized, for the next page while the log's length and the grain's copies stay the same (within
-/// <see cref="SessionGrainOptions.HotTranscriptBytes"/> and the silo's budget); activation collection frees them.
+/// are kept (<see cref="TranscriptMessages"/>: its parsed graph entries and each message serialized) and extended by
+/// what is appended, so a read after an append parses only the new lines; they are kept while the grain's copies stay
+/// the same generation, within <see cref="SessionGrainOptions.HotTranscriptBytes"/> and the silo's budget, and
+/// activation collection frees them.
 /// </summary>
 public sealed partial class SessionGrain
 {
-    private MessagesCache? _messages;
+    private KeptMessages? _messages;
 
     /// <inheritdoc />
     public async Task<JsonAnswer> GetMessages(string? subpath, bool includeSystemMessages, int offset, int? limit)
@@ -24,17 +26,15 @@ public sealed partial class SessionGrain
             throw new InvalidRequestException("invalid_paging", "offset and limit must not be negative.");
         }
 
-        var generation = _hotGeneration;
         var view = await GetView(subpath, silo.SiloAddress);
-        if (_messages is { } kept && kept.Subpath == subpath && kept.IncludeSystemMessages == includeSystemMessages && kept.Length == view.Length && kept.Generation == generation)
+        if (await KeptMessagesAsync(subpath, view) is { } kept)
         {
-            return Page(kept.Items, offset, limit);
+            return Page(kept.Messages(includeSystemMessages), offset, limit);
         }
 
+        // Not kept (too big, over the budget, an ephemeral log, or no log): built from the view and dropped.
         var all = await sessions.GetMessagesAsync(_tenant, Key(subpath), includeSystemMessages, 0, null, CancellationToken.None, Fixed(view));
-        var items = all.ConvertAll(m => JsJson.Stringify(m));
-        Keep(new MessagesCache(subpath, includeSystemMessages, view.Length, generation, items, items.Sum(i => (long)i.Length)));
-        return Page(items, offset, limit);
+        return Page(all.ConvertAll(m => JsJson.Stringify(m)), offset, limit);
     }
 
     /// <inheritdoc />
@@ -50,28 +50,71 @@ public sealed partial class SessionGrain
 
     private static LogViewSource Fixed(TranscriptView view) => (_, _) => Task.FromResult(view.ToLogView());
 
-    private void Keep(MessagesCache cache)
+    // The messages of `subpath` as of the view's length: the kept ones, extended by what was appended since (read from
+    // the view's hot bytes, or as one range read), or read whole and kept when the budget allows; null when none are
+    // kept for such a log. Kept ones past the view (a shorter log: another writer's, or a read that interleaved with a
+    // later one) are not trusted: the view's bytes are read whole again.
+    private async Task<TranscriptMessages?> KeptMessagesAsync(string? subpath, TranscriptView view)
     {
-        DropMessages();
-        if (options.HotTranscriptBytes <= 0 || cache.Length is not { } length || length > options.HotTranscriptBytes || cache.Generation != _hotGeneration
-            || !budget.TryReserve(cache.Bytes))
+        if (options.MessagesLogBytes <= 0 || _state.Ephemeral || view.Length is not { } length || length > options.MessagesLogBytes)
         {
-            return;
+            return null;
         }
 
-        _messages = cache;
+        var generation = _writes;
+        if (_messages is { } kept && kept.Subpath == subpath && kept.Generation == generation)
+        {
+            var at = kept.Log.Length;
+            if (at == length)
+            {
+                return kept.Log;
+            }
+
+            var added = at > length ? null : view.Inline is { } hot ? hot[(int)at..(int)length] : Memory(await ReadOrNullAsync(subpath, at, length - at));
+            var growth = TranscriptMessages.EstimateFor(length) - kept.Reserved;
+            if (at < length && added is { } bytes && _messages == kept && kept.Generation == _writes && kept.Log.Length == at && budget.TryReserve(growth))
+            {
+                kept.Reserved += growth;
+                if (kept.Log.TryAppend(bytes.Span))
+                {
+                    return kept.Log;
+                }
+            }
+        }
+
+        var whole = view.Inline is { } inline ? inline[..(int)length] : Memory(await ReadOrNullAsync(subpath, 0, length));
+        if (whole is not { } read)
+        {
+            return null;
+        }
+
+        var log = new TranscriptMessages();
+        log.TryAppend(read.Span);
+        if (generation == _writes)
+        {
+            DropMessages();
+            var reserved = TranscriptMessages.EstimateFor(length);
+            if (budget.TryReserve(reserved))
+            {
+                _messages = new KeptMessages(subpath, generation, log) { Reserved = reserved };
+            }
+        }
+
+        return log;
     }
+
+    private static ReadOnlyMemory<byte>? Memory(byte[]? bytes) => bytes is null ? null : bytes;
 
     private void DropMessages()
     {
         if (_messages is { } kept)
         {
-            budget.Release(kept.Bytes);
+            budget.Release(kept.Reserved);
             _messages = null;
         }
     }
 
-    private static JsonAnswer Page(List<byte[]> items, int offset, int? limit)
+    private static JsonAnswer Page(IReadOnlyList<byte[]> items, int offset, int? limit)
     {
         var page = items.Skip(offset);
         if (limit is > 0)
@@ -104,6 +147,10 @@ public sealed partial class SessionGrain
         return new JsonAnswer(output.WrittenSpan.ToArray());
     }
 
-    /// <summary>The serialized messages of one log at one length (and one generation of the grain's copies).</summary>
-    private sealed record MessagesCache(string? Subpath, bool IncludeSystemMessages, long? Length, int Generation, List<byte[]> Items, long Bytes);
+    /// <summary>The messages of one log (main or a subpath) as of the grain's last write other than an append
+    /// (<see cref="_writes"/>), and the bytes reserved for them in the silo's budget.</summary>
+    private sealed record KeptMessages(string? Subpath, int Generation, TranscriptMessages Log)
+    {
+        public long Reserved { get; set; }
+    }
 }

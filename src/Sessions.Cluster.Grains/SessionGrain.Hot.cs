@@ -16,6 +16,10 @@ public sealed partial class SessionGrain
     private readonly Dictionary<string, HotLog> _hot = new(StringComparer.Ordinal);
     private int _hotGeneration;
 
+    // Counts writes other than appends (and appends whose outcome is unknown): kept messages of an older count are
+    // not extended, and a read that started before one does not keep what it read.
+    private int _writes;
+
     // The view of a stored log from memory, filling or extending the copy first; null when it is not kept (off, too
     // big, over the budget, or storage answered short), and the caller reads storage as before. The length is always
     // storage's (one probe, not a download), so a write a duplicate activation made during a membership change is seen
@@ -148,6 +152,7 @@ public sealed partial class SessionGrain
     private void DropHotLogs()
     {
         DropMessages();
+        _writes++;
         _hotGeneration++;
         foreach (var hot in _hot.Values)
         {

@@ -16,6 +16,13 @@ public sealed class SessionGrainOptions
     /// </summary>
     public long HotTranscriptBytes { get; set; }
 
-    /// <summary>Most bytes all the session grains of one silo keep in memory together (<see cref="HotTranscriptBytes"/>). Default 512 MiB.</summary>
+    /// <summary>
+    /// Largest log (bytes) whose messages a session grain keeps between reads (its parsed graph entries and each message
+    /// serialized, about 3 bytes a byte of transcript), extended by each append so a read after an append parses only
+    /// the new lines; 0 keeps none. Default 32 MiB, in both modes.
+    /// </summary>
+    public long MessagesLogBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>Most bytes all the session grains of one silo keep in memory together (hot logs and kept messages). Default 512 MiB.</summary>
     public long HotTranscriptBudget { get; set; } = 512L * 1024 * 1024;
 }

@@ -59,7 +59,10 @@ public sealed class SessionsOptions
     /// <summary>Largest log a session grain keeps in memory once read, in bytes; null: 32 MiB in a cluster, 0 (off) embedded.</summary>
     public long? HotTranscriptBytes { get; set; }
 
-    /// <summary>The most all session grains of one silo keep in memory, in bytes (512 MiB).</summary>
+    /// <summary>Largest log whose messages a session grain keeps between reads and extends by each append, in bytes (32 MiB; 0 keeps none).</summary>
+    public long MessagesLogBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>The most all session grains of one silo keep in memory (hot logs and kept messages), in bytes (512 MiB).</summary>
     public long HotTranscriptBudget { get; set; } = 512L * 1024 * 1024;
 
     /// <summary>Cluster: Azure Blob storage of transcripts and grain state.</summary>

@@ -78,6 +78,7 @@ public static partial class SessionsServer
         {
             EphemeralIdle = options.EphemeralIdle,
             HotTranscriptBytes = options.HotTranscriptBytes ?? (options.IsCluster ? 32L * 1024 * 1024 : 0L),
+            MessagesLogBytes = options.MessagesLogBytes,
             HotTranscriptBudget = options.HotTranscriptBudget,
         });
         builder.AddSessionsSilo(options);

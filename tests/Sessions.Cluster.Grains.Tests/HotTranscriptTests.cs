@@ -77,6 +77,10 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
         await Grain(2).Rename("Renamed with messages kept");
         await AssertPagesAsync(2, 9);
 
+        // An edit: a new user entry branching from m3 moves the chain off the kept messages' last ones.
+        await Grain(0).Append(Chain(sessionId, "m", 4, 1) with { Entries = [Line(sessionId, "edit", "m3", "an edited prompt")] });
+        await AssertPagesAsync(0, 5);
+
         Assert.True(await Grain(0).Delete(null, "test"));
         var gone = Assert.IsType<NotFoundException>((await Assert.ThrowsAsync<SessionFault>(() => Grain(1).GetMessages(null, false, 0, null))).ToException());
         Assert.Equal("session_not_found", gone.Code);
@@ -93,6 +97,36 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
             }
         }
     }
+
+    [Fact]
+    public async Task Messages_OfALogPastTheHotLimit_AreKeptAndFollowAppends_ReadAsRanges()
+    {
+        // No hot bytes for a log this big: the grain reads what was appended since its last answer as a range.
+        var sessionId = Guid.NewGuid().ToString();
+        var silos = fixture.Cluster.Silos.ToList();
+        ISessionGrain Grain(int silo) => fixture.FactoryOf(silos[silo % silos.Count]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        var key = new SessionKey(Project, sessionId);
+        await Grain(0).Append(new AppendCommand(null, [Line(sessionId, "m0", null, new string('x', (int)fixture.HotTranscriptBytes))], null, null, null));
+        for (var i = 1; i < 6; i++)
+        {
+            await Grain(i).Append(new AppendCommand(null, [Line(sessionId, $"m{i}", $"m{i - 1}", $"turn {i}")], null, null, null));
+            var expected = (await fixture.SessionsOf(silos[0]).GetMessagesAsync(Tenant, key, true, 0, null, CancellationToken.None)).Select(m => m.ToJsonString()).ToList();
+            Assert.Equal(i + 1, expected.Count);
+            Assert.Null((await Grain(i).GetView(null, silos[i % silos.Count].SiloAddress)).Inline);
+            Assert.Equal(expected, Items(await Grain(i + 1).GetMessages(null, true, 0, null)));
+        }
+    }
+
+    private static EntryMessage Line(string sessionId, string uuid, string? parent, string text) =>
+        new(Encoding.UTF8.GetBytes(new JsonObject
+        {
+            ["type"] = "user",
+            ["uuid"] = uuid,
+            ["parentUuid"] = parent,
+            ["sessionId"] = sessionId,
+            ["timestamp"] = "2026-11-28T10:00:00.000Z",
+            ["message"] = new JsonObject { ["role"] = "user", ["content"] = text },
+        }.ToJsonString()), uuid);
 
     private static List<string> Items(JsonAnswer answer) => JsonNode.Parse(answer.Utf8)!.AsArray().Select(m => m!.ToJsonString()).ToList();
 

@@ -191,6 +191,24 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         var msgs = await RepeatAsync(5, async () => (await client.GetMessagesAsync(BigProject, BigSession, null, null, CancellationToken.None)).Count);
         var sdkMsgs = Stats.Median(Peers.Numbers(await Peers.RunAsync(new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = config }, "sdk-messages", config, BigSession, "5"), "ms"));
         Add("messages of the 3 MB transcript", Stats.Ms(msgs), $"SDK getSessionMessages {Stats.Ms(sdkMsgs)}", sdkMsgs / msgs, "–", null);
+
+        // The answer's bytes (what an adapter gets before it parses them), unchanged and right after an append: each
+        // timed read of the second follows (untimed) an append of one user entry to the chain, which the grain's kept
+        // messages are extended by instead of being built again from the whole transcript (issue 23).
+        var messagesPath = $"v1/projects/{BigProject}/sessions/{BigSession}/messages";
+        var unchanged = await RepeatAsync(9, async () => (await http.GetByteArrayAsync(messagesPath)).Length);
+        var parent = (await client.GetMessagesAsync(BigProject, BigSession, null, null, CancellationToken.None))[^1]!["uuid"]!.GetValue<string>();
+        var turn = 0;
+        var afterAppend = await RepeatAsync(9, async () => (await http.GetByteArrayAsync(messagesPath)).Length, async () =>
+        {
+            var uuid = Guid.NewGuid().ToString();
+            await client.AppendLinesAsync(BigProject, BigSession, null,
+                [$$$"""{"type":"user","uuid":"{{{uuid}}}","parentUuid":"{{{parent}}}","sessionId":"{{{BigSession}}}","timestamp":"2026-12-06T00:00:00.000Z","message":{"role":"user","content":"turn {{{turn++}}}"}}"""],
+                null, CancellationToken.None);
+            parent = uuid;
+        });
+        Add("messages of the 3 MB transcript, the answer's bytes, unchanged transcript", Stats.Ms(unchanged), $"SDK getSessionMessages {Stats.Ms(sdkMsgs)}", sdkMsgs / unchanged, "–", null);
+        Add("messages of the 3 MB transcript, the answer's bytes, right after an append to it", Stats.Ms(afterAppend), $"SDK getSessionMessages {Stats.Ms(sdkMsgs)}", sdkMsgs / afterAppend, "≥ 3× the SDK's", sdkMsgs / afterAppend >= 3);
     }
 
     // listSessions on a project of N sessions, against the SDK's local-file listSessions on the same N files.

@@ -18,7 +18,7 @@ public static partial class SessionMessages
     private static readonly HashSet<string> InputChangeSources = ["mod", "settings-hook", "permission-answer"];
 
     // Fields the entry lacks are left out, as JSON.stringify leaves out undefined; the order is the SDK's.
-    private static JsonObject ToMessage(ChainEntry e, bool moveMessage, bool completedLocalCommand)
+    internal static JsonObject ToMessage(ChainEntry e, bool moveMessage, bool completedLocalCommand)
     {
         var n = e.Node;
         var result = new JsonObject { ["type"] = e.Type, ["uuid"] = e.Uuid };

@@ -28,10 +28,7 @@ public static partial class SessionMessages
     public static List<JsonObject> Build(IReadOnlyList<JsonObject> entries, bool includeSystemMessages, int offset, int? limit, bool reuseEntries = false)
     {
         var graph = entries.Select(ChainEntry.From).OfType<ChainEntry>().ToList();
-        var chain = ConversationGraph.Build(graph).Chain;
-        var completed = CompletedLocalCommands(chain);
-        var messages = chain.Select((e, i) => (Entry: e, Completed: completed.Contains(i))).Where(x => Visible(x.Entry, includeSystemMessages))
-            .Select(x => ToMessage(x.Entry, reuseEntries, x.Completed)).ToList();
+        var messages = VisibleChain(graph, includeSystemMessages).ConvertAll(x => ToMessage(x.Entry, reuseEntries, x.Completed));
         IEnumerable<JsonObject> page = messages.Skip(offset);
         if (limit is > 0)
         {
@@ -39,6 +36,14 @@ public static partial class SessionMessages
         }
 
         return page.ToList();
+    }
+
+    // The chain's entries that become messages, in order, each with whether it is a completed local command.
+    internal static List<(ChainEntry Entry, bool Completed)> VisibleChain(IReadOnlyList<ChainEntry> graph, bool includeSystemMessages)
+    {
+        var chain = ConversationGraph.Build(graph).Chain;
+        var completed = CompletedLocalCommands(chain);
+        return chain.Select((e, i) => (Entry: e, Completed: completed.Contains(i))).Where(x => Visible(x.Entry, includeSystemMessages)).ToList();
     }
 
     /// <summary>
