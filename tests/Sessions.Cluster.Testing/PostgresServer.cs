@@ -23,6 +23,9 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public int Port { get; } = LocalPorts.Free();
 
+    /// <summary>The running server's postmaster process id (from its <c>postmaster.pid</c>).</summary>
+    public int PostmasterPid => int.Parse(File.ReadLines(Path.Combine(_dataDir, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+
     /// <summary>The folder of the PostgreSQL binaries the server runs from (psql, pg_ctl, …).</summary>
     public string BinDirectory => _binDir;
 

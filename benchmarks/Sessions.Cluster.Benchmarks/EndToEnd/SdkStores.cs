@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Sessions.Cluster.Testing;
@@ -45,6 +46,15 @@ internal sealed class SdkStores(Driver driver, int sessions)
         var ours = await MeasureAsync(new() { ["store"] = "ours", ["target"] = Base(embedded), ["tenant"] = "sdk-embedded" }, batchesFile, AllOps);
         var oursNoSync = await MeasureAsync(new() { ["store"] = "ours", ["target"] = Base(embeddedNoSync), ["tenant"] = "sdk-nosync" }, batchesFile, ["append1"]);
 
+        // CPU per acknowledged append (issue 25): the server's CPU time, user + sys of all its threads, over one run of
+        // two replays of the mirror batches into new sessions (the warm-up and the timed one), per append. Ours is this
+        // process (the embedded node runs in it; the SDK runs in a Node.js child); the reference's is its PostgreSQL
+        // instance: the postmaster, its live backends, and the backends it reaped.
+        Console.WriteLine("SDK stores: CPU per append…");
+        var cpuRun = new JsonObject { ["bigSessionId"] = Driver.BigSession[..^4] + "c0c0" };
+        var oursCpu = await CpuPerAppendAsync(OwnCpu, new() { ["store"] = "ours", ["target"] = Base(embedded), ["tenant"] = "sdk-cpu" }, batchesFile, cpuRun);
+        var referenceCpu = await CpuPerAppendAsync(() => PostgresCpu(postgres.PostmasterPid), new() { ["store"] = "pg", ["target"] = referenceUrl, ["durable"] = true }, batchesFile, cpuRun);
+
         Console.WriteLine("SDK stores: ours, cluster (Azurite + the same PostgreSQL)…");
         await using var azurite = await AzuriteServer.StartNewAsync();
         var catalog = await postgres.CreateDatabaseAsync("catalog");
@@ -64,6 +74,8 @@ internal sealed class SdkStores(Driver driver, int sessions)
         AppendRow($"SDK append, 1 session ({batches} mirror batches of the 3 MB transcript), embedded", ours, reference, "append1");
         AppendRow($"SDK append, {Driver.Writers} sessions at once, embedded", ours, reference, "append16");
         AppendRow("SDK append, 1 session, durability off on both sides (FlushToDisk=false; synchronous_commit=off)", oursNoSync, referenceNoSync, "append1");
+        driver.Add("server CPU per SDK append (user + sys, all threads), embedded, durable", $"{oursCpu:0.000} ms",
+            $"reference's PostgreSQL backends {referenceCpu:0.000} ms", referenceCpu / oursCpu, "≤ the reference's (issue 25)", oursCpu <= referenceCpu);
         var populate = Ms(reference, "populate") / Ms(ours, "populate");
         driver.Add($"SDK populate {sessions:N0} small sessions (one append each, 16 at once), embedded", Stats.Ms(Ms(ours, "populate")), $"reference {Stats.Ms(Ms(reference, "populate"))}", populate, "≥ 1.0× the reference", populate >= 1.0);
 
@@ -107,7 +119,74 @@ internal sealed class SdkStores(Driver driver, int sessions)
 
     private static string Base(Uri url) => url.ToString().TrimEnd('/');
 
-    private async Task<JsonObject> MeasureAsync(JsonObject config, string batchesFile, string[] ops)
+    // CPU ms per append of one append1 run (its warm-up replay included: two replays of the batches).
+    private async Task<double> CpuPerAppendAsync(Func<TimeSpan> cpu, JsonObject config, string batchesFile, JsonObject overrides)
+    {
+        // Background work left by the runs before (the content index catching up on the sessions they wrote) is not
+        // this run's: wait until the server uses under 2 % of a core over a second (at most a minute).
+        for (var waited = 0; waited < 60; waited++)
+        {
+            var start = cpu();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if (cpu() - start < TimeSpan.FromMilliseconds(20))
+            {
+                break;
+            }
+        }
+
+        var before = cpu();
+        await MeasureAsync(config, batchesFile, ["append1"], overrides);
+        var used = cpu() - before;
+        var batches = JsonNode.Parse(await File.ReadAllTextAsync(batchesFile))!.AsArray().Count;
+        return used.TotalMilliseconds / (2 * batches);
+    }
+
+    private static TimeSpan OwnCpu()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
+    // A PostgreSQL instance's CPU so far: the postmaster's own and its reaped children's (cutime + cstime), and each
+    // live child's (/proc/[pid]/stat fields 14–17, in clock ticks).
+    private static TimeSpan PostgresCpu(int postmaster)
+    {
+        long ticks = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // exited meanwhile
+            }
+
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
+            if (pid == postmaster || parent == postmaster)
+            {
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+
+            if (pid == postmaster)
+            {
+                ticks += long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+            }
+        }
+
+        // Linux's USER_HZ is 100 on every architecture .NET runs on.
+        return TimeSpan.FromMilliseconds(ticks * 10.0);
+    }
+
+    private async Task<JsonObject> MeasureAsync(JsonObject config, string batchesFile, string[] ops, JsonObject? overrides = null)
     {
         config["jsonl"] = BigFile;
         config["batches"] = batchesFile;
@@ -117,6 +196,11 @@ internal sealed class SdkStores(Driver driver, int sessions)
         config["sessions"] = sessions;
         config["writers"] = Driver.Writers;
         config["ops"] = new JsonArray([.. ops.Select(o => (JsonNode)o)]);
+        foreach (var (name, value) in overrides ?? [])
+        {
+            config[name] = value?.DeepClone();
+        }
+
         var (code, stdout, stderr) = await NodeTools.RunSplitAsync("node", PeersDir, null, "sdk-bench.mjs", config.ToJsonString());
         return code == 0 ? (JsonObject)JsonNode.Parse(stdout)! : throw new InvalidOperationException($"sdk-bench.mjs ({config["store"]}) failed: {stderr}");
     }
