@@ -10,8 +10,8 @@ namespace Sessions.Cluster.Grains;
 /// Answers built by the session's grain from its own view of a log (its hot bytes where it keeps them), so that only
 /// answers cross silos: messages, subagent messages, context after compaction. The messages of the last log asked
 /// are kept (<see cref="TranscriptMessages"/>: its parsed graph entries and each message serialized) and extended by
-/// what is appended, so a read after an append parses only the new lines; they are kept while the grain's copies stay
-/// the same generation, within <see cref="SessionGrainOptions.HotTranscriptBytes"/> and the silo's budget, and
+/// what is appended, so a read after an append parses only the new lines; they are kept until a write other than an
+/// append, for logs up to <see cref="SessionGrainOptions.MessagesLogBytes"/> and within the silo's budget, and
 /// activation collection frees them.
 /// </summary>
 public sealed partial class SessionGrain

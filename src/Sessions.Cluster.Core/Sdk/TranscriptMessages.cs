@@ -26,10 +26,8 @@ public sealed class TranscriptMessages
     /// <summary>The transcript bytes read so far (the log's length when it was last extended).</summary>
     public long Length { get; private set; }
 
-    /// <summary>A fair estimate of the memory this holds, in bytes (to reserve before keeping it).</summary>
-    public long EstimatedBytes => Length * BytesPerTranscriptByte;
-
-    /// <summary>An estimate of what keeping a transcript of <paramref name="length"/> bytes costs, in bytes.</summary>
+    /// <summary>What keeping the messages of a transcript of <paramref name="length"/> bytes costs, in bytes: an upper
+    /// estimate to reserve before keeping them.</summary>
     public static long EstimateFor(long length) => length * BytesPerTranscriptByte;
 
     /// <summary>Reads <paramref name="added"/>: the bytes the log has past <see cref="Length"/>, whole lines as committed.</summary>
