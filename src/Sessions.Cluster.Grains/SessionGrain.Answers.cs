@@ -71,14 +71,17 @@ public sealed partial class SessionGrain
             }
 
             var added = at > length ? null : view.Inline is { } hot ? hot[(int)at..(int)length] : Memory(await ReadOrNullAsync(subpath, at, length - at));
-            var growth = TranscriptMessages.EstimateFor(length) - kept.Reserved;
-            if (at < length && added is { } bytes && _messages == kept && kept.Generation == _writes && kept.Log.Length == at && budget.TryReserve(growth))
+            if (added is { } bytes && _messages == kept && kept.Generation == _writes && kept.Log.Length == at && kept.Log.TryAppend(bytes.Span))
             {
-                kept.Reserved += growth;
-                if (kept.Log.TryAppend(bytes.Span))
+                // Extended: kept while the budget holds what they cost now, else answered once and dropped.
+                if (Reserve(kept))
                 {
                     return kept.Log;
                 }
+
+                var answer = kept.Log;
+                DropMessages();
+                return answer;
             }
         }
 
@@ -93,14 +96,27 @@ public sealed partial class SessionGrain
         if (generation == _writes)
         {
             DropMessages();
-            var reserved = TranscriptMessages.EstimateFor(length);
-            if (budget.TryReserve(reserved))
+            var fresh = new KeptMessages(subpath, generation, log);
+            if (Reserve(fresh))
             {
-                _messages = new KeptMessages(subpath, generation, log) { Reserved = reserved };
+                _messages = fresh;
             }
         }
 
         return log;
+    }
+
+    // Reserves what kept messages cost beyond what they hold reserved; false (nothing more reserved) past the budget.
+    private bool Reserve(KeptMessages kept)
+    {
+        var growth = kept.Log.EstimatedBytes - kept.Reserved;
+        if (!budget.TryReserve(growth))
+        {
+            return false;
+        }
+
+        kept.Reserved += growth;
+        return true;
     }
 
     private static ReadOnlyMemory<byte>? Memory(byte[]? bytes) => bytes is null ? null : bytes;

@@ -18,8 +18,9 @@ public sealed class SessionGrainOptions
 
     /// <summary>
     /// Largest log (bytes) whose messages a session grain keeps between reads (its parsed graph entries and each message
-    /// serialized, about 3 bytes a byte of transcript), extended by each append so a read after an append parses only
-    /// the new lines; 0 keeps none. Default 32 MiB, in both modes.
+    /// serialized: about 3 bytes a byte of a real transcript, up to ~20 for tiny entries; reserved from
+    /// <see cref="HotTranscriptBudget"/> as 3 bytes a line byte plus 2 KiB an entry), extended by each append so a read
+    /// after an append parses only the new lines; 0 keeps none. Default 32 MiB, in both modes.
     /// </summary>
     public long MessagesLogBytes { get; set; } = 32L * 1024 * 1024;
 

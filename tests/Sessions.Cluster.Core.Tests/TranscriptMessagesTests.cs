@@ -78,6 +78,18 @@ public sealed class TranscriptMessagesTests
         Assert.True(partial.TryAppend([]));
     }
 
+    [Fact]
+    public void TheEstimate_CountsGraphEntriesByTheirLines_AndNothingElse()
+    {
+        const string entry = """{"type":"user","uuid":"u1","parentUuid":null,"message":{"role":"user","content":"a"}}""";
+        const string title = """{"type":"custom-title","customTitle":"not in the graph","sessionId":"s"}""";
+        var kept = new TranscriptMessages();
+        Assert.True(kept.TryAppend(Encoding.UTF8.GetBytes(title + "\n")));
+        Assert.Equal(0, kept.EstimatedBytes);
+        Assert.True(kept.TryAppend(Encoding.UTF8.GetBytes(entry + "\n" + entry.Replace("u1", "u2", StringComparison.Ordinal) + "\n")));
+        Assert.Equal(2 * (2048 + (3 * entry.Length)), kept.EstimatedBytes);
+    }
+
     // The offset after each newline of `bytes` (and its end when the last line has none).
     private static List<int> LineEnds(byte[] bytes)
     {

@@ -78,7 +78,7 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
         await AssertPagesAsync(2, 9);
 
         // An edit: a new user entry branching from m3 moves the chain off the kept messages' last ones.
-        await Grain(0).Append(Chain(sessionId, "m", 4, 1) with { Entries = [Line(sessionId, "edit", "m3", "an edited prompt")] });
+        await Grain(0).Append(Chain(sessionId, "m", 4, 1) with { Entries = [Entry(sessionId, "edit", "an edited prompt", "m3")] });
         await AssertPagesAsync(0, 5);
 
         Assert.True(await Grain(0).Delete(null, "test"));
@@ -106,27 +106,16 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
         var silos = fixture.Cluster.Silos.ToList();
         ISessionGrain Grain(int silo) => fixture.FactoryOf(silos[silo % silos.Count]).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
         var key = new SessionKey(Project, sessionId);
-        await Grain(0).Append(new AppendCommand(null, [Line(sessionId, "m0", null, new string('x', (int)fixture.HotTranscriptBytes))], null, null, null));
+        await Grain(0).Append(new AppendCommand(null, [Entry(sessionId, "m0", new string('x', (int)fixture.HotTranscriptBytes))], null, null, null));
         for (var i = 1; i < 6; i++)
         {
-            await Grain(i).Append(new AppendCommand(null, [Line(sessionId, $"m{i}", $"m{i - 1}", $"turn {i}")], null, null, null));
+            await Grain(i).Append(new AppendCommand(null, [Entry(sessionId, $"m{i}", $"turn {i}", $"m{i - 1}")], null, null, null));
             var expected = (await fixture.SessionsOf(silos[0]).GetMessagesAsync(Tenant, key, true, 0, null, CancellationToken.None)).Select(m => m.ToJsonString()).ToList();
             Assert.Equal(i + 1, expected.Count);
             Assert.Null((await Grain(i).GetView(null, silos[i % silos.Count].SiloAddress)).Inline);
             Assert.Equal(expected, Items(await Grain(i + 1).GetMessages(null, true, 0, null)));
         }
     }
-
-    private static EntryMessage Line(string sessionId, string uuid, string? parent, string text) =>
-        new(Encoding.UTF8.GetBytes(new JsonObject
-        {
-            ["type"] = "user",
-            ["uuid"] = uuid,
-            ["parentUuid"] = parent,
-            ["sessionId"] = sessionId,
-            ["timestamp"] = "2026-11-28T10:00:00.000Z",
-            ["message"] = new JsonObject { ["role"] = "user", ["content"] = text },
-        }.ToJsonString()), uuid);
 
     private static List<string> Items(JsonAnswer answer) => JsonNode.Parse(answer.Utf8)!.AsArray().Select(m => m!.ToJsonString()).ToList();
 
@@ -170,11 +159,12 @@ public sealed class HotTranscriptTests(GrainClusterFixture fixture) : IClassFixt
     private static AppendCommand Batch(string sessionId, string prefix, int count) =>
         new(null, [.. Enumerable.Range(0, count).Select(i => Entry(sessionId, $"{prefix}{i}", $"text of {prefix}{i}"))], null, null, null);
 
-    private static EntryMessage Entry(string sessionId, string uuid, string text) =>
+    private static EntryMessage Entry(string sessionId, string uuid, string text, string? parent = null) =>
         new(Encoding.UTF8.GetBytes(new JsonObject
         {
             ["type"] = "user",
             ["uuid"] = uuid,
+            ["parentUuid"] = parent,
             ["sessionId"] = sessionId,
             ["timestamp"] = "2026-11-28T10:00:00.000Z",
             ["message"] = new JsonObject { ["role"] = "user", ["content"] = text },
