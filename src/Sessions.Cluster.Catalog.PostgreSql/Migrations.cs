@@ -141,5 +141,8 @@ internal static class Migrations
             ALTER TABLE sessions ADD COLUMN indexed_size bigint NOT NULL DEFAULT 0;
             UPDATE sessions SET indexed_size = size;
             """),
+        (11, "content search: word statistics fine enough that a rare word's matches are estimated as few (joined by index)", """
+            ALTER TABLE message_text ALTER COLUMN tsv SET STATISTICS 1000;
+            """),
     ];
 }

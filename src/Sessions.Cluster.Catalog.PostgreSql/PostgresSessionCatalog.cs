@@ -50,6 +50,22 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// </summary>
     public bool RowLevelSecurityEnforced { get; private set; }
 
+    /// <summary>
+    /// Whether content search can use the GIN index on <c>message_text.tsv</c>; known after <see cref="InitializeAsync"/>.
+    /// Under row-level security PostgreSQL applies a qual whose function is not leakproof only after the policy's own,
+    /// so <c>@@</c> (<c>ts_match_vq</c>) becomes a filter over every message of the tenant unless a superuser ran
+    /// <see cref="LeakproofStatement"/> in the catalog's database (a database administrator's decision; the catalog's
+    /// role cannot). True also when row-level security is bypassed.
+    /// </summary>
+    public bool ContentSearchUsesIndex { get; private set; }
+
+    /// <summary>
+    /// The statement a superuser runs once in the catalog's database so content search uses its GIN index under
+    /// row-level security: <c>ts_match_vq</c> raises no error that depends on the rows it reads, so marking it
+    /// leakproof reveals nothing across the policy.
+    /// </summary>
+    public const string LeakproofStatement = "ALTER FUNCTION ts_match_vq(tsvector, tsquery) LEAKPROOF";
+
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -78,6 +94,8 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         await using var bypass = new NpgsqlCommand("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", connection);
         RowLevelSecurityEnforced = await bypass.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is false;
+        await using var leakproof = new NpgsqlCommand("SELECT proleakproof FROM pg_proc WHERE oid = 'ts_match_vq(tsvector, tsquery)'::regprocedure", connection);
+        ContentSearchUsesIndex = !RowLevelSecurityEnforced || await leakproof.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
     }
 
     /// <inheritdoc />
@@ -317,22 +335,24 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
 
     /// <inheritdoc />
     /// <remarks>PostgreSQL full-text search (<c>simple</c> configuration: case folded, no stemming), ranked by
-    /// <c>ts_rank</c>, snippets by <c>ts_headline</c>. The GIN index on <c>tsv</c> serves a role that bypasses row-level
-    /// security; under it, PostgreSQL applies <c>@@</c> (<c>ts_match_vq</c>, not marked leakproof) only after the
-    /// policy, so a query reads every message of the tenant (docs/BENCHMARKS.md, issue 24, stop 33).</remarks>
+    /// <c>ts_rank</c>, snippets by <c>ts_headline</c>. The GIN index on <c>tsv</c> finds the matches when
+    /// <see cref="ContentSearchUsesIndex"/>; otherwise a query reads every message of the tenant (docs/BENCHMARKS.md,
+    /// issue 24).</remarks>
     public async Task<IReadOnlyList<SearchHit>> SearchMessagesAsync(string tenant, SearchQuery query, string? projectKey, int limit, int offset, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
+        // With ts_match_vq leakproof, the tsquery is written inline: the planner folds to_tsquery of the parameter into a
+        // constant, so the match is an index condition estimated from the word's statistics. Without, it is joined in
+        // from a CTE, so the planner drives the scan from the tenant's sessions (measured faster than inline there,
+        // where it chose a scan of every tenant's messages).
+        var tsquery = ContentSearchUsesIndex ? "to_tsquery('simple', $2)" : "q.q";
         await using var cmd = await CommandAsync(tenant, $$"""
-            -- Under row-level security PostgreSQL may not use the GIN index for @@ (not a leakproof operator), so this
-            -- scans the tenant's messages; joined in from a CTE the planner drives the scan from the tenant's sessions
-            -- (measured faster than writing the tsquery inline, which let it choose a scan of every tenant's messages).
             WITH q AS (SELECT to_tsquery('simple', $2) AS q),
             hits AS (
-                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, m.text, ts_rank(m.tsv, q.q) AS score
+                SELECT m.project_key, m.session_id, m.uuid, ts_rank(m.tsv, {{tsquery}}) AS score
                 FROM message_text m CROSS JOIN q
-                JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed
-                WHERE m.tenant = $1 AND m.tsv @@ q.q AND ($3::text IS NULL OR m.project_key = $3)
+                WHERE m.tenant = $1 AND m.tsv @@ {{tsquery}} AND ($3::text IS NULL OR m.project_key = $3)
+                  AND EXISTS (SELECT 1 FROM sessions s WHERE s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed)
             ),
             ranked AS (
                 SELECT project_key, session_id, max(score) AS best FROM hits GROUP BY project_key, session_id
@@ -342,10 +362,11 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
                 SELECT h.*, r.best, row_number() OVER (PARTITION BY h.project_key, h.session_id ORDER BY h.score DESC, h.uuid) AS n
                 FROM hits h JOIN ranked r ON r.project_key = h.project_key AND r.session_id = h.session_id
             )
-            SELECT {{SearchRowColumns}}, top.uuid, top.role, top.ts,
-                   ts_headline('simple', top.text, q.q, 'StartSel={{SearchHit.Mark}}, StopSel={{SearchHit.Mark}}, MaxWords=24, MinWords=8, HighlightAll=false'),
+            SELECT {{SearchRowColumns}}, top.uuid, mt.role, mt.ts,
+                   ts_headline('simple', mt.text, q.q, 'StartSel={{SearchHit.Mark}}, StopSel={{SearchHit.Mark}}, MaxWords=24, MinWords=8, HighlightAll=false'),
                    top.best
             FROM top CROSS JOIN q
+            JOIN message_text mt ON mt.tenant = $1 AND mt.project_key = top.project_key AND mt.session_id = top.session_id AND mt.uuid = top.uuid
             JOIN sessions s ON s.tenant = $1 AND s.project_key = top.project_key AND s.session_id = top.session_id
             WHERE top.n <= {{SearchHit.MessagesPerSession}}
             ORDER BY top.best DESC, top.project_key, top.session_id, top.n

@@ -150,7 +150,38 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         ALTER TABLE sessions ADD COLUMN indexed_size INTEGER NOT NULL DEFAULT 0;
         UPDATE sessions SET indexed_size = size;
         """,
+        // 12: a message's id names its session (the session's number << 24, then its messages in order), so a search
+        // ranks sessions from the full-text index alone; existing messages are numbered again and the index rebuilt.
+        """
+        CREATE TABLE messages_v2 (
+            id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, project_key TEXT NOT NULL, session_id TEXT NOT NULL,
+            uuid TEXT NOT NULL, role TEXT NOT NULL, ts INTEGER, text TEXT NOT NULL,
+            UNIQUE (tenant, project_key, session_id, uuid)
+        );
+        INSERT INTO messages_v2 (id, tenant, project_key, session_id, uuid, role, ts, text)
+            SELECT (dense_rank() OVER (ORDER BY tenant, project_key, session_id) << 24)
+                   + row_number() OVER (PARTITION BY tenant, project_key, session_id ORDER BY id) - 1,
+                   tenant, project_key, session_id, uuid, role, ts, text
+            FROM messages;
+        DROP TRIGGER messages_ai;
+        DROP TRIGGER messages_ad;
+        DROP TRIGGER messages_au;
+        DROP TABLE message_fts;
+        DROP TABLE messages;
+        ALTER TABLE messages_v2 RENAME TO messages;
+        CREATE VIRTUAL TABLE message_fts USING fts5(text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END;
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+        CREATE TRIGGER messages_au AFTER UPDATE ON messages BEGIN
+            INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        INSERT INTO message_fts(message_fts) VALUES ('rebuild');
+        """,
     ];
+
+    // A message's id is its session's number shifted by this many bits plus its place in the session (see migration 12).
+    private const int SessionShift = 24;
 
     private const string Columns = CatalogRows.SessionColumns;
     private readonly string _connectionString;
@@ -499,22 +530,27 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         ArgumentNullException.ThrowIfNull(messages);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = """
-            INSERT INTO messages (tenant, project_key, session_id, uuid, role, ts, text)
-            SELECT @tenant, @pk, @sid, @uuid, @role, @ts, @text WHERE EXISTS (SELECT 1 FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid)
-            ON CONFLICT (tenant, project_key, session_id, uuid) DO UPDATE SET role = excluded.role, ts = excluded.ts, text = excluded.text WHERE messages.text <> excluded.text;
-            """;
-        AddKey(cmd, tenant, projectKey, sessionId);
-        var uuid = cmd.Parameters.Add("@uuid", SqliteType.Text);
-        var role = cmd.Parameters.Add("@role", SqliteType.Text);
-        var ts = cmd.Parameters.Add("@ts", SqliteType.Integer);
-        var text = cmd.Parameters.Add("@text", SqliteType.Text);
-        foreach (var m in messages)
+        if (messages.Count > 0 && await NextMessageIdAsync(connection, tx, tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is { } first)
         {
-            (uuid.Value, role.Value, ts.Value, text.Value) = (m.Uuid, m.Role, (object?)m.Timestamp ?? DBNull.Value, m.Text);
-            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // A new message takes the session's next id; one indexed before keeps its id and gets its new words.
+            await using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO messages (id, tenant, project_key, session_id, uuid, role, ts, text) VALUES (@id, @tenant, @pk, @sid, @uuid, @role, @ts, @text)
+                ON CONFLICT (tenant, project_key, session_id, uuid) DO UPDATE SET role = excluded.role, ts = excluded.ts, text = excluded.text WHERE messages.text <> excluded.text;
+                """;
+            AddKey(cmd, tenant, projectKey, sessionId);
+            var id = cmd.Parameters.Add("@id", SqliteType.Integer);
+            var uuid = cmd.Parameters.Add("@uuid", SqliteType.Text);
+            var role = cmd.Parameters.Add("@role", SqliteType.Text);
+            var ts = cmd.Parameters.Add("@ts", SqliteType.Integer);
+            var text = cmd.Parameters.Add("@text", SqliteType.Text);
+            var (next, end) = first;
+            foreach (var m in messages.Take((int)Math.Min(messages.Count, end - next)))
+            {
+                (id.Value, uuid.Value, role.Value, ts.Value, text.Value) = (next++, m.Uuid, m.Role, (object?)m.Timestamp ?? DBNull.Value, m.Text);
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await using var progress = connection.CreateCommand();
@@ -524,6 +560,35 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         progress.Parameters.AddWithValue("@length", indexedLength);
         await progress.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // The id the session's next new message takes and the end of its range, in the index write's transaction (which
+    // holds the write lock from its start): the session's number is that of its messages, or the next unused one. Null
+    // when the catalog has no row for the session (a session being deleted: nothing is indexed).
+    private static async Task<(long Next, long End)?> NextMessageIdAsync(SqliteConnection connection, SqliteTransaction tx, string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            SELECT EXISTS (SELECT 1 FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid),
+                   coalesce((SELECT id >> 24 FROM messages WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid LIMIT 1),
+                            (SELECT max(id) >> 24 FROM messages) + 1, 1);
+            """;
+        AddKey(cmd, tenant, projectKey, sessionId);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.GetInt64(0) == 0)
+        {
+            return null;
+        }
+
+        var start = reader.GetInt64(1) << SessionShift;
+        var end = start + (1L << SessionShift);
+        await using var last = connection.CreateCommand();
+        last.Transaction = tx;
+        last.CommandText = "SELECT max(id) FROM messages WHERE id >= @start AND id < @end;";
+        last.Parameters.AddWithValue("@start", start);
+        last.Parameters.AddWithValue("@end", end);
+        return await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long max ? (max + 1, end) : (start, end);
     }
 
     /// <inheritdoc />
@@ -545,87 +610,152 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
-    /// <remarks>FTS5 with the unicode61 tokenizer (case and diacritics folded); relevance is FTS5's bm25.</remarks>
+    /// <remarks>FTS5 with the unicode61 tokenizer (case and diacritics folded); relevance is FTS5's bm25, a session's
+    /// that of its best message; sessions of equal relevance in the order they were first indexed. The index's matches
+    /// are ranked by the session their id names (no join per match), and only the candidates a page needs are checked
+    /// against the tenant, the project and the trash.</remarks>
     public async Task<IReadOnlyList<SearchHit>> SearchMessagesAsync(string tenant, SearchQuery query, string? projectKey, int limit, int offset, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = $$"""
-            -- The matches drive the join (CROSS JOIN keeps SQLite from scanning the tenant's messages instead); snippets
-            -- are made for the page's messages only, below.
-            WITH matched AS MATERIALIZED (
-                SELECT rowid AS id, -bm25(message_fts) AS score FROM message_fts WHERE message_fts MATCH @q
-            ),
-            hits AS (
-                SELECT m.project_key, m.session_id, m.uuid, m.role, m.ts, f.score, f.id
-                FROM matched f CROSS JOIN messages m ON m.id = f.id
-                CROSS JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed = 1
-                WHERE m.tenant = @tenant AND (@pk IS NULL OR m.project_key = @pk)
-            ),
-            ranked AS (
-                SELECT project_key, session_id, max(score) AS best FROM hits GROUP BY project_key, session_id
-                ORDER BY best DESC, project_key, session_id LIMIT @limit OFFSET @offset
-            ),
-            top AS (
-                SELECT h.*, r.best, row_number() OVER (PARTITION BY h.project_key, h.session_id ORDER BY h.score DESC, h.uuid) AS n
-                FROM hits h JOIN ranked r ON r.project_key = h.project_key AND r.session_id = h.session_id
-            )
-            SELECT project_key, session_id, uuid, role, ts, id, best FROM top WHERE n <= {{SearchHit.MessagesPerSession}}
-            ORDER BY best DESC, project_key, session_id, n;
-            """;
-        cmd.Parameters.AddWithValue("@q", Fts5(query));
-        cmd.Parameters.AddWithValue("@tenant", tenant);
-        cmd.Parameters.AddWithValue("@pk", (object?)projectKey ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("@limit", limit);
-        cmd.Parameters.AddWithValue("@offset", offset);
-        var found = new List<(string ProjectKey, string SessionId, double Rank, List<(long Id, string Uuid, string Role, long? Ts)> Messages)>();
-        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var candidates = new Dictionary<long, Candidate>();
+        await using (var match = connection.CreateCommand())
         {
+            match.CommandText = "SELECT rowid, -bm25(message_fts) FROM message_fts WHERE message_fts MATCH @q;";
+            match.Parameters.AddWithValue("@q", Fts5(query));
+            await using var reader = await match.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var (pk, sid) = (reader.GetString(0), reader.GetString(1));
-                if (found.Count == 0 || found[^1].ProjectKey != pk || found[^1].SessionId != sid)
+                var (id, score) = (reader.GetInt64(0), reader.GetDouble(1));
+                if (!candidates.TryGetValue(id >> SessionShift, out var candidate))
                 {
-                    found.Add((pk, sid, reader.GetDouble(6), []));
+                    candidates[id >> SessionShift] = candidate = new Candidate(id >> SessionShift);
                 }
 
-                found[^1].Messages.Add((reader.GetInt64(5), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4)));
+                candidate.Add(id, score);
             }
         }
 
-        var snippets = new Dictionary<long, string>();
-        if (found.Count > 0)
+        // The page's sessions: candidates in rank order, a batch at a time, kept when they are the tenant's (and the
+        // project's), listed and not trashed.
+        var ranked = candidates.Values.Order().ToList();
+        var page = new List<(Candidate Candidate, string ProjectKey, string SessionId)>();
+        var skipped = 0;
+        for (var at = 0; at < ranked.Count && page.Count < limit; at += 256)
         {
-            await using var snip = connection.CreateCommand();
-            var ids = found.SelectMany(f => f.Messages).Select(m => m.Id).ToList();
-            snip.CommandText = $$"""
-                SELECT rowid, snippet(message_fts, 0, '{{SearchHit.Mark}}', '{{SearchHit.Mark}}', '…', 24) FROM message_fts
-                WHERE message_fts MATCH @q AND rowid IN ({{string.Join(',', ids.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)))}});
-                """;
-            snip.Parameters.AddWithValue("@q", Fts5(query));
-            for (var i = 0; i < ids.Count; i++)
+            var batch = ranked.GetRange(at, Math.Min(256, ranked.Count - at));
+            var owned = await OwnedSessionsAsync(connection, tenant, projectKey, batch, cancellationToken).ConfigureAwait(false);
+            foreach (var candidate in batch)
             {
-                snip.Parameters.AddWithValue("@id" + i.ToString(CultureInfo.InvariantCulture), ids[i]);
-            }
-
-            await using var reader = await snip.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                snippets[reader.GetInt64(0)] = reader.GetString(1);
+                if (page.Count < limit && owned.TryGetValue(candidate.Number, out var key) && skipped++ >= offset)
+                {
+                    page.Add((candidate, key.ProjectKey, key.SessionId));
+                }
             }
         }
 
-        var hits = new List<SearchHit>(found.Count);
-        foreach (var (pk, sid, rank, messages) in found)
+        var ids = page.SelectMany(p => p.Candidate.Best).ToList();
+        var messages = await PageMessagesAsync(connection, query, ids, cancellationToken).ConfigureAwait(false);
+        var hits = new List<SearchHit>(page.Count);
+        foreach (var (candidate, pk, sid) in page)
         {
             if (await GetAsync(tenant, pk, sid, cancellationToken).ConfigureAwait(false) is { } row)
             {
-                hits.Add(new SearchHit(row, rank, [.. messages.Select(m => new MessageHit(m.Uuid, m.Role, m.Ts, snippets.GetValueOrDefault(m.Id, "")))]));
+                hits.Add(new SearchHit(row, candidate.Score, [.. candidate.Best.Where(messages.ContainsKey).Select(id => messages[id])]));
             }
         }
 
         return hits;
+    }
+
+    // Which of the candidates are listed sessions of the tenant (and project): number → key.
+    private static async Task<Dictionary<long, SessionKey>> OwnedSessionsAsync(SqliteConnection connection, string tenant, string? projectKey, List<Candidate> batch, CancellationToken cancellationToken)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"""
+            SELECT m.id >> {SessionShift}, m.project_key, m.session_id FROM messages m
+            CROSS JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed = 1
+            WHERE m.id IN ({string.Join(',', batch.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)))}) AND m.tenant = @tenant AND (@pk IS NULL OR m.project_key = @pk);
+            """;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            cmd.Parameters.AddWithValue("@id" + i.ToString(CultureInfo.InvariantCulture), batch[i].FirstId);
+        }
+
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", (object?)projectKey ?? DBNull.Value);
+        var owned = new Dictionary<long, SessionKey>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            owned[reader.GetInt64(0)] = new SessionKey(reader.GetString(1), reader.GetString(2));
+        }
+
+        return owned;
+    }
+
+    // The page's messages by id, each with its snippet.
+    private static async Task<Dictionary<long, MessageHit>> PageMessagesAsync(SqliteConnection connection, SearchQuery query, List<long> ids, CancellationToken cancellationToken)
+    {
+        var messages = new Dictionary<long, MessageHit>();
+        if (ids.Count == 0)
+        {
+            return messages;
+        }
+
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = $$"""
+            SELECT f.rowid, m.uuid, m.role, m.ts, snippet(message_fts, 0, '{{SearchHit.Mark}}', '{{SearchHit.Mark}}', '…', 24)
+            FROM message_fts f CROSS JOIN messages m ON m.id = f.rowid
+            WHERE message_fts MATCH @q AND f.rowid IN ({{string.Join(',', ids.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)))}});
+            """;
+        cmd.Parameters.AddWithValue("@q", Fts5(query));
+        for (var i = 0; i < ids.Count; i++)
+        {
+            cmd.Parameters.AddWithValue("@id" + i.ToString(CultureInfo.InvariantCulture), ids[i]);
+        }
+
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            messages[reader.GetInt64(0)] = new MessageHit(reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.GetString(4));
+        }
+
+        return messages;
+    }
+
+    // A session the index matched: its number, its best score and its best messages (ids, best first, earlier first
+    // among equals). Orders by score, best first, then by number.
+    private sealed class Candidate(long number) : IComparable<Candidate>
+    {
+        private readonly List<(long Id, double Score)> _best = [];
+
+        public long Number => number;
+
+        public double Score => _best[0].Score;
+
+        public long FirstId => _best[0].Id;
+
+        public IEnumerable<long> Best => _best.Select(b => b.Id);
+
+        public void Add(long id, double score)
+        {
+            var at = _best.FindIndex(b => score > b.Score || (score == b.Score && id < b.Id));
+            if (at < 0 && _best.Count < SearchHit.MessagesPerSession)
+            {
+                _best.Add((id, score));
+            }
+            else if (at >= 0)
+            {
+                _best.Insert(at, (id, score));
+                if (_best.Count > SearchHit.MessagesPerSession)
+                {
+                    _best.RemoveAt(_best.Count - 1);
+                }
+            }
+        }
+
+        public int CompareTo(Candidate? other) => other is null ? -1 : other.Score.CompareTo(Score) is var c && c != 0 ? c : Number.CompareTo(other.Number);
     }
 
     // The query as an FTS5 expression: each phrase quoted (its words are letters and digits only), groups ANDed,

@@ -115,9 +115,17 @@ public static partial class SessionsServer
         app.Services.GetRequiredService<ISessionCatalog>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         // Said once the port is bound, with the addresses it answers on.
         app.Lifetime.ApplicationStarted.Register(() => ServerLog.Started(app.Logger, string.Join(", ", app.Urls), storage));
-        if (app.Services.GetRequiredService<ISessionCatalog>() is Catalog.PostgreSql.PostgresSessionCatalog { RowLevelSecurityEnforced: false })
+        if (app.Services.GetRequiredService<ISessionCatalog>() is Catalog.PostgreSql.PostgresSessionCatalog postgres)
         {
-            ServerLog.RowLevelSecurityBypassed(app.Logger);
+            if (!postgres.RowLevelSecurityEnforced)
+            {
+                ServerLog.RowLevelSecurityBypassed(app.Logger);
+            }
+
+            if (!postgres.ContentSearchUsesIndex)
+            {
+                ServerLog.ContentSearchScans(app.Logger, Catalog.PostgreSql.PostgresSessionCatalog.LeakproofStatement);
+            }
         }
 
         app.UseMiddleware<RequestTelemetryMiddleware>();
@@ -157,5 +165,8 @@ public static partial class SessionsServer
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "The PostgreSQL catalog connects as a role that bypasses row-level security (a superuser?); connect as an ordinary role that owns the tables so RLS is a second wall between tenants")]
         public static partial void RowLevelSecurityBypassed(ILogger logger);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Content search reads every message of the tenant for each query: row-level security keeps PostgreSQL from using the GIN index until a superuser runs, once, in the catalog's database: {Statement}")]
+        public static partial void ContentSearchScans(ILogger logger, string statement);
     }
 }

@@ -475,6 +475,45 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
     protected override ISessionCatalog Catalog => _catalog;
 
     [Fact]
+    public async Task ContentIndex_FromBeforeMessageIdsNamedTheirSession_IsNumberedAgain_AndStillFound()
+    {
+        await _catalog.InitializeAsync(CancellationToken.None);
+        foreach (var sid in new[] { "one", "two" })
+        {
+            await _catalog.UpsertAsync(new SessionRecord { Tenant = "t", ProjectKey = "p", SessionId = sid, Mtime = 1, Size = 10, Listed = true }, CancellationToken.None);
+        }
+
+        // Messages as version 11 numbered them (one sequence for all sessions, interleaved), then the start migrates.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_path}"))
+        {
+            await connection.OpenAsync();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO messages (id, tenant, project_key, session_id, uuid, role, ts, text) VALUES
+                    (1, 't', 'p', 'one', 'o1', 'user', 1, 'alpha words'), (2, 't', 'p', 'two', 't1', 'user', 1, 'alpha beta'),
+                    (3, 't', 'p', 'one', 'o2', 'assistant', 2, 'beta gamma'), (4, 't', 'p', 'two', 't2', 'user', 2, 'alpha alpha alpha');
+                PRAGMA user_version = 11;
+                """;
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await _catalog.InitializeAsync(CancellationToken.None);
+        async Task<List<string>> Find(string q) =>
+            [.. (await _catalog.SearchMessagesAsync("t", SearchQuery.Parse(q), null, 10, 0, CancellationToken.None)).Select(h => h.Session.SessionId + ": " + string.Join(' ', h.Messages.Select(m => m.Uuid)))];
+
+        Assert.Equal(["two: t2 t1", "one: o1"], await Find("alpha"));
+        Assert.Equal(["one: o2"], await Find("gamma"));
+
+        // Later index writes go on in each session's own range: new messages and new words of old ones.
+        await _catalog.IndexMessagesAsync("t", "p", "one", [new IndexedMessage("o3", "user", 3, "delta"), new IndexedMessage("o1", "user", 1, "delta epsilon")], 20, CancellationToken.None);
+        await _catalog.UpsertAsync(new SessionRecord { Tenant = "t", ProjectKey = "p", SessionId = "three", Mtime = 1, Size = 10, Listed = true }, CancellationToken.None);
+        await _catalog.IndexMessagesAsync("t", "p", "three", [new IndexedMessage("h1", "user", 3, "delta")], 10, CancellationToken.None);
+        Assert.Equal(["one: o3 o1", "three: h1"], await Find("delta"));
+        Assert.Equal(["two: t2 t1"], await Find("alpha"));
+    }
+
+    [Fact]
     public async Task ListRendered_GivesTheListingsPages_AsStoredRenderings_RenderingOlderRowsOnTheFly()
     {
         static byte[] Render(SessionRecord r) => System.Text.Encoding.UTF8.GetBytes($"{{\"id\":\"{r.SessionId}\",\"m\":{r.Mtime},\"t\":\"{r.Tag}\"}}");
@@ -580,12 +619,59 @@ public sealed class PostgresSessionCatalogTests(PostgresFixture postgres) : Sess
     }
 
     [Fact]
+    public async Task ContentSearch_UsesTheGinIndexUnderRowLevelSecurity_OnceTheMatchIsLeakproof()
+    {
+        Assert.True(_catalog!.ContentSearchUsesIndex);
+        Assert.True(_catalog.RowLevelSecurityEnforced);
+        const string match = "SET enable_seqscan = off; SET sessions.tenant = 't'; EXPLAIN SELECT uuid FROM message_text WHERE tsv @@ (SELECT to_tsquery('simple', 'word'))";
+        Assert.Contains("ix_message_text_tsv", await PlanAsync(ConnectionString(_catalog), match), StringComparison.Ordinal);
+
+        // Without the administrator's step the same match filters the tenant's rows instead, and the catalog says so.
+        var plain = await postgres.Server.CreateDatabaseAsync("n" + Guid.NewGuid().ToString("N"), leakproofSearch: false);
+        await using var scanning = new Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog(new() { ConnectionString = plain });
+        await scanning.InitializeAsync(CancellationToken.None);
+        Assert.False(scanning.ContentSearchUsesIndex);
+        Assert.DoesNotContain("ix_message_text_tsv", await PlanAsync(plain, match), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ContentSearch_WithoutTheLeakproofMatch_FindsTheSame()
+    {
+        await _catalog!.DisposeAsync();
+        _catalog = new Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog(new() { ConnectionString = await postgres.Server.CreateDatabaseAsync("n" + Guid.NewGuid().ToString("N"), leakproofSearch: false) });
+        await _catalog.InitializeAsync(CancellationToken.None);
+        Assert.False(_catalog.ContentSearchUsesIndex);
+        await ContentSearch_RanksSessionsByTheirMessages_WithMarkedSnippets_InOneTenant_AndForgetsWhatGoes();
+    }
+
+    private static string ConnectionString(Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog catalog) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(((Npgsql.NpgsqlDataSource)typeof(Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog)
+            .GetField("_dataSource", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(catalog)!).ConnectionString).ToString();
+
+    private static async Task<string> PlanAsync(string connectionString, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, connection);
+        var plan = new System.Text.StringBuilder();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.AppendLine(reader.GetValue(0).ToString());
+            }
+        }
+        while (await reader.NextResultAsync());
+        return plan.ToString();
+    }
+
+    [Fact]
     public async Task RowLevelSecurity_IsASecondWall_QueriesWithoutTheTenantSeeNothingOfIt()
     {
         await Catalog.UpsertAsync(new SessionRecord { Tenant = "a", ProjectKey = "p", SessionId = "secret", Mtime = 1, Size = 1, Listed = true }, CancellationToken.None);
         await Catalog.UpsertAsync(new SessionRecord { Tenant = "b", ProjectKey = "p", SessionId = "other", Mtime = 1, Size = 1, Listed = true }, CancellationToken.None);
-        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(((Npgsql.NpgsqlDataSource)typeof(Sessions.Cluster.Catalog.PostgreSql.PostgresSessionCatalog)
-            .GetField("_dataSource", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_catalog)!).ConnectionString).ToString();
+        var connectionString = ConnectionString(_catalog!);
         await using var connection = new Npgsql.NpgsqlConnection(connectionString);
         await connection.OpenAsync();
 
