@@ -668,14 +668,15 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         return hits;
     }
 
-    // Which of the candidates are listed sessions of the tenant (and project): number → key.
+    // Which of the candidates are listed sessions of the tenant (and project): number → key. The messages are read by
+    // id (the unary + keeps SQLite from scanning the tenant's messages by its index instead).
     private static async Task<Dictionary<long, SessionKey>> OwnedSessionsAsync(SqliteConnection connection, string tenant, string? projectKey, List<Candidate> batch, CancellationToken cancellationToken)
     {
         await using var cmd = connection.CreateCommand();
         cmd.CommandText = $"""
             SELECT m.id >> {SessionShift}, m.project_key, m.session_id FROM messages m
             CROSS JOIN sessions s ON s.tenant = m.tenant AND s.project_key = m.project_key AND s.session_id = m.session_id AND s.listed = 1
-            WHERE m.id IN ({string.Join(',', batch.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)))}) AND m.tenant = @tenant AND (@pk IS NULL OR m.project_key = @pk);
+            WHERE m.id IN ({string.Join(',', batch.Select((_, i) => "@id" + i.ToString(CultureInfo.InvariantCulture)))}) AND +m.tenant = @tenant AND (@pk IS NULL OR +m.project_key = @pk);
             """;
         for (var i = 0; i < batch.Count; i++)
         {

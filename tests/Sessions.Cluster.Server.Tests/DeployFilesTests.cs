@@ -163,6 +163,8 @@ public sealed partial class DeployFilesTests
 
         // The nodes connect as an ordinary role: row-level security holds (the server warns when it would not).
         Assert.DoesNotContain("bypasses row-level security", node.Log, StringComparison.Ordinal);
+        // The init script's leakproof match: content search uses its GIN index (the server warns when it would not).
+        Assert.DoesNotContain("Content search reads every message", node.Log, StringComparison.Ordinal);
         // The node's own health check, as Docker runs it in the container (the port is this node's).
         var check = HealthCheck(services, "node1");
         Assert.Equal("CMD", check[0]);
