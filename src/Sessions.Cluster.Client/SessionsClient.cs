@@ -1,9 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Sessions.Cluster.Client;
 
@@ -21,11 +23,15 @@ public sealed class SessionsClient : IDisposable
 
     private static readonly JsonDocumentOptions AnswerDocument = new() { MaxDepth = MaxAnswerDepth };
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
+    // Every answer and request body the client reads or writes is source-generated (ClientJsonContext), so the client
+    // needs no reflection and runs compiled ahead of time (the native sessions-hook).
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         MaxDepth = MaxAnswerDepth,
-        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(ClientJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
+        TypeInfoResolver = ClientJsonContext.Default,
     };
+
+    private static JsonSerializerOptions? _reflectionJson;
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
 
@@ -196,7 +202,7 @@ public sealed class SessionsClient : IDisposable
     /// <summary>Forks a session (the SDK's <c>forkSession</c>); returns the new session id.</summary>
     public async Task<string> ForkAsync(string projectKey, string sessionId, string? upToMessageId, string? title, CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsJsonAsync($"{SessionPath(projectKey, sessionId)}/fork", new { upToMessageId, title }, Json, cancellationToken).ConfigureAwait(false);
+        using var response = await _http.PostAsync($"{SessionPath(projectKey, sessionId)}/fork", Body(new JsonObject { ["upToMessageId"] = upToMessageId, ["title"] = title }), cancellationToken).ConfigureAwait(false);
         var result = await ReadAsync<JsonObject>(response, cancellationToken).ConfigureAwait(false);
         return result["sessionId"]!.GetValue<string>();
     }
@@ -204,14 +210,14 @@ public sealed class SessionsClient : IDisposable
     /// <summary>Renames a session (appends a custom-title entry).</summary>
     public async Task RenameAsync(string projectKey, string sessionId, string title, CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsJsonAsync($"{SessionPath(projectKey, sessionId)}/rename", new { title }, Json, cancellationToken).ConfigureAwait(false);
+        using var response = await _http.PostAsync($"{SessionPath(projectKey, sessionId)}/rename", Body(new JsonObject { ["title"] = title }), cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Tags a session; null clears the tag.</summary>
     public async Task TagAsync(string projectKey, string sessionId, string? tag, CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsJsonAsync($"{SessionPath(projectKey, sessionId)}/tag", new { tag }, Json, cancellationToken).ConfigureAwait(false);
+        using var response = await _http.PostAsync($"{SessionPath(projectKey, sessionId)}/tag", Body(new JsonObject { ["tag"] = tag }), cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
@@ -222,13 +228,22 @@ public sealed class SessionsClient : IDisposable
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sends a request with an optional JSON body (any object, serialized by reflection with the web defaults) and returns
+    /// the JSON answer (null for 204).
+    /// </summary>
+    [RequiresUnreferencedCode("Serializes the body by reflection; pass a JsonNode to the other overload in trimmed or native programs.")]
+    [RequiresDynamicCode("Serializes the body by reflection; pass a JsonNode to the other overload in trimmed or native programs.")]
+    public Task<JsonNode?> SendJsonAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken) =>
+        SendJsonAsync(method, path, body is null ? null : JsonSerializer.SerializeToNode(body, ReflectionJson()), cancellationToken);
+
     /// <summary>Sends a request with an optional JSON body and returns the JSON answer (null for 204).</summary>
-    public async Task<JsonNode?> SendJsonAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    public async Task<JsonNode?> SendJsonAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
         {
-            request.Content = JsonContent.Create(body, options: Json);
+            request.Content = Body(body);
         }
 
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -239,7 +254,14 @@ public sealed class SessionsClient : IDisposable
 
     /// <summary>Places a hold on a session (retention never deletes it), or releases it.</summary>
     public Task SetHoldAsync(string projectKey, string sessionId, bool hold, string? reason, CancellationToken cancellationToken) =>
-        SendJsonAsync(hold ? HttpMethod.Put : HttpMethod.Delete, $"{SessionPath(projectKey, sessionId)}/hold", hold ? new { reason } : null, cancellationToken);
+        SendJsonAsync(hold ? HttpMethod.Put : HttpMethod.Delete, $"{SessionPath(projectKey, sessionId)}/hold", hold ? new JsonObject { ["reason"] = reason } : null, cancellationToken);
+
+    private static StringContent Body(JsonNode body) => new(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+
+    [RequiresUnreferencedCode("Reflection-based serialization.")]
+    [RequiresDynamicCode("Reflection-based serialization.")]
+    private static JsonSerializerOptions ReflectionJson() =>
+        _reflectionJson ??= new JsonSerializerOptions(JsonSerializerDefaults.Web) { MaxDepth = MaxAnswerDepth, TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
 
     /// <inheritdoc />
     public void Dispose()
@@ -262,7 +284,7 @@ public sealed class SessionsClient : IDisposable
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
-        return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false)
+        return await response.Content.ReadFromJsonAsync((JsonTypeInfo<T>)Json.GetTypeInfo(typeof(T)), cancellationToken).ConfigureAwait(false)
             ?? throw new SessionsApiException((int)response.StatusCode, "empty_response", "The server sent an empty answer.");
     }
 

@@ -152,6 +152,27 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         using var http = new HttpClient { BaseAddress = server.BaseUrl };
         http.DefaultRequestHeaders.Add("X-Sessions-Tenant", _tenant);
         Assert.Equal(await File.ReadAllTextAsync(transcript), await http.GetStringAsync($"v1/projects/hooked/sessions/{id}/transcript"));
+
+        // README: the native sessions-hook published beside the tool is what install writes from then on, and it pushes
+        // the next turn the same way (through bash, the payload on stdin, silent, exit 0).
+        var (publishCode, publishOut) = await NodeTools.RunAsync("dotnet", RepoPaths.Root, null, "publish", Path.Combine(RepoPaths.Root, "src", "Sessions.Cluster.Hook"), "-c", "Release", "-r", "linux-x64", "-o", tools);
+        Assert.True(publishCode == 0, "The native hook did not compile (it needs clang: apt-get install -y clang): " + publishOut);
+        (code, output) = await NodeTools.RunAsync(Path.Combine(tools, "sessions"), RepoPaths.Root, null, "hooks", "install", "--settings", settings, "--url", server.BaseUrl.ToString(), "--tenant", _tenant);
+        Assert.True(code == 0, output);
+        hook = JsonNode.Parse(await File.ReadAllTextAsync(settings))!["hooks"]!["Stop"]![0]!["hooks"]![0]!["command"]!.GetValue<string>();
+        Assert.StartsWith(Path.Combine(tools, "sessions-hook") + " --url", hook.TrimStart('\'').Replace("'", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        await File.AppendAllTextAsync(transcript, Calls.Entry("h3") + "\n");
+        using (var run = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", ["-c", hook]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true })!)
+        {
+            await run.StandardInput.WriteAsync(new JsonObject { ["session_id"] = id, ["transcript_path"] = transcript, ["cwd"] = config, ["hook_event_name"] = "Stop", ["stop_hook_active"] = false }.ToJsonString());
+            run.StandardInput.Close();
+            var (stdout, stderr) = (await run.StandardOutput.ReadToEndAsync(), await run.StandardError.ReadToEndAsync());
+            await run.WaitForExitAsync();
+            Assert.Equal((0, "", ""), (run.ExitCode, stdout, stderr));
+        }
+
+        Assert.Equal(await File.ReadAllTextAsync(transcript), await http.GetStringAsync($"v1/projects/hooked/sessions/{id}/transcript"));
+        Assert.Equal(1, JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(config, "sessions-cluster", "hooks-status.json")))!["appended"]!.GetValue<int>());
     }
 
     [Fact]

@@ -19,7 +19,7 @@ internal static class PullCommand
         {
             using var target = await context.OpenSessionAsync(result, id, project, ct).ConfigureAwait(false);
             var (client, sessionId, projectKey) = (target.Client, target.SessionId, target.ProjectKey);
-            var (files, backups) = await TranscriptSync.PullAsync(client, projectKey, sessionId, result.GetValue(configDir)!, result.GetValue(force), ct).ConfigureAwait(false);
+            var (files, backups) = await TranscriptPull.PullAsync(client, projectKey, sessionId, result.GetValue(configDir)!, result.GetValue(force), ct).ConfigureAwait(false);
             if (context.IsJson(result))
             {
                 context.WriteJson(new { sessionId, projectKey, files, backups });

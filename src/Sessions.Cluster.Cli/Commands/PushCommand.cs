@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Sessions.Cluster.Hooks;
 
 namespace Sessions.Cluster.Cli.Commands;
 

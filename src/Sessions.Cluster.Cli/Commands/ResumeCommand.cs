@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.ComponentModel;
 using System.Diagnostics;
-using Sessions.Cluster.Cli.Hooks;
 using Sessions.Cluster.Client;
 using Sessions.Cluster.Core.Sdk;
+using Sessions.Cluster.Hooks;
 using Sessions.Cluster.Server.Console;
 
 namespace Sessions.Cluster.Cli.Commands;
@@ -83,7 +83,7 @@ internal static class ResumeCommand
         }
 
         var localProjectKey = ProjectKeys.FromCwd(cwd);
-        var (files, backups) = await TranscriptSync.PullAsync(client, projectKey, sessionId, configDir, result.GetValue(common.Force), cancellationToken, localProjectKey).ConfigureAwait(false);
+        var (files, backups) = await TranscriptPull.PullAsync(client, projectKey, sessionId, configDir, result.GetValue(common.Force), cancellationToken, localProjectKey).ConfigureAwait(false);
         await HookSync.RecordPullAsync(configDir, localProjectKey, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         var defaultConfig = Environment.GetEnvironmentVariable("CLAUDE_CONFIG_DIR") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".claude");
         var sameConfig = Path.GetFullPath(defaultConfig) == configDir;

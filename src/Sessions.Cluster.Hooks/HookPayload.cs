@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Sessions.Cluster.Cli.Hooks;
+namespace Sessions.Cluster.Hooks;
 
 /// <summary>
 /// What Claude Code sends a command hook on stdin (https://code.claude.com/docs/en/hooks, "Hook input"): every event

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sessions.Cluster.Client;
 
-namespace Sessions.Cluster.Cli.Hooks;
+namespace Sessions.Cluster.Hooks;
 
 /// <summary>
 /// One hook run: pushes what Claude Code appended to a session's transcript and its subagent transcripts since the last
