@@ -14,14 +14,16 @@ namespace Sessions.Cluster.Storage.FileSystem;
 /// embedded deployment is one process and one silo, so the grain is each file's only writer and no lock is taken
 /// here. The store keeps no state per file.
 /// </remarks>
-internal sealed class FileSystemTranscriptStore : ITranscriptStore
+internal sealed class FileSystemTranscriptStore : ITranscriptStore, IDisposable
 {
     private const string Extension = ".jsonl";
     private readonly string _root;
     private readonly FileSystemTranscriptStoreOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly TranscriptJournal? _journal;
 
     /// <summary>Creates the store; the root folder is created when missing.</summary>
+    /// <exception cref="IOException">Another store (another process) holds the folder's journal.</exception>
     public FileSystemTranscriptStore(FileSystemTranscriptStoreOptions options, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -29,13 +31,33 @@ internal sealed class FileSystemTranscriptStore : ITranscriptStore
         _timeProvider = timeProvider;
         _root = Path.GetFullPath(options.Root);
         Directory.CreateDirectory(_root);
+        _journal = options.FlushToDisk ? TranscriptJournal.Open(_root, JournalPath(options), options.JournalBytes) : null;
     }
+
+    /// <summary>
+    /// What opening the journal replayed onto the files (records applied, and whether it stopped at a torn record), or
+    /// null when appends are not flushed to disk (no journal).
+    /// </summary>
+    public (int Records, bool TornTail)? JournalReplay => _journal is { Replayed: var r } ? (r.Records, r.TornTail) : null;
+
+    /// <summary>The journal's file: <see cref="FileSystemTranscriptStoreOptions.JournalPath"/>, else <c>&lt;Root&gt;.journal/journal</c>.</summary>
+    public static string JournalPath(FileSystemTranscriptStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Path.GetFullPath(options.JournalPath ?? Path.Combine(Path.GetFullPath(options.Root).TrimEnd(Path.DirectorySeparatorChar) + ".journal", "journal"));
+    }
+
+    /// <summary>Checkpoints and closes the journal (a clean stop replays nothing at the next start).</summary>
+    public void Dispose() => _journal?.Dispose();
+
+    /// <summary>Lets go of the journal as a crash would (no checkpoint), so another store may open it (tests of replay).</summary>
+    internal void Abandon() => _journal?.Abandon();
 
     /// <summary>The absolute data folder.</summary>
     public string Root => _root;
 
     /// <inheritdoc />
-    public ITranscriptLog Open(string tenant, SessionKey key) => new FileTranscriptLog(PathOf(tenant, key), SessionFolder(tenant, key.ProjectKey, key.SessionId), key, _options, _timeProvider);
+    public ITranscriptLog Open(string tenant, SessionKey key) => new FileTranscriptLog(PathOf(tenant, key), SessionFolder(tenant, key.ProjectKey, key.SessionId), key, _journal, _timeProvider);
 
     /// <inheritdoc />
     public Task<TranscriptStat?> StatAsync(string tenant, SessionKey key, CancellationToken cancellationToken) => Open(tenant, key).StatAsync(cancellationToken);
@@ -54,9 +76,19 @@ internal sealed class FileSystemTranscriptStore : ITranscriptStore
             return Task.FromResult(0);
         }
 
+        return DeleteTreeAsync(dir);
+    }
+
+    private async Task<int> DeleteTreeAsync(string dir)
+    {
         var files = Directory.EnumerateFiles(dir, "*" + Extension, SearchOption.AllDirectories).ToList();
+        if (_journal is not null)
+        {
+            await _journal.DeleteAsync(dir, tree: true).ConfigureAwait(false);
+        }
+
         Directory.Delete(dir, recursive: true);
-        return Task.FromResult(files.Count);
+        return files.Count;
     }
 
     /// <inheritdoc />

@@ -11,11 +11,13 @@ namespace Sessions.Cluster.Storage.FileSystem;
 /// <remarks>
 /// The fence is the file's length: an append that finds the file longer than it holds takes the whole lines another
 /// writer added into its set first (and drops bytes after the last newline: a partial line left by a crash, which no
-/// reader ever saw), one that finds it shorter or gone learns the file again. Appends are flushed to disk before they
-/// are acknowledged (unless <see cref="FileSystemTranscriptStoreOptions.FlushToDisk"/> is off) and stamp the mtime
-/// from the injected clock, so the store's mtime and the catalog's share one clock.
+/// reader ever saw), one that finds it shorter or gone learns the file again. Appends are durable in the silo's
+/// <see cref="TranscriptJournal"/> before they are acknowledged (unless <see cref="FileSystemTranscriptStoreOptions.FlushToDisk"/>
+/// is off: no journal), the file itself written without a sync, and stamp the mtime from the injected clock, so the
+/// store's mtime and the catalog's share one clock. Deletions and new mtimes go through the journal too, so a replay
+/// never brings back what was deleted.
 /// </remarks>
-internal sealed class FileTranscriptLog(string path, string sessionFolder, SessionKey key, FileSystemTranscriptStoreOptions options, TimeProvider timeProvider) : ITranscriptLog
+internal sealed class FileTranscriptLog(string path, string sessionFolder, SessionKey key, TranscriptJournal? journal, TimeProvider timeProvider) : ITranscriptLog
 {
     private State? _state;
 
@@ -65,10 +67,22 @@ internal sealed class FileTranscriptLog(string path, string sessionFolder, Sessi
                 }
 
                 file.Position = state.Committed;
-                await file.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
-                if (options.FlushToDisk)
+                var written = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+                await file.WriteAsync(written, cancellationToken).ConfigureAwait(false);
+                File.SetLastWriteTimeUtc(path, now.UtcDateTime);
+                if (journal is not null)
                 {
-                    file.Flush(flushToDisk: true);
+                    try
+                    {
+                        await journal.AppendAsync(path, state.Committed, now.ToUnixTimeMilliseconds(), written).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        // Not durable, so not acknowledged: the bytes go again, so no later record ever stands after
+                        // bytes the journal does not hold (the state is learnt again below).
+                        file.SetLength(state.Committed);
+                        throw;
+                    }
                 }
 
                 bytes = buffer.Length;
@@ -78,7 +92,6 @@ internal sealed class FileTranscriptLog(string path, string sessionFolder, Sessi
                     state.Index.Add(line);
                 }
 
-                File.SetLastWriteTimeUtc(path, now.UtcDateTime);
                 state.Mtime = now.ToUnixTimeMilliseconds();
             }
 
@@ -93,15 +106,18 @@ internal sealed class FileTranscriptLog(string path, string sessionFolder, Sessi
     }
 
     /// <inheritdoc />
-    public Task SetMtimeAsync(long mtime, CancellationToken cancellationToken)
+    public async Task SetMtimeAsync(long mtime, CancellationToken cancellationToken)
     {
         if (File.Exists(path))
         {
             File.SetLastWriteTimeUtc(path, DateTimeOffset.FromUnixTimeMilliseconds(mtime).UtcDateTime);
+            if (journal is not null)
+            {
+                await journal.MtimeAsync(path, mtime).ConfigureAwait(false);
+            }
+
             _state?.Mtime = mtime;
         }
-
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -149,12 +165,18 @@ internal sealed class FileTranscriptLog(string path, string sessionFolder, Sessi
     }
 
     /// <inheritdoc />
-    public Task<bool> DeleteAsync(CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(CancellationToken cancellationToken)
     {
         _state = null;
         var existed = File.Exists(path);
         if (existed)
         {
+            // The deletion is durable before the file goes, so a replay of earlier appends never brings it back.
+            if (journal is not null)
+            {
+                await journal.DeleteAsync(path, tree: false).ConfigureAwait(false);
+            }
+
             File.Delete(path);
         }
 
@@ -162,6 +184,11 @@ internal sealed class FileTranscriptLog(string path, string sessionFolder, Sessi
         {
             if (Directory.Exists(sessionFolder))
             {
+                if (journal is not null)
+                {
+                    await journal.DeleteAsync(sessionFolder, tree: true).ConfigureAwait(false);
+                }
+
                 Directory.Delete(sessionFolder, recursive: true);
                 existed = true;
             }
@@ -171,7 +198,7 @@ internal sealed class FileTranscriptLog(string path, string sessionFolder, Sessi
             PruneEmptyFolders(Path.GetDirectoryName(path)!, sessionFolder);
         }
 
-        return Task.FromResult(existed);
+        return existed;
     }
 
     /// <inheritdoc />

@@ -9,9 +9,16 @@ namespace Sessions.Cluster.Storage.Tests;
 public sealed class FileSystemTranscriptStoreTests : TranscriptStoreConformance, IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "sessions-cluster-tests", "fs-" + Guid.NewGuid().ToString("N"));
-    private readonly FileSystemTranscriptStore _store;
+    private FileSystemTranscriptStore _store;
 
     public FileSystemTranscriptStoreTests() => _store = new FileSystemTranscriptStore(new FileSystemTranscriptStoreOptions { Root = _root }, Clock);
+
+    // The process dies (its journal is left as it is) and a new one starts on the same folder.
+    private FileSystemTranscriptStore Restart()
+    {
+        _store.Abandon();
+        return _store = new FileSystemTranscriptStore(new FileSystemTranscriptStoreOptions { Root = _root }, Clock);
+    }
 
     protected override ITranscriptStore Store => _store;
 
@@ -50,7 +57,7 @@ public sealed class FileSystemTranscriptStoreTests : TranscriptStoreConformance,
         await File.AppendAllTextAsync(path, "{\"type\":\"t\",\"uuid\":\"half");
 
         // A fresh store (a restarted process) must not see the partial line either.
-        var restarted = new FileSystemTranscriptStore(new FileSystemTranscriptStoreOptions { Root = _root }, Clock);
+        var restarted = Restart();
         await using (var stream = await restarted.OpenReadAsync(Tenant, key, 0, null, CancellationToken.None))
         {
             Assert.Equal("{\"type\":\"t\",\"uuid\":\"a\",\"b\":\"x\"}\n", await new StreamReader(stream!).ReadToEndAsync());
@@ -65,7 +72,7 @@ public sealed class FileSystemTranscriptStoreTests : TranscriptStoreConformance,
     {
         var key = new SessionKey("p", "restart");
         await _store.AppendAsync(Tenant, key, [Line("a")], null, CancellationToken.None);
-        var restarted = new FileSystemTranscriptStore(new FileSystemTranscriptStoreOptions { Root = _root }, Clock);
+        var restarted = Restart();
         var result = await restarted.AppendAsync(Tenant, key, [Line("a")], null, CancellationToken.None);
         Assert.Equal(0, result.Appended);
     }
@@ -87,9 +94,13 @@ public sealed class FileSystemTranscriptStoreTests : TranscriptStoreConformance,
 
     public void Dispose()
     {
-        if (Directory.Exists(_root))
+        _store.Dispose();
+        foreach (var dir in new[] { _root, _root + ".journal" })
         {
-            Directory.Delete(_root, recursive: true);
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
         }
     }
 }
