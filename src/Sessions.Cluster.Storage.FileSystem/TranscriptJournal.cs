@@ -144,7 +144,7 @@ internal sealed partial class TranscriptJournal : IDisposable
         {
             batch.Clear();
             buffer.SetLength(0);
-            while (buffer.Length < 8 * 1024 * 1024 && _queue.Reader.TryRead(out var pending))
+            for (long queued = 0; queued < 8 * 1024 * 1024 && _queue.Reader.TryRead(out var pending); queued += pending.Bytes.Length)
             {
                 batch.Add(pending);
             }
@@ -156,8 +156,9 @@ internal sealed partial class TranscriptJournal : IDisposable
                     var payload = Payload(pending);
                     if (RecordHeaderBytes + payload.Length > _capacity - HeaderBytes)
                     {
-                        // Bigger than the whole journal: the file itself is synced instead.
+                        // Bigger than the whole journal: the file itself (and its folder's entry) is synced instead.
                         SyncFile(Path.Combine(_root, pending.Path));
+                        SyncFolder(Path.GetDirectoryName(Path.Combine(_root, pending.Path))!);
                         continue;
                     }
 
@@ -177,11 +178,14 @@ internal sealed partial class TranscriptJournal : IDisposable
                     pending.Durable.TrySetResult();
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex)
             {
+                // The loop never stops on a failure (every later append would wait forever): this batch fails, as an
+                // I/O failure its callers answer as storage unavailable, and the next one tries again.
+                var failure = ex as IOException ?? new IOException($"The transcript journal could not be written: {ex.Message}", ex);
                 foreach (var pending in batch)
                 {
-                    pending.Durable.TrySetException(ex);
+                    pending.Durable.TrySetException(failure);
                 }
             }
         }
@@ -213,11 +217,12 @@ internal sealed partial class TranscriptJournal : IDisposable
             SyncFolder(Path.Combine(_root, folder));
         }
 
+        // Only once the new header is durable does the journal start over (a failure changes nothing).
+        WriteHeader(_file.Handle, _generation + 1);
+        _generation++;
+        _position = HeaderBytes;
         _dirtyFiles.Clear();
         _dirtyFolders.Clear();
-        _generation++;
-        WriteHeader(_file.Handle, _generation);
-        _position = HeaderBytes;
     }
 
     private void Note(Pending pending)
@@ -293,7 +298,8 @@ internal sealed partial class TranscriptJournal : IDisposable
         DataSync(handle);
     }
 
-    // The header's generation (0 for a new or unreadable journal) and what replaying its records did.
+    // The header's generation and what replaying its records did. A new or unreadable journal replays nothing and starts
+    // from the clock's ticks, above any generation an older life of the file wrote, so none of its records ever matches.
     private static (long Generation, ReplayOutcome Outcome) Replay(string root, Microsoft.Win32.SafeHandles.SafeFileHandle handle)
     {
         var length = RandomAccess.GetLength(handle);
@@ -302,7 +308,7 @@ internal sealed partial class TranscriptJournal : IDisposable
             || BinaryPrimitives.ReadUInt32LittleEndian(header) != HeaderMagic
             || BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(16)) != Crc32.HashToUInt32(header.AsSpan(0, 16)))
         {
-            return (0, new ReplayOutcome(0, TornTail: false));
+            return (DateTime.UtcNow.Ticks, new ReplayOutcome(0, TornTail: false));
         }
 
         var generation = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
