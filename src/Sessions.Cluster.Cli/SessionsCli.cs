@@ -56,7 +56,10 @@ public static class SessionsCli
             return ExitCodes.InvalidInput;
         }
 
-        var config = new InvocationConfiguration { Output = context.Out, Error = context.Error };
+        // No forced exit 2 s after SIGTERM (System.CommandLine's default): 'serve' stops as the host does, within
+        // Sessions:ShutdownTimeout (its watchdog ends a stop that hangs), so the silo deactivates its grains and the
+        // transcript journal checkpoints; other verbs end with their cancelled token as before.
+        var config = new InvocationConfiguration { Output = context.Out, Error = context.Error, ProcessTerminationTimeout = null };
         return await parsed.InvokeAsync(config).ConfigureAwait(false);
     }
 }

@@ -92,6 +92,12 @@ public sealed class EmbeddedCrashTests(ITestOutputHelper output)
         Assert.Empty(MissingOrTwice(stored, acknowledged.Keys));
         var kept = stored.Where(u => u.StartsWith("torn-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         Assert.Equal([.. Enumerable.Range(0, 19).Select(b => $"torn-{b:D3}")], kept);
+
+        // A clean stop (SIGTERM) checkpoints: the next start has nothing to replay.
+        Assert.True(await SendUntilAnsweredAsync(http, HttpMethod.Post, "v1/projects/crash/sessions/torn/entries", "[" + Calls.Entry("after-torn") + "]", CancellationToken.None));
+        Assert.NotNull(await node.TerminateAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, node.ExitCode);
+        Assert.Equal(0, JournalEnd(journal).Last);
     }
 
     // The uuids of every line of the transcripts (each line must be whole JSON); a uuid stored twice is kept twice.
@@ -149,6 +155,7 @@ public sealed class EmbeddedCrashTests(ITestOutputHelper output)
         var header = new byte[24];
         RandomAccess.Read(file, header, 0);
         var generation = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
+        // Last stays 0 when no record is of the header's generation (a clean stop's checkpoint).
         var (last, at) = (0L, 4096L);
         var head = new byte[20];
         while (RandomAccess.Read(file, head, at) == 20 && BinaryPrimitives.ReadUInt32LittleEndian(head) == 0x524A4353 && BinaryPrimitives.ReadInt64LittleEndian(head.AsSpan(8)) == generation)

@@ -28,7 +28,8 @@ internal static class ServeCommand
                 return ExitCodes.InvalidInput;
             }
 
-            var app = SessionsServer.Build(["--urls", result.GetValue(urls)!, "--Sessions:DataDir", result.GetValue(dataDir)!, .. passThrough]);
+            // Disposed once stopped, as WebApplication.RunAsync does: the transcript store checkpoints its journal then.
+            await using var app = SessionsServer.Build(["--urls", result.GetValue(urls)!, "--Sessions:DataDir", result.GetValue(dataDir)!, .. passThrough]);
             await app.StartAsync(ct).ConfigureAwait(false);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             return ExitCodes.Success;
