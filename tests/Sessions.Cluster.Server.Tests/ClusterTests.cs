@@ -7,6 +7,7 @@ namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>Three silo processes over one Azurite and one PostgreSQL: concurrency, silo crashes and storage outages.</summary>
 [Trait("Category", "Cluster")]
+[Collection(ProcessKillsCollection.Name)]
 public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterFixture>
 {
     [Fact]

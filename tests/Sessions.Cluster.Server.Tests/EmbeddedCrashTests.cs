@@ -12,6 +12,7 @@ namespace Sessions.Cluster.Server.Tests;
 /// twenty times; then a torn journal tail made by hand after a kill.
 /// </summary>
 [Trait("Category", "Integration")]
+[Collection(ProcessKillsCollection.Name)]
 public sealed class EmbeddedCrashTests(ITestOutputHelper output)
 {
     private const int Writers = 16;
