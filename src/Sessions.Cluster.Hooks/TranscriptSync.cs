@@ -33,11 +33,34 @@ public static class TranscriptSync
 
 
     /// <summary>Sends the lines of <paramref name="localPath"/> that the server does not have yet.</summary>
-    public static async Task<SendResult> SendAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, string localPath, CancellationToken cancellationToken)
+    /// <param name="client">The server's client.</param>
+    /// <param name="projectKey">The session's project key.</param>
+    /// <param name="sessionId">The session id.</param>
+    /// <param name="subpath">A subagent transcript's subpath, or null for the main one.</param>
+    /// <param name="localPath">The local JSONL file.</param>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    /// <param name="assumeNew">True when the server most likely has no such transcript (an import): the lines are first
+    /// sent fenced at length 0, one round trip instead of two, and only a refusal (409
+    /// <c>append_position_conflict</c>: the server has some) makes it read the server's copy and compare, as without it.
+    /// The entry count then covers what was sent after that read.</param>
+    /// <exception cref="SessionsApiException">The server refused (other than the fence above).</exception>
+    public static async Task<SendResult> SendAsync(SessionsClient client, string projectKey, string sessionId, string? subpath, string localPath, CancellationToken cancellationToken, bool assumeNew = false)
     {
         var local = await File.ReadAllBytesAsync(localPath, cancellationToken).ConfigureAwait(false);
         var lastActivity = new DateTimeOffset(File.GetLastWriteTimeUtc(localPath)).ToUnixTimeMilliseconds();
         var committed = Array.LastIndexOf(local, (byte)'\n') + 1;
+        if (assumeNew && committed > 0)
+        {
+            try
+            {
+                return await SendAfterAsync(client, projectKey, sessionId, subpath, local, 0, lastActivity, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SessionsApiException ex) when (ex.Code == "append_position_conflict")
+            {
+                // The server has this transcript already: compare with its copy below.
+            }
+        }
+
         var remote = await client.GetTranscriptAsync(projectKey, sessionId, subpath, cancellationToken).ConfigureAwait(false);
         long length = 0;
         if (remote is not null)

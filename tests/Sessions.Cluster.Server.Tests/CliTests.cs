@@ -295,6 +295,62 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public async Task Import_SessionsSideBySide_AgainChangesNothing_SendsOnlyNewLines_AndLeavesADivergedCopyAlone()
+    {
+        var config = RepoPaths.CopyFixtures();
+        var projects = Path.Combine(config, "projects");
+        var mains = Directory.GetDirectories(projects).SelectMany(p => Directory.GetFiles(p, "*.jsonl")).ToList();
+        var subagents = Directory.GetDirectories(projects).SelectMany(p => Directory.GetDirectories(p)).SelectMany(d => Directory.GetFiles(d, "*.jsonl", SearchOption.AllDirectories)).ToList();
+        Assert.NotEmpty(subagents);
+
+        var (code, output, err) = await Cli("import", config, "--parallel", "4", "--format", "json");
+        Assert.True(code == 0, err);
+        var first = JsonNode.Parse(output)!;
+        Assert.Equal(mains.Count, first["sessions"]!.GetValue<int>());
+        Assert.Equal(subagents.Count, first["subagents"]!.GetValue<int>());
+        Assert.Equal(0, first["upToDate"]!.GetValue<int>());
+        using var client = server.CreateClient(_tenant);
+        foreach (var file in mains)
+        {
+            var stored = await client.GetTranscriptAsync(Path.GetFileName(Path.GetDirectoryName(file))!, Path.GetFileNameWithoutExtension(file), null, CancellationToken.None);
+            Assert.Equal(await File.ReadAllBytesAsync(file), stored);
+        }
+
+        // Again: every transcript is found on the server (the fenced first send is refused) and compared, nothing sent.
+        var (again, againOut, againErr) = await Cli("import", config, "--format", "json");
+        Assert.True(again == 0, againErr);
+        Assert.Equal(0, JsonNode.Parse(againOut)!["entriesAppended"]!.GetValue<int>());
+        Assert.Equal(mains.Count + subagents.Count, JsonNode.Parse(againOut)!["upToDate"]!.GetValue<int>());
+
+        // One file grew on this host; another session's server copy gained a line this host never had.
+        var grown = mains[0];
+        await File.AppendAllTextAsync(grown, Calls.Entry(Guid.NewGuid().ToString(), text: "written after the import") + "\n");
+        var diverged = mains[1];
+        var (divergedProject, divergedId) = (Path.GetFileName(Path.GetDirectoryName(diverged))!, Path.GetFileNameWithoutExtension(diverged));
+        await client.AppendLinesAsync(divergedProject, divergedId, null, [Calls.Entry(Guid.NewGuid().ToString(), text: "written elsewhere")], null, CancellationToken.None);
+        var serverCopy = await client.GetTranscriptAsync(divergedProject, divergedId, null, CancellationToken.None);
+
+        var (third, thirdOut, _) = await Cli("import", config, "--format", "json");
+        Assert.Equal(ExitCodes.Conflict, third);
+        var summary = JsonNode.Parse(thirdOut)!;
+        Assert.Equal(1, summary["entriesAppended"]!.GetValue<int>());
+        Assert.Contains(summary["diverged"]!.AsArray(), d => d!.GetValue<string>().StartsWith(diverged + ":", StringComparison.Ordinal));
+        Assert.Equal(await File.ReadAllBytesAsync(grown), await client.GetTranscriptAsync(Path.GetFileName(Path.GetDirectoryName(grown))!, Path.GetFileNameWithoutExtension(grown), null, CancellationToken.None));
+        Assert.Equal(serverCopy, await client.GetTranscriptAsync(divergedProject, divergedId, null, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("65")]
+    [InlineData("many")]
+    public async Task Import_ParallelOutOfRange_IsRefusedWithAMessage(string parallel)
+    {
+        var (code, _, err) = await Cli("import", RepoPaths.ClaudeFixtures, "--parallel", parallel);
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("--parallel", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Import_KeepsEachFilesLastActivity_LatestFollowsIt_AndPullSetsIt()
     {
         var config = RepoPaths.TempDir("mtimes");

@@ -10,12 +10,21 @@ namespace Sessions.Cluster.Cli.Commands;
 /// </summary>
 internal static class ImportCommand
 {
+    /// <summary>Sessions sent at once unless <c>--parallel</c> says otherwise (the SDK's populate sends 16 at a time too).</summary>
+    public const int DefaultParallel = 16;
+
     public static Command Create(CliContext context)
     {
         var dir = new Argument<DirectoryInfo>("claude-config-dir") { Description = "A Claude Code config folder (e.g. ~/.claude) holding projects/" };
-        var command = new Command("import", "Import every Claude Code session (and subagent) of a config folder") { dir };
+        var parallel = new Option<int>("--parallel") { Description = $"Sessions sent at once, 1-64 (default {DefaultParallel}); a session's own transcripts go one after the other", DefaultValueFactory = _ => DefaultParallel };
+        var command = new Command("import", "Import every Claude Code session (and subagent) of a config folder") { dir, parallel };
         command.SetAction((result, ct) => context.RunAsync(async () =>
         {
+            if (result.GetValue(parallel) is < 1 or > 64)
+            {
+                throw new CliException(ExitCodes.InvalidInput, $"--parallel must be between 1 and 64, not {result.GetValue(parallel)}.");
+            }
+
             var projects = Path.Combine(result.GetValue(dir)!.FullName, "projects");
             if (!Directory.Exists(projects))
             {
@@ -26,28 +35,33 @@ internal static class ImportCommand
                 .SelectMany(p => Directory.EnumerateFiles(p, "*.jsonl", SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal).Select(f => (ProjectDir: p, File: f)))
                 .ToList();
             using var client = context.CreateClient(result);
-            var summary = new ImportSummary();
+            var outcomes = new SessionOutcome[files.Count];
             async Task ImportAll(Action? step)
             {
-                foreach (var (projectDir, file) in files)
+                // Sessions go side by side; a session's main transcript, then its subagents', one after the other (a
+                // subagent's append needs the main transcript). Each new one is sent fenced at length 0 first, which
+                // a session already on the server refuses, and only then compared with the server's copy.
+                await Parallel.ForEachAsync(Enumerable.Range(0, files.Count), new ParallelOptions { MaxDegreeOfParallelism = result.GetValue(parallel), CancellationToken = ct }, async (i, token) =>
                 {
+                    var (projectDir, file) = files[i];
                     var projectKey = Path.GetFileName(projectDir);
                     var sessionId = Path.GetFileNameWithoutExtension(file);
+                    var outcome = outcomes[i] = new SessionOutcome();
                     try
                     {
-                        summary.Add(file, await TranscriptSync.SendAsync(client, projectKey, sessionId, null, file, ct).ConfigureAwait(false));
+                        outcome.Sent.Add((file, await TranscriptSync.SendAsync(client, projectKey, sessionId, null, file, token, assumeNew: true).ConfigureAwait(false), false));
                         foreach (var (subpath, path) in TranscriptSync.LocalSubpaths(projectDir, sessionId))
                         {
-                            summary.Add(path, await TranscriptSync.SendAsync(client, projectKey, sessionId, subpath, path, ct).ConfigureAwait(false), subagent: true);
+                            outcome.Sent.Add((path, await TranscriptSync.SendAsync(client, projectKey, sessionId, subpath, path, token, assumeNew: true).ConfigureAwait(false), true));
                         }
                     }
                     catch (Sessions.Cluster.Client.SessionsApiException ex) when (ex.Status is >= 400 and < 500)
                     {
-                        summary.Failed.Add($"{file}: {ex.Message}");
+                        outcome.Failure = $"{file}: {ex.Message}";
                     }
 
                     step?.Invoke();
-                }
+                }).ConfigureAwait(false);
             }
 
             if (context.IsJson(result) || !AnsiConsole.Profile.Capabilities.Interactive)
@@ -59,8 +73,30 @@ internal static class ImportCommand
                 await AnsiConsole.Progress().StartAsync(async p =>
                 {
                     var task = p.AddTask("Importing sessions", maxValue: Math.Max(1, files.Count));
-                    await ImportAll(() => task.Increment(1)).ConfigureAwait(false);
+                    var gate = new Lock();
+                    await ImportAll(() =>
+                    {
+                        lock (gate)
+                        {
+                            task.Increment(1);
+                        }
+                    }).ConfigureAwait(false);
                 }).ConfigureAwait(false);
+            }
+
+            // In the folder's order, whatever order the sessions finished in.
+            var summary = new ImportSummary();
+            foreach (var outcome in outcomes)
+            {
+                foreach (var (path, sent, subagent) in outcome.Sent)
+                {
+                    summary.Add(path, sent, subagent);
+                }
+
+                if (outcome.Failure is { } failure)
+                {
+                    summary.Failed.Add(failure);
+                }
             }
 
             if (context.IsJson(result))
@@ -84,6 +120,14 @@ internal static class ImportCommand
             return summary.Diverged.Count + summary.Failed.Count > 0 ? ExitCodes.Conflict : ExitCodes.Success;
         }));
         return command;
+    }
+
+    // What sending one session (its main transcript and subagents) did, kept until every session is done.
+    private sealed class SessionOutcome
+    {
+        public List<(string Path, TranscriptSync.SendResult Result, bool Subagent)> Sent { get; } = [];
+
+        public string? Failure { get; set; }
     }
 
     /// <summary>What an import did (printed as text or JSON).</summary>
