@@ -551,6 +551,37 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
     }
 
     [Fact]
+    public async Task Writes_TakeTurnsInThisProcess_AFailedOneLetsTheNextIn_AndManyAtOnceAllLand()
+    {
+        await _catalog.InitializeAsync(CancellationToken.None);
+        var key = new ApiKeyRecord("k1", "t", "hash", [ApiScopes.Read], "first", 1, null);
+        await _catalog.CreateKeyAsync(key, CancellationToken.None);
+        // A write that fails inside its transaction (the key id is taken) must still let the next write in.
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => _catalog.CreateKeyAsync(key, CancellationToken.None));
+        await _catalog.UpsertAsync(new SessionRecord { Tenant = "t", ProjectKey = "p", SessionId = "after", Mtime = 1, Size = 1, Listed = true }, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        // 48 writers at once, of three kinds, on one file: every one lands.
+        await Task.WhenAll(Enumerable.Range(0, 16).SelectMany(i => new[]
+        {
+            _catalog.UpsertAsync(new SessionRecord { Tenant = "t", ProjectKey = "p", SessionId = "s" + i, Mtime = 10, Size = 1, Listed = true }, CancellationToken.None),
+            _catalog.PutSummaryAsync("t", "p", "s" + i, "{}", 10, 0, 0, CancellationToken.None),
+            _catalog.SetHoldAsync("t", "p", "h" + i, "legal", 10, CancellationToken.None),
+        })).WaitAsync(TimeSpan.FromSeconds(60));
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.NotNull(await _catalog.GetAsync("t", "p", "s" + i, CancellationToken.None));
+            Assert.NotNull(await _catalog.GetSummaryAsync("t", "p", "s" + i, CancellationToken.None));
+            Assert.True(await _catalog.IsHeldAsync("t", "p", "h" + i, CancellationToken.None));
+        }
+
+        var moved = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+            _catalog.MoveToTrashAsync(new TrashedSession("t", "p", "s" + i, 10, 1, 20, null), "node", CancellationToken.None)));
+        Assert.All(moved, Assert.True);
+        Assert.Equal(16, (await _catalog.ListTrashAsync("t", long.MaxValue, 100, CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task Initialize_Twice_IsSafe()
     {
         await _catalog.InitializeAsync(CancellationToken.None);

@@ -254,11 +254,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         clock.Advance(TimeSpan.FromDays(31));
         var (expired, expireTime) = await SweepAsync(client, "expired");
         var perMinute = expired / expireTime.TotalMinutes;
-        Add($"retention sweep: {expired:N0} expired sessions to the trash, one silo, embedded", $"{perMinute:N0} sessions/min ({Stats.Ms(expireTime.TotalMilliseconds)})", "target 50,000 sessions/min", perMinute / 50_000, "≥ 50,000 a minute", perMinute >= 50_000 && expired == sessionCount);
+        Add($"retention sweep: {expired:N0} expired sessions to the trash, one silo, embedded", $"{perMinute:N0} sessions/min ({Stats.Ms(expireTime.TotalMilliseconds)})", "target 100,000 sessions/min (issue 25)", perMinute / 100_000, "≥ 100,000 a minute", perMinute >= 100_000 && expired == sessionCount);
         clock.Advance(TimeSpan.FromDays(8));
         var (purged, purgeTime) = await SweepAsync(client, "purged");
         perMinute = purged / purgeTime.TotalMinutes;
-        Add($"retention sweep: {purged:N0} trashed sessions purged after the grace, one silo, embedded", $"{perMinute:N0} sessions/min ({Stats.Ms(purgeTime.TotalMilliseconds)})", "target 50,000 sessions/min", perMinute / 50_000, "≥ 50,000 a minute", perMinute >= 50_000 && purged == sessionCount);
+        Add($"retention sweep: {purged:N0} trashed sessions purged after the grace, one silo, embedded", $"{perMinute:N0} sessions/min ({Stats.Ms(purgeTime.TotalMilliseconds)})", "target 100,000 sessions/min (issue 25)", perMinute / 100_000, "≥ 100,000 a minute", perMinute >= 100_000 && purged == sessionCount);
     }
 
     private static async Task<(int Count, TimeSpan Elapsed)> SweepAsync(SessionsClient client, string field)
