@@ -50,7 +50,9 @@ public sealed class CliContext(TextWriter output, TextWriter error, TextReader? 
     /// <param name="result">The parsed command line.</param>
     /// <param name="apiKeyVariable">The environment variable holding the API key when <c>--api-key</c> is not given
     /// (default <c>SESSIONS_API_KEY</c>).</param>
-    public SessionsClient CreateClient(ParseResult result, string? apiKeyVariable = null)
+    /// <param name="timeout">How long one request may take (default the client's 100 s; infinite for a request that
+    /// works through a whole tenant, which Ctrl+C still ends).</param>
+    public SessionsClient CreateClient(ParseResult result, string? apiKeyVariable = null, TimeSpan? timeout = null)
     {
         var url = result.GetValue(Url) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.UrlVariable) ?? SessionsClientOptions.DefaultUrl;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
@@ -63,6 +65,7 @@ public sealed class CliContext(TextWriter output, TextWriter error, TextReader? 
             Url = uri,
             ApiKey = result.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable(apiKeyVariable ?? SessionsClientOptions.ApiKeyVariable),
             Tenant = result.GetValue(Tenant) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.TenantVariable),
+            Timeout = timeout ?? new SessionsClientOptions().Timeout,
         });
     }
 

@@ -46,7 +46,8 @@ internal static class RetentionCommand
         command.Add(preview);
 
         var sweep = new Command("sweep", "Move expired sessions to the trash and purge trash past its grace period now (the server also sweeps each period)");
-        sweep.SetAction((result, ct) => context.RunAsync(() => PrintAsync(context, result, HttpMethod.Post, "v1/admin/retention/sweep", null, ct)));
+        // A sweep works through the whole tenant before it answers (100,000 sessions: about a minute): no client timeout.
+        sweep.SetAction((result, ct) => context.RunAsync(() => PrintAsync(context, result, HttpMethod.Post, "v1/admin/retention/sweep", null, ct, Timeout.InfiniteTimeSpan)));
         command.Add(sweep);
 
         var auditLimit = new Option<int>("--limit") { Description = "Most records to list", DefaultValueFactory = _ => 100 };
@@ -56,9 +57,9 @@ internal static class RetentionCommand
         return command;
     }
 
-    private static async Task<int> PrintAsync(CliContext context, ParseResult result, HttpMethod method, string path, object? body, CancellationToken ct)
+    private static async Task<int> PrintAsync(CliContext context, ParseResult result, HttpMethod method, string path, object? body, CancellationToken ct, TimeSpan? timeout = null)
     {
-        using var client = context.CreateClient(result);
+        using var client = context.CreateClient(result, timeout: timeout);
         var answer = await client.SendJsonAsync(method, path, body, ct).ConfigureAwait(false);
         context.Out.WriteLine(answer?.ToJsonString(CliContext.Json) ?? "ok");
         return ExitCodes.Success;
