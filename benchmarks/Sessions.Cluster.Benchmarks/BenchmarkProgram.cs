@@ -22,7 +22,7 @@ internal static class BenchmarkProgram
 
         if (args.Length > 0 && args[0] is "--help" or "-h")
         {
-            Console.WriteLine($"usage: Sessions.Cluster.Benchmarks [e2e [--sessions N] [--only {string.Join(',', Driver.Workloads)}]] | micro [BenchmarkDotNet options]");
+            Console.WriteLine($"usage: Sessions.Cluster.Benchmarks [e2e [--sessions N] [--scale-sizes N,N,…] [--only {string.Join(',', Driver.Workloads)}]] | micro [BenchmarkDotNet options]");
             return 0;
         }
 
@@ -34,7 +34,9 @@ internal static class BenchmarkProgram
             return 2;
         }
 
-        var rows = await new Driver(sessions, only).RunAsync().ConfigureAwait(false);
+        var scaleSizes = args.SkipWhile(a => a != "--scale-sizes").Skip(1).Select(a => a.Split(',').Select(int.Parse).Order().ToList()).FirstOrDefault();
+        var driver = scaleSizes is null ? new Driver(sessions, only) : new Driver(sessions, only) { ScaleSizes = scaleSizes };
+        var rows = await driver.RunAsync().ConfigureAwait(false);
         var table = Report.Markdown(rows);
         Console.WriteLine(table);
         var results = Path.Combine(Sessions.Cluster.Testing.RepoPaths.Root, "benchmarks", "results");

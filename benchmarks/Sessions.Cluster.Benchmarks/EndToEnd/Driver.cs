@@ -21,13 +21,16 @@ namespace Sessions.Cluster.Benchmarks.EndToEnd;
 internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null)
 {
     /// <summary>The workload groups, in the order they run; <c>--only</c> picks some.</summary>
-    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup", "memory", "hook", "search", "journal"];
+    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup", "memory", "hook", "search", "journal", "scale"];
 
     internal const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
     internal const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
     internal const string SmallSession = "55604662-cf2a-4331-851a-ec234028f8ca";
     internal const string SmallProject = "-home-marco-projects-spotter";
     internal const int Writers = 16;
+
+    /// <summary>The tenant sizes <c>scale</c> measures at (<c>--scale-sizes</c>), in rising order.</summary>
+    internal IReadOnlyList<int> ScaleSizes { get; init; } = [10_000, 100_000, 1_000_000];
     private readonly List<Row> _rows = [];
     private readonly string _bigFile = Path.Combine(RepoPaths.ClaudeFixtures, "projects", BigProject, BigSession + ".jsonl");
 
@@ -105,6 +108,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         if (Wants("journal"))
         {
             await new JournalCommit(this).RunAsync();
+        }
+
+        if (Wants("scale"))
+        {
+            await new Scale(this, ScaleSizes).RunAsync();
         }
 
         return _rows;
@@ -437,7 +445,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
     }
 
     // Median time of n runs (after one warm-up run); after, when given, runs untimed after each run.
-    private static async Task<double> RepeatAsync(int n, Func<Task<int>> run, Func<Task>? after = null)
+    internal static async Task<double> RepeatAsync(int n, Func<Task<int>> run, Func<Task>? after = null)
     {
         await run();
         if (after is not null)
