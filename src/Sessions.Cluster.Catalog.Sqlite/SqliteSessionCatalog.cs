@@ -188,6 +188,8 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     private readonly string _connectionString;
     private readonly Func<SessionRecord, byte[]>? _render;
     private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly System.Threading.Channels.Channel<IGroupedWrite> _grouped = System.Threading.Channels.Channel.CreateUnbounded<IGroupedWrite>(new() { SingleReader = true });
+    private int _groupWriter;
 
     /// <summary>Creates the catalog over the database file in <paramref name="options"/>.</summary>
     public SqliteSessionCatalog(SqliteCatalogOptions options)
@@ -530,8 +532,11 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        await using var connection = await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await WriteGroupedAsync((connection, tx) => IndexMessagesAsync(connection, tx, tenant, projectKey, sessionId, messages, indexedLength, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> IndexMessagesAsync(SqliteConnection connection, SqliteTransaction tx, string tenant, string projectKey, string sessionId, IReadOnlyList<IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken)
+    {
         if (messages.Count > 0 && await NextMessageIdAsync(connection, tx, tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is { } first)
         {
             // A new message takes the session's next id; one indexed before keeps its id and gets its new words.
@@ -561,7 +566,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         AddKey(progress, tenant, projectKey, sessionId);
         progress.Parameters.AddWithValue("@length", indexedLength);
         await progress.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     // The id the session's next new message takes and the end of its range, in the index write's transaction (which
@@ -1055,8 +1060,11 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     public async Task<bool> MoveToTrashAsync(TrashedSession entry, string node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await using var connection = await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        return await WriteGroupedAsync((connection, tx) => MoveToTrashAsync(connection, tx, entry, node, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> MoveToTrashAsync(SqliteConnection connection, SqliteTransaction tx, TrashedSession entry, string node, CancellationToken cancellationToken)
+    {
         await using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
@@ -1080,7 +1088,6 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@title", (object?)entry.Title ?? DBNull.Value);
         cmd.Parameters.AddWithValue("@node", node);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -1139,10 +1146,11 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     }
 
     /// <inheritdoc />
-    public async Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken)
+    public Task<bool> PurgeTrashedAsync(string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken) =>
+        WriteGroupedAsync((connection, tx) => PurgeTrashedAsync(connection, tx, tenant, projectKey, sessionId, now, node, cancellationToken), cancellationToken);
+
+    private static async Task<bool> PurgeTrashedAsync(SqliteConnection connection, SqliteTransaction tx, string tenant, string projectKey, string sessionId, long now, string node, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
@@ -1155,9 +1163,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         AddKey(cmd, tenant, projectKey, sessionId);
         cmd.Parameters.AddWithValue("@now", now);
         cmd.Parameters.AddWithValue("@node", node);
-        var changed = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return changed;
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
     private async Task<IReadOnlyList<TrashedSession>> QueryTrashAsync(string where, Action<SqliteCommand> bind, CancellationToken cancellationToken)
@@ -1363,6 +1369,98 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@pk", projectKey);
         cmd.Parameters.AddWithValue("@sid", sessionId);
+    }
+
+    // Group commit for the writes that come many at once (the sweep's trash moves and purges, the content index's
+    // writes): every one queued while a transaction is under way goes into the next, each in a savepoint of its own, so
+    // one that fails is undone alone and the rest commit together. A commit writes the pages a batch changed once
+    // (sessions, trash and audit pages, FTS5 segments), not once per write. A write's task completes after the commit.
+    private Task<T> WriteGroupedAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var write = new GroupedWrite<T>(work, cancellationToken);
+        _grouped.Writer.TryWrite(write);
+        if (Interlocked.Exchange(ref _groupWriter, 1) == 0)
+        {
+            _ = Task.Run(WriteGroupsAsync, CancellationToken.None);
+        }
+
+        return write.Completion;
+    }
+
+    private async Task WriteGroupsAsync()
+    {
+        var group = new List<IGroupedWrite>();
+        var done = new List<IGroupedWrite>();
+        while (await _grouped.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (group.Count < MaxGroupedWrites && _grouped.Reader.TryRead(out var next))
+            {
+                group.Add(next);
+            }
+
+            try
+            {
+                await using var connection = await OpenWriterAsync(CancellationToken.None).ConfigureAwait(false);
+                await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync().ConfigureAwait(false);
+                foreach (var write in group)
+                {
+                    tx.Save("w");
+                    try
+                    {
+                        await write.RunAsync(connection, tx).ConfigureAwait(false);
+                        tx.Release("w");
+                        done.Add(write);
+                    }
+                    catch (Exception ex)
+                    {
+                        tx.Rollback("w");
+                        tx.Release("w");
+                        write.Fail(ex);
+                    }
+                }
+
+                await tx.CommitAsync().ConfigureAwait(false);
+                done.ForEach(w => w.Complete());
+            }
+            catch (Exception ex)
+            {
+                // The transaction did not commit: nothing of the group is written (a write failed alone keeps its error).
+                group.ForEach(w => w.Fail(ex));
+            }
+
+            group.Clear();
+            done.Clear();
+        }
+    }
+
+    private const int MaxGroupedWrites = 256;
+
+    private interface IGroupedWrite
+    {
+        Task RunAsync(SqliteConnection connection, SqliteTransaction tx);
+
+        void Complete();
+
+        void Fail(Exception error);
+    }
+
+    private sealed class GroupedWrite<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken) : IGroupedWrite
+    {
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T _result = default!;
+
+        public Task<T> Completion => _done.Task;
+
+        public async Task RunAsync(SqliteConnection connection, SqliteTransaction tx)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _result = await work(connection, tx).ConfigureAwait(false);
+        }
+
+        public void Complete() => _done.TrySetResult(_result);
+
+        public void Fail(Exception error) => _done.TrySetException(error);
     }
 
     // A connection for a write, taken only when this process has no other write under way; it lets the next one in

@@ -582,6 +582,45 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
     }
 
     [Fact]
+    public async Task GroupedWrites_OneThatFails_IsUndoneAlone_AndTheOthersQueuedBesideItCommit()
+    {
+        await _catalog.InitializeAsync(CancellationToken.None);
+        static SessionRecord Row(string sid) => new() { Tenant = "t", ProjectKey = "p", SessionId = sid, Mtime = 1, Size = 1, Listed = true };
+        static TrashedSession Trashed(string sid, long at) => new("t", "p", sid, 1, 1, at, null);
+
+        // "dup" is in the trash and has a row again: moving it once more deletes its row, then fails on the trash's key.
+        await _catalog.UpsertAsync(Row("dup"), CancellationToken.None);
+        Assert.True(await _catalog.MoveToTrashAsync(Trashed("dup", 2), "node", CancellationToken.None));
+        await _catalog.UpsertAsync(Row("dup"), CancellationToken.None);
+        for (var i = 0; i < 64; i++)
+        {
+            await _catalog.UpsertAsync(Row("s" + i), CancellationToken.None);
+        }
+
+        // Queued at once, so they share transactions with the failing one.
+        var moves = Enumerable.Range(0, 32).Select(i => _catalog.MoveToTrashAsync(Trashed("s" + i, 3), "node", CancellationToken.None)).ToList();
+        var failing = _catalog.MoveToTrashAsync(Trashed("dup", 3), "node", CancellationToken.None);
+        moves.AddRange(Enumerable.Range(32, 32).Select(i => _catalog.MoveToTrashAsync(Trashed("s" + i, 3), "node", CancellationToken.None)));
+        var indexed = _catalog.IndexMessagesAsync("t", "p", "dup", [new IndexedMessage("m1", "user", 1, "grouped words")], 1, CancellationToken.None);
+
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => failing);
+        Assert.All(await Task.WhenAll(moves).WaitAsync(TimeSpan.FromSeconds(60)), Assert.True);
+        await indexed;
+        Assert.NotNull(await _catalog.GetAsync("t", "p", "dup", CancellationToken.None)); // its row's deletion was undone with it
+        Assert.Equal(65, (await _catalog.ListTrashAsync("t", long.MaxValue, 100, CancellationToken.None)).Count);
+        Assert.Equal(65, (await _catalog.ListAuditAsync("t", 100, CancellationToken.None)).Count);
+        Assert.Single(await _catalog.SearchMessagesAsync("t", SearchQuery.Parse("grouped"), null, 10, 0, CancellationToken.None));
+
+        // A write whose caller gave up before it ran is not written, and does not hold up the next.
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _catalog.PurgeTrashedAsync("t", "p", "s0", 4, "node", cancelled.Token));
+        Assert.True(await _catalog.PurgeTrashedAsync("t", "p", "s1", 4, "node", CancellationToken.None));
+        Assert.NotNull(await _catalog.GetTrashedAsync("t", "p", "s0", CancellationToken.None));
+        Assert.Null(await _catalog.GetTrashedAsync("t", "p", "s1", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Initialize_Twice_IsSafe()
     {
         await _catalog.InitializeAsync(CancellationToken.None);
