@@ -60,6 +60,37 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     }
 
     [Fact]
+    public async Task DeleteIfUnchanged_OfASegmentedLogWithSubpaths_LeavesNoBlobOfTheSession()
+    {
+        var store = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        var key = new SessionKey("p", "segmented");
+        for (var i = 0; i < 8; i++)
+        {
+            await store.AppendAsync(Tenant, key, [Line($"s{i}")], null, CancellationToken.None);
+        }
+
+        await store.AppendAsync(Tenant, key with { Subpath = "subagents/agent-1" }, [Line("a1")], null, CancellationToken.None);
+        await store.AppendAsync(Tenant, new SessionKey("p", "segmented-neighbour"), [Line("n1")], null, CancellationToken.None);
+        var container = new Azure.Storage.Blobs.BlobContainerClient(_options.ConnectionString, _options.Container);
+        async Task<List<string>> Blobs(string prefix)
+        {
+            var names = new List<string>();
+            await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, CancellationToken.None))
+            {
+                names.Add(blob.Name);
+            }
+
+            return names;
+        }
+
+        Assert.Equal(4, (await Blobs($"{Tenant}/p/segmented")).Count(n => !n.Contains("neighbour", StringComparison.Ordinal))); // 3 segments, 1 subpath
+        var length = (await store.StatAsync(Tenant, key, CancellationToken.None))!.Length;
+        Assert.Equal(ConditionalDelete.Deleted, await store.DeleteIfUnchangedAsync(Tenant, key, length, CancellationToken.None));
+        Assert.Equal([$"{Tenant}/p/segmented-neighbour.jsonl"], await Blobs($"{Tenant}/p/segmented"));
+        Assert.Null(await store.StatAsync(Tenant, key, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Append_AfterAnotherNodeWrote_ResolvesThe412_AndKeepsBothWritersEntriesOnce()
     {
         var nodeB = new AzureBlobTranscriptStore(_options, Clock);
