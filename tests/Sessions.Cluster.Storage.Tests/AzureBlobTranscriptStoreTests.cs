@@ -31,10 +31,13 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
 
     protected override ITranscriptStore Store => _store;
 
+    // A store over the same container whose segments hold three blocks, so a few appends roll over.
+    private AzureBlobTranscriptStore SegmentedStore() => new(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+
     [Fact]
     public async Task Append_PastTheBlockLimit_RollsOverToSegments_ReadersSeeOneLog()
     {
-        var store = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        var store = SegmentedStore();
         var key = new SessionKey("p", "rolling");
         for (var i = 0; i < 10; i++)
         {
@@ -50,7 +53,7 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
         Assert.Equal(Encoding.UTF8.GetByteCount(expected), (await store.StatAsync(Tenant, key, CancellationToken.None))!.Length);
 
         // A node that never saw the log finds every segment, and dedupes across them.
-        var other = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        var other = SegmentedStore();
         Assert.Equal(0, (await other.AppendAsync(Tenant, key, [Line("r01")], null, CancellationToken.None)).Appended);
         await using var middle = await other.OpenReadAsync(Tenant, key, 40, 100, CancellationToken.None);
         Assert.Equal(expected.Substring(40, 100), await new StreamReader(middle!).ReadToEndAsync());
@@ -62,7 +65,7 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     [Fact]
     public async Task DeleteIfUnchanged_OfASegmentedLogWithSubpaths_LeavesNoBlobOfTheSession()
     {
-        var store = new AzureBlobTranscriptStore(new AzureBlobOptions { ConnectionString = _options.ConnectionString, Container = _options.Container, MaxBlocksPerSegment = 3 }, Clock);
+        var store = SegmentedStore();
         var key = new SessionKey("p", "segmented");
         for (var i = 0; i < 8; i++)
         {
