@@ -144,5 +144,16 @@ internal static class Migrations
         (11, "content search: word statistics fine enough that a rare word's matches are estimated as few (joined by index)", """
             ALTER TABLE message_text ALTER COLUMN tsv SET STATISTICS 1000;
             """),
+        (12, "rows written behind the grain: which silo may hold a session's row back", """
+            CREATE TABLE row_writers (
+                tenant text NOT NULL, project_key text NOT NULL, session_id text NOT NULL, writer text NOT NULL, since bigint NOT NULL,
+                PRIMARY KEY (tenant, project_key, session_id, writer)
+            );
+            CREATE INDEX ix_row_writers_since ON row_writers (since);
+            ALTER TABLE row_writers ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE row_writers FORCE ROW LEVEL SECURITY;
+            CREATE POLICY tenant_isolation ON row_writers
+                USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
+            """),
     ];
 }

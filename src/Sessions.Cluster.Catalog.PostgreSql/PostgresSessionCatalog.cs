@@ -17,7 +17,7 @@ namespace Sessions.Cluster.Catalog.PostgreSql;
 /// cross-tenant system work such as the retention sweeper and the tenant directory), and rows of other tenants are
 /// invisible to it, even to a query that forgot its filter.
 /// </summary>
-public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, IAsyncDisposable
+public sealed partial class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, IAsyncDisposable
 {
     private const long MigrationLockId = 0x5E55_1045;
     private const string Columns = CatalogRows.SessionColumns;
@@ -106,8 +106,21 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
         // The hot path of every append: the row-level-security scope and the upsert go in one round trip.
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(ScopeCommand(record.Tenant));
+        batch.BatchCommands.Add(UpsertCommand(record));
+        await ExecuteBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NpgsqlBatchCommand ScopeCommand(string tenant)
+    {
         var scope = new NpgsqlBatchCommand("SELECT set_config('sessions.tenant', $1, false)");
-        scope.Parameters.Add(new NpgsqlParameter { Value = record.Tenant });
+        scope.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        return scope;
+    }
+
+    // A row's upsert; a row older (shorter) than the stored one changes nothing.
+    private static NpgsqlBatchCommand UpsertCommand(SessionRecord record)
+    {
         var upsert = new NpgsqlBatchCommand($"""
             INSERT INTO sessions ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
             ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
@@ -123,8 +136,12 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
             upsert.Parameters.Add(new NpgsqlParameter { Value = PgValue(v) });
         }
 
-        batch.BatchCommands.Add(scope);
-        batch.BatchCommands.Add(upsert);
+        return upsert;
+    }
+
+    // A batch is one implicit transaction: all its commands commit, or none.
+    private async Task ExecuteBatchAsync(NpgsqlBatch batch, CancellationToken cancellationToken)
+    {
         try
         {
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -289,7 +306,7 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), i AS (DELETE FROM append_intents WHERE tenant = $1), f AS (DELETE FROM unfinished_forks WHERE tenant = $1), x AS (DELETE FROM message_text WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
+        await using var cmd = await CommandAsync(tenant, "WITH s AS (DELETE FROM summaries WHERE tenant = $1), i AS (DELETE FROM append_intents WHERE tenant = $1), f AS (DELETE FROM unfinished_forks WHERE tenant = $1), x AS (DELETE FROM message_text WHERE tenant = $1), h AS (DELETE FROM holds WHERE tenant = $1), t AS (DELETE FROM trash WHERE tenant = $1), w AS (DELETE FROM row_writers WHERE tenant = $1) DELETE FROM sessions WHERE tenant = $1", cancellationToken).ConfigureAwait(false);
         Add(cmd, tenant);
         await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
@@ -535,17 +552,35 @@ public sealed class PostgresSessionCatalog : ISessionCatalog, ITenantDirectory, 
     }
 
     /// <inheritdoc />
+    /// <remarks>All in one transaction (one round trip).</remarks>
     public async Task WriteSummariesAsync(IReadOnlyList<TenantSummary> summaries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(summaries);
-        foreach (var (tenant, projectKey, s) in summaries)
+        if (summaries.Count == 0)
         {
-            await using var cmd = await CommandAsync(tenant,
-                "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $6::jsonb, $5, $7) " +
-                "ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data, data_text = excluded.data_text, version = excluded.version", cancellationToken).ConfigureAwait(false);
-            Add(cmd, tenant, projectKey, s.SessionId, s.Mtime, s.DataJson, JsonbSafe(s.DataJson), s.Version);
-            await ExecuteAsync(cmd, cancellationToken).ConfigureAwait(false);
+            return;
         }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var group in summaries.GroupBy(s => s.Tenant, StringComparer.Ordinal))
+        {
+            batch.BatchCommands.Add(ScopeCommand(group.Key));
+            foreach (var (tenant, projectKey, s) in group)
+            {
+                var write = new NpgsqlBatchCommand(
+                    "INSERT INTO summaries (tenant, project_key, session_id, mtime, data, data_text, version) VALUES ($1, $2, $3, $4, $6::jsonb, $5, $7) " +
+                    "ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data, data_text = excluded.data_text, version = excluded.version");
+                foreach (var v in new object?[] { tenant, projectKey, s.SessionId, s.Mtime, s.DataJson, JsonbSafe(s.DataJson), s.Version })
+                {
+                    write.Parameters.Add(new NpgsqlParameter { Value = PgValue(v) });
+                }
+
+                batch.BatchCommands.Add(write);
+            }
+        }
+
+        await ExecuteBatchAsync(batch, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

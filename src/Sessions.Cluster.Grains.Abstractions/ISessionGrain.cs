@@ -132,4 +132,12 @@ public interface ISessionGrain : IGrainWithStringKey
     /// entries) and deactivates, so nothing erased is answered from memory. Ordered after a running call.
     /// </summary>
     Task Forget();
+
+    /// <summary>
+    /// Rebuilds the session's catalog row from its transcript and removes the note that <paramref name="deadWriter"/>
+    /// held it back: that silo died, so the row may miss appends it acknowledged (see <c>RowWriterRecovery</c>).
+    /// Ordered with appends like any write.
+    /// </summary>
+    /// <param name="deadWriter">The dead silo's writer name (<c>ICatalogWriteBarrier.LocalWriter</c>).</param>
+    Task RebuildRow(string deadWriter);
 }

@@ -43,11 +43,22 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     }
 
     /// <inheritdoc />
-    /// <remarks>The session's state (an ephemeral session's bytes included) goes with the activation.</remarks>
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The session's state (an ephemeral session's bytes included) goes with the activation. Rows this silo holds back
+    /// are written first and its note on the session's row removed, so the next activation, here or elsewhere, reads
+    /// what this one wrote; if the catalog is down the note stays, and the row is rebuilt should this silo die.
+    /// </remarks>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         DropHotLogs();
-        return Task.CompletedTask;
+        try
+        {
+            await sessions.ReleaseRowAsync(_state, cancellationToken);
+        }
+        catch (Exception ex) when (ex is SessionsException or OperationCanceledException)
+        {
+            LogRowNotReleased(logger, _tenant, _projectKey, _sessionId, ex.Message);
+        }
     }
 
     /// <inheritdoc />
@@ -271,6 +282,9 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     }
 
     /// <inheritdoc />
+    public Task RebuildRow(string deadWriter) => sessions.RebuildRowAsync(_state, deadWriter, CancellationToken.None);
+
+    /// <inheritdoc />
     public Task MarkEphemeral()
     {
         sessions.MakeEphemeral(_state);
@@ -305,4 +319,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
 
     private NotFoundException Trashed() =>
         new("session_not_found", $"Session '{_sessionId}' was not found in project '{_projectKey}'.");
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Session {Tenant}/{ProjectKey}/{SessionId} deactivated without writing its held-back catalog row ({Reason}); the row is rebuilt from the transcript if this silo dies first")]
+    private static partial void LogRowNotReleased(ILogger logger, string tenant, string projectKey, string sessionId, string reason);
 }

@@ -26,4 +26,13 @@ public sealed class SessionGrainOptions
 
     /// <summary>Most bytes all the session grains of one silo keep in memory together (hot logs and kept messages). Default 512 MiB.</summary>
     public long HotTranscriptBudget { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// How long a reader waits for each silo to write the catalog rows it holds back (<see cref="CatalogWriteBarrier"/>)
+    /// before it reads without that silo's. Default 5 s.
+    /// </summary>
+    public TimeSpan CatalogBarrierTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the cluster looks for rows held back by silos that died (<see cref="RowWriterRecovery"/>). Default 30 s.</summary>
+    public TimeSpan RowRecoveryPeriod { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -51,6 +51,12 @@ public sealed class SessionsOptions
     public TimeSpan EphemeralIdle { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// Cluster: how often the cluster looks for catalog rows held back by silos that died and rebuilds them from their
+    /// transcripts (30 s; see <c>Sessions:Postgres:WriteBehind</c>).
+    /// </summary>
+    public TimeSpan RowRecoveryPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Content search: index what sessions say (true, default). False keeps no message text in the catalog and
     /// <c>GET /v1/search</c> answers 404 <c>content_search_off</c>.
     /// </summary>

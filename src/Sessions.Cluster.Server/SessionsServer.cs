@@ -73,6 +73,11 @@ public static partial class SessionsServer
         builder.Services.AddSingleton(sp => new SessionQueries(sp.GetRequiredService<ISessionCatalog>()) { ContentSearch = options.IndexContent });
         builder.Services.AddSingleton<SessionGrains>();
         builder.Services.AddSingleton<TenantGrainStates>();
+        if (options.RowRecoveryPeriod <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Sessions:RowRecoveryPeriod is {options.RowRecoveryPeriod}; give a period above zero, e.g. 00:00:30.");
+        }
+
         // A cluster's transcripts are a network away: its grains keep hot logs in memory (embedded files are local).
         builder.Services.AddSingleton(new Grains.SessionGrainOptions
         {
@@ -80,6 +85,7 @@ public static partial class SessionsServer
             HotTranscriptBytes = options.HotTranscriptBytes ?? (options.IsCluster ? 32L * 1024 * 1024 : 0L),
             MessagesLogBytes = options.MessagesLogBytes,
             HotTranscriptBudget = options.HotTranscriptBudget,
+            RowRecoveryPeriod = options.RowRecoveryPeriod,
         });
         builder.AddSessionsSilo(options);
         // The web console's sign-in cookie and anti-forgery tokens are encrypted with a key ring kept in the data folder

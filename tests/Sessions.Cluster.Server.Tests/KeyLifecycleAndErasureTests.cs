@@ -181,7 +181,7 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync();
         var text = new StringBuilder();
-        foreach (var table in new[] { "sessions", "summaries", "holds", "tenant_policies", "retention_audit", "tenants", "api_keys" })
+        foreach (var table in new[] { "sessions", "summaries", "holds", "tenant_policies", "retention_audit", "tenants", "api_keys", "row_writers" })
         {
             await using var cmd = new NpgsqlCommand($"SELECT t::text FROM {table} t", connection);
             await using var reader = await cmd.ExecuteReaderAsync();

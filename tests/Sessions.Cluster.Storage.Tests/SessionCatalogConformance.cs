@@ -18,7 +18,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
 
     public virtual Task DisposeAsync() => Task.CompletedTask;
 
-    private static SessionRecord Row(string tenant, string pk, string sid, long mtime, long size = 10, string? tag = null, string? summary = "s", bool listed = true) => new()
+    protected static SessionRecord Row(string tenant, string pk, string sid, long mtime, long size = 10, string? tag = null, string? summary = "s", bool listed = true) => new()
     {
         Tenant = tenant, ProjectKey = pk, SessionId = sid, Mtime = mtime, Size = size, Listed = listed, Tag = tag, Summary = summary,
     };
@@ -300,6 +300,22 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         Assert.Equal(new SummaryRecord("w1", 20, "{\"v\":7}", 7), await Catalog.GetSummaryAsync("t", "p", "w1", CancellationToken.None));
         Assert.Equal(new SummaryRecord("w2", 30, "{\"v\":3}", 3), await Catalog.GetSummaryAsync("t", "p", "w2", CancellationToken.None));
         Assert.Equal(8, await Catalog.PutSummaryAsync("t", "p", "w1", "{\"v\":8}", 40, 7, 20, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UpsertManyAndWriteSummaries_OfSeveralTenantsInOneCall_EachLandsUnderItsOwnTenant()
+    {
+        // A silo's write-behind flush carries the rows and sidecars of every tenant it holds, in one call.
+        await Catalog.UpsertManyAsync([Row("m1", "p", "a", 10), Row("m2", "p", "b", 20, size: 30), Row("m1", "p", "c", 30)], CancellationToken.None);
+        await Catalog.WriteSummariesAsync([new TenantSummary("m1", "p", new SummaryRecord("a", 10, "{\"t\":1}", 1)), new TenantSummary("m2", "p", new SummaryRecord("b", 20, "{\"t\":2}", 4))], CancellationToken.None);
+        Assert.Equal(Catalog.AsStored(Row("m1", "p", "a", 10)), await Catalog.GetAsync("m1", "p", "a", CancellationToken.None));
+        Assert.Equal(Catalog.AsStored(Row("m2", "p", "b", 20, size: 30)), await Catalog.GetAsync("m2", "p", "b", CancellationToken.None));
+        Assert.NotNull(await Catalog.GetAsync("m1", "p", "c", CancellationToken.None));
+        Assert.Null(await Catalog.GetAsync("m2", "p", "a", CancellationToken.None));
+        Assert.Equal(new SummaryRecord("b", 20, "{\"t\":2}", 4), await Catalog.GetSummaryAsync("m2", "p", "b", CancellationToken.None));
+        Assert.Null(await Catalog.GetSummaryAsync("m2", "p", "a", CancellationToken.None));
+        await Catalog.UpsertManyAsync([], CancellationToken.None);
+        await Catalog.WriteSummariesAsync([], CancellationToken.None);
     }
 
     [Fact]
@@ -671,6 +687,28 @@ public sealed class PostgresSessionCatalogTests(PostgresFixture postgres) : Sess
     }
 
     public override async Task DisposeAsync() => await _catalog!.DisposeAsync();
+
+    [Fact]
+    public async Task RowWriterMarks_WrittenWithTheirRow_ListedOldestFirst_ClearedPerWriter_ErasedWithTheTenant()
+    {
+        var marks = (IRowWriterMarks)Catalog;
+        await marks.UpsertMarkedAsync(Row("w1", "p", "s", 10), "silo-a", CancellationToken.None);
+        await marks.UpsertMarkedAsync(Row("w2", "p", "s", 10, size: 20), "silo-b", CancellationToken.None);
+        await marks.UpsertMarkedAsync(Row("w1", "p", "s", 11, size: 12), "silo-b", CancellationToken.None);
+        await marks.UpsertMarkedAsync(Row("w1", "p", "s", 11, size: 12), "silo-b", CancellationToken.None);
+        Assert.Equal(Catalog.AsStored(Row("w1", "p", "s", 11, size: 12)), await Catalog.GetAsync("w1", "p", "s", CancellationToken.None));
+        Assert.Equal(Catalog.AsStored(Row("w2", "p", "s", 10, size: 20)), await Catalog.GetAsync("w2", "p", "s", CancellationToken.None));
+        var listed = await marks.ListMarksAsync(10, CancellationToken.None);
+        Assert.Equal([("w1", "silo-a"), ("w1", "silo-b"), ("w2", "silo-b")], listed.Select(m => (m.Tenant, m.Writer)).Order());
+        Assert.Equal(listed.OrderBy(m => m.Since).Select(m => m.Since), listed.Select(m => m.Since));
+        Assert.Single(await marks.ListMarksAsync(1, CancellationToken.None));
+
+        await marks.ClearMarkAsync("w1", "p", "s", "silo-a", CancellationToken.None);
+        await marks.ClearMarkAsync("w1", "p", "s", "silo-c", CancellationToken.None);
+        Assert.Equal([("w1", "silo-b"), ("w2", "silo-b")], (await marks.ListMarksAsync(10, CancellationToken.None)).Select(m => (m.Tenant, m.Writer)).Order());
+        await Catalog.DeleteTenantAsync("w2", CancellationToken.None);
+        Assert.Equal([("w1", "silo-b")], (await marks.ListMarksAsync(10, CancellationToken.None)).Select(m => (m.Tenant, m.Writer)));
+    }
 
     [Fact]
     public async Task Initialize_FromManyNodesAtOnce_MigratesOnce()

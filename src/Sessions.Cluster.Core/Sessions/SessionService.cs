@@ -158,7 +158,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 var windows = result.Duplicates == 0 ? TranscriptWindows.After(session.Windows, lines, result.Length) : null;
                 // Forgotten first: if the refresh fails, the next one reads the store and info reads the catalog.
                 session.ForgetRow();
-                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None).ConfigureAwait(false);
+                var mark = MarkNext(session);
+                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None, mark).ConfigureAwait(false);
+                session.RowMarked |= mark;
             }
             else if (result.Duplicates > 0)
             {
@@ -166,7 +168,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 if (row is null || row.Size < result.Length)
                 {
                     session.ForgetRow();
-                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None).ConfigureAwait(false);
+                    var mark = MarkNext(session);
+                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None, mark).ConfigureAwait(false);
+                    session.RowMarked |= mark && session.Row is not null;
                 }
             }
         }
@@ -174,6 +178,51 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         {
             _ = RepairRowLaterAsync(session.Tenant, key);
         }
+    }
+
+    // Whether the session's next row goes through with a note of this writer: its first of this activation, where rows
+    // are written behind a shared catalog (WriteBehindCatalog.MarksRows).
+    private bool MarkNext(SessionState session) => !session.RowMarked && catalog is WriteBehindCatalog { MarksRows: true };
+
+    /// <summary>
+    /// Writes what this process holds back and removes its note on the session's row (the end of the grain's
+    /// activation here; see <see cref="WriteBehindCatalog.ReleaseAsync"/>). Nothing when the row was never noted.
+    /// </summary>
+    /// <exception cref="SessionsException">The catalog is unavailable; the note stays.</exception>
+    internal async Task ReleaseRowAsync(SessionState session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (session.RowMarked && catalog is WriteBehindCatalog writeBehind)
+        {
+            await writeBehind.ReleaseAsync(session.Tenant, session.ProjectKey, session.SessionId, cancellationToken).ConfigureAwait(false);
+            session.RowMarked = false;
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the session's row from its transcript, written through (noted as this writer's, as a first row of an
+    /// activation), and removes the note of <paramref name="deadWriter"/>, a writer that died holding the row back.
+    /// A session in the trash or without a transcript only loses the note.
+    /// </summary>
+    /// <exception cref="SessionsException">The catalog or the transcript store is unavailable; the note stays.</exception>
+    internal async Task RebuildRowAsync(SessionState session, string deadWriter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (catalog is not WriteBehindCatalog { MarksRows: true } writeBehind)
+        {
+            return;
+        }
+
+        var key = session.Key(null);
+        if (!session.Ephemeral && await catalog.GetTrashedAsync(session.Tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            session.ForgetRow();
+            var mark = MarkNext(session);
+            (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, cancellationToken, mark).ConfigureAwait(false);
+            session.RowMarked |= mark && session.Row is not null;
+        }
+
+        await writeBehind.ClearMarkAsync(session.Tenant, key.ProjectKey, key.SessionId, deadWriter, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task RepairRowLaterAsync(string tenant, SessionKey key)
@@ -506,6 +555,12 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             }
 
             await RefreshCatalogAsync(tenant, stat.Key, null, null, cancellationToken).ConfigureAwait(false);
+            if (catalog is WriteBehindCatalog writeBehind)
+            {
+                // The index keeps messages only of sessions the catalog has.
+                await writeBehind.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await IndexTranscriptAsync(tenant, stat.Key, cancellationToken).ConfigureAwait(false);
             count++;
         }
@@ -562,7 +617,8 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     // appending node's clock, in ms), else what the store reports. The windows are the ones given (the session's,
     // extended by its append) or read from the store; answers the windows used and the row written (both null: no
     // transcript). The row is computed once, when the catalog writes it or the grain answers info from it.
-    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken)
+    // With through (MarkNext), the row is written now with the note of this writer instead of held back.
+    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false)
     {
         if (windows is null)
         {
@@ -578,7 +634,15 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
         var rowMtime = mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var row = new Lazy<SessionRecord>(() => catalog.AsStored(RecordOf(tenant, key, windows, rowMtime)));
-        await catalog.RefreshAsync(tenant, key.ProjectKey, key.SessionId, () => row.Value, cancellationToken).ConfigureAwait(false);
+        if (through && catalog is WriteBehindCatalog writeBehind)
+        {
+            await writeBehind.WriteThroughMarkedAsync(row.Value, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await catalog.RefreshAsync(tenant, key.ProjectKey, key.SessionId, () => row.Value, cancellationToken).ConfigureAwait(false);
+        }
+
         return (windows, row);
     }
 

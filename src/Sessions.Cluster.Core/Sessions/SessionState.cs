@@ -49,6 +49,13 @@ public sealed class SessionState
     /// </summary>
     internal Lazy<SessionRecord>? Row { get; set; }
 
+    /// <summary>
+    /// Whether this state's writer noted durably that it may hold the session's row back (the first row of the grain's
+    /// activation went through with the note; see <see cref="WriteBehindCatalog.MarksRows"/>), so the note is removed
+    /// when the activation ends.
+    /// </summary>
+    internal bool RowMarked { get; set; }
+
     /// <summary>Answers of appends that carried an idempotency key (see <see cref="IdempotencyKeys"/>).</summary>
     internal IdempotencyKeys Answers { get; } = new();
 

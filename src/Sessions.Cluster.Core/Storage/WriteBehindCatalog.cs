@@ -4,27 +4,33 @@ using System.Runtime.CompilerServices;
 namespace Sessions.Cluster.Core.Storage;
 
 /// <summary>
-/// A catalog decorator for one-process deployments (embedded mode) that takes the catalog write off the append path:
-/// the row refresh after each append (<see cref="ISessionCatalog.RefreshAsync"/>) is held back for up to
-/// <c>delay</c> and coalesced per session, so a session appended to 100 times in that window is computed and written
-/// once, in one transaction with the other sessions' rows. Summary sidecar writes
-/// (<see cref="ISessionCatalog.PutSummaryAsync"/>) are decided here, their compare-and-swap against the newest version
-/// held back or stored, and written behind the same way. Every other operation, read or write, first writes what is
-/// held back, so this process always reads its own appends (a listing right after an append shows it).
+/// A catalog decorator that takes the catalog write off the append path: the row refresh after each append
+/// (<see cref="ISessionCatalog.RefreshAsync"/>) is held back and coalesced per session, so a session appended to many
+/// times while a write is under way is computed and written once, in one transaction with the other sessions' rows.
+/// Summary sidecar writes (<see cref="ISessionCatalog.PutSummaryAsync"/>) are decided here, their compare-and-swap
+/// against the newest version held back or stored, and written behind the same way. With a <c>delay</c> the writes wait
+/// that long (embedded mode); with none they go out at once, all that queued while one was under way together (group
+/// commit, the cluster). Every other operation first writes what is held back; reads of more than one session first
+/// pass the <see cref="ICatalogWriteBarrier"/> when there is one (every silo writes what it holds), else write this
+/// process's: a listing right after an append shows it, on any node.
 /// </summary>
 /// <remarks>
-/// The rows are derived data (the transcript is the truth, and <c>reindex</c> rebuilds them): a crash can lose at most
-/// the refreshes of the last <c>delay</c>, which the next append to that session or a reindex restores. A sidecar it
-/// loses is left older than its transcript, which the SDK's listing takes for stale, and the next append's fold is
-/// refused over it (<c>notBefore</c>) and made over the whole transcript. Another process reading the same catalog
-/// would see rows up to <c>delay</c> late, which is why cluster mode writes through.
+/// The rows are derived data (the transcript is the truth, and <c>reindex</c> rebuilds them). Embedded, a crash can
+/// lose at most the refreshes of the last <c>delay</c>, which the next append to that session or a reindex restores.
+/// In the cluster the first row of each grain activation is written through with a note of its writer
+/// (<see cref="IRowWriterMarks"/>), so the rows a dead silo held back are found and rebuilt from their transcripts. A
+/// sidecar lost in a crash is left older than its transcript, which the SDK's listing takes for stale, and the next
+/// append's fold is refused over it (<c>notBefore</c>) and made over the whole transcript. A session's sidecar is
+/// decided only by the writer holding its grain, which writes what it holds before the grain leaves (see
+/// <c>SessionGrain.OnDeactivateAsync</c>).
 /// </remarks>
-public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeProvider, TimeSpan delay) : ISessionCatalog, IAsyncDisposable
+public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeProvider, TimeSpan delay, ICatalogWriteBarrier? barrier = null) : ISessionCatalog, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), Func<SessionRecord>> _pending = new();
     private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), SummaryRecord> _summaries = new();
     private readonly Lock _summaryGate = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
     private int _scheduled;
     private int _flushing;
 
@@ -33,6 +39,13 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
 
     /// <summary>How many sessions have a refresh held back right now.</summary>
     public int PendingCount => _pending.Count;
+
+    /// <summary>
+    /// Whether rows held back here are noted durably with their writer (a shared catalog with <see cref="IRowWriterMarks"/>
+    /// and a <see cref="ICatalogWriteBarrier"/>): then a session's first row of an activation goes through
+    /// <see cref="WriteThroughMarkedAsync"/> and its last through <see cref="ReleaseAsync"/>.
+    /// </summary>
+    public bool MarksRows => barrier is not null && inner is IRowWriterMarks;
 
     /// <summary>Holds the refresh back (replacing an older one of the same session) and schedules a flush.</summary>
     public SessionRecord AsStored(SessionRecord row) => inner.AsStored(row);
@@ -50,9 +63,55 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     {
         if (Interlocked.Exchange(ref _scheduled, 1) == 0)
         {
-            _ = FlushLaterAsync();
+            // With no delay, off the caller's scheduler (a grain's turn) at once; with one, its timer starts now.
+            _ = delay > TimeSpan.Zero ? FlushLaterAsync(delay) : Task.Run(() => FlushLaterAsync(delay));
         }
     }
+
+    /// <summary>
+    /// Writes a session's row through, with the note that this process may hold later refreshes of it back: the first
+    /// row of a grain activation (<see cref="MarksRows"/>). Later refreshes of the same activation go behind.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="MarksRows"/> is false.</exception>
+    /// <exception cref="SessionsException">The catalog is unavailable.</exception>
+    public async Task WriteThroughMarkedAsync(SessionRecord row, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var (marks, writer) = Marks();
+        _pending.TryRemove((row.Tenant, row.ProjectKey, row.SessionId), out _);
+        await marks.UpsertMarkedAsync(row, writer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes what is held back (every session's: one transaction) and removes this process's note on the session:
+    /// the end of its grain activation here. A failure leaves the note, and the session's row is rebuilt from its
+    /// transcript if this process dies first.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="MarksRows"/> is false.</exception>
+    public async Task ReleaseAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var (marks, writer) = Marks();
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await marks.ClearMarkAsync(tenant, projectKey, sessionId, writer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes another writer's note on a session whose row was rebuilt from its transcript.</summary>
+    /// <exception cref="InvalidOperationException"><see cref="MarksRows"/> is false.</exception>
+    public Task ClearMarkAsync(string tenant, string projectKey, string sessionId, string writer, CancellationToken cancellationToken) =>
+        Marks().Marks.ClearMarkAsync(tenant, projectKey, sessionId, writer, cancellationToken);
+
+    /// <summary>Notes of writers that may hold rows back, over every tenant (see <see cref="IRowWriterMarks.ListMarksAsync"/>).</summary>
+    /// <exception cref="InvalidOperationException"><see cref="MarksRows"/> is false.</exception>
+    public Task<IReadOnlyList<RowWriterMark>> ListMarksAsync(int limit, CancellationToken cancellationToken) =>
+        Marks().Marks.ListMarksAsync(limit, cancellationToken);
+
+    private (IRowWriterMarks Marks, string Writer) Marks() => barrier is not null && inner is IRowWriterMarks marks
+        ? (marks, barrier.LocalWriter)
+        : throw new InvalidOperationException("This catalog does not note the writers of rows held back (no barrier, or a catalog without IRowWriterMarks).");
+
+    // Before a read of more than one session: every writer's held-back rows are written (the barrier), else this one's.
+    private Task BeforeReadAsync(string? tenant, CancellationToken cancellationToken) =>
+        barrier is null ? FlushAsync(cancellationToken) : barrier.WaitForWritesAsync(tenant, cancellationToken);
 
     /// <summary>Writes every held-back refresh, and waits for a flush already under way.</summary>
     /// <exception cref="Exception">The inner catalog's error; the refreshes it could not write stay held back.</exception>
@@ -121,9 +180,13 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
         }
     }
 
-    private async Task FlushLaterAsync()
+    private async Task FlushLaterAsync(TimeSpan wait)
     {
-        await Task.Delay(delay, timeProvider).ConfigureAwait(false);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, timeProvider).ConfigureAwait(false);
+        }
+
         Volatile.Write(ref _scheduled, 0);
         try
         {
@@ -131,10 +194,11 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
         }
         catch (Exception ex) when (ex is SessionsException or IOException or InvalidOperationException or System.Data.Common.DbException)
         {
-            // Held back still; try again after another delay (a reader's flush would surface the error).
+            // Held back still; try again after another delay, at least a quarter second (a reader's flush would
+            // surface the error).
             if (Interlocked.Exchange(ref _scheduled, 1) == 0)
             {
-                _ = FlushLaterAsync();
+                _ = FlushLaterAsync(delay > RetryDelay ? delay : RetryDelay);
             }
         }
     }
@@ -169,49 +233,49 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <inheritdoc />
     public async Task<SessionRecord?> GetAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.ListAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<RenderedPage?> ListRenderedAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.ListRenderedAsync(tenant, projectKey, query, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.FindAsync(tenant, sessionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<ProjectSummary>> ListProjectsAsync(string tenant, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.ListProjectsAsync(tenant, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> SearchAsync(string tenant, string text, int limit, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.SearchAsync(tenant, text, limit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<(string SessionId, long Mtime)> ListMtimesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         await foreach (var item in inner.ListMtimesAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
         {
             yield return item;
@@ -228,15 +292,23 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <inheritdoc />
     public async Task DeleteTenantAsync(string tenant, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         await inner.DeleteTenantAsync(tenant, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    /// <remarks>Rows held back are written first: the index only keeps messages of sessions the catalog has.</remarks>
+    /// <remarks>
+    /// The index only keeps messages of sessions the catalog has, so rows held back are written first; except where rows
+    /// are noted (<see cref="MarksRows"/>): there a grain's first row went through, and the index write after every
+    /// append must not take every row of the silo out from behind with it.
+    /// </remarks>
     public async Task IndexMessagesAsync(string tenant, string projectKey, string sessionId, IReadOnlyList<Search.IndexedMessage> messages, long indexedLength, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (!MarksRows)
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await inner.IndexMessagesAsync(tenant, projectKey, sessionId, messages, indexedLength, cancellationToken).ConfigureAwait(false);
     }
 
@@ -244,14 +316,14 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <remarks>Rows held back are written first: their sizes are what the index is compared with.</remarks>
     public async Task<IReadOnlyList<SessionKey>> ListUnindexedAsync(string tenant, int limit, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.ListUnindexedAsync(tenant, limit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<Search.SearchHit>> SearchMessagesAsync(string tenant, Search.SearchQuery query, string? projectKey, int limit, int offset, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.SearchMessagesAsync(tenant, query, projectKey, limit, offset, cancellationToken).ConfigureAwait(false);
     }
 
@@ -278,14 +350,14 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <inheritdoc />
     public async Task<SummaryRecord?> GetSummaryAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<SummaryRecord> ListSummariesAsync(string tenant, string projectKey, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         await foreach (var item in inner.ListSummariesAsync(tenant, projectKey, cancellationToken).ConfigureAwait(false))
         {
             yield return item;
@@ -349,7 +421,7 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <inheritdoc />
     public async IAsyncEnumerable<string> ListTenantsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(null, cancellationToken).ConfigureAwait(false);
         await foreach (var item in inner.ListTenantsAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return item;
@@ -379,7 +451,7 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <inheritdoc />
     public async Task<IReadOnlyList<SessionRecord>> ListExpiredAsync(string tenant, long cutoff, IReadOnlyCollection<string> holdTags, int limit, ExpiredCursor? after, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
         return await inner.ListExpiredAsync(tenant, cutoff, holdTags, limit, after, cancellationToken).ConfigureAwait(false);
     }
 
