@@ -21,6 +21,7 @@ public sealed partial class SessionService
     internal async Task<ExpireOutcome> ExpireAsync(SessionState session, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        session.Summary = null; // the sidecar moves with the session to or from the trash
         ArgumentNullException.ThrowIfNull(holdTags);
         var (tenant, projectKey, sessionId, key) = (session.Tenant, session.ProjectKey, session.SessionId, session.Key(null));
         // Row refreshes held back by a write-behind catalog are written first: the row is what this decision reads.
@@ -80,6 +81,7 @@ public sealed partial class SessionService
     internal async Task<PurgeOutcome> PurgeAsync(SessionState session, long trashedBefore, string node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        session.Summary = null; // the sidecar moves with the session to or from the trash
         var (tenant, projectKey, sessionId) = (session.Tenant, session.ProjectKey, session.SessionId);
         if (await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } entry)
         {
@@ -118,6 +120,7 @@ public sealed partial class SessionService
     internal async Task RestoreAsync(SessionState session, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        session.Summary = null; // the sidecar moves with the session to or from the trash
         var (tenant, projectKey, sessionId, key) = (session.Tenant, session.ProjectKey, session.SessionId, session.Key(null));
         var entry = await catalog.GetTrashedAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
         var stat = entry is null ? null : await session.Log(null).StatAsync(cancellationToken).ConfigureAwait(false);

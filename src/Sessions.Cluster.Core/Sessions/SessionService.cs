@@ -99,7 +99,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             var follow = FollowWithRowAsync(session, lines, result);
             if (options?.Summary is { } summary)
             {
-                var written = WriteSummaryAsync(session.Tenant, key, summary, result);
+                var written = WriteSummaryAsync(session, key, summary, result);
                 await Task.WhenAll(follow, written).ConfigureAwait(false);
                 result = result with { Summary = await written.ConfigureAwait(false) };
             }
@@ -124,13 +124,14 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     // sidecar only when that sidecar is not older than the transcript was (a write without a sidecar came since, from
     // the CLI, the HTTP API, a rename, or a sidecar write lost in a crash). Otherwise the answer asks for a fold of the
     // whole transcript (no current sidecar, the version to replace); on a plain race it carries the current sidecar.
-    private async Task<SummaryWriteOutcome> WriteSummaryAsync(string tenant, SessionKey key, SummaryWrite summary, AppendResult result)
+    private async Task<SummaryWriteOutcome> WriteSummaryAsync(SessionState session, SessionKey key, SummaryWrite summary, AppendResult result)
     {
+        var tenant = session.Tenant;
         if (summary.ExpectedVersion != 0 || result.Created)
         {
             try
             {
-                var version = await catalog.PutSummaryAsync(tenant, key.ProjectKey, key.SessionId, summary.DataJson, result.Mtime, summary.ExpectedVersion, result.PreviousMtime, CancellationToken.None).ConfigureAwait(false);
+                var version = await PutSummaryAsync(session, summary.DataJson, result.Mtime, summary.ExpectedVersion, result.PreviousMtime).ConfigureAwait(false);
                 return new SummaryWriteOutcome(true, version, null);
             }
             catch (ConflictException e) when (e.Code == "summary_version_conflict")
@@ -139,6 +140,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         }
 
         var current = await catalog.GetSummaryAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
+        session.Summary = KnowsSummary(session) ? current : null;
         var whole = current is null || current.Mtime < result.PreviousMtime;
         return new SummaryWriteOutcome(false, current?.Version ?? 0, whole ? null : current);
     }
@@ -370,7 +372,30 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             throw SessionNotFound(key);
         }
 
-        return await catalog.PutSummaryAsync(session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, 0, cancellationToken).ConfigureAwait(false);
+        return await PutSummaryAsync(session, dataJson, mtime, expectedVersion, 0).ConfigureAwait(false);
+    }
+
+    // Whether the session's state keeps its sidecar (SessionState.Summary): where it is the single writer and writes behind.
+    private bool KnowsSummary(SessionState session) => !session.Ephemeral && catalog is WriteBehindCatalog { MarksRows: true };
+
+    // The sidecar's compare-and-swap: decided against what the session's state knows when it knows it (no catalog
+    // read), else by the catalog; the state then knows what it wrote, or nothing after a refusal.
+    private async Task<long> PutSummaryAsync(SessionState session, string dataJson, long mtime, long expectedVersion, long notBefore)
+    {
+        var key = session.Key(null);
+        try
+        {
+            var version = KnowsSummary(session) && catalog is WriteBehindCatalog writeBehind
+                ? await writeBehind.PutSummaryAsync(session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, session.Summary, CancellationToken.None).ConfigureAwait(false)
+                : await catalog.PutSummaryAsync(session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, CancellationToken.None).ConfigureAwait(false);
+            session.Summary = KnowsSummary(session) ? new SummaryRecord(key.SessionId, mtime, dataJson, version) : null;
+            return version;
+        }
+        catch
+        {
+            session.Summary = null;
+            throw;
+        }
     }
 
     /// <summary>SessionStore <c>delete</c>: a main key removes the transcript, every subpath, the catalog row and sidecar; a subpath key only itself.</summary>
@@ -378,6 +403,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     internal async Task<bool> DeleteAsync(SessionState session, string? subpath, CancellationToken cancellationToken, string? actor = null)
     {
         ArgumentNullException.ThrowIfNull(session);
+        session.Summary = subpath is null ? null : session.Summary;
         var key = session.Key(subpath);
         var log = session.Log(subpath);
         if (key.IsMain)

@@ -56,6 +56,14 @@ public sealed class SessionState
     /// </summary>
     internal bool RowMarked { get; set; }
 
+    /// <summary>
+    /// The session's summary sidecar as this state last wrote or read it (null: not known, or none), kept only where
+    /// this state's writer is the sidecar's single writer and writes it behind (<see cref="WriteBehindCatalog.MarksRows"/>):
+    /// its compare-and-swap is then decided without a catalog read. Forgotten by a delete, a move to or from the trash and
+    /// a refused write.
+    /// </summary>
+    internal SummaryRecord? Summary { get; set; }
+
     /// <summary>Answers of appends that carried an idempotency key (see <see cref="IdempotencyKeys"/>).</summary>
     internal IdempotencyKeys Answers { get; } = new();
 

@@ -366,13 +366,31 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
 
     /// <inheritdoc />
     /// <remarks>Decided in memory against the newest version (held back, else stored) and written behind.</remarks>
-    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken)
+    public Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken) =>
+        PutSummaryAsync(tenant, projectKey, sessionId, dataJson, mtime, expectedVersion, notBefore, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="PutSummaryAsync(string, string, string, string, long, long, long, CancellationToken)"/> by the sidecar's
+    /// single writer, which knows the stored sidecar (<paramref name="known"/>, e.g. its last write): decided against it
+    /// when nothing newer is held back here, without reading the catalog.
+    /// </summary>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="projectKey">The project key.</param>
+    /// <param name="sessionId">The session id.</param>
+    /// <param name="dataJson">The sidecar's data, verbatim.</param>
+    /// <param name="mtime">The sidecar's mtime (epoch ms).</param>
+    /// <param name="expectedVersion">The version replaced (0: none may exist).</param>
+    /// <param name="notBefore">The oldest mtime a replaced sidecar may have (epoch ms).</param>
+    /// <param name="known">The sidecar as the caller knows it is stored, or null to read it.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="ConflictException">The compare-and-swap fails (code <c>summary_version_conflict</c>).</exception>
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, SummaryRecord? known, CancellationToken cancellationToken)
     {
         var key = (tenant, projectKey, sessionId);
         while (true)
         {
             var fromStore = !_summaries.ContainsKey(key);
-            var stored = fromStore ? await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) : null;
+            var stored = !fromStore ? null : known ?? await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
             lock (_summaryGate)
             {
                 SummaryRecord? current;

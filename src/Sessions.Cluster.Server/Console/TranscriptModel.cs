@@ -18,7 +18,23 @@ public sealed record TranscriptModel(IReadOnlyList<MessageItem> Messages, int To
 /// <param name="Blocks">What the message holds, in order.</param>
 /// <param name="IsCompactSummary">True for the summary a compaction left in place of the earlier conversation.</param>
 /// <param name="Raw">The entry's JSONL line (cut at <see cref="TranscriptModelBuilder.MaxShownChars"/>), or null when not found.</param>
-public sealed record MessageItem(string Uuid, string Type, string? Timestamp, IReadOnlyList<MessageBlock> Blocks, bool IsCompactSummary, string? Raw);
+/// <param name="Subtype">A system entry's <c>subtype</c> (<c>compact_boundary</c>, <c>turn_duration</c>, …), else null.</param>
+/// <param name="Usage">The model and tokens of an assistant entry, on the last entry of its API message only (Claude Code
+/// writes one entry per content block, each repeating the message's usage), else null.</param>
+public sealed record MessageItem(string Uuid, string Type, string? Timestamp, IReadOnlyList<MessageBlock> Blocks, bool IsCompactSummary, string? Raw,
+    string? Subtype = null, TokenUsage? Usage = null)
+{
+    /// <summary>Whether this is a compaction boundary (a system entry of subtype <c>compact_boundary</c>, or a system message of the SDK's chain without a subtype).</summary>
+    public bool IsBoundary => Type == "system" && Subtype is null or "compact_boundary";
+}
+
+/// <summary>The model and token counts of one API message (an assistant entry's <c>message.model</c> and <c>message.usage</c>).</summary>
+/// <param name="Model">The model, e.g. <c>claude-opus-4-6</c>, or null.</param>
+/// <param name="Input">Input tokens not read from or written to the cache.</param>
+/// <param name="Output">Output tokens.</param>
+/// <param name="CacheRead">Input tokens read from the prompt cache.</param>
+/// <param name="CacheWrite">Input tokens written to the prompt cache.</param>
+public sealed record TokenUsage(string? Model, long Input, long Output, long CacheRead, long CacheWrite);
 
 /// <summary>A piece of a message.</summary>
 public abstract record MessageBlock;
@@ -71,7 +87,8 @@ public static class TranscriptModelBuilder
     /// <param name="transcript">The transcript's JSONL bytes (for raw entries and subagent links), or empty.</param>
     /// <param name="offset">First message of the page (clamped to the chain).</param>
     /// <param name="pageSize">Messages per page.</param>
-    public static TranscriptModel Build(IReadOnlyList<JsonObject> messages, ReadOnlySpan<byte> transcript, int offset, int pageSize)
+    /// <param name="at">A message uuid: the page holding it is shown instead of <paramref name="offset"/>'s, when it is there.</param>
+    public static TranscriptModel Build(IReadOnlyList<JsonObject> messages, ReadOnlySpan<byte> transcript, int offset, int pageSize, string? at = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var results = new Dictionary<string, (string Text, bool IsError)>(StringComparer.Ordinal);
@@ -103,6 +120,11 @@ public static class TranscriptModelBuilder
         }
 
         var shown = Enumerable.Range(0, messages.Count).Where(i => !resultOnly.Contains(i)).ToList();
+        if (at is not null && shown.FindIndex(i => Str(messages[i], "uuid") == at) is >= 0 and var index)
+        {
+            offset = index - (index % pageSize);
+        }
+
         offset = Math.Clamp(offset, 0, Math.Max(0, shown.Count - 1));
         var page = shown.Skip(offset).Take(pageSize).ToList();
         var called = new HashSet<string>(StringComparer.Ordinal);
@@ -122,8 +144,32 @@ public static class TranscriptModelBuilder
 
         var uuids = new HashSet<string>(page.Select(i => Str(messages[i], "uuid") ?? ""), StringComparer.Ordinal);
         var (raw, agents) = ScanLines(transcript, uuids);
-        var items = page.Select(i => Item(messages[i], results, called, raw, agents)).ToList();
+        // The last entry of each API message carries its usage (the others repeat it, or an earlier count of it).
+        var lastOfMessage = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (Str(messages[i], "type") == "assistant" && messages[i]["message"] is JsonObject m && Str(m, "id") is { } messageId)
+            {
+                lastOfMessage[messageId] = i;
+            }
+        }
+
+        var items = page.Select(i => Item(messages[i], results, called, raw, agents) with { Usage = UsageOf(messages[i], i, lastOfMessage) }).ToList();
         return new TranscriptModel(items, shown.Count, offset);
+    }
+
+    /// <summary>The usage an assistant entry reports, when it is the last entry of its API message (or has no message id).</summary>
+    internal static TokenUsage? UsageOf(JsonObject entry, int index, IReadOnlyDictionary<string, int> lastOfMessage)
+    {
+        if (Str(entry, "type") != "assistant" || entry["message"] is not JsonObject message || message["usage"] is not JsonObject usage
+            || (Str(message, "id") is { } id && lastOfMessage.TryGetValue(id, out var last) && last != index))
+        {
+            return null;
+        }
+
+        return new TokenUsage(Str(message, "model"), Count(usage, "input_tokens"), Count(usage, "output_tokens"), Count(usage, "cache_read_input_tokens"), Count(usage, "cache_creation_input_tokens"));
+
+        static long Count(JsonObject usage, string name) => Number(usage[name]) is { } n and > 0 and < long.MaxValue ? (long)n : 0;
     }
 
     private static MessageItem Item(JsonObject message, Dictionary<string, (string Text, bool IsError)> results, HashSet<string> called,
@@ -149,8 +195,13 @@ public static class TranscriptModelBuilder
                 break;
         }
 
+        if (type == "system" && blocks.Count == 0 && SystemText(message) is { Length: > 0 } note)
+        {
+            blocks.Add(new TextBlock(Cut(note)));
+        }
+
         return new MessageItem(uuid, type, Str(message, "timestamp"), blocks, message["isCompactSummary"]?.GetValueKind() == JsonValueKind.True,
-            raw.TryGetValue(uuid, out var line) ? line : null);
+            raw.TryGetValue(uuid, out var line) ? line : null, type == "system" ? Str(message, "subtype") : null);
     }
 
     private static MessageBlock Block(JsonObject block, Dictionary<string, (string Text, bool IsError)> results, HashSet<string> called, Dictionary<string, string> agents)
@@ -233,6 +284,15 @@ public static class TranscriptModelBuilder
             // Not an entry the chain can use: no link.
         }
     }
+
+    // What a system entry says: its content text, or a turn's duration.
+    private static string? SystemText(JsonObject entry) =>
+        Str(entry, "content") ?? (Number(entry["durationMs"]) is { } ms and >= 0 and < 1e12 ? $"Turn took {ms / 1000:0.#} s" : null);
+
+    // A JSON number, however the node holds it (parsed, or made from a .NET number).
+    private static double? Number(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+        && double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
 
     private static string ResultText(JsonNode? content) => content switch
     {

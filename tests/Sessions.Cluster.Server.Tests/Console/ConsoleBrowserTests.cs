@@ -55,6 +55,27 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         output.WriteLine($"first contentful paint of the 3.1 MB transcript (first 100 messages): first open after the import {coldPaint:F0} ms, opened again {warmPaint:F0} ms");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "session.png") });
 
+        // Two views: the full history (the default) holds what came before the compaction, with its facts; what the
+        // model sees starts at the compaction. A message's link opens the page holding it in either.
+        await Assertions.Expect(page.Locator("#view-full")).ToHaveAttributeAsync("aria-current", "page");
+        await Assertions.Expect(page.Locator("#tokens")).ToContainTextAsync(" out");
+        await Assertions.Expect(page.Locator("#models")).ToHaveTextAsync("claude-opus-4-6");
+        var fullTotal = await TotalAsync(page);
+        await page.ClickAsync("#view-model");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("view=model"));
+        var modelTotal = await TotalAsync(page);
+        Assert.True(modelTotal < fullTotal, $"what the model sees ({modelTotal}) is less than the full history ({fullTotal})");
+        await Assertions.Expect(page.Locator("article.msg .boundary").First).ToBeVisibleAsync();
+        await page.ClickAsync("#view-full");
+        await page.Locator("nav.pager a.next").First.ClickAsync();
+        var deep = page.Locator("article.msg").Nth(5);
+        var deepId = (await deep.GetAttributeAsync("id"))!;
+        await page.GotoAsync($"/console/projects/{BigProject}/sessions/{BigSession}?at={Uri.EscapeDataString(deepId["m-".Length..])}");
+        await Assertions.Expect(page.Locator($"[id='{deepId}']")).ToBeVisibleAsync();
+        await page.Locator($"[id='{deepId}'] a.permalink").ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("at=.*#" + Regex.Escape(deepId) + "$"));
+        await page.GotoAsync($"/console/projects/{BigProject}/sessions/{BigSession}");
+
         // A tool call is collapsed until clicked; then its input shows.
         var tool = page.Locator("details.tool").First;
         Assert.Null(await tool.GetAttributeAsync("open"));
@@ -73,8 +94,8 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Subagent agent-");
         Assert.True(await page.Locator("article.msg").CountAsync() > 0, "the subagent's messages show");
 
-        // Fork at the third message, with a title: the browser lands on the fork.
-        await page.GotoAsync($"/console/projects/{BigProject}/sessions/{BigSession}");
+        // Fork at the third message the model sees, with a title: the browser lands on the fork.
+        await page.GotoAsync($"/console/projects/{BigProject}/sessions/{BigSession}?view=model");
         var third = page.Locator("article.msg:not(.system)").Nth(2);
         var cut = (await third.GetAttributeAsync("id"))!["m-".Length..];
         await third.Locator("a.fork").ClickAsync();
@@ -112,6 +133,13 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         using var gone = await server.Http.GetAsync($"v1/projects/{BigProject}/sessions/{forkId}");
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         Assert.Empty(errors);
+    }
+
+    // The number of messages the pager says the view has ("Messages 1–100 of N").
+    private static async Task<int> TotalAsync(IPage page)
+    {
+        var text = await page.Locator("nav.pager .muted").First.TextContentAsync() ?? "";
+        return int.Parse(Regex.Match(text, @"of (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     // When Chromium first painted the page's content (ms from navigation start), as the browser measures it.

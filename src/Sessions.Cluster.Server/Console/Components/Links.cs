@@ -57,8 +57,31 @@ public static class Links
     public static string Latest(string projectKey) => $"/console/projects/{E(projectKey)}/latest";
 
     /// <summary>A session's transcript, from message <paramref name="offset"/>.</summary>
-    public static string Session(string projectKey, string sessionId, int offset = 0) =>
-        $"/console/projects/{E(projectKey)}/sessions/{E(sessionId)}" + (offset > 0 ? $"?offset={offset}" : "");
+    /// <param name="projectKey">The project key.</param>
+    /// <param name="sessionId">The session id.</param>
+    /// <param name="offset">The page's first message.</param>
+    /// <param name="view"><see cref="ModelView"/> for the SDK's chain (what the model sees), null for the full history.</param>
+    /// <param name="at">A message uuid: the page holding it, scrolled to it.</param>
+    public static string Session(string projectKey, string sessionId, int offset = 0, string? view = null, string? at = null)
+    {
+        var query = string.Join('&', new[]
+        {
+            view is null ? null : "view=" + E(view),
+            offset > 0 ? $"offset={offset}" : null,
+            at is null ? null : "at=" + E(at),
+        }.Where(p => p is not null));
+        return $"/console/projects/{E(projectKey)}/sessions/{E(sessionId)}" + (query.Length > 0 ? "?" + query : "") + (at is null ? "" : "#m-" + E(at));
+    }
+
+    /// <summary>The <c>view</c> of a session page that shows the SDK's chain (what the model sees after the last compaction).</summary>
+    public const string ModelView = "model";
+
+    /// <summary>A byte count as a person reads it: 1,234,567.</summary>
+    public static string Count(long n) => n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A duration as a person reads it: 2 h 05 min, 3 min 20 s, 12 s.</summary>
+    public static string Duration(TimeSpan span) => span.TotalHours >= 1 ? $"{(int)span.TotalHours} h {span.Minutes:00} min"
+        : span.TotalMinutes >= 1 ? $"{span.Minutes} min {span.Seconds:00} s" : $"{span.Seconds} s";
 
     /// <summary>A subagent's transcript.</summary>
     public static string Subagent(string projectKey, string sessionId, string agentId) =>
