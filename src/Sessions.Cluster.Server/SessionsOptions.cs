@@ -155,6 +155,15 @@ public sealed class PostgresSettings
 {
     /// <summary>Npgsql connection string of the catalog; required in cluster mode.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// Whether each silo writes catalog rows and sidecars behind its appends (true); bound by the catalog itself
+    /// (<c>PostgresCatalogOptions.WriteBehind</c>).
+    /// </summary>
+    public bool WriteBehind { get; set; } = true;
+
+    /// <summary>How long a silo holds a row back before writing it (zero: at once); for tests (<c>PostgresCatalogOptions.WriteBehindDelay</c>).</summary>
+    public TimeSpan WriteBehindDelay { get; set; }
 }
 
 /// <summary>Orleans silo settings (<c>Sessions:Orleans</c>).</summary>

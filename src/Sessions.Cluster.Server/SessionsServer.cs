@@ -50,6 +50,8 @@ public static partial class SessionsServer
         // Orleans' option dumps, the placement pipeline's Polly attempts and the host's banner are Information, and the
         // key ring's "no XML encryptor" warning says what is true of every file in the data folder (Debug shows all).
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        // A grain service logs its start and ring range at Information, as Orleans' own do.
+        builder.Logging.AddFilter(typeof(Grains.CatalogWritesService).FullName, LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
