@@ -65,6 +65,24 @@ public sealed class WriteBehindCatalogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARowThatCannotBeComputed_IsDropped_AndHoldsBackNoOtherSessionsRow()
+    {
+        // Before, the whole flush failed on it, every time: no row of any session was written again.
+        await _catalog.RefreshAsync("t", "p", "a", () => Row("a", 1), CancellationToken.None);
+        await _catalog.RefreshAsync("t", "p", "bad", () => throw new InvalidOperationException("a transcript its reader chokes on"), CancellationToken.None);
+        await _catalog.RefreshAsync("t", "p", "c", () => Row("c", 3), CancellationToken.None);
+
+        await _catalog.FlushAsync(CancellationToken.None);
+
+        Assert.Equal(Row("a", 1), await _inner.GetAsync("t", "p", "a", CancellationToken.None));
+        Assert.Equal(Row("c", 3), await _inner.GetAsync("t", "p", "c", CancellationToken.None));
+        Assert.Null(await _inner.GetAsync("t", "p", "bad", CancellationToken.None));
+        Assert.Equal(0, _catalog.PendingCount);
+        await _catalog.RefreshAsync("t", "p", "bad", () => Row("bad", 2), CancellationToken.None);
+        Assert.Equal(Row("bad", 2), await _catalog.GetAsync("t", "p", "bad", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task TheDelay_WritesHeldBackRowsWithoutAnyReader()
     {
         await _catalog.RefreshAsync("t", "p", "a", () => Row("a", 1), CancellationToken.None);

@@ -143,7 +143,7 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
 
             try
             {
-                await inner.UpsertManyAsync(taken.Select(t => t.Value()).ToList(), CancellationToken.None).ConfigureAwait(false);
+                await WriteRowsAsync(taken.Select(t => t.Value)).ConfigureAwait(false);
             }
             catch
             {
@@ -161,6 +161,47 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
             Volatile.Write(ref _flushing, 0);
             _gate.Release();
         }
+    }
+
+    // One transaction for all; a row that cannot be computed (a transcript its reader chokes on) or that the catalog
+    // refuses is dropped rather than holding back every other session's for ever: rows are derived data, and the
+    // session's next append or a reindex writes it again. An outage is thrown (the caller keeps every row).
+    private async Task WriteRowsAsync(IEnumerable<Func<SessionRecord>> refreshes)
+    {
+        var rows = new List<SessionRecord>();
+        foreach (var refresh in refreshes)
+        {
+            try
+            {
+                rows.Add(refresh());
+            }
+            catch (Exception ex) when (!IsOutage(ex))
+            {
+                // Dropped (see above).
+            }
+        }
+
+        try
+        {
+            await inner.UpsertManyAsync(rows, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (rows.Count > 1 && !IsOutage(ex))
+        {
+            foreach (var row in rows)
+            {
+                try
+                {
+                    await inner.UpsertAsync(row, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception one) when (!IsOutage(one))
+                {
+                    // Refused on its own: dropped (see above).
+                }
+            }
+        }
+
+        static bool IsOutage(Exception ex) => ex is SessionsException { IsTransient: true } or OperationCanceledException or OutOfMemoryException
+            or IOException or System.Data.Common.DbException { IsTransient: true };
     }
 
     // Writes the sidecars held back; each leaves memory once written, unless a newer version came in meanwhile (so a
