@@ -76,6 +76,13 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("at=.*#" + Regex.Escape(deepId) + "$"));
         await page.GotoAsync($"/console/projects/{BigProject}/sessions/{BigSession}");
 
+        // On a phone's width nothing is wider than the screen; a skip link leads past the header.
+        await page.SetViewportSizeAsync(390, 844);
+        Assert.True(await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth") <= 390, "the session page fits 390 px");
+        await page.Keyboard.PressAsync("Tab");
+        await Assertions.Expect(page.Locator("a.skip")).ToBeFocusedAsync();
+        await page.SetViewportSizeAsync(1280, 900);
+
         // A tool call is collapsed until clicked; then its input shows.
         var tool = page.Locator("details.tool").First;
         Assert.Null(await tool.GetAttributeAsync("open"));

@@ -100,9 +100,16 @@ public static class Links
     /// <summary>Search across projects.</summary>
     public static string Search(string? text = null) => "/console/search" + (string.IsNullOrEmpty(text) ? "" : "?q=" + Uri.EscapeDataString(text));
 
-    /// <summary>UTC time of an epoch-millisecond instant, to the minute.</summary>
-    public static string Time(long? epochMs) =>
-        epochMs is { } ms and > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture) : "–";
+    /// <summary>UTC time of an epoch-millisecond instant, to the minute (or the second), e.g. <c>2026-01-31 14:05 UTC</c>.</summary>
+    public static string Time(long? epochMs, bool seconds = false) =>
+        epochMs is { } ms and > 0 and < 253402300800000
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString(seconds ? "yyyy-MM-dd HH:mm:ss 'UTC'" : "yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture)
+            : "–";
+
+    /// <summary>An entry's ISO-8601 <c>timestamp</c> as an instant, or null when it is not one.</summary>
+    public static DateTimeOffset? Instant(string? timestamp) =>
+        timestamp is not null && DateTimeOffset.TryParse(timestamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+        && at.ToUnixTimeMilliseconds() > 0 ? at : null;
 
     /// <summary>A byte count in B, KB or MB.</summary>
     public static string Size(long bytes) => bytes switch
