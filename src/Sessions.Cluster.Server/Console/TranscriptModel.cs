@@ -53,7 +53,8 @@ public sealed record ThinkingBlock(string Text) : MessageBlock;
 /// <param name="Result">The result's text, or null when the chain holds none.</param>
 /// <param name="IsError">True when the result is an error.</param>
 /// <param name="AgentId">The subagent this call started (its transcript is <c>subagents/agent-&lt;id&gt;</c>), if any.</param>
-public sealed record ToolCallBlock(string Id, string Name, string Input, string? Result, bool IsError, string? AgentId) : MessageBlock;
+/// <param name="View">The call as a person reads it (<see cref="ToolViews"/>), or null for a tool shown as JSON.</param>
+public sealed record ToolCallBlock(string Id, string Name, string Input, string? Result, bool IsError, string? AgentId, ToolView? View = null) : MessageBlock;
 
 /// <summary>A tool result whose call is not in the chain.</summary>
 public sealed record ToolResultBlock(string ToolUseId, string Text, bool IsError) : MessageBlock;
@@ -217,8 +218,9 @@ public static class TranscriptModelBuilder
             case "tool_use":
                 var id = Str(block, "id") ?? "";
                 var found = results.TryGetValue(id, out var result);
-                return new ToolCallBlock(id, Str(block, "name") ?? "tool", Cut(Json(block["input"])), found ? result.Text : null, found && result.IsError,
-                    agents.GetValueOrDefault(id));
+                var name = Str(block, "name") ?? "tool";
+                return new ToolCallBlock(id, name, Cut(Json(block["input"])), found ? result.Text : null, found && result.IsError,
+                    agents.GetValueOrDefault(id), ToolViews.Of(name, block["input"], MaxShownChars));
             case "tool_result":
                 var useId = Str(block, "tool_use_id") ?? "";
                 return called.Contains(useId) ? new OtherBlock("tool_result", "(shown with its call)") : new ToolResultBlock(useId, ResultText(block["content"]), block["is_error"]?.GetValueKind() == JsonValueKind.True);

@@ -23,6 +23,13 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
 
     internal static string ScreenshotDir => Path.Combine(RepoPaths.Root, "docs", "console");
 
+    /// <summary>
+    /// Where a README screenshot is written: only when asked (<c>SESSIONS_SCREENSHOTS=1</c>); otherwise null, and the
+    /// page is still captured (it must render) but nothing in the tree changes.
+    /// </summary>
+    internal static string? Shot(string name) =>
+        Environment.GetEnvironmentVariable("SESSIONS_SCREENSHOTS") is "1" or "true" ? Path.Combine(ScreenshotDir, name) : null;
+
     [Fact]
     public async Task Console_FindOpenExpandSubagentForkRenameTagDelete()
     {
@@ -38,7 +45,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         Assert.Equal(200, home!.Status);
         await Assertions.Expect(page.Locator("#projects")).ToContainTextAsync(BigProject);
         Directory.CreateDirectory(ScreenshotDir);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "projects.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("projects.png") });
 
         // Search from the header, then open the result.
         await page.FillAsync("header input[name=q]", BigSession[..8]);
@@ -53,7 +60,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await page.ReloadAsync();
         var warmPaint = await FirstPaintAsync(page);
         output.WriteLine($"first contentful paint of the 3.1 MB transcript (first 100 messages): first open after the import {coldPaint:F0} ms, opened again {warmPaint:F0} ms");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "session.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("session.png") });
 
         // Two views: the full history (the default) holds what came before the compaction, with its facts; what the
         // model sees starts at the compaction. A message's link opens the page holding it in either.
@@ -86,9 +93,9 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         // A tool call is collapsed until clicked; then its input shows.
         var tool = page.Locator("details.tool").First;
         Assert.Null(await tool.GetAttributeAsync("open"));
-        await tool.Locator("summary").ClickAsync();
+        await tool.Locator(":scope > summary").ClickAsync();
         await Assertions.Expect(tool.Locator("pre").First).ToBeVisibleAsync();
-        await page.Locator("details.tool[open]").First.ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(ScreenshotDir, "tool-call.png") });
+        await page.Locator("details.tool[open]").First.ScreenshotAsync(new LocatorScreenshotOptions { Path = Shot("tool-call.png") });
 
         // The later page of messages.
         await page.ClickAsync("nav.pager a.next >> nth=0");
@@ -116,7 +123,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await Assertions.Expect(page.Locator("ul.lineage")).ToContainTextAsync(BigSession);
         var forkMessages = await server.CreateClient().GetMessagesAsync(BigProject, forkId!, null, null, CancellationToken.None);
         Assert.Equal(3, forkMessages.Count);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "fork.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("fork.png") });
         Assert.NotNull(cut);
 
         // Rename and tag the fork; the project's tag filter finds it.
@@ -197,6 +204,10 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await Assertions.Expect(page.Locator("article.msg.user").First).ToContainTextAsync(HostileTranscript.ScriptText);
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("onerror=");
         await Assertions.Expect(page.Locator("details.tool").First).ToContainTextAsync("window.__pwned='result'");
+        await Assertions.Expect(page.Locator("pre.diff span.del")).ToContainTextAsync("<script>window.__pwned='old'</script>");
+        await Assertions.Expect(page.Locator("pre.diff span.add")).ToContainTextAsync("onerror=");
+        await Assertions.Expect(page.Locator("pre.cmd")).ToContainTextAsync("</span><script>");
+        await Assertions.Expect(page.Locator("pre.todos span.done")).ToContainTextAsync("<svg onload=");
         // Markdown that cannot or may not render is the message's text, with the reason beside it.
         await Assertions.Expect(page.Locator("pre.plain", new() { HasText = HostileTranscript.DeepQuotes })).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator(".render-note", new() { HasText = "nested too deeply" })).ToHaveCountAsync(1);
@@ -204,7 +215,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         // Nothing but the server itself was asked for anything.
         Assert.All(requests, url => Assert.StartsWith(server.BaseUrl.ToString(), url, StringComparison.Ordinal));
         Directory.CreateDirectory(ScreenshotDir);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, "hostile.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("hostile.png") });
     }
 
     [Fact]

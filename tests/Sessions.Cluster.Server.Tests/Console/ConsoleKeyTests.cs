@@ -33,7 +33,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         // Not signed in: sent to the sign-in form, and back after it.
         await page.GotoAsync(sessionPath);
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/console/signin"));
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleBrowserTests.ScreenshotDir, "signin.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ConsoleBrowserTests.Shot("signin.png") });
         await page.FillAsync("input[name=key]", "sk-not-a-key");
         await page.ClickAsync("form button.primary");
         await Assertions.Expect(page.Locator(".error")).ToContainTextAsync("not valid");
@@ -132,7 +132,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
         await page.ReloadAsync();
         Assert.Equal(0, await page.Locator("#issued-key").CountAsync());
         Assert.DoesNotContain(key, await page.ContentAsync(), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleBrowserTests.ScreenshotDir, "operator-tenant.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ConsoleBrowserTests.Shot("operator-tenant.png") });
 
         // The tenant's admin signs in with the new key and sets the retention policy.
         await using var adminContext = await chromium.NewContextAsync(server.BaseUrl);
@@ -153,7 +153,7 @@ public sealed class ConsoleKeyTests(KeyedServerFixture server, ChromiumBrowser c
             Assert.Contains("\"cleanupPeriodDays\":7", await api.GetStringAsync("v1/admin/retention"), StringComparison.Ordinal);
         }
 
-        await admin.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleBrowserTests.ScreenshotDir, "admin.png"), FullPage = true });
+        await admin.ScreenshotAsync(new PageScreenshotOptions { Path = ConsoleBrowserTests.Shot("admin.png"), FullPage = true });
 
         // The operator revokes it: the admin's next page asks for a key again.
         await page.ClickAsync($"#keys button[value='{keyId}']");

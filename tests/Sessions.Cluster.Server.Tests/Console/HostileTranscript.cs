@@ -42,6 +42,18 @@ public static class HostileTranscript
             // Markdown its library refuses (too deeply nested), then a table whose HTML is seconds of work: plain text.
             Assistant("a3", "a2", new JsonObject { ["type"] = "text", ["text"] = DeepQuotes }),
             Assistant("a4", "a3", new JsonObject { ["type"] = "text", ["text"] = "a|b\n-|-\n" + new string('|', 19_000) }),
+            // The tools rendered for what they are (a diff, a command, a checklist) carry payloads too.
+            Assistant("a5", "a4",
+                new JsonObject { ["type"] = "tool_use", ["id"] = "toolu_edit", ["name"] = "Edit", ["input"] = new JsonObject
+                {
+                    ["file_path"] = "<img src=x onerror=\"window.__pwned='path'\">", ["old_string"] = "</pre><script>window.__pwned='old'</script>",
+                    ["new_string"] = "<img src=x onerror=\"window.__pwned='new'\">",
+                } },
+                new JsonObject { ["type"] = "tool_use", ["id"] = "toolu_bash", ["name"] = "Bash", ["input"] = new JsonObject { ["command"] = "echo '</span><script>window.__pwned=\"cmd\"</script>'" } },
+                new JsonObject { ["type"] = "tool_use", ["id"] = "toolu_todo", ["name"] = "TodoWrite", ["input"] = new JsonObject
+                {
+                    ["todos"] = new JsonArray(new JsonObject { ["content"] = "<svg onload=\"window.__pwned='todo'\">", ["status"] = "completed" }),
+                } }),
         };
         return entries.Select(e =>
         {
