@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Npgsql;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 
 namespace Sessions.Cluster.Server.Tests;
@@ -51,9 +50,9 @@ public sealed class CatalogWriteBehindTests(CatalogWriteBehindTests.HeldRows clu
         }
 
         // Every silo noted the rows it may hold back, and the recovery leaves live silos' notes alone.
-        Assert.Equal(3, await CountAsync($"SELECT count(DISTINCT writer) FROM row_writers WHERE project_key = '{pk}'"));
+        Assert.Equal(3, await cluster.CountAsync($"SELECT count(DISTINCT writer) FROM row_writers WHERE project_key = '{pk}'"));
         await Task.Delay(TimeSpan.FromSeconds(2.5));
-        Assert.Equal(Sessions, await CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}'"));
+        Assert.Equal(Sessions, await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}'"));
         await cluster.Nodes[2].KillAsync();
 
         var stale = (await ListAsync(0, pk)).Count(l => lengths[l.Key] != l.Value);
@@ -73,18 +72,9 @@ public sealed class CatalogWriteBehindTests(CatalogWriteBehindTests.HeldRows clu
 
         Assert.Equal(lengths.OrderBy(l => l.Key), now.OrderBy(l => l.Key));
         Assert.Equal(now, await ListAsync(1, pk));
-        Assert.Equal(2, await CountAsync($"SELECT count(DISTINCT writer) FROM row_writers WHERE project_key = '{pk}'"));
+        Assert.Equal(2, await cluster.CountAsync($"SELECT count(DISTINCT writer) FROM row_writers WHERE project_key = '{pk}'"));
     }
 
-    // Read as the superuser (row-level security would hide other tenants' rows; these are all the default tenant's).
-    private async Task<long> CountAsync(string sql)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(cluster.PostgresConnectionString) { Username = "postgres" };
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
 
     private async Task<long> AppendAsync(int node, string pk, string session, string uuid)
     {

@@ -84,8 +84,8 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
         Assert.DoesNotContain(marker, await DumpBlobsAsync(""), StringComparison.Ordinal);
         Assert.DoesNotContain(marker, await DumpCatalogAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("v1/projects/p0/sessions")).StatusCode);
-        Assert.Equal(6, await CountAsync($"SELECT count(*) FROM retention_audit WHERE tenant = '{tenant}' AND reason = 'erasure'"));
-        Assert.Equal(0, await CountAsync($"SELECT count(*) FROM sessions WHERE tenant = '{tenant}'") + await CountAsync($"SELECT count(*) FROM api_keys WHERE tenant = '{tenant}'"));
+        Assert.Equal(6, await cluster.CountAsync($"SELECT count(*) FROM retention_audit WHERE tenant = '{tenant}' AND reason = 'erasure'"));
+        Assert.Equal(0, await cluster.CountAsync($"SELECT count(*) FROM sessions WHERE tenant = '{tenant}'") + await cluster.CountAsync($"SELECT count(*) FROM api_keys WHERE tenant = '{tenant}'"));
         Assert.Equal(HttpStatusCode.OK, (await keep.GetAsync("v1/projects/p/sessions/kept/entries")).StatusCode);
 
         // A tenant of the same name made again finds nothing: no active grain answers the erased sessions from memory.
@@ -115,7 +115,7 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
         Assert.Equal(HttpStatusCode.NoContent, (await Calls.SendAsync(http, HttpMethod.Delete, "v1/projects/p/sessions/gone")).Status);
         Assert.Equal([$"{tenant}/p/stays.jsonl"], await ListBlobsAsync(tenant + "/"));
         Assert.DoesNotContain(marker, await DumpCatalogAsync(), StringComparison.Ordinal);
-        Assert.Equal(1, await CountAsync($"SELECT count(*) FROM retention_audit WHERE tenant = '{tenant}' AND session_id = 'gone' AND reason = 'erasure'"));
+        Assert.Equal(1, await cluster.CountAsync($"SELECT count(*) FROM retention_audit WHERE tenant = '{tenant}' AND session_id = 'gone' AND reason = 'erasure'"));
     }
 
     [Fact]
@@ -194,14 +194,6 @@ public sealed class KeyLifecycleAndErasureTests(KeyedClusterFixture cluster) : I
         return text.ToString();
     }
 
-    private async Task<long> CountAsync(string sql)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(cluster.PostgresConnectionString) { Username = "postgres" };
-        await using var connection = new NpgsqlConnection(builder.ConnectionString);
-        await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
 
     /// <summary>A keyed embedded server whose every log line (at Trace level) is captured.</summary>
     private sealed class LoggedKeyedServer(ConcurrentBag<string> logs) : ServerFixture

@@ -61,6 +61,16 @@ public class ClusterFixture : ITestServer
         "--Sessions:Orleans:ClusterId", Container,
     ];
 
+    /// <summary>A count from the catalog, read as the superuser (row-level security hides nothing from it).</summary>
+    public async Task<long> CountAsync(string sql)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString) { Username = "postgres" };
+        await using var connection = new Npgsql.NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, connection);
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
     public HttpClient ClientFor(int node) => new() { BaseAddress = Nodes[node].Url, Timeout = TimeSpan.FromSeconds(60) };
 
     public async Task<(int Code, string Out, string Err)> CliAsync(params string[] args)
