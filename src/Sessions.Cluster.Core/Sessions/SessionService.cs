@@ -161,7 +161,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 // Forgotten first: if the refresh fails, the next one reads the store and info reads the catalog.
                 session.ForgetRow();
                 var mark = MarkNext(session);
-                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None, mark).ConfigureAwait(false);
+                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None, mark, session.HeldWrites).ConfigureAwait(false);
                 session.RowMarked |= mark;
             }
             else if (result.Duplicates > 0)
@@ -171,7 +171,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 {
                     session.ForgetRow();
                     var mark = MarkNext(session);
-                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None, mark).ConfigureAwait(false);
+                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None, mark, session.HeldWrites).ConfigureAwait(false);
                     session.RowMarked |= mark && session.Row is not null;
                 }
             }
@@ -220,7 +220,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         {
             session.ForgetRow();
             var mark = MarkNext(session);
-            (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, cancellationToken, mark).ConfigureAwait(false);
+            (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, cancellationToken, mark, session.HeldWrites).ConfigureAwait(false);
             session.RowMarked |= mark && session.Row is not null;
         }
 
@@ -375,8 +375,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         return await PutSummaryAsync(session, dataJson, mtime, expectedVersion, 0).ConfigureAwait(false);
     }
 
-    // Whether the session's state keeps its sidecar (SessionState.Summary): where it is the single writer and writes behind.
-    private bool KnowsSummary(SessionState session) => !session.Ephemeral && catalog is WriteBehindCatalog { MarksRows: true };
+    // Whether the session's state keeps its sidecar (SessionState.Summary): where the catalog writes behind, of which
+    // the session's grain is the sidecar's single writer.
+    private bool KnowsSummary(SessionState session) => !session.Ephemeral && catalog is WriteBehindCatalog;
 
     // The sidecar's compare-and-swap: decided against what the session's state knows when it knows it (no catalog
     // read), else by the catalog; the state then knows what it wrote, or nothing after a refusal.
@@ -386,7 +387,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         try
         {
             var version = KnowsSummary(session) && catalog is WriteBehindCatalog writeBehind
-                ? await writeBehind.PutSummaryAsync(session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, session.Summary, CancellationToken.None).ConfigureAwait(false)
+                ? await writeBehind.PutSummaryAsync(session.HeldWrites, session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, session.Summary, CancellationToken.None).ConfigureAwait(false)
                 : await catalog.PutSummaryAsync(session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, CancellationToken.None).ConfigureAwait(false);
             session.Summary = KnowsSummary(session) ? new SummaryRecord(key.SessionId, mtime, dataJson, version) : null;
             return version;
@@ -643,8 +644,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     // appending node's clock, in ms), else what the store reports. The windows are the ones given (the session's,
     // extended by its append) or read from the store; answers the windows used and the row written (both null: no
     // transcript). The row is computed once, when the catalog writes it or the grain answers info from it.
-    // With through (MarkNext), the row is written now with the note of this writer instead of held back.
-    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false)
+    // With through (MarkNext), the row is written now with the note of this writer instead of held back; else it is
+    // held in the session's held writes when given (its grain's), else on its own.
+    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false, HeldCatalogWrites? held = null)
     {
         if (windows is null)
         {
@@ -663,6 +665,10 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         if (through && catalog is WriteBehindCatalog writeBehind)
         {
             await writeBehind.WriteThroughMarkedAsync(row.Value, cancellationToken).ConfigureAwait(false);
+        }
+        else if (held is not null && catalog is WriteBehindCatalog behind)
+        {
+            behind.Hold(held, () => row.Value);
         }
         else
         {

@@ -57,12 +57,19 @@ public sealed class SessionState
     internal bool RowMarked { get; set; }
 
     /// <summary>
-    /// The session's summary sidecar as this state last wrote or read it (null: not known, or none), kept only where
-    /// this state's writer is the sidecar's single writer and writes it behind (<see cref="WriteBehindCatalog.MarksRows"/>):
+    /// The session's summary sidecar as this state last wrote or read it (null: not known, or none), kept only where the
+    /// catalog writes behind (<see cref="WriteBehindCatalog"/>), whose sidecar's single writer this state's holder is:
     /// its compare-and-swap is then decided without a catalog read. Forgotten by a delete, a move to or from the trash and
     /// a refused write.
     /// </summary>
     internal SummaryRecord? Summary { get; set; }
+
+    /// <summary>
+    /// The catalog row and sidecar this session's writer holds back, not yet written (where the catalog writes behind,
+    /// <see cref="WriteBehindCatalog"/>): the session's pending catalog writes live with the session, not in a table of
+    /// the process.
+    /// </summary>
+    internal HeldCatalogWrites HeldWrites { get; } = new();
 
     /// <summary>Answers of appends that carried an idempotency key (see <see cref="IdempotencyKeys"/>).</summary>
     internal IdempotencyKeys Answers { get; } = new();

@@ -4,14 +4,13 @@ using System.Runtime.CompilerServices;
 namespace Sessions.Cluster.Core.Storage;
 
 /// <summary>
-/// A catalog decorator that takes the catalog write off the append path: the row refresh after each append
-/// (<see cref="ISessionCatalog.RefreshAsync"/>) is held back and coalesced per session, so a session appended to many
-/// times while a write is under way is computed and written once, in one transaction with the other sessions' rows.
-/// Summary sidecar writes (<see cref="ISessionCatalog.PutSummaryAsync"/>) are decided here, their compare-and-swap
-/// against the newest version held back or stored, and written behind the same way. With a <c>delay</c> the writes wait
-/// that long (embedded mode); with none they go out at once, all that queued while one was under way together (group
-/// commit, the cluster). Every other operation first writes what is held back; reads of more than one session first
-/// pass the <see cref="ICatalogWriteBarrier"/> when there is one (every silo writes what it holds), else write this
+/// A catalog decorator that takes the catalog write off the append path: the row refresh after each append and the
+/// summary sidecar's writes are held back by the session's writer (its grain, in a <see cref="HeldCatalogWrites"/> of its
+/// state, where a newer one replaces an older one) and written with every other session's held in one transaction. With
+/// a <c>delay</c> the writes wait that long (embedded mode); with none they go out at once, all that queued while one was
+/// under way together (group commit, the cluster). This class keeps no table of sessions: only a queue of the holders
+/// that hold something. Every other operation first writes what is held back; reads of more than one session first pass
+/// the <see cref="ICatalogWriteBarrier"/> when there is one (every silo writes what it holds), else write this
 /// process's: a listing right after an append shows it, on any node.
 /// </summary>
 /// <remarks>
@@ -26,9 +25,7 @@ namespace Sessions.Cluster.Core.Storage;
 /// </remarks>
 public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeProvider, TimeSpan delay, ICatalogWriteBarrier? barrier = null) : ISessionCatalog, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), Func<SessionRecord>> _pending = new();
-    private readonly ConcurrentDictionary<(string Tenant, string ProjectKey, string SessionId), SummaryRecord> _summaries = new();
-    private readonly Lock _summaryGate = new();
+    private readonly ConcurrentQueue<HeldCatalogWrites> _queue = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
     private int _scheduled;
@@ -37,8 +34,8 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <summary>The catalog written to.</summary>
     public ISessionCatalog Inner => inner;
 
-    /// <summary>How many sessions have a refresh held back right now.</summary>
-    public int PendingCount => _pending.Count;
+    /// <summary>How many holders are queued with something to write right now.</summary>
+    public int PendingCount => _queue.Count;
 
     /// <summary>
     /// Whether rows held back here are noted durably with their writer (a shared catalog with <see cref="IRowWriterMarks"/>
@@ -47,20 +44,37 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// </summary>
     public bool MarksRows => barrier is not null && inner is IRowWriterMarks;
 
-    /// <summary>Holds the refresh back (replacing an older one of the same session) and schedules a flush.</summary>
+    /// <inheritdoc />
     public SessionRecord AsStored(SessionRecord row) => inner.AsStored(row);
 
+    /// <summary>
+    /// Holds a session's row refresh back in its writer's <paramref name="held"/> writes (replacing an older one held
+    /// there) and schedules a write. The row is computed when written, once however many refreshes it replaced.
+    /// </summary>
+    /// <param name="held">The session's held writes (its grain's).</param>
+    /// <param name="row">Computes the row.</param>
+    public void Hold(HeldCatalogWrites held, Func<SessionRecord> row)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        ArgumentNullException.ThrowIfNull(row);
+        Queue(held, held.Put(row, null));
+    }
+
     /// <inheritdoc />
+    /// <remarks>Held back on its own (callers other than the session's grain: reindex, repairs), not coalesced.</remarks>
     public Task RefreshAsync(string tenant, string projectKey, string sessionId, Func<SessionRecord> row, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(row);
-        _pending[(tenant, projectKey, sessionId)] = row;
-        ScheduleFlush();
+        Hold(new HeldCatalogWrites(), row);
         return Task.CompletedTask;
     }
 
-    private void ScheduleFlush()
+    private void Queue(HeldCatalogWrites held, bool enqueue)
     {
+        if (enqueue)
+        {
+            _queue.Enqueue(held);
+        }
+
         if (Interlocked.Exchange(ref _scheduled, 1) == 0)
         {
             // With no delay, off the caller's scheduler (a grain's turn) at once; with one, its timer starts now.
@@ -78,7 +92,6 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     {
         ArgumentNullException.ThrowIfNull(row);
         var (marks, writer) = Marks();
-        _pending.TryRemove((row.Tenant, row.ProjectKey, row.SessionId), out _);
         await marks.UpsertMarkedAsync(row, writer, cancellationToken).ConfigureAwait(false);
     }
 
@@ -113,11 +126,11 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     private Task BeforeReadAsync(string? tenant, CancellationToken cancellationToken) =>
         barrier is null ? FlushAsync(cancellationToken) : barrier.WaitForWritesAsync(tenant, cancellationToken);
 
-    /// <summary>Writes every held-back refresh, and waits for a flush already under way.</summary>
-    /// <exception cref="Exception">The inner catalog's error; the refreshes it could not write stay held back.</exception>
+    /// <summary>Writes everything held back (every queued holder's), and waits for a write already under way.</summary>
+    /// <exception cref="Exception">The inner catalog's error; what it could not write stays held back.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (_pending.IsEmpty && _summaries.IsEmpty && Volatile.Read(ref _flushing) == 0)
+        if (_queue.IsEmpty && Volatile.Read(ref _flushing) == 0)
         {
             return;
         }
@@ -126,31 +139,46 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
         Volatile.Write(ref _flushing, 1);
         try
         {
-            await FlushSummariesAsync().ConfigureAwait(false);
-            if (_pending.IsEmpty)
+            var taken = new List<(HeldCatalogWrites Held, Func<SessionRecord>? Row, TenantSummary? Summary)>(_queue.Count);
+            while (_queue.TryDequeue(out var held))
+            {
+                var (row, summary) = held.Take();
+                taken.Add((held, row, summary));
+            }
+
+            if (taken.Count == 0)
             {
                 return;
             }
 
-            var taken = new List<KeyValuePair<(string, string, string), Func<SessionRecord>>>(_pending.Count);
-            foreach (var key in _pending.Keys)
-            {
-                if (_pending.TryRemove(key, out var row))
-                {
-                    taken.Add(new(key, row));
-                }
-            }
-
+            var summariesWritten = false;
             try
             {
-                await WriteRowsAsync(taken.Select(t => t.Value)).ConfigureAwait(false);
+                var summaries = taken.Where(t => t.Summary is not null).Select(t => t.Summary!).ToList();
+                if (summaries.Count > 0)
+                {
+                    await inner.WriteSummariesAsync(summaries, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                foreach (var (held, _, summary) in taken)
+                {
+                    held.Written(summary);
+                }
+
+                summariesWritten = true;
+
+                taken.RemoveAll(t => t.Row is null);
+                await WriteRowsAsync(taken.Select(t => t.Row!)).ConfigureAwait(false);
             }
             catch
             {
-                // Keep what could not be written, unless a newer refresh of the same session came in meanwhile.
-                foreach (var (key, row) in taken)
+                // Keep what could not be written, unless something newer came in meanwhile.
+                foreach (var (held, row, summary) in taken)
                 {
-                    _pending.TryAdd(key, row);
+                    if (held.Restore(row, summariesWritten ? null : summary))
+                    {
+                        _queue.Enqueue(held);
+                    }
                 }
 
                 throw;
@@ -202,23 +230,6 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
 
         static bool IsOutage(Exception ex) => ex is SessionsException { IsTransient: true } or OperationCanceledException or OutOfMemoryException
             or IOException or System.Data.Common.DbException { IsTransient: true };
-    }
-
-    // Writes the sidecars held back; each leaves memory once written, unless a newer version came in meanwhile (so a
-    // sidecar is always either held here or stored, and the compare-and-swap reads the store only when it is stored).
-    private async Task FlushSummariesAsync()
-    {
-        if (_summaries.IsEmpty)
-        {
-            return;
-        }
-
-        var taken = _summaries.ToArray();
-        await inner.WriteSummariesAsync(taken.Select(t => new TenantSummary(t.Key.Tenant, t.Key.ProjectKey, t.Value)).ToList(), CancellationToken.None).ConfigureAwait(false);
-        foreach (var written in taken)
-        {
-            _summaries.TryRemove(written);
-        }
     }
 
     private async Task FlushLaterAsync(TimeSpan wait)
@@ -406,15 +417,20 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     }
 
     /// <inheritdoc />
-    /// <remarks>Decided in memory against the newest version (held back, else stored) and written behind.</remarks>
-    public Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken) =>
-        PutSummaryAsync(tenant, projectKey, sessionId, dataJson, mtime, expectedVersion, notBefore, null, cancellationToken);
+    /// <remarks>Written through, after what is held back (callers other than the sidecar's single writer).</remarks>
+    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await inner.PutSummaryAsync(tenant, projectKey, sessionId, dataJson, mtime, expectedVersion, notBefore, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// <see cref="PutSummaryAsync(string, string, string, string, long, long, long, CancellationToken)"/> by the sidecar's
-    /// single writer, which knows the stored sidecar (<paramref name="known"/>, e.g. its last write): decided against it
-    /// when nothing newer is held back here, without reading the catalog.
+    /// single writer (the session's grain): the compare-and-swap is decided against the newest sidecar it holds back,
+    /// else the one it knows is stored (<paramref name="known"/>, e.g. its last write), else the catalog's; the new
+    /// sidecar is then held back in <paramref name="held"/> and written behind.
     /// </summary>
+    /// <param name="held">The session's held writes (its grain's).</param>
     /// <param name="tenant">The tenant.</param>
     /// <param name="projectKey">The project key.</param>
     /// <param name="sessionId">The session id.</param>
@@ -424,50 +440,21 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <param name="notBefore">The oldest mtime a replaced sidecar may have (epoch ms).</param>
     /// <param name="known">The sidecar as the caller knows it is stored, or null to read it.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The new version (<paramref name="expectedVersion"/> + 1).</returns>
     /// <exception cref="ConflictException">The compare-and-swap fails (code <c>summary_version_conflict</c>).</exception>
-    public async Task<long> PutSummaryAsync(string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, SummaryRecord? known, CancellationToken cancellationToken)
+    public async Task<long> PutSummaryAsync(HeldCatalogWrites held, string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, SummaryRecord? known, CancellationToken cancellationToken)
     {
-        var key = (tenant, projectKey, sessionId);
-        while (true)
+        ArgumentNullException.ThrowIfNull(held);
+        var current = held.NewestSummary ?? known ?? await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var version = current?.Version ?? 0;
+        if (version != expectedVersion || (current is not null && current.Mtime < notBefore))
         {
-            var fromStore = !_summaries.ContainsKey(key);
-            var stored = !fromStore ? null : known ?? await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
-            lock (_summaryGate)
-            {
-                SummaryRecord? current;
-                if (_summaries.TryGetValue(key, out var held))
-                {
-                    current = held;
-                }
-                else if (fromStore)
-                {
-                    current = stored;
-                }
-                else
-                {
-                    // Written and dropped from memory meanwhile: the store has it now.
-                    continue;
-                }
-
-                if (Decide(current) is { } conflict)
-                {
-                    throw conflict;
-                }
-
-                _summaries[key] = new SummaryRecord(sessionId, mtime, dataJson, expectedVersion + 1);
-            }
-
-            ScheduleFlush();
-            return expectedVersion + 1;
+            throw new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
+                expectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), version.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        ConflictException? Decide(SummaryRecord? current)
-        {
-            var version = current?.Version ?? 0;
-            return version == expectedVersion && (current is null || current.Mtime >= notBefore) ? null
-                : new ConflictException("summary_version_conflict", $"The summary of session '{sessionId}' changed since version {expectedVersion}; re-read it and retry.",
-                    expectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
+        Queue(held, held.Put(null, new TenantSummary(tenant, projectKey, new SummaryRecord(sessionId, mtime, dataJson, expectedVersion + 1))));
+        return expectedVersion + 1;
     }
 
     /// <inheritdoc />
