@@ -53,6 +53,10 @@ public sealed class CatalogWriteBehindTests(CatalogWriteBehindTests.HeldRows clu
         Assert.Equal(3, await cluster.CountAsync($"SELECT count(DISTINCT writer) FROM row_writers WHERE project_key = '{pk}'"));
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         Assert.Equal(Sessions, await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}'"));
+        // A writer is its silo's address (127.0.0.1:<silo port>@<generation>).
+        var args = cluster.Nodes[2].Arguments;
+        var deadWriter = $"writer LIKE '127.0.0.1:{args[args.ToList().IndexOf("--Sessions:Orleans:SiloPort") + 1]}@%'";
+        Assert.True(await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}' AND {deadWriter}") > 0);
         await cluster.Nodes[2].KillAsync();
 
         var stale = (await ListAsync(0, pk)).Count(l => lengths[l.Key] != l.Value);
@@ -62,7 +66,9 @@ public sealed class CatalogWriteBehindTests(CatalogWriteBehindTests.HeldRows clu
         while (true)
         {
             now = await ListAsync(0, pk);
-            if (now.Count == lengths.Count && lengths.All(l => now.GetValueOrDefault(l.Key) == l.Value) || DateTime.UtcNow > deadline)
+            if (now.Count == lengths.Count && lengths.All(l => now.GetValueOrDefault(l.Key) == l.Value)
+                && await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}' AND {deadWriter}") == 0
+                || DateTime.UtcNow > deadline)
             {
                 break;
             }
@@ -72,7 +78,8 @@ public sealed class CatalogWriteBehindTests(CatalogWriteBehindTests.HeldRows clu
 
         Assert.Equal(lengths.OrderBy(l => l.Key), now.OrderBy(l => l.Key));
         Assert.Equal(now, await ListAsync(1, pk));
-        Assert.Equal(2, await cluster.CountAsync($"SELECT count(DISTINCT writer) FROM row_writers WHERE project_key = '{pk}'"));
+        // The dead silo's notes are gone (the live silos' stay while their grains are active, and go when they leave).
+        Assert.Equal(0, await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}' AND {deadWriter}"));
     }
 
 

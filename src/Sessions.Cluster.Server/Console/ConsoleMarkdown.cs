@@ -81,6 +81,68 @@ public static class ConsoleMarkdown
         }
     }
 
+    /// <summary>
+    /// <paramref name="html"/> (from <see cref="Render"/>) with every occurrence of <paramref name="query"/> in its text,
+    /// ignoring case, wrapped in <c>&lt;mark&gt;</c>: the text nodes are found and split by AngleSharp (the sanitizer's
+    /// parser), so a hit never cuts a tag or an entity and nothing else of the markup changes.
+    /// </summary>
+    /// <param name="html">Safe HTML.</param>
+    /// <param name="query">The search text; null or empty leaves the HTML as it is.</param>
+    public static string MarkHits(string html, string? query)
+    {
+        ArgumentNullException.ThrowIfNull(html);
+        if (string.IsNullOrEmpty(query) || html.IndexOf(query, StringComparison.OrdinalIgnoreCase) < 0 && !query.Any(c => c is '&' or '<' or '>' or '"' or '\u00A0'))
+        {
+            return html;
+        }
+
+        var parser = new AngleSharp.Html.Parser.HtmlParser();
+        using var document = parser.ParseDocument("");
+        var body = document.Body!;
+        body.InnerHtml = html;
+        var texts = new List<AngleSharp.Dom.IText>();
+        Collect(body, texts);
+        foreach (var text in texts)
+        {
+            var value = text.Data;
+            var at = value.IndexOf(query, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
+            {
+                continue;
+            }
+
+            var parent = text.Parent!;
+            var from = 0;
+            for (; at >= 0; at = value.IndexOf(query, from, StringComparison.OrdinalIgnoreCase))
+            {
+                parent.InsertBefore(document.CreateTextNode(value[from..at]), text);
+                var mark = document.CreateElement("mark");
+                mark.TextContent = value.Substring(at, query.Length);
+                parent.InsertBefore(mark, text);
+                from = at + query.Length;
+            }
+
+            text.Data = value[from..];
+        }
+
+        return body.InnerHtml;
+
+        static void Collect(AngleSharp.Dom.INode node, List<AngleSharp.Dom.IText> into)
+        {
+            foreach (var child in node.ChildNodes)
+            {
+                if (child is AngleSharp.Dom.IText text)
+                {
+                    into.Add(text);
+                }
+                else
+                {
+                    Collect(child, into);
+                }
+            }
+        }
+    }
+
     private static RenderedMarkdown Plain(string text, string reason) =>
         new($"<pre class=\"plain\">{WebUtility.HtmlEncode(text)}</pre>", reason);
 

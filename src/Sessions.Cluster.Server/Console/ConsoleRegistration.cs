@@ -22,23 +22,29 @@ internal static class ConsoleRegistration
     public const string OperatorPolicy = "sessions:console-operator";
 
     /// <summary>
-    /// The console's Content-Security-Policy: nothing runs (no script source at all), styles and images only from the
-    /// server itself (images also as data: URIs, for a transcript's inline images), forms post only to it, and it may
-    /// not be framed.
+    /// The console's Content-Security-Policy: scripts only from the server itself (its own <c>console.js</c>; nothing
+    /// inline, no eval), styles and images only from it too (images also as data: URIs, for a transcript's inline
+    /// images), no requests from script, forms post only to it, and it may not be framed.
     /// </summary>
     public const string ContentSecurityPolicy =
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     private const string SelectorScheme = "Sessions";
 
-    private static readonly Lazy<byte[]> Stylesheet = new(() =>
+    private static readonly Lazy<byte[]> Stylesheet = new(() => Embedded("console.css"));
+
+    private static readonly Lazy<byte[]> Script = new(() => Embedded("console.js"));
+
+    private static readonly Lazy<byte[]> Icon = new(() => Embedded("icon.svg"));
+
+    private static byte[] Embedded(string name)
     {
-        using var stream = typeof(ConsoleRegistration).Assembly.GetManifestResourceStream("console.css")
-            ?? throw new InvalidOperationException("The console's stylesheet is not embedded in the server assembly.");
+        using var stream = typeof(ConsoleRegistration).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The console's {name} is not embedded in the server assembly.");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();
-    });
+    }
 
     /// <summary>Registers the console's services.</summary>
     /// <param name="services">The server's services.</param>
@@ -117,14 +123,20 @@ internal static class ConsoleRegistration
         return next(context);
     });
 
-    /// <summary>Maps the console's pages, stylesheet and download.</summary>
-    public static void MapSessionsConsole(this WebApplication app)
-    {
-        app.MapGet("/console/console.css", (HttpContext http) =>
+    private static void MapAsset(WebApplication app, string path, Lazy<byte[]> content, string contentType) =>
+        app.MapGet(path, (HttpContext http) =>
         {
             http.Response.Headers.CacheControl = "public, max-age=3600";
-            return Results.Bytes(Stylesheet.Value, "text/css; charset=utf-8");
+            return Results.Bytes(content.Value, contentType);
         }).AllowAnonymous().ExcludeFromDescription();
+
+    /// <summary>Maps the console's pages, stylesheet, script, icon and download.</summary>
+    public static void MapSessionsConsole(this WebApplication app)
+    {
+        MapAsset(app, "/console/console.css", Stylesheet, "text/css; charset=utf-8");
+        MapAsset(app, "/console/console.js", Script, "text/javascript; charset=utf-8");
+        MapAsset(app, "/favicon.ico", Icon, "image/svg+xml");
+        MapAsset(app, "/console/icon.svg", Icon, "image/svg+xml");
 
         app.MapGet("/console/projects/{projectKey}/sessions/{sessionId}/download", async (HttpContext http, string projectKey, string sessionId, SessionGrains grains, CancellationToken ct) =>
         {

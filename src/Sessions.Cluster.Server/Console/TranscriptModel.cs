@@ -9,7 +9,9 @@ namespace Sessions.Cluster.Server.Console;
 /// <param name="Messages">The page's messages, oldest first.</param>
 /// <param name="Total">Messages in the whole chain.</param>
 /// <param name="Offset">Index of the page's first message in the chain.</param>
-public sealed record TranscriptModel(IReadOnlyList<MessageItem> Messages, int Total, int Offset);
+/// <param name="ForkPoint">In a fork, the first message of its own (after those copied from its parent, which carry
+/// <see cref="MessageItem.ForkedFrom"/>), or null: not a fork, or nothing of its own yet.</param>
+public sealed record TranscriptModel(IReadOnlyList<MessageItem> Messages, int Total, int Offset, string? ForkPoint = null);
 
 /// <summary>One message of the chain.</summary>
 /// <param name="Uuid">The entry's uuid (the fork point when forking at it).</param>
@@ -21,8 +23,10 @@ public sealed record TranscriptModel(IReadOnlyList<MessageItem> Messages, int To
 /// <param name="Subtype">A system entry's <c>subtype</c> (<c>compact_boundary</c>, <c>turn_duration</c>, …), else null.</param>
 /// <param name="Usage">The model and tokens of an assistant entry, on the last entry of its API message only (Claude Code
 /// writes one entry per content block, each repeating the message's usage), else null.</param>
+/// <param name="ForkedFrom">In a fork, the uuid of the parent's message this one was copied from (<c>forkedFrom.messageUuid</c>,
+/// written by the SDK's forkSession), else null.</param>
 public sealed record MessageItem(string Uuid, string Type, string? Timestamp, IReadOnlyList<MessageBlock> Blocks, bool IsCompactSummary, string? Raw,
-    string? Subtype = null, TokenUsage? Usage = null)
+    string? Subtype = null, TokenUsage? Usage = null, string? ForkedFrom = null)
 {
     /// <summary>Whether this is a compaction boundary (a system entry of subtype <c>compact_boundary</c>, or a system message of the SDK's chain without a subtype).</summary>
     public bool IsBoundary => Type == "system" && Subtype is null or "compact_boundary";
@@ -156,8 +160,13 @@ public static class TranscriptModelBuilder
         }
 
         var items = page.Select(i => Item(messages[i], results, called, raw, agents) with { Usage = UsageOf(messages[i], i, lastOfMessage) }).ToList();
-        return new TranscriptModel(items, shown.Count, offset);
+        var lastCopied = shown.FindLastIndex(i => CopiedFrom(messages[i]) is not null);
+        var forkPoint = lastCopied >= 0 && lastCopied + 1 < shown.Count ? Str(messages[shown[lastCopied + 1]], "uuid") : null;
+        return new TranscriptModel(items, shown.Count, offset, forkPoint);
     }
+
+    /// <summary>The parent's message an entry of a fork was copied from (<c>forkedFrom.messageUuid</c>), or null.</summary>
+    internal static string? CopiedFrom(JsonObject entry) => entry["forkedFrom"] is JsonObject from ? Str(from, "messageUuid") : null;
 
     /// <summary>The usage an assistant entry reports, when it is the last entry of its API message (or has no message id).</summary>
     internal static TokenUsage? UsageOf(JsonObject entry, int index, IReadOnlyDictionary<string, int> lastOfMessage)
@@ -202,7 +211,7 @@ public static class TranscriptModelBuilder
         }
 
         return new MessageItem(uuid, type, Str(message, "timestamp"), blocks, message["isCompactSummary"]?.GetValueKind() == JsonValueKind.True,
-            raw.TryGetValue(uuid, out var line) ? line : null, type == "system" ? Str(message, "subtype") : null);
+            raw.TryGetValue(uuid, out var line) ? line : null, type == "system" ? Str(message, "subtype") : null, ForkedFrom: CopiedFrom(message));
     }
 
     private static MessageBlock Block(JsonObject block, Dictionary<string, (string Text, bool IsError)> results, HashSet<string> called, Dictionary<string, string> agents)

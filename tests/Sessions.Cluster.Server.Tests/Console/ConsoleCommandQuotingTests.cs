@@ -49,7 +49,7 @@ public sealed partial class ConsoleCommandQuotingTests(ServerFixture server) : I
         return [.. output.Split('\0')[..^1]];
     }
 
-    [GeneratedRegex("<input class=\"command\" readonly aria-label=\"[^\"]+\" value=\"([^\"]*)\"")]
+    [GeneratedRegex("<input class=\"command\" readonly aria-label=\"[^\"]+\" data-copy=\"[^\"]+\" value=\"([^\"]*)\"")]
     private static partial Regex CommandInput();
 }
 

@@ -42,7 +42,7 @@ public sealed class ConsolePageEdgeTests(ServerFixture server) : IClassFixture<S
         Assert.DoesNotContain("This is the new fork", page, StringComparison.Ordinal);
         Assert.DoesNotContain("class=\"notice\"", page, StringComparison.Ordinal);
         Assert.Contains("<h1 id=\"title\">Inv[U+202E]exe.fdp</h1>", page, StringComparison.Ordinal);
-        Assert.Contains("<dd id=\"session-id\">s[U+200B]1</dd>", page, StringComparison.Ordinal);
+        Assert.Contains("<span id=\"session-id\" data-copy=\"session id\">s[U+200B]1</span>", page, StringComparison.Ordinal);
         Assert.Contains(">edge[U+202E]key</a>", page, StringComparison.Ordinal);
         // Only the rename field holds the title as it is (to edit it); nothing shown as text does.
         Assert.Equal(1, page.Split('\u202E').Length - 1);

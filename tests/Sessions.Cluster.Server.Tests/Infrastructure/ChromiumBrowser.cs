@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using Sessions.Cluster.Testing;
 
 namespace Sessions.Cluster.Server.Tests.Infrastructure;
 
@@ -43,13 +44,31 @@ public sealed class ChromiumBrowser : IAsyncLifetime
     /// 9 runs of the console tests alone, with its log saying the later "networkidle" had fired).</remarks>
     public const float ActionTimeoutMs = 60_000;
 
-    /// <summary>A fresh browser context (its own cookies) on <paramref name="baseUrl"/>, 1280×900.</summary>
-    public async Task<IBrowserContext> NewContextAsync(Uri baseUrl)
+    /// <summary>A fresh browser context (its own cookies) on <paramref name="baseUrl"/>, 1280×900, in the machine's time
+    /// zone or <paramref name="timezoneId"/> (an IANA name, e.g. <c>Asia/Tokyo</c>).</summary>
+    public async Task<IBrowserContext> NewContextAsync(Uri baseUrl, string? timezoneId = null)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUrl.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 }, TimezoneId = timezoneId,
+        });
         context.SetDefaultTimeout(ActionTimeoutMs);
         context.SetDefaultNavigationTimeout(ActionTimeoutMs);
         return context;
+    }
+
+    /// <summary>
+    /// Fails with every accessibility violation axe-core (the tests' pinned copy, tests/servers) finds on the page as it
+    /// is now. axe is evaluated through the DevTools protocol, which the page's CSP does not govern; the page's own
+    /// script policy is unchanged.
+    /// </summary>
+    public static async Task AssertAccessibleAsync(IPage page, string what)
+    {
+        await NodeTools.EnsureInstalledAsync(RepoPaths.ServersDir, "node_modules/axe-core/axe.min.js");
+        await page.EvaluateAsync(await File.ReadAllTextAsync(Path.Combine(RepoPaths.ServersDir, "node_modules", "axe-core", "axe.min.js")));
+        var violations = await page.EvaluateAsync<string[]>(
+            "async () => (await axe.run(document, { resultTypes: ['violations'] })).violations.map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(' | ')}`)");
+        Xunit.Assert.True(violations.Length == 0, $"axe-core found {violations.Length} violation(s) on {what}:\n" + string.Join("\n", violations));
     }
 
     public async Task DisposeAsync()

@@ -12,6 +12,9 @@ public sealed class NodeProcess(IReadOnlyList<string> arguments, IReadOnlyDictio
 
     public int Port { get; } = port ?? LocalPorts.Free();
 
+    /// <summary>The node's command-line arguments.</summary>
+    public IReadOnlyList<string> Arguments => arguments;
+
     public Uri Url => new($"http://127.0.0.1:{Port}/");
 
     public bool IsRunning => _process is { HasExited: false };

@@ -62,11 +62,13 @@ public static class Links
     /// <param name="offset">The page's first message.</param>
     /// <param name="view"><see cref="ModelView"/> for the SDK's chain (what the model sees), null for the full history.</param>
     /// <param name="at">A message uuid: the page holding it, scrolled to it.</param>
-    public static string Session(string projectKey, string sessionId, int offset = 0, string? view = null, string? at = null)
+    /// <param name="q">A text searched for in the transcript: its hits are listed and highlighted.</param>
+    public static string Session(string projectKey, string sessionId, int offset = 0, string? view = null, string? at = null, string? q = null)
     {
         var query = string.Join('&', new[]
         {
             view is null ? null : "view=" + E(view),
+            string.IsNullOrEmpty(q) ? null : "q=" + E(q),
             offset > 0 ? $"offset={offset}" : null,
             at is null ? null : "at=" + E(at),
         }.Where(p => p is not null));
