@@ -155,5 +155,8 @@ internal static class Migrations
             CREATE POLICY tenant_isolation ON row_writers
                 USING (current_setting('sessions.tenant', true) IN (tenant, '*')) WITH CHECK (current_setting('sessions.tenant', true) IN (tenant, '*'));
             """),
+        (13, "a session's forks found through an index of the parent links (the console's lineage), not a project scan", """
+            CREATE INDEX ix_sessions_parent ON sessions (tenant, project_key, parent_session_id) WHERE parent_session_id IS NOT NULL;
+            """),
     ];
 }

@@ -202,6 +202,21 @@ public sealed partial class PostgresSessionCatalog : ISessionCatalog, ITenantDir
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> ListForksAsync(string tenant, string projectKey, IReadOnlyCollection<string> parentSessionIds, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parentSessionIds);
+        if (parentSessionIds.Count == 0 || limit <= 0)
+        {
+            return [];
+        }
+
+        await using var cmd = await CommandAsync(tenant,
+            $"SELECT {Columns} FROM sessions WHERE tenant = $1 AND project_key = $2 AND parent_session_id = ANY($3) ORDER BY mtime DESC, session_id DESC LIMIT $4", cancellationToken).ConfigureAwait(false);
+        Add(cmd, tenant, projectKey, parentSessionIds.Take(1000).ToArray(), limit);
+        return await ReadRecordsAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<SessionPage> ListAsync(string tenant, string projectKey, SessionQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -179,6 +179,10 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         END;
         INSERT INTO message_fts(message_fts) VALUES ('rebuild');
         """,
+        // 13: a session's forks found through an index of the parent links (the console's lineage), not a project scan.
+        """
+        CREATE INDEX ix_sessions_parent ON sessions (tenant, project_key, parent_session_id) WHERE parent_session_id IS NOT NULL;
+        """,
     ];
 
     // A message's id is its session's number shifted by this many bits plus its place in the session (see migration 12).
@@ -465,6 +469,33 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.CommandText = $"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND session_id = @sid ORDER BY mtime DESC;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@sid", sessionId);
+        var result = new List<SessionRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(CatalogRows.Session(reader));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> ListForksAsync(string tenant, string projectKey, IReadOnlyCollection<string> parentSessionIds, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parentSessionIds);
+        if (parentSessionIds.Count == 0 || limit <= 0)
+        {
+            return [];
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        // One parameter per parent (at most 1,000, under SQLite's 32,766).
+        var names = parentSessionIds.Take(1000).Select((id, i) => { cmd.Parameters.AddWithValue($"@p{i}", id); return $"@p{i}"; }).ToList();
+        cmd.CommandText = $"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND project_key = @pk AND parent_session_id IN ({string.Join(", ", names)}) ORDER BY mtime DESC, session_id DESC LIMIT @limit;";
+        cmd.Parameters.AddWithValue("@tenant", tenant);
+        cmd.Parameters.AddWithValue("@pk", projectKey);
+        cmd.Parameters.AddWithValue("@limit", limit);
         var result = new List<SessionRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -138,6 +138,7 @@ public static partial class SessionsServer
 
         app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseConsoleHeaders();
+        app.UseApiReferenceHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -145,6 +146,7 @@ public static partial class SessionsServer
         app.UseAntiforgery();
         app.UseTenantRateLimits();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapApiReference();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
         app.MapSessionStoreApi();

@@ -13,6 +13,29 @@ public sealed partial class OpenApiDocumentTests(ServerFixture server) : IClassF
     private static readonly HashSet<string> Bodiless = ["post /v1/admin/reindex", "post /v1/admin/retention/sweep", "post /v1/trash/{projectKey}/{sessionId}/restore"];
 
     [Fact]
+    public async Task ApiReference_IsServedByTheServer_UnderItsOwnPolicy_ItsScriptsOnlyWithTheViewsNonce()
+    {
+        using var page = await server.Http.GetAsync("api/");
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+        var policy = string.Join(",", page.Headers.GetValues("Content-Security-Policy"));
+        var nonce = Regex.Match(policy, "'nonce-([^']+)'").Groups[1].Value;
+        Assert.True(nonce.Length >= 16, policy);
+        // Every script tag carries that nonce, and every one is the server's own (a relative address, no CDN).
+        var scripts = Regex.Matches(html, "<script([^>]*)>").Select(m => m.Groups[1].Value).ToList();
+        Assert.True(scripts.Count >= 2, html);
+        Assert.All(scripts, s => Assert.Contains($"nonce=\"{nonce}\"", s, StringComparison.Ordinal));
+        Assert.DoesNotMatch("(src|href)=\"(https?:)?//", html);
+        Assert.Contains("openapi/v1.json", html, StringComparison.Ordinal);
+        using var again = await server.Http.GetAsync("api/");
+        Assert.DoesNotContain($"'nonce-{nonce}'", string.Join(",", again.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
+
+        using var script = await server.Http.GetAsync("api/scalar.js");
+        Assert.Equal(System.Net.HttpStatusCode.OK, script.StatusCode);
+        Assert.Contains("'nonce-none'", string.Join(",", script.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EveryRoute_HasItsRequestBody_ProblemAnswers_AndReadableSchemaNames()
     {
         var document = JsonNode.Parse(await server.Http.GetStringAsync("openapi/v1.json"))!;

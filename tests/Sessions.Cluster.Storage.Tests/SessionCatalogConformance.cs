@@ -204,6 +204,24 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListForks_AnswersTheForksOfTheGivenParents_ListedOrNot_NewestFirst_InOneProjectOfOneTenant()
+    {
+        await Catalog.InitializeAsync(CancellationToken.None);
+        await Catalog.UpsertAsync(Row("ft", "p", "root", 10), CancellationToken.None);
+        await Catalog.UpsertAsync(Row("ft", "p", "a", 20) with { ParentSessionId = "root" }, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("ft", "p", "b", 40, listed: false) with { ParentSessionId = "root" }, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("ft", "p", "a1", 30) with { ParentSessionId = "a" }, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("ft", "other", "x", 50) with { ParentSessionId = "root" }, CancellationToken.None);
+        await Catalog.UpsertAsync(Row("other", "p", "y", 60) with { ParentSessionId = "root" }, CancellationToken.None);
+
+        Assert.Equal(["b", "a"], (await Catalog.ListForksAsync("ft", "p", ["root"], 10, CancellationToken.None)).Select(r => r.SessionId));
+        Assert.Equal(["b", "a1", "a"], (await Catalog.ListForksAsync("ft", "p", ["root", "a"], 10, CancellationToken.None)).Select(r => r.SessionId));
+        Assert.Equal(["b"], (await Catalog.ListForksAsync("ft", "p", ["root", "a"], 1, CancellationToken.None)).Select(r => r.SessionId));
+        Assert.Empty(await Catalog.ListForksAsync("ft", "p", ["a1", "missing"], 10, CancellationToken.None));
+        Assert.Empty(await Catalog.ListForksAsync("ft", "p", [], 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ListProjects_CountsListedSessions_NewestProjectFirst_WithItsLatestCwd()
     {
         await Catalog.InitializeAsync(CancellationToken.None);

@@ -105,6 +105,25 @@ public sealed class SessionQueries(ISessionCatalog catalog)
         return catalog.FindAsync(tenant, sessionId, cancellationToken);
     }
 
+    /// <summary>A session's catalog row, listed or not, or null when the catalog has none.</summary>
+    /// <exception cref="InvalidKeyException">The tenant, project key or session id is not safe.</exception>
+    public Task<SessionRecord?> GetRowAsync(string tenant, string projectKey, string sessionId, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.ValidateProjectKey(projectKey);
+        KeyRules.ValidateSessionId(sessionId);
+        return catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken);
+    }
+
+    /// <summary>The forks of some sessions of a project, newest first (see <see cref="ISessionCatalog.ListForksAsync"/>).</summary>
+    /// <exception cref="InvalidKeyException">The tenant or project key is not safe.</exception>
+    public Task<IReadOnlyList<SessionRecord>> ListForksAsync(string tenant, string projectKey, IReadOnlyCollection<string> parentSessionIds, int limit, CancellationToken cancellationToken)
+    {
+        KeyRules.ValidateTenant(tenant);
+        KeyRules.ValidateProjectKey(projectKey);
+        return catalog.ListForksAsync(tenant, projectKey, parentSessionIds, limit, cancellationToken);
+    }
+
     /// <summary>"Continue": the most recent non-sidechain session of a project by mtime.</summary>
     /// <exception cref="NotFoundException">The project has no session.</exception>
     public async Task<SessionRecord> GetLatestAsync(string tenant, string projectKey, CancellationToken cancellationToken)

@@ -117,6 +117,18 @@ public interface ISessionCatalog
     Task<IReadOnlyList<SessionRecord>> FindAsync(string tenant, string sessionId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The forks of some sessions of a project: rows (listed or not) whose <see cref="SessionRecord.ParentSessionId"/> is
+    /// one of <paramref name="parentSessionIds"/>, newest first, at most <paramref name="limit"/>; found through an index
+    /// of the parent links, not a scan of the project.
+    /// </summary>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="projectKey">The project key.</param>
+    /// <param name="parentSessionIds">The parents (at most 1,000).</param>
+    /// <param name="limit">Most rows answered.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    Task<IReadOnlyList<SessionRecord>> ListForksAsync(string tenant, string projectKey, IReadOnlyCollection<string> parentSessionIds, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
     /// The tenant's projects: each project key with its listed sessions, the last activity (epoch ms) and the cwd of its
     /// most recent session, most recently active first.
     /// </summary>

@@ -311,6 +311,13 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionRecord>> ListForksAsync(string tenant, string projectKey, IReadOnlyCollection<string> parentSessionIds, int limit, CancellationToken cancellationToken)
+    {
+        await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);
+        return await inner.ListForksAsync(tenant, projectKey, parentSessionIds, limit, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<ProjectSummary>> ListProjectsAsync(string tenant, CancellationToken cancellationToken)
     {
         await BeforeReadAsync(tenant, cancellationToken).ConfigureAwait(false);

@@ -8,61 +8,58 @@ namespace Sessions.Cluster.Server.Console;
 /// <param name="Forks">Sessions forked from it, newest first.</param>
 public sealed record LineageNode(SessionRecord Session, IReadOnlyList<LineageNode> Forks);
 
-/// <summary>Builds a session's fork tree from its project's catalog rows.</summary>
+/// <summary>
+/// Builds a session's fork tree from the catalog's parent links: up through each row's parent, then down one level of
+/// forks per query (<see cref="ISessionCatalog.ListForksAsync"/>, an index of the parent links), so its cost follows the
+/// tree, not the project's size.
+/// </summary>
 public static class Lineage
 {
-    /// <summary>
-    /// Most rows of a project read to find forks (its newest first): a fork older than these is not shown, and a parent
-    /// outside them ends the tree at the oldest ancestor found (the session still links to its parent).
-    /// </summary>
-    public const int MaxScanned = 5000;
+    /// <summary>Most sessions shown in one tree; a tree larger than this shows its newest forks of each level first.</summary>
+    public const int MaxNodes = 500;
 
-    private const int MaxDepth = 32;
+    /// <summary>Most levels followed up (ancestors) and down (forks of forks).</summary>
+    public const int MaxDepth = 32;
 
-    /// <summary>The tree from the oldest ancestor found down, or null when the session has no parent and no fork.</summary>
+    /// <summary>The tree from the oldest ancestor still in the catalog down, or null when the session has no parent and no fork.</summary>
     public static async Task<LineageNode?> BuildAsync(SessionQueries sessions, string tenant, SessionRecord current, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sessions);
         ArgumentNullException.ThrowIfNull(current);
-        var rows = new Dictionary<string, SessionRecord>(StringComparer.Ordinal) { [current.SessionId] = current };
-        string? cursor = null;
-        var read = 0;
-        do
-        {
-            var page = await sessions.ListAsync(tenant, current.ProjectKey, new SessionQuery(1000, cursor, IncludeUnlisted: true), cancellationToken).ConfigureAwait(false);
-            foreach (var row in page.Items)
-            {
-                rows.TryAdd(row.SessionId, row);
-            }
-
-            read += page.Items.Count;
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null && read < MaxScanned);
-
-        var forks = rows.Values.Where(r => r.ParentSessionId is not null).ToLookup(r => r.ParentSessionId!, StringComparer.Ordinal);
-        if (current.ParentSessionId is null && !forks.Contains(current.SessionId))
-        {
-            return null;
-        }
-
+        var project = current.ProjectKey;
         var root = current;
         var seen = new HashSet<string>(StringComparer.Ordinal) { root.SessionId };
-        while (root.ParentSessionId is { } parent && rows.TryGetValue(parent, out var up) && seen.Add(parent))
+        for (var depth = 0; depth < MaxDepth && root.ParentSessionId is { } parent && seen.Add(parent); depth++)
         {
+            if (await sessions.GetRowAsync(tenant, project, parent, cancellationToken).ConfigureAwait(false) is not { } up)
+            {
+                break;
+            }
+
             root = up;
         }
 
-        return Node(root, forks, new HashSet<string>(StringComparer.Ordinal), 0);
+        var forks = new Dictionary<string, List<SessionRecord>>(StringComparer.Ordinal);
+        var inTree = new HashSet<string>(StringComparer.Ordinal) { root.SessionId };
+        IReadOnlyCollection<string> level = [root.SessionId];
+        for (var depth = 0; depth < MaxDepth && level.Count > 0 && inTree.Count < MaxNodes; depth++)
+        {
+            var next = new List<string>();
+            foreach (var fork in await sessions.ListForksAsync(tenant, project, level, MaxNodes - inTree.Count, cancellationToken).ConfigureAwait(false))
+            {
+                if (inTree.Add(fork.SessionId))
+                {
+                    (forks.TryGetValue(fork.ParentSessionId!, out var list) ? list : forks[fork.ParentSessionId!] = []).Add(fork);
+                    next.Add(fork.SessionId);
+                }
+            }
+
+            level = next;
+        }
+
+        return root.ParentSessionId is null && root.SessionId == current.SessionId && forks.Count == 0 ? null : Node(root, forks);
     }
 
-    private static LineageNode Node(SessionRecord session, ILookup<string, SessionRecord> forks, HashSet<string> visited, int depth)
-    {
-        visited.Add(session.SessionId);
-        var children = depth >= MaxDepth
-            ? []
-            : forks[session.SessionId].Where(f => !visited.Contains(f.SessionId)).OrderByDescending(f => f.Mtime)
-                .Select(f => Node(f, forks, visited, depth + 1)).ToList();
-        return new LineageNode(session, children);
-    }
+    private static LineageNode Node(SessionRecord session, Dictionary<string, List<SessionRecord>> forks) =>
+        new(session, forks.TryGetValue(session.SessionId, out var children) ? children.Select(f => Node(f, forks)).ToList() : []);
 }

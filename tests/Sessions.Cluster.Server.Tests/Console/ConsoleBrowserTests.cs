@@ -282,6 +282,34 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
     }
 
     [Fact]
+    public async Task ApiReference_FromTheConsolesHeader_RendersTheOperations_AskingOnlyTheServer()
+    {
+        await using var context = await chromium.NewContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        var problems = new List<string>();
+        page.PageError += (_, e) => problems.Add(e);
+        page.Console += (_, m) =>
+        {
+            if (m.Type == "error")
+            {
+                problems.Add($"{m.Text} ({m.Location})");
+            }
+        };
+        var requests = new List<string>();
+        page.Request += (_, r) => requests.Add(r.Url);
+
+        await page.GotoAsync("/");
+        await page.ClickAsync("header.top a[href='/api/']");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/api/$"));
+        // Scalar renders the document's operations and their problem codes from /openapi/v1.json.
+        await Assertions.Expect(page.GetByText("/v1/admin/reindex").First).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("summary_version_conflict").First).ToBeVisibleAsync();
+        Assert.Contains(requests, url => url.EndsWith("/openapi/v1.json", StringComparison.Ordinal));
+        Assert.All(requests, url => Assert.True(url.StartsWith(server.BaseUrl.ToString(), StringComparison.Ordinal) || url.StartsWith("data:", StringComparison.Ordinal), url));
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
     public async Task SubagentTranscript_OpensFromTheToolCallThatStartedIt()
     {
         const string project = "subagent-link";
