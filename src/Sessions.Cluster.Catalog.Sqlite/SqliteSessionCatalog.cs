@@ -181,7 +181,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         """,
         // 13: a session's forks found through an index of the parent links (the console's lineage), not a project scan.
         """
-        CREATE INDEX ix_sessions_parent ON sessions (tenant, project_key, parent_session_id) WHERE parent_session_id IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_sessions_parent ON sessions (tenant, project_key, parent_session_id) WHERE parent_session_id IS NOT NULL;
         """,
     ];
 

@@ -1,14 +1,17 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Sessions.Cluster.Client;
 
 namespace Sessions.Cluster.Cli;
 
 /// <summary>Options every verb shares (server URL, API key, tenant, output format) and the error-to-exit-code policy.</summary>
-public sealed class CliContext(TextWriter output, TextWriter error, TextReader? input = null)
+public sealed class CliContext(TextWriter output, TextWriter error, TextReader? input = null) : IDisposable
 {
+    private readonly List<ServiceProvider> _providers = [];
+
     /// <summary>JSON options for <c>--format json</c>.</summary>
     // Plain UTF-8 for scripts and people: quotes, apostrophes, accents and emoji as they are (no \u0027).
     public static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
@@ -46,27 +49,51 @@ public sealed class CliContext(TextWriter output, TextWriter error, TextReader? 
     /// <summary>True when <c>--format json</c> was given.</summary>
     public bool IsJson(ParseResult result) => result.GetValue(Format) == "json";
 
-    /// <summary>A client configured from options, then environment variables, then defaults.</summary>
+    /// <summary>
+    /// A client configured from options, then environment variables, then defaults, registered as a service registers it
+    /// (<see cref="SessionsClientRegistration.AddSessionsClient(IServiceCollection, Action{SessionsClientOptions})"/>:
+    /// the same resilience), with one quick retry instead of a service's three with backoff: a person is waiting.
+    /// </summary>
     /// <param name="result">The parsed command line.</param>
     /// <param name="apiKeyVariable">The environment variable holding the API key when <c>--api-key</c> is not given
     /// (default <c>SESSIONS_API_KEY</c>).</param>
-    /// <param name="timeout">How long one request may take (default the client's 100 s; infinite for a request that
-    /// works through a whole tenant, which Ctrl+C still ends).</param>
+    /// <param name="timeout">How long one request may take (default the client's 100 s; infinite — 12 hours — for a request
+    /// that works through a whole tenant, which Ctrl+C still ends).</param>
     public SessionsClient CreateClient(ParseResult result, string? apiKeyVariable = null, TimeSpan? timeout = null)
     {
         var url = result.GetValue(Url) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.UrlVariable) ?? SessionsClientOptions.DefaultUrl;
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
-            throw new CliException(ExitCodes.InvalidInput, $"'{url}' is not an absolute URL.");
+            throw new CliException(ExitCodes.InvalidInput, $"'{url}' is not an absolute http or https URL.");
         }
 
-        return new SessionsClient(new SessionsClientOptions
+        var services = new ServiceCollection();
+        services.AddSessionsClient(o =>
         {
-            Url = uri,
-            ApiKey = result.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable(apiKeyVariable ?? SessionsClientOptions.ApiKeyVariable),
-            Tenant = result.GetValue(Tenant) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.TenantVariable),
-            Timeout = timeout ?? new SessionsClientOptions().Timeout,
+            o.Url = uri;
+            o.ApiKey = result.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable(apiKeyVariable ?? SessionsClientOptions.ApiKeyVariable);
+            o.Tenant = result.GetValue(Tenant) ?? Environment.GetEnvironmentVariable(SessionsClientOptions.TenantVariable);
+            o.Timeout = timeout is { } t && (t == System.Threading.Timeout.InfiniteTimeSpan || t > MaxAttempt) ? MaxAttempt : timeout ?? o.Timeout;
+            o.Retries = 1;
+            o.RetryDelay = TimeSpan.FromMilliseconds(250);
         });
+        var provider = services.BuildServiceProvider();
+        _providers.Add(provider);
+        return provider.GetRequiredService<SessionsClient>();
+    }
+
+    // The longest a request may take.
+    private static readonly TimeSpan MaxAttempt = SessionsClientRegistration.MaxTimeout;
+
+    /// <summary>Disposes the clients' containers (their pooled connections).</summary>
+    public void Dispose()
+    {
+        foreach (var provider in _providers)
+        {
+            provider.Dispose();
+        }
+
+        _providers.Clear();
     }
 
     /// <summary>Writes a value as indented JSON.</summary>
@@ -136,6 +163,16 @@ public sealed class CliContext(TextWriter output, TextWriter error, TextReader? 
         catch (HttpRequestException ex) when (ex.InnerException is SocketException || ex.HttpRequestError == HttpRequestError.ConnectionError)
         {
             await Error.WriteLineAsync($"error: cannot reach the server: {ex.Message}. Start one with 'sessions serve' or set --url / {SessionsClientOptions.UrlVariable}.").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
+        }
+        catch (Polly.Timeout.TimeoutRejectedException ex)
+        {
+            await Error.WriteLineAsync($"error: the server did not answer in time ({ex.Timeout.TotalSeconds:0.#} s).").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
+        {
+            await Error.WriteLineAsync($"error: the server keeps failing; not asked again for now: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.Unavailable;
         }
     }

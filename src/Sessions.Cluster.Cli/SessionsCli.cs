@@ -9,7 +9,7 @@ public static class SessionsCli
     /// <summary>Parses and runs <paramref name="args"/>; returns the exit code (<see cref="ExitCodes"/>).</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, TextReader? input = null)
     {
-        var context = new CliContext(output ?? Console.Out, error ?? Console.Error, input);
+        using var context = new CliContext(output ?? Console.Out, error ?? Console.Error, input);
         var root = new RootCommand(
             "Sessions.Cluster: store, resume, fork and search Claude Code / Agent SDK sessions.\n\n" +
             $"Exit codes: {ExitCodes.Success} success, {ExitCodes.Failure} unexpected failure, {ExitCodes.InvalidInput} invalid arguments or input, " +

@@ -252,6 +252,23 @@ public sealed class SessionsClient : IDisposable
         return text.Length == 0 ? null : JsonNode.Parse(text, documentOptions: AnswerDocument);
     }
 
+    /// <summary>
+    /// Whether the server is ready for requests (<c>GET /health/ready</c>: its storage and catalog answer): true on 200,
+    /// false on 503; any other answer throws.
+    /// </summary>
+    /// <exception cref="HttpRequestException">The server cannot be reached.</exception>
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync("health/ready", cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            return false;
+        }
+
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>Places a hold on a session (retention never deletes it), or releases it.</summary>
     public Task SetHoldAsync(string projectKey, string sessionId, bool hold, string? reason, CancellationToken cancellationToken) =>
         SendJsonAsync(hold ? HttpMethod.Put : HttpMethod.Delete, $"{SessionPath(projectKey, sessionId)}/hold", hold ? new JsonObject { ["reason"] = reason } : null, cancellationToken);
@@ -311,6 +328,6 @@ public sealed class SessionsClient : IDisposable
         {
         }
 
-        throw new SessionsApiException((int)response.StatusCode, code, $"{(int)response.StatusCode} {code}: {detail}", limit);
+        throw SessionsApiException.For((int)response.StatusCode, code, $"{(int)response.StatusCode} {code}: {detail}", limit);
     }
 }

@@ -24,6 +24,18 @@ public sealed class SessionsClientOptions
     /// <summary>Tenant, sent as <c>X-Sessions-Tenant</c>; null lets the server choose.</summary>
     public string? Tenant { get; set; }
 
-    /// <summary>Per-request timeout.</summary>
+    /// <summary>Per-request timeout (registered through <c>AddSessionsClient</c>: per attempt).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>
+    /// Registered through <c>AddSessionsClient</c>: how many times a request that is safe to repeat is retried after a
+    /// transient failure (1–10; 3, the standard pipeline's).
+    /// </summary>
+    public int Retries { get; set; } = 3;
+
+    /// <summary>
+    /// Registered through <c>AddSessionsClient</c>: the first retry's delay, doubled for each later one with jitter; a
+    /// <c>Retry-After</c> the server sends is waited out instead (2 s, the standard pipeline's).
+    /// </summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -186,7 +186,7 @@ public sealed record RenderedMarkdown(string Html, string? PlainReason);
 public sealed class MarkdownBudget
 {
     /// <summary>The time one page may spend on Markdown.</summary>
-    public static readonly TimeSpan PageTime = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan PageTime = TimeSpan.FromMilliseconds(500);
 
     private TimeSpan _used;
 

@@ -277,6 +277,22 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         // Nothing but the server itself was asked for anything.
         Assert.All(requests, url => Assert.StartsWith(server.BaseUrl.ToString(), url, StringComparison.Ordinal));
         await ChromiumBrowser.AssertAccessibleAsync(page, "a hostile transcript");
+
+        // Searched for, every payload goes through the hit list's snippets and the highlights (in text, Markdown, tool
+        // inputs and results): still text, still nothing runs.
+        foreach (var query in new[] { "window.__pwned", "<script>", "onerror=" })
+        {
+            await page.GotoAsync($"/console/projects/{project}/sessions/{sessionId}?q={Uri.EscapeDataString(query)}");
+            await Assertions.Expect(page.Locator("#hits ol.transcript-hits li").First).ToContainTextAsync(query);
+            await Assertions.Expect(page.Locator("article.msg.hit mark").First).ToHaveTextAsync(query);
+            await page.EvaluateAsync("() => document.querySelectorAll('details').forEach(d => d.open = true)");
+            Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__pwned"));
+            Assert.Equal(["/console/console.js"], await page.EvaluateAsync<string[]>("() => [...document.scripts].map(s => s.getAttribute('src') ?? '(inline)')"));
+            Assert.Equal(0, await page.EvaluateAsync<int>("() => document.querySelectorAll('[onerror],[onload],[onclick],[onmouseover],iframe,svg,object,embed').length"));
+            Assert.Equal(0, await page.EvaluateAsync<int>("() => document.querySelectorAll('mark *').length"));
+        }
+
+        Assert.Equal(0, dialogs);
         Directory.CreateDirectory(ScreenshotDir);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("hostile.png") });
     }
