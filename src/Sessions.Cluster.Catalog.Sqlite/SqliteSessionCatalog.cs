@@ -451,14 +451,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@text", text);
         cmd.Parameters.AddWithValue("@limit", limit);
-        var result = new List<SessionRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(CatalogRows.Session(reader));
-        }
-
-        return result;
+        return await ReadSessionsAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -469,6 +462,11 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.CommandText = $"SELECT {Columns} FROM sessions WHERE tenant = @tenant AND session_id = @sid ORDER BY mtime DESC;";
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@sid", sessionId);
+        return await ReadSessionsAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<List<SessionRecord>> ReadSessionsAsync(SqliteCommand cmd, CancellationToken cancellationToken)
+    {
         var result = new List<SessionRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -496,14 +494,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@tenant", tenant);
         cmd.Parameters.AddWithValue("@pk", projectKey);
         cmd.Parameters.AddWithValue("@limit", limit);
-        var result = new List<SessionRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(CatalogRows.Session(reader));
-        }
-
-        return result;
+        return await ReadSessionsAsync(cmd, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -39,15 +39,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
         await using var context = await chromium.NewContextAsync(server.BaseUrl, "Asia/Tokyo");
         await context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"]);
         var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.PageError += (_, e) => errors.Add(e);
-        page.Console += (_, m) =>
-        {
-            if (m.Type == "error")
-            {
-                errors.Add($"{m.Text} ({m.Location})");
-            }
-        };
+        var errors = ChromiumBrowser.Errors(page);
 
         // Projects, with counts.
         var home = await page.GotoAsync("/");
@@ -302,15 +294,7 @@ public sealed class ConsoleBrowserTests(ServerFixture server, ChromiumBrowser ch
     {
         await using var context = await chromium.NewContextAsync(server.BaseUrl);
         var page = await context.NewPageAsync();
-        var problems = new List<string>();
-        page.PageError += (_, e) => problems.Add(e);
-        page.Console += (_, m) =>
-        {
-            if (m.Type == "error")
-            {
-                problems.Add($"{m.Text} ({m.Location})");
-            }
-        };
+        var problems = ChromiumBrowser.Errors(page);
         var requests = new List<string>();
         page.Request += (_, r) => requests.Add(r.Url);
 

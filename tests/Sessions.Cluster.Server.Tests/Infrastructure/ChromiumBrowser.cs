@@ -58,6 +58,24 @@ public sealed class ChromiumBrowser : IAsyncLifetime
     }
 
     /// <summary>
+    /// The page's script errors and every error it logs to its console from now on (a refused script or style under
+    /// the CSP, a failed load), with where each came from.
+    /// </summary>
+    public static List<string> Errors(IPage page)
+    {
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        page.Console += (_, m) =>
+        {
+            if (m.Type == "error")
+            {
+                errors.Add($"{m.Text} ({m.Location})");
+            }
+        };
+        return errors;
+    }
+
+    /// <summary>
     /// Fails with every accessibility violation axe-core (the tests' pinned copy, tests/servers) finds on the page as it
     /// is now. axe is evaluated through the DevTools protocol, which the page's CSP does not govern; the page's own
     /// script policy is unchanged.
