@@ -88,6 +88,11 @@ public sealed partial class CatalogWriteBarrier : GrainServiceClient<ICatalogWri
         {
             Log.Unanswered(_logger, silo, ex.GetType().Name);
         }
+        catch (SessionFault fault)
+        {
+            // The silo could not write (the catalog is down): the reader gets the same error (503), not a stale answer.
+            throw fault.ToException();
+        }
     }
 
     private static partial class Log

@@ -10,9 +10,10 @@ namespace Sessions.Cluster.Grains;
 public delegate StorageUnavailableException? OutageTranslator(Exception exception);
 
 /// <summary>
-/// Turns a <see cref="SessionsException"/> leaving a session grain into a <see cref="SessionFault"/>, which Orleans
-/// carries to the caller with every field (its own exception codec would keep only the type and message). A backend
-/// outage that <see cref="OutageTranslator"/> recognizes travels as a storage-unavailable fault (503 at the caller).
+/// Turns a <see cref="SessionsException"/> leaving a session grain or a silo's catalog writes service into a
+/// <see cref="SessionFault"/>, which Orleans carries to the caller with every field (it has no codec for the Core
+/// exceptions: one crossing silos as itself fails to serialize and reaches the caller as a 500). A backend outage that
+/// <see cref="OutageTranslator"/> recognizes travels as a storage-unavailable fault (503 at the caller).
 /// </summary>
 public sealed class SessionFaultFilter(IEnumerable<OutageTranslator> translators) : IIncomingGrainCallFilter
 {
@@ -24,13 +25,15 @@ public sealed class SessionFaultFilter(IEnumerable<OutageTranslator> translators
         {
             await context.Invoke();
         }
-        catch (SessionsException e) when (context.Grain is ISessionGrain)
+        catch (SessionsException e) when (Carries(context))
         {
             throw SessionFault.From(e);
         }
-        catch (Exception e) when (context.Grain is ISessionGrain && translators.Select(t => t(e)).FirstOrDefault(t => t is not null) is { } outage)
+        catch (Exception e) when (Carries(context) && translators.Select(t => t(e)).FirstOrDefault(t => t is not null) is { } outage)
         {
             throw SessionFault.From(outage);
         }
     }
+
+    private static bool Carries(IIncomingGrainCallContext context) => context.Grain is ISessionGrain or ICatalogWritesService;
 }
