@@ -10,8 +10,9 @@ namespace Sessions.Cluster.Client;
 /// <summary>
 /// Registers <see cref="SessionsClient"/> in a service's container, the way .NET services take their HTTP clients: a typed
 /// client from <see cref="IHttpClientFactory"/> (pooled handlers, the caller's traces and HTTP metrics), options bound and
-/// checked at start, and Microsoft.Extensions.Http.Resilience's standard pipeline — retries with backoff honouring
-/// <c>Retry-After</c> on 408, 429, 5xx and failed connections, a timeout per attempt and in total, a circuit breaker.
+/// checked at start, and a Microsoft.Extensions.Http.Resilience pipeline — retries with exponential backoff and jitter
+/// honouring <c>Retry-After</c> on 408, 429, 5xx, timeouts and failed connections, a timeout per attempt, and the whole
+/// call bounded by the client's timeout (attempt × (retries + 2)).
 /// </summary>
 /// <remarks>
 /// A retry never writes twice: only requests that are safe to repeat are retried — reads (GET, HEAD), PUT and DELETE
@@ -86,22 +87,26 @@ public static class SessionsClientRegistration
         builder.AddTypedClient((http, provider) =>
         {
             var options = provider.GetRequiredService<IOptions<SessionsClientOptions>>().Value;
-            // The pipeline times each attempt and the whole call; the HttpClient's own timeout would cut across retries.
-            return new SessionsClient(http, new SessionsClientOptions { Url = options.Url, ApiKey = options.ApiKey, Tenant = options.Tenant, Timeout = Timeout.InfiniteTimeSpan });
+            // The pipeline times each attempt; the HttpClient's own timeout bounds the whole call, retries included.
+            var total = options.Timeout * (options.Retries + 2);
+            return new SessionsClient(http, new SessionsClientOptions { Url = options.Url, ApiKey = options.ApiKey, Tenant = options.Tenant, Timeout = total < TimeSpan.FromDays(1) ? total : TimeSpan.FromDays(1) });
         });
-        builder.AddStandardResilienceHandler().Configure((resilience, provider) =>
+        // Retries around a timeout per attempt: the parts of the standard pipeline this client needs (its rate limiter,
+        // circuit breaker and second timeout cost each request more than the client's own work, measured).
+        builder.AddResilienceHandler("sessions", (pipeline, context) =>
         {
-            var options = provider.GetRequiredService<IOptions<SessionsClientOptions>>().Value;
-            var attempt = options.Timeout;
-            resilience.Retry.MaxRetryAttempts = options.Retries;
-            resilience.Retry.Delay = options.RetryDelay;
-            resilience.AttemptTimeout.Timeout = attempt;
-            // Polly's bounds: a timeout of at most a day, a breaker's window at least twice an attempt's timeout.
-            var total = attempt * (options.Retries + 2);
-            resilience.TotalRequestTimeout.Timeout = total < TimeSpan.FromDays(1) ? total : TimeSpan.FromDays(1);
-            resilience.CircuitBreaker.SamplingDuration = attempt * 2 > TimeSpan.FromSeconds(30) ? attempt * 2 : TimeSpan.FromSeconds(30);
-            var transient = resilience.Retry.ShouldHandle;
-            resilience.Retry.ShouldHandle = async args => IsRepeatable(args.Context.GetRequestMessage()) && await transient(args).ConfigureAwait(false);
+            var options = context.ServiceProvider.GetRequiredService<IOptions<SessionsClientOptions>>().Value;
+            var retry = new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.Retries,
+                Delay = options.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldRetryAfterHeader = true,
+            };
+            var transient = retry.ShouldHandle;
+            retry.ShouldHandle = async args => IsRepeatable(args.Context.GetRequestMessage()) && await transient(args).ConfigureAwait(false);
+            pipeline.AddRetry(retry).AddTimeout(options.Timeout);
         });
         return builder;
     }
