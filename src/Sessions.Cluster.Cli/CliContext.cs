@@ -170,11 +170,6 @@ public sealed class CliContext(TextWriter output, TextWriter error, TextReader? 
             await Error.WriteLineAsync($"error: the server did not answer in time ({ex.Timeout.TotalSeconds:0.#} s).").ConfigureAwait(false);
             return ExitCodes.Unavailable;
         }
-        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
-        {
-            await Error.WriteLineAsync($"error: the server keeps failing; not asked again for now: {ex.Message}").ConfigureAwait(false);
-            return ExitCodes.Unavailable;
-        }
     }
 
     /// <summary>A client plus the session a verb acts on, its project key resolved (see <see cref="ResolveProjectAsync"/>).</summary>

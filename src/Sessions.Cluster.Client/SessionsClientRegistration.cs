@@ -130,7 +130,7 @@ public sealed class SessionsServerHealthCheck(SessionsClient client) : IHealthCh
                 ? HealthCheckResult.Healthy("The Sessions.Cluster server is ready.")
                 : HealthCheckResult.Unhealthy("The Sessions.Cluster server is not ready (its storage or catalog does not answer).");
         }
-        catch (Exception ex) when (ex is HttpRequestException or SessionsApiException or TaskCanceledException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+        catch (Exception ex) when (ex is HttpRequestException or SessionsApiException or TaskCanceledException or Polly.Timeout.TimeoutRejectedException)
         {
             return HealthCheckResult.Unhealthy($"The Sessions.Cluster server cannot be reached: {ex.Message}", ex);
         }
