@@ -29,7 +29,10 @@ public static class NodeTools
             var stale = !File.Exists(installed) || File.GetLastWriteTimeUtc(installed) < File.GetLastWriteTimeUtc(Path.Combine(dir, "package-lock.json"));
             if (stale || !File.Exists(Path.Combine(dir, probe)))
             {
-                var (code, output) = await RunAsync("npm", dir, null, "ci", "--no-audit", "--no-fund").ConfigureAwait(false);
+                // Under a file lock, checked again inside it: another process (the app host's test, a second test run)
+                // may be installing the same folder at this moment, and two npm ci in one folder break each other.
+                var (code, output) = await RunAsync("flock", dir, null, Path.Combine(dir, ".npm-ci.lock"), "bash", "-c",
+                    $"[ -f '{probe}' ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund").ConfigureAwait(false);
                 if (code != 0)
                 {
                     throw new InvalidOperationException($"'npm ci' in {dir} failed ({code}): {output}");
