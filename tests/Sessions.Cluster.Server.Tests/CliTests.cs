@@ -7,6 +7,7 @@ namespace Sessions.Cluster.Server.Tests;
 
 /// <summary>The <c>sessions</c> CLI against a live server: every verb, JSON output, exit codes, push/pull round trip.</summary>
 [Trait("Category", "Integration")]
+[Collection(PackingCollection.Name)]
 public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private const string FixtureSession = "609efeca-2f51-4118-b077-e91c9fe63f73";
