@@ -15,9 +15,10 @@ namespace Sessions.Cluster.Client;
 /// call bounded by the client's timeout (attempt × (retries + 2)).
 /// </summary>
 /// <remarks>
-/// A retry never writes twice: only requests that are safe to repeat are retried — reads (GET, HEAD), PUT and DELETE
-/// (idempotent in this API), and appends, which carry an <c>Idempotency-Key</c> the server answers a repeat of with the
-/// first answer. A fork, a rename or a tag (POST without a key) is not retried.
+/// A retry never writes twice and never answers differently from the first attempt: only requests that are safe to
+/// repeat are retried — reads (GET, HEAD), a PUT that sets a value (not one with <c>If-Match</c>), and appends, which
+/// carry an <c>Idempotency-Key</c> the server answers a repeat of with the first answer. A fork, a rename, a tag (POST
+/// without a key), a delete and a sidecar's compare-and-swap are not retried.
 /// </remarks>
 public static class SessionsClientRegistration
 {
@@ -111,10 +112,12 @@ public static class SessionsClientRegistration
         return builder;
     }
 
-    // Whether sending the request twice does what sending it once does.
+    // Whether sending the request twice answers as sending it once does: reads, a PUT that sets a value (not a
+    // compare-and-swap: after a lost answer its If-Match would no longer match), and calls with an Idempotency-Key. Not a
+    // DELETE: after a lost answer the retry would report the deleted session as not found.
     private static bool IsRepeatable(HttpRequestMessage? request) =>
-        request is not null && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Put
-            || request.Method == HttpMethod.Delete || request.Headers.Contains("Idempotency-Key"));
+        request is not null && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head
+            || (request.Method == HttpMethod.Put && !request.Headers.Contains("If-Match")) || request.Headers.Contains("Idempotency-Key"));
 }
 
 /// <summary>The Sessions.Cluster server is ready (see <see cref="SessionsClientRegistration.AddSessionsServer"/>).</summary>

@@ -53,19 +53,34 @@ public sealed class CatalogWriteBehindTests(CatalogWriteBehindTests.HeldRows clu
         Assert.Equal(3, await cluster.CountAsync($"SELECT count(DISTINCT writer) FROM row_writers WHERE project_key = '{pk}'"));
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         Assert.Equal(Sessions, await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}'"));
-        // A writer is its silo's address (127.0.0.1:<silo port>@<generation>).
-        var args = cluster.Nodes[2].Arguments;
-        var deadWriter = $"writer LIKE '127.0.0.1:{args[args.ToList().IndexOf("--Sessions:Orleans:SiloPort") + 1]}@%'";
-        Assert.True(await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}' AND {deadWriter}") > 0);
-        await cluster.Nodes[2].KillAsync();
+        // The silo to kill is the one holding the most rows back (placement decides where the grains live; one holding
+        // only the deleted session would leave nothing to recover). A writer is its silo's address
+        // (127.0.0.1:<silo port>@<generation>).
+        string WriterOf(int node)
+        {
+            var args = cluster.Nodes[node].Arguments.ToList();
+            return $"writer LIKE '127.0.0.1:{args[args.IndexOf("--Sessions:Orleans:SiloPort") + 1]}@%'";
+        }
 
-        var stale = (await ListAsync(0, pk)).Count(l => lengths[l.Key] != l.Value);
-        Assert.True(stale > 0, "no row was held back by the killed silo: the test did not exercise the recovery");
+        var held = new long[cluster.NodeCount];
+        for (var node = 0; node < cluster.NodeCount; node++)
+        {
+            held[node] = await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}' AND session_id <> 's{Sessions - 1:D2}' AND {WriterOf(node)}");
+        }
+
+        var victim = Array.IndexOf(held, held.Max());
+        var (reader, other) = victim == 0 ? (1, 2) : (0, 3 - victim);
+        var deadWriter = WriterOf(victim);
+        Assert.True(held[victim] > 0, $"no silo holds a row back ({string.Join(", ", held)})");
+        await cluster.Nodes[victim].KillAsync();
+
+        var stale = (await ListAsync(reader, pk)).Count(l => lengths[l.Key] != l.Value);
+        Assert.True(stale > 0, $"no row was held back by the killed silo {victim} (it noted {held[victim]}): the test did not exercise the recovery");
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         Dictionary<string, long> now;
         while (true)
         {
-            now = await ListAsync(0, pk);
+            now = await ListAsync(reader, pk);
             if (now.Count == lengths.Count && lengths.All(l => now.GetValueOrDefault(l.Key) == l.Value)
                 && await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}' AND {deadWriter}") == 0
                 || DateTime.UtcNow > deadline)
@@ -77,7 +92,7 @@ public sealed class CatalogWriteBehindTests(CatalogWriteBehindTests.HeldRows clu
         }
 
         Assert.Equal(lengths.OrderBy(l => l.Key), now.OrderBy(l => l.Key));
-        Assert.Equal(now, await ListAsync(1, pk));
+        Assert.Equal(now, await ListAsync(other, pk));
         // The dead silo's notes are gone (the live silos' stay while their grains are active, and go when they leave).
         Assert.Equal(0, await cluster.CountAsync($"SELECT count(*) FROM row_writers WHERE project_key = '{pk}' AND {deadWriter}"));
     }

@@ -91,7 +91,7 @@ public sealed class ClientRegistrationTests(ServerFixture server) : IClassFixtur
     }
 
     [Fact]
-    public async Task A429_IsRetriedAfterItsRetryAfter_AndAForkIsNeverSentTwice()
+    public async Task A429_IsRetriedAfterItsRetryAfter_AndAForkOrADeleteIsNeverSentTwice()
     {
         var sessionId = Guid.NewGuid().ToString();
         await server.CreateClient().AppendLinesAsync("di", sessionId, null, [Calls.Entry("u1")], null, CancellationToken.None);
@@ -118,6 +118,15 @@ public sealed class ClientRegistrationTests(ServerFixture server) : IClassFixtur
             var failed = await Assert.ThrowsAsync<SessionsUnavailableException>(() => provider.GetRequiredService<SessionsClient>().ForkAsync("di", sessionId, null, null, CancellationToken.None));
             Assert.Equal("storage_unavailable", failed.Code);
             Assert.Single(lostFork.Attempts);
+        }
+
+        // Nor a delete whose answer was lost: a retry would call the deleted session not found.
+        var lostDelete = new Fault(r => r.Method == HttpMethod.Delete, Forward: true, () => Problem(HttpStatusCode.ServiceUnavailable, "storage_unavailable"));
+        await using (var provider = Services(b => b.AddHttpMessageHandler(() => lostDelete)))
+        {
+            await Assert.ThrowsAsync<SessionsUnavailableException>(() => provider.GetRequiredService<SessionsClient>().DeleteAsync("di", sessionId, CancellationToken.None));
+            Assert.Single(lostDelete.Attempts);
+            await Assert.ThrowsAsync<SessionsNotFoundException>(() => server.CreateClient().GetInfoAsync("di", sessionId, CancellationToken.None));
         }
     }
 
