@@ -19,7 +19,9 @@ public static class TranscriptMessages
     /// <summary>The entry field holding the Agent Framework message as written (Microsoft.Extensions.AI's JSON).</summary>
     public const string MessageField = "agentFrameworkMessage";
 
-    private static readonly JsonSerializerOptions MessageJson = AIJsonUtilities.DefaultOptions;
+    // Microsoft.Extensions.AI's JSON, reading as deep as the server accepts an entry (256 levels and its envelope): a
+    // tool input Claude Code wrote 100 levels deep is read, not refused.
+    private static readonly JsonSerializerOptions MessageJson = new(AIJsonUtilities.DefaultOptions) { MaxDepth = 264 };
 
     /// <summary>The entries for <paramref name="messages"/>, in order, the first chained to <paramref name="parentUuid"/>.</summary>
     /// <param name="messages">The messages; each entry gets a fresh uuid (a message's own <c>MessageId</c>, which a model may

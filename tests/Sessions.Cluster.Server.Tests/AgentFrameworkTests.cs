@@ -68,6 +68,21 @@ public sealed class AgentFrameworkTests(ServerFixture server) : IClassFixture<Se
         Assert.Equal("describe", read[2].Contents.OfType<FunctionCallContent>().Single().Name);
         Assert.Equal("a cat on a mat", read[3].Contents.OfType<FunctionResultContent>().Single().Result);
         Assert.Equal("image/png", read[1].Contents.OfType<DataContent>().Single().MediaType);
+
+        // A tool input as deep as the server accepts (past System.Text.Json's default of 64) is read too.
+        JsonNode deep = new JsonObject { ["leaf"] = "x" };
+        for (var i = 0; i < 200; i++)
+        {
+            deep = new JsonObject { ["l"] = deep };
+        }
+
+        var deepEntry = new JsonObject
+        {
+            ["type"] = "assistant", ["uuid"] = "d1", ["parentUuid"] = null, ["sessionId"] = "s1",
+            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = new JsonArray(new JsonObject { ["type"] = "tool_use", ["id"] = "c", ["name"] = "deep", ["input"] = deep }) },
+        };
+        var (deepRead, _) = TranscriptMessages.FromTranscript(System.Text.Encoding.UTF8.GetBytes(deepEntry.ToJsonString(new JsonSerializerOptions { MaxDepth = 300 })));
+        Assert.Equal("deep", deepRead.Single().Contents.OfType<FunctionCallContent>().Single().Name);
     }
 
     [Fact]
