@@ -16,7 +16,7 @@ internal static class BenchmarkProgram
         if (args.Length > 0 && args[0] == "micro")
         {
             // Without a --filter of its own, every micro benchmark runs (BenchmarkSwitcher would otherwise ask).
-            BenchmarkSwitcher.FromTypes([typeof(TranscriptBenchmarks), typeof(ConsoleMarkdownBenchmarks)]).Run(args.Length > 1 ? args[1..] : ["--filter", "*"]);
+            BenchmarkSwitcher.FromTypes([typeof(TranscriptBenchmarks), typeof(ConsoleMarkdownBenchmarks), typeof(ClientPipelineBenchmarks)]).Run(args.Length > 1 ? args[1..] : ["--filter", "*"]);
             return 0;
         }
 

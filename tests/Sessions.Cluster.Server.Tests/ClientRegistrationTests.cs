@@ -130,6 +130,56 @@ public sealed class ClientRegistrationTests(ServerFixture server) : IClassFixtur
         }
     }
 
+    [Fact]
+    public async Task ItsRequests_AreInTheCallersTrace_EachAttemptOne_AndTheServerContinuesIt()
+    {
+        // The first append attempt reaches the server, its answer is replaced by a 503: the retry is a second HTTP span.
+        var fault = new Fault(r => r.Method == HttpMethod.Post && r.RequestUri!.AbsolutePath.EndsWith("/entries", StringComparison.Ordinal), Forward: true,
+            () => Problem(HttpStatusCode.ServiceUnavailable, "storage_unavailable"));
+        await using var provider = Services(b => b.AddHttpMessageHandler(() => fault));
+        var client = provider.GetRequiredService<SessionsClient>();
+        using var caller = new ActivitySource("Sessions.Cluster.Tests.Caller");
+        var seen = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Sessions.Cluster.Tests.Caller" or "System.Net.Http" or "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                lock (seen)
+                {
+                    seen.Add(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        ActivityTraceId trace;
+        ActivitySpanId callerSpan;
+        using (var operation = caller.StartActivity("agent turn"))
+        {
+            Assert.NotNull(operation);
+            (trace, callerSpan) = (operation.TraceId, operation.SpanId);
+            await client.AppendLinesAsync("traced", Guid.NewGuid().ToString(), null, [Calls.Entry("u1")], null, CancellationToken.None);
+        }
+
+        List<Activity> ours;
+        lock (seen)
+        {
+            ours = seen.Where(a => a.TraceId == trace).ToList();
+        }
+
+        var attempts = ours.Where(a => a.Source.Name == "System.Net.Http").OrderBy(a => a.StartTimeUtc).ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, a => Assert.Equal(callerSpan, a.ParentSpanId));
+        Assert.All(attempts, a => Assert.Equal("POST", a.GetTagItem("http.request.method")));
+        Assert.Equal(2, fault.Attempts.Count);
+        // Each attempt reached the server, whose request span continues the caller's trace under that attempt.
+        var served = ours.Where(a => a.Source.Name == "Microsoft.AspNetCore").OrderBy(a => a.StartTimeUtc).ToList();
+        Assert.Equal(attempts.Select(a => a.SpanId), served.Select(a => a.ParentSpanId));
+        Assert.All(served, a => Assert.Equal("Microsoft.AspNetCore.Hosting.HttpRequestIn", a.OperationName));
+    }
+
     private static HttpResponseMessage Problem(HttpStatusCode status, string code) => new(status)
     {
         Content = new StringContent($$"""{"title":"injected","status":{{(int)status}},"code":"{{code}}","detail":"injected by the test"}""", System.Text.Encoding.UTF8, "application/problem+json"),

@@ -117,7 +117,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
 
         if (Wants("client"))
         {
-            await new ClientOverhead(this).RunAsync(nofsync, batches);
+            await new ClientOverhead(this).RunAsync(batches);
         }
 
         if (Wants("console"))

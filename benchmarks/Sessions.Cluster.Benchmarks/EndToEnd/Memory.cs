@@ -58,38 +58,18 @@ internal sealed class Memory(Driver driver, int sessionCount)
 
     private async Task ManySessionsAsync()
     {
-        var server = Path.Combine(AppContext.BaseDirectory, "Sessions.Cluster.Server.dll");
-        var port = LocalPorts.Free();
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { server, "--urls", $"http://127.0.0.1:{port}", "--Sessions:DataDir", RepoPaths.TempDir("bench-memory"), "--Sessions:FlushToDisk", "false", "--Logging:LogLevel:Default", "Warning" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(psi)!;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            var url = new Uri($"http://127.0.0.1:{port}/");
-            using var client = new SessionsClient(new SessionsClientOptions { Url = url, Timeout = TimeSpan.FromMinutes(5) });
-            using var http = new HttpClient { BaseAddress = url };
-            await Driver.WaitReadyAsync(http);
-            var started = Driver.ProcStatusBytes(process.Id, "VmRSS:");
-            var config = await Driver.GenerateProjectAsync(sessionCount);
-            await Driver.ImportProjectAsync(client, config, "many");
-            await Parallel.ForEachAsync(Directory.EnumerateFiles(Path.Combine(config, "projects", "big-project")), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, ct) =>
-                (await http.GetAsync($"v1/projects/many/sessions/{Path.GetFileNameWithoutExtension(file)}", ct)).EnsureSuccessStatusCode());
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            var touched = Driver.ProcStatusBytes(process.Id, "VmRSS:");
-            driver.Add($"resident memory of the embedded silo after {sessionCount:N0} sessions written and each asked for its info", $"{touched / 1048576.0:0} MiB",
-                $"after start {started / 1048576.0:0} MiB; {(touched - started) / (double)sessionCount / 1024:0.0} KiB a session", 0, "–", null);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+        await using var server = await ServerProcess.StartAsync("bench-memory", "--Sessions:FlushToDisk", "false");
+        using var client = new SessionsClient(new SessionsClientOptions { Url = server.Url, Timeout = TimeSpan.FromMinutes(5) });
+        using var http = new HttpClient { BaseAddress = server.Url };
+        var started = Driver.ProcStatusBytes(server.Id, "VmRSS:");
+        var config = await Driver.GenerateProjectAsync(sessionCount);
+        await Driver.ImportProjectAsync(client, config, "many");
+        await Parallel.ForEachAsync(Directory.EnumerateFiles(Path.Combine(config, "projects", "big-project")), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, ct) =>
+            (await http.GetAsync($"v1/projects/many/sessions/{Path.GetFileNameWithoutExtension(file)}", ct)).EnsureSuccessStatusCode());
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var touched = Driver.ProcStatusBytes(server.Id, "VmRSS:");
+        driver.Add($"resident memory of the embedded silo after {sessionCount:N0} sessions written and each asked for its info", $"{touched / 1048576.0:0} MiB",
+            $"after start {started / 1048576.0:0} MiB; {(touched - started) / (double)sessionCount / 1024:0.0} KiB a session", 0, "–", null);
     }
 
     private static long ManagedHeap()
