@@ -158,5 +158,8 @@ internal static class Migrations
         (13, "a session's forks found through an index of the parent links (the console's lineage), not a project scan", """
             CREATE INDEX IF NOT EXISTS ix_sessions_parent ON sessions (tenant, project_key, parent_session_id) WHERE parent_session_id IS NOT NULL;
             """),
+        (14, "each session's models and token totals (SessionUsage as JSON), kept by its grain for the console's list", """
+            ALTER TABLE sessions ADD COLUMN IF NOT EXISTS usage text;
+            """),
     ];
 }

@@ -122,16 +122,16 @@ public sealed partial class PostgresSessionCatalog : ISessionCatalog, ITenantDir
     private static NpgsqlBatchCommand UpsertCommand(SessionRecord record)
     {
         var upsert = new NpgsqlBatchCommand($"""
-            INSERT INTO sessions ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            INSERT INTO sessions ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
                 custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
-                is_sidechain = excluded.is_sidechain
+                is_sidechain = excluded.is_sidechain, usage = coalesce(excluded.usage, sessions.usage)
             WHERE sessions.size <= excluded.size
             """);
         foreach (var v in new object?[] { record.Tenant, record.ProjectKey, record.SessionId, record.Mtime, record.Size, record.Listed, record.Summary, record.CustomTitle,
-            record.FirstPrompt, record.Tag, record.Cwd, record.GitBranch, record.CreatedAt, record.ParentSessionId, record.IsSidechain })
+            record.FirstPrompt, record.Tag, record.Cwd, record.GitBranch, record.CreatedAt, record.ParentSessionId, record.IsSidechain, record.Usage })
         {
             upsert.Parameters.Add(new NpgsqlParameter { Value = PgValue(v) });
         }
@@ -719,12 +719,12 @@ public sealed partial class PostgresSessionCatalog : ISessionCatalog, ITenantDir
             a AS (INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
                 SELECT tenant, project_key, session_id, last_write, size, $16, $17, 'restore' FROM t)
             INSERT INTO sessions ({Columns}, restored_at)
-            SELECT $1, $2, $3, $4::bigint, $5::bigint, $6::boolean, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::text, $15::boolean, $16::bigint FROM t
+            SELECT $1, $2, $3, $4::bigint, $5::bigint, $6::boolean, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::text, $15::boolean, $18::text, $16::bigint FROM t
             ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET restored_at = excluded.restored_at
             RETURNING 1
             """, cancellationToken).ConfigureAwait(false);
         Add(cmd, row.Tenant, row.ProjectKey, row.SessionId, row.Mtime, row.Size, row.Listed, row.Summary, row.CustomTitle,
-            row.FirstPrompt, row.Tag, row.Cwd, row.GitBranch, row.CreatedAt, row.ParentSessionId, row.IsSidechain, now, actor);
+            row.FirstPrompt, row.Tag, row.Cwd, row.GitBranch, row.CreatedAt, row.ParentSessionId, row.IsSidechain, now, actor, row.Usage);
         return await ScalarAsync(cmd, cancellationToken).ConfigureAwait(false) is not null;
     }
 
@@ -989,7 +989,7 @@ public sealed partial class PostgresSessionCatalog : ISessionCatalog, ITenantDir
         return row with
         {
             Summary = Stored(row.Summary), CustomTitle = Stored(row.CustomTitle), FirstPrompt = Stored(row.FirstPrompt), Tag = Stored(row.Tag),
-            Cwd = Stored(row.Cwd), GitBranch = Stored(row.GitBranch), ParentSessionId = Stored(row.ParentSessionId),
+            Cwd = Stored(row.Cwd), GitBranch = Stored(row.GitBranch), ParentSessionId = Stored(row.ParentSessionId), Usage = Stored(row.Usage),
         };
 
         static string? Stored(string? text) => PgValue(text) as string;

@@ -183,6 +183,10 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         """
         CREATE INDEX IF NOT EXISTS ix_sessions_parent ON sessions (tenant, project_key, parent_session_id) WHERE parent_session_id IS NOT NULL;
         """,
+        // 14: each session's models and token totals (SessionUsage as JSON), kept by its grain for the console's list.
+        """
+        ALTER TABLE sessions ADD COLUMN usage TEXT;
+        """,
     ];
 
     // A message's id is its session's number shifted by this many bits plus its place in the session (see migration 12).
@@ -260,12 +264,12 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         var cmd = connection.CreateCommand();
         cmd.CommandText = $"""
             INSERT INTO sessions ({Columns}, rendered)
-            VALUES (@tenant, @pk, @sid, @mtime, @size, @listed, @summary, @title, @prompt, @tag, @cwd, @branch, @created, @parent, @sidechain, @rendered)
+            VALUES (@tenant, @pk, @sid, @mtime, @size, @listed, @summary, @title, @prompt, @tag, @cwd, @branch, @created, @parent, @sidechain, @usage, @rendered)
             ON CONFLICT (tenant, project_key, session_id) DO UPDATE SET
                 mtime = excluded.mtime, size = excluded.size, listed = excluded.listed, summary = excluded.summary,
                 custom_title = excluded.custom_title, first_prompt = excluded.first_prompt, tag = excluded.tag, cwd = excluded.cwd,
                 git_branch = excluded.git_branch, created_at = excluded.created_at, parent_session_id = excluded.parent_session_id,
-                is_sidechain = excluded.is_sidechain, rendered = excluded.rendered
+                is_sidechain = excluded.is_sidechain, usage = coalesce(excluded.usage, sessions.usage), rendered = excluded.rendered
             WHERE excluded.size >= sessions.size;
             """;
         return cmd;
@@ -290,6 +294,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         cmd.Parameters.AddWithValue("@created", (object?)record.CreatedAt ?? DBNull.Value);
         cmd.Parameters.AddWithValue("@parent", (object?)record.ParentSessionId ?? DBNull.Value);
         cmd.Parameters.AddWithValue("@sidechain", record.IsSidechain ? 1 : 0);
+        cmd.Parameters.AddWithValue("@usage", (object?)record.Usage ?? DBNull.Value);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

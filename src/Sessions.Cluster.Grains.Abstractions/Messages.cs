@@ -135,6 +135,7 @@ public struct SessionRecordSurrogate
     [Id(12)] public long? CreatedAt;
     [Id(13)] public string? ParentSessionId;
     [Id(14)] public bool IsSidechain;
+    [Id(15)] public string? Usage;
 #pragma warning restore CS1591
 }
 
@@ -147,7 +148,7 @@ public sealed class SessionRecordConverter : IConverter<SessionRecord, SessionRe
     {
         Tenant = s.Tenant, ProjectKey = s.ProjectKey, SessionId = s.SessionId, Mtime = s.Mtime, Size = s.Size, Listed = s.Listed,
         Summary = s.Summary, CustomTitle = s.CustomTitle, FirstPrompt = s.FirstPrompt, Tag = s.Tag, Cwd = s.Cwd, GitBranch = s.GitBranch,
-        CreatedAt = s.CreatedAt, ParentSessionId = s.ParentSessionId, IsSidechain = s.IsSidechain,
+        CreatedAt = s.CreatedAt, ParentSessionId = s.ParentSessionId, IsSidechain = s.IsSidechain, Usage = s.Usage,
     };
 
     /// <inheritdoc />
@@ -155,7 +156,7 @@ public sealed class SessionRecordConverter : IConverter<SessionRecord, SessionRe
     {
         Tenant = r.Tenant, ProjectKey = r.ProjectKey, SessionId = r.SessionId, Mtime = r.Mtime, Size = r.Size, Listed = r.Listed,
         Summary = r.Summary, CustomTitle = r.CustomTitle, FirstPrompt = r.FirstPrompt, Tag = r.Tag, Cwd = r.Cwd, GitBranch = r.GitBranch,
-        CreatedAt = r.CreatedAt, ParentSessionId = r.ParentSessionId, IsSidechain = r.IsSidechain,
+        CreatedAt = r.CreatedAt, ParentSessionId = r.ParentSessionId, IsSidechain = r.IsSidechain, Usage = r.Usage,
     };
 }
 

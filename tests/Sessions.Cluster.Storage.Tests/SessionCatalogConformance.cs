@@ -31,6 +31,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
         var row = Row("as", "p", "s", 5, tag: "t\0g", summary: "s\0m") with
         {
             CustomTitle = "ti\0tle", FirstPrompt = "a\0\u0001\u200Eb", Cwd = "/a\0b", GitBranch = "m\0", CreatedAt = 3, ParentSessionId = "parent", IsSidechain = true,
+            Usage = "{\"models\":{\"m\\u0000\":1},\"note\":\"\0\"}",
         };
         await Catalog.UpsertAsync(row, CancellationToken.None);
         Assert.Equal(Catalog.AsStored(row), await Catalog.GetAsync("as", "p", "s", CancellationToken.None));
@@ -251,10 +252,16 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     [Fact]
     public async Task Upsert_ThenGet_RoundTripsEveryField()
     {
-        var row = Row("t", "p", "s", 5) with { CustomTitle = "ct", FirstPrompt = "fp", Cwd = "/c", GitBranch = "main", CreatedAt = 42, ParentSessionId = "parent", IsSidechain = true };
+        var row = Row("t", "p", "s", 5) with { CustomTitle = "ct", FirstPrompt = "fp", Cwd = "/c", GitBranch = "main", CreatedAt = 42, ParentSessionId = "parent", IsSidechain = true, Usage = "{\"input\":1}" };
         await Catalog.InitializeAsync(CancellationToken.None);
         await Catalog.UpsertAsync(row, CancellationToken.None);
         Assert.Equal(row, await Catalog.GetAsync("t", "p", "s", CancellationToken.None));
+
+        // A row written without usage (a writer that did not count it) keeps the usage stored; a newer usage replaces it.
+        await Catalog.UpsertAsync(row with { Size = 20, Usage = null }, CancellationToken.None);
+        Assert.Equal(row with { Size = 20 }, await Catalog.GetAsync("t", "p", "s", CancellationToken.None));
+        await Catalog.UpsertAsync(row with { Size = 30, Usage = "{\"input\":2}" }, CancellationToken.None);
+        Assert.Equal("{\"input\":2}", (await Catalog.GetAsync("t", "p", "s", CancellationToken.None))!.Usage);
     }
 
     [Fact]
@@ -375,7 +382,7 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     [Fact]
     public async Task Trash_MovesRowAndSidecar_AuditsOnce_AndRestoresVerbatim()
     {
-        var row = Row("tr", "p", "old", 1, size: 10);
+        var row = Row("tr", "p", "old", 1, size: 10) with { Usage = "{\"output\":3}" };
         await Catalog.UpsertAsync(row, CancellationToken.None);
         await Catalog.UpsertAsync(Row("tr", "p", "kept", 1), CancellationToken.None);
         await Catalog.PutSummaryAsync("tr", "p", "old", "{\"b\":1,\"a\":[ 2 ],\"n\":\"x\\u0000y\"}", 7, 0, 0, CancellationToken.None);
@@ -517,7 +524,7 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
             await _catalog.UpsertAsync(new SessionRecord { Tenant = "t", ProjectKey = "p", SessionId = sid, Mtime = 1, Size = 10, Listed = true }, CancellationToken.None);
         }
 
-        // Messages as version 11 numbered them (one sequence for all sessions, interleaved), then the start migrates.
+        // Messages as version 11 numbered them (one sequence for all sessions, interleaved), without the later columns, then the start migrates.
         await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_path}"))
         {
             await connection.OpenAsync();
@@ -526,6 +533,7 @@ public sealed class SqliteSessionCatalogTests : SessionCatalogConformance
                 INSERT INTO messages (id, tenant, project_key, session_id, uuid, role, ts, text) VALUES
                     (1, 't', 'p', 'one', 'o1', 'user', 1, 'alpha words'), (2, 't', 'p', 'two', 't1', 'user', 1, 'alpha beta'),
                     (3, 't', 'p', 'one', 'o2', 'assistant', 2, 'beta gamma'), (4, 't', 'p', 'two', 't2', 'user', 2, 'alpha alpha alpha');
+                ALTER TABLE sessions DROP COLUMN usage;
                 PRAGMA user_version = 11;
                 """;
             await cmd.ExecuteNonQueryAsync();

@@ -27,7 +27,7 @@ public sealed partial class SessionService
         var target = session.Store;
         var stat = await session.Log(null).StatAsync(cancellationToken).ConfigureAwait(false) ?? throw SessionNotFound(key);
         var windows = await ReadWindowsAsync(target, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
-        var parent = RecordOf(tenant, key, windows, stat.Mtime);
+        var parent = RecordOf(tenant, key, windows, stat.Mtime, null);
         var seed = new ForkSeed(sessionId, stat.Length, NullIfEmpty(upToMessageId), title, parent.CustomTitle ?? parent.FirstPrompt, timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         var id = Guid.NewGuid().ToString();
         Telemetry.SessionsTelemetry.Forks.Add(1);

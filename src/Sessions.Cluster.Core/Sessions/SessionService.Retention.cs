@@ -132,14 +132,15 @@ public sealed partial class SessionService
         // The row's last activity is the one it went to the trash with, unless the transcript was written since.
         var mtime = stat.Length == entry.Size ? entry.LastWrite : Math.Max(entry.LastWrite, stat.Mtime);
         var windows = await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
-        var row = RecordOf(tenant, key, windows, mtime);
+        var usage = await CountUsageAsync(store, tenant, key, null, stat.Length, cancellationToken).ConfigureAwait(false);
+        var row = RecordOf(tenant, key, windows, mtime, usage.ToJson());
         session.ForgetRow();
         if (!await catalog.RestoreFromTrashAsync(row, Now(), actor, cancellationToken).ConfigureAwait(false))
         {
             throw new NotFoundException("not_in_trash", $"Session '{sessionId}' of project '{projectKey}' is not in the trash.");
         }
 
-        (session.Windows, session.Row) = (windows, new Lazy<SessionRecord>(catalog.AsStored(row)));
+        (session.Windows, session.Usage, session.Row) = (windows, usage, new Lazy<SessionRecord>(catalog.AsStored(row)));
     }
 
     /// <summary>Whether the session is in its tenant's trash (invisible to reads until restored).</summary>

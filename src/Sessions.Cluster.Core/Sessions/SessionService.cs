@@ -158,10 +158,12 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 // With no duplicate skipped, the bytes written are exactly these lines: the session's windows follow
                 // them, unless their lengths do not add up (a write this state did not see), then the store is read.
                 var windows = result.Duplicates == 0 ? TranscriptWindows.After(session.Windows, lines, result.Length) : null;
+                var usage = await UsageAfterAsync(session, lines, result).ConfigureAwait(false);
                 // Forgotten first: if the refresh fails, the next one reads the store and info reads the catalog.
                 session.ForgetRow();
                 var mark = MarkNext(session);
-                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None, mark, session.HeldWrites).ConfigureAwait(false);
+                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None, mark, session.HeldWrites, usage).ConfigureAwait(false);
+                session.Usage = usage;
                 session.RowMarked |= mark;
             }
             else if (result.Duplicates > 0)
@@ -169,9 +171,11 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 var row = await catalog.GetAsync(session.Tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false);
                 if (row is null || row.Size < result.Length)
                 {
+                    var usage = session.Usage;
                     session.ForgetRow();
                     var mark = MarkNext(session);
-                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None, mark, session.HeldWrites).ConfigureAwait(false);
+                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None, mark, session.HeldWrites, usage).ConfigureAwait(false);
+                    session.Usage = usage;
                     session.RowMarked |= mark && session.Row is not null;
                 }
             }
@@ -179,6 +183,87 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _ = RepairRowLaterAsync(session.Tenant, key);
+        }
+    }
+
+    // The session's usage after this append: its own folded over the lines when they are exactly the bytes written after
+    // it (or the append created the transcript), else counted on from what is known — this state's, else the catalog
+    // row's (once per activation), else nothing — reading the transcript's bytes after it from the store.
+    private async Task<SessionUsage> UsageAfterAsync(SessionState session, IReadOnlyList<TranscriptLine> lines, AppendResult result)
+    {
+        var known = result.Created ? new SessionUsage() : session.Usage;
+        if (known is not null && result.Duplicates == 0 && known.Through + lines.Sum(l => l.Json.Length + 1L) == result.Length)
+        {
+            foreach (var line in lines)
+            {
+                known.Add(line.Json.Span);
+            }
+
+            known.Through = result.Length;
+            return known;
+        }
+
+        if (known is null)
+        {
+            try
+            {
+                known = SessionUsage.Parse((await catalog.GetAsync(session.Tenant, session.ProjectKey, session.SessionId, CancellationToken.None).ConfigureAwait(false))?.Usage);
+            }
+            catch (SessionsException)
+            {
+                // The catalog is down: count the whole transcript instead.
+            }
+        }
+
+        return await CountUsageAsync(store, session.Tenant, session.Key(null), known, result.Length, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    // Usage counted through the transcript's first `length` bytes: on from `start` when it is of no more than them, else
+    // from nothing, reading the bytes after it from the store (line by line; a line is never split across reads).
+    private static async Task<SessionUsage> CountUsageAsync(ITranscriptStore from, string tenant, SessionKey key, SessionUsage? start, long length, CancellationToken cancellationToken)
+    {
+        var usage = start is { } known && known.Through <= length ? known : new SessionUsage();
+        if (usage.Through >= length)
+        {
+            return usage;
+        }
+
+        await using var stream = await from.OpenReadAsync(tenant, key, usage.Through, length - usage.Through, cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return usage;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            var filled = 0;
+            while (true)
+            {
+                if (filled == buffer.Length)
+                {
+                    // One line longer than the buffer: a bigger one.
+                    var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(bigger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return usage;
+                }
+
+                filled += read;
+                var taken = usage.AddLines(buffer.AsSpan(0, filled));
+                buffer.AsSpan(taken, filled - taken).CopyTo(buffer);
+                filled -= taken;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -218,9 +303,11 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         var key = session.Key(null);
         if (!session.Ephemeral && await catalog.GetTrashedAsync(session.Tenant, key.ProjectKey, key.SessionId, cancellationToken).ConfigureAwait(false) is null)
         {
+            var usage = session.Usage;
             session.ForgetRow();
             var mark = MarkNext(session);
-            (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, cancellationToken, mark, session.HeldWrites).ConfigureAwait(false);
+            (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, cancellationToken, mark, session.HeldWrites, usage).ConfigureAwait(false);
+            session.Usage = usage;
             session.RowMarked |= mark && session.Row is not null;
         }
 
@@ -646,7 +733,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     // transcript). The row is computed once, when the catalog writes it or the grain answers info from it.
     // With through (MarkNext), the row is written now with the note of this writer instead of held back; else it is
     // held in the session's held writes when given (its grain's), else on its own.
-    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false, HeldCatalogWrites? held = null)
+    // The usage is the one given when it is of the windows' length (the caller's, counted on to it), else counted on
+    // from it (or from nothing) by reading the store; the given one may be advanced in place.
+    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false, HeldCatalogWrites? held = null, SessionUsage? usage = null)
     {
         if (windows is null)
         {
@@ -660,8 +749,15 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             mtime ??= stat.Mtime;
         }
 
+        if (usage is null || usage.Through != windows.Length)
+        {
+            usage = await CountUsageAsync(store, tenant, key, usage, windows.Length, cancellationToken).ConfigureAwait(false);
+        }
+
         var rowMtime = mtime ?? timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var row = new Lazy<SessionRecord>(() => catalog.AsStored(RecordOf(tenant, key, windows, rowMtime)));
+        // Taken now: the usage goes on changing with the session's next appends, the row is computed later.
+        var usageJson = usage.ToJson();
+        var row = new Lazy<SessionRecord>(() => catalog.AsStored(RecordOf(tenant, key, windows, rowMtime, usageJson)));
         if (through && catalog is WriteBehindCatalog writeBehind)
         {
             await writeBehind.WriteThroughMarkedAsync(row.Value, cancellationToken).ConfigureAwait(false);
@@ -682,7 +778,8 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     private static async Task<SessionRecord?> ComputeRecordAsync(ITranscriptStore from, string tenant, SessionKey key, CancellationToken cancellationToken)
     {
         var stat = await from.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
-        return stat is null ? null : RecordOf(tenant, key, await ReadWindowsAsync(from, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), stat.Mtime);
+        return stat is null ? null : RecordOf(tenant, key, await ReadWindowsAsync(from, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false), stat.Mtime,
+            (await CountUsageAsync(from, tenant, key, null, stat.Length, cancellationToken).ConfigureAwait(false)).ToJson());
     }
 
     private static async Task<TranscriptWindows> ReadWindowsAsync(ITranscriptStore from, string tenant, SessionKey key, long length, CancellationToken cancellationToken)
@@ -694,7 +791,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     }
 
     // The catalog row the SDK's SDKSessionInfo would give for these head and tail windows.
-    private static SessionRecord RecordOf(string tenant, SessionKey key, TranscriptWindows windows, long mtime)
+    private static SessionRecord RecordOf(string tenant, SessionKey key, TranscriptWindows windows, long mtime, string? usage)
     {
         var facts = windows.Facts;
         var tail = TranscriptText.Decode(windows.Tail);
@@ -716,6 +813,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             CreatedAt = info?.CreatedAt,
             ParentSessionId = facts.ForkParent,
             IsSidechain = facts.IsSidechain,
+            Usage = usage,
         };
     }
 

@@ -44,6 +44,12 @@ public sealed class SessionState
     internal TranscriptWindows? Windows { get; set; }
 
     /// <summary>
+    /// The main transcript's models and token totals through <see cref="SessionUsage.Through"/>, folded forward by each
+    /// append through this state, or null (not counted yet this activation: the next append starts from the catalog row's).
+    /// </summary>
+    internal SessionUsage? Usage { get; set; }
+
+    /// <summary>
     /// The session's catalog row as this state last wrote or read it (computed once, when first asked), or null: the
     /// grain answers <c>getSessionInfo</c> from it without a catalog read.
     /// </summary>
@@ -103,10 +109,11 @@ public sealed class SessionState
         }
     }
 
-    /// <summary>Forgets the main transcript's windows and catalog row (a delete, a move to the trash, a failed refresh).</summary>
+    /// <summary>Forgets the main transcript's windows, usage and catalog row (a delete, a move to the trash, a failed refresh).</summary>
     internal void ForgetRow()
     {
         Windows = null;
+        Usage = null;
         Row = null;
     }
 }

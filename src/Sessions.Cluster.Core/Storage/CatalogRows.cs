@@ -11,7 +11,7 @@ namespace Sessions.Cluster.Core.Storage;
 public static class CatalogRows
 {
     /// <summary>Column list of <see cref="Session"/>.</summary>
-    public const string SessionColumns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain";
+    public const string SessionColumns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain, usage";
 
     /// <summary>Column list of <see cref="Audit"/>.</summary>
     public const string AuditColumns = "tenant, project_key, session_id, last_write, size, deleted_at, node, reason";
@@ -47,6 +47,7 @@ public static class CatalogRows
             CreatedAt = r.IsDBNull(12) ? null : r.GetInt64(12),
             ParentSessionId = Text(r, 13),
             IsSidechain = r.GetBoolean(14),
+            Usage = Text(r, 15),
         };
     }
 

@@ -53,6 +53,12 @@ public sealed record SessionRecord
 
     /// <summary>True when the first line is a sidechain (never the target of "continue").</summary>
     public bool IsSidechain { get; init; }
+
+    /// <summary>
+    /// The models and token totals of the main transcript as JSON (<see cref="SessionUsage.ToJson"/>), or null when not
+    /// counted (a row written before the catalog kept them; the session's next write counts them).
+    /// </summary>
+    public string? Usage { get; init; }
 }
 
 /// <summary>Filters and paging for <see cref="ISessionCatalog.ListAsync"/>.</summary>

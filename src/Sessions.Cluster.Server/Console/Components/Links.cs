@@ -81,6 +81,18 @@ public static class Links
     /// <summary>A byte count as a person reads it: 1,234,567.</summary>
     public static string Count(long n) => n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>A token count in three figures at most: 812, 35.2K, 1.24M, 3.1B.</summary>
+    public static string Tokens(long n) => n switch
+    {
+        < 1_000 => n.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        < 1_000_000 => Short(n / 1e3) + "K",
+        < 1_000_000_000 => Short(n / 1e6) + "M",
+        _ => Short(n / 1e9) + "B",
+    };
+
+    private static string Short(double value) =>
+        value.ToString(value >= 100 ? "0" : value >= 10 ? "0.#" : "0.##", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>A duration as a person reads it: 2 h 05 min, 3 min 20 s, 12 s.</summary>
     public static string Duration(TimeSpan span) => span.TotalHours >= 1 ? $"{(int)span.TotalHours} h {span.Minutes:00} min"
         : span.TotalMinutes >= 1 ? $"{span.Minutes} min {span.Seconds:00} s" : $"{span.Seconds} s";
