@@ -11,10 +11,12 @@ namespace Sessions.Cluster.AgentFramework;
 /// (<see cref="ForkAsync"/>), and the console, search, retention and holds apply to it as to any session.
 /// </summary>
 /// <remarks>
-/// The agent session holds only which Sessions.Cluster session it is (its state bag, serialized with the session); the
-/// messages are read from the server at the start of each run and the run's new messages appended at its end, in one
-/// append that carries an idempotency key (a retried append is written once). A new agent session gets a new session id
-/// on its first run. An <see cref="IChatReducer"/> (<see cref="SessionsChatHistoryOptions.ChatReducer"/>) shapes what the
+/// The agent session holds which Sessions.Cluster session it is and how long its transcript was when this host last read
+/// or wrote it (its state bag, serialized with the session); the messages are read from the server once at the start of
+/// each run and the run's new messages appended at its end, in one append that carries an idempotency key (a retried
+/// append is written once) and the length read (a compare-and-append): when another host added to the conversation in
+/// between, the append is refused, the transcript read again and the messages chained after what the other host wrote —
+/// never two branches from one message. A new agent session gets a new session id on its first run. An <see cref="IChatReducer"/> (<see cref="SessionsChatHistoryOptions.ChatReducer"/>) shapes what the
 /// model is given, never what is stored.
 /// </remarks>
 public sealed class SessionsChatHistoryProvider : ChatHistoryProvider
@@ -92,10 +94,12 @@ public sealed class SessionsChatHistoryProvider : ChatHistoryProvider
         var transcript = await _client.GetTranscriptAsync(_options.ProjectKey, state.SessionId, null, cancellationToken).ConfigureAwait(false);
         if (transcript is null)
         {
+            Remember(context.Session, state, 0, null);
             return [];
         }
 
-        var (messages, _) = TranscriptMessages.FromTranscript(transcript);
+        var (messages, last) = TranscriptMessages.FromTranscript(transcript);
+        Remember(context.Session, state, transcript.Length, last);
         return _options.ChatReducer is { } reducer ? await reducer.ReduceAsync(messages, cancellationToken).ConfigureAwait(false) : messages;
     }
 
@@ -115,11 +119,38 @@ public sealed class SessionsChatHistoryProvider : ChatHistoryProvider
             return;
         }
 
-        // Chained after the conversation as stored now (another host may have added to it since this one read it).
-        var transcript = await _client.GetTranscriptAsync(_options.ProjectKey, state.SessionId, null, cancellationToken).ConfigureAwait(false);
-        var parent = transcript is null ? null : TranscriptMessages.FromTranscript(transcript).LastUuid;
-        var (lines, _) = TranscriptMessages.ToEntries(messages, state.SessionId, parent, DateTimeOffset.UtcNow);
-        await _client.AppendLinesAsync(_options.ProjectKey, state.SessionId, null, lines, null, cancellationToken).ConfigureAwait(false);
+        // Chained after the conversation as this run read it, appended only if nobody added to it since; else read again.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (state.Length is not { } length)
+            {
+                var transcript = await _client.GetTranscriptAsync(_options.ProjectKey, state.SessionId, null, cancellationToken).ConfigureAwait(false);
+                Remember(context.Session, state, transcript?.Length ?? 0, transcript is null ? null : TranscriptMessages.FromTranscript(transcript).LastUuid);
+                length = state.Length!.Value;
+            }
+
+            var (lines, last) = TranscriptMessages.ToEntries(messages, state.SessionId, state.LastUuid, DateTimeOffset.UtcNow);
+            try
+            {
+                var appended = await _client.AppendLinesAsync(_options.ProjectKey, state.SessionId, null, lines, length, cancellationToken).ConfigureAwait(false);
+                Remember(context.Session, state, appended.Length, last ?? state.LastUuid);
+                return;
+            }
+            catch (SessionsConflictException e) when (e.Code == "append_position_conflict" && attempt < MaxAppendAttempts)
+            {
+                state.Length = null;
+            }
+        }
+    }
+
+    /// <summary>How many times a run's append is tried when other hosts keep adding to the conversation meanwhile.</summary>
+    public const int MaxAppendAttempts = 5;
+
+    private void Remember(AgentSession? session, SessionsChatHistoryState state, long length, string? lastUuid)
+    {
+        state.Length = length;
+        state.LastUuid = lastUuid;
+        _state.SaveState(session, state);
     }
 }
 
@@ -138,4 +169,10 @@ public sealed class SessionsChatHistoryState
 {
     /// <summary>The Sessions.Cluster session id.</summary>
     public string SessionId { get; set; } = "";
+
+    /// <summary>The transcript's length in bytes when this host last read or wrote it, or null when not known (the next append reads it).</summary>
+    public long? Length { get; set; }
+
+    /// <summary>The uuid of the conversation's last entry as of <see cref="Length"/> (what the next messages chain after), or null.</summary>
+    public string? LastUuid { get; set; }
 }

@@ -407,7 +407,7 @@ public sealed partial class PostgresSessionCatalog : ISessionCatalog, ITenantDir
         // Each session's row comes with its messages (one round trip, not one more per session found).
         var hits = new List<SearchHit>();
         List<MessageHit>? messages = null;
-        const int first = 15;
+        var first = CatalogRows.SessionColumnCount;
         try
         {
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

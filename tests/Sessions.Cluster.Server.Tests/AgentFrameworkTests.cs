@@ -1,9 +1,11 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Agents.AI;
 using Microsoft.Extensions.AI;
 using Sessions.Cluster.AgentFramework;
+using Sessions.Cluster.Client;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 using Sessions.Cluster.Testing;
 
@@ -126,6 +128,46 @@ public sealed class AgentFrameworkTests(ServerFixture server) : IClassFixture<Se
         Assert.Equal("and again", (string?)sdk[4]!["message"]!["content"]![0]!["text"]);
     }
 
+    [Fact]
+    public async Task ARunReadsTheTranscriptOnce_AndTwoHostsInOneSessionAtOnce_ChainOneAfterTheOther()
+    {
+        var reads = new CountingHandler(r => r.Method == HttpMethod.Get && r.RequestUri!.AbsolutePath.EndsWith("/transcript", StringComparison.Ordinal));
+        var historyA = new SessionsChatHistoryProvider(new SessionsClient(new HttpClient(reads), new SessionsClientOptions { Url = server.BaseUrl }), new SessionsChatHistoryOptions { ProjectKey = Project });
+        var modelA = new EchoChatClient();
+        var agentA = new ChatClientAgent(modelA, new ChatClientAgentOptions { Name = "echo", ChatHistoryProvider = historyA });
+        var session = await agentA.CreateSessionAsync();
+        await agentA.RunAsync("hello", session);
+        await agentA.RunAsync("again", session);
+        Assert.Equal(2, reads.Count);
+
+        // Host B runs in the same session while host A's third run waits for its model: A's append finds the transcript
+        // grown, reads it again and chains its messages after B's.
+        var sessionId = historyA.SessionId(session);
+        var modelB = new EchoChatClient(start: 10);
+        var (agentB, historyB) = Agent(modelB);
+        modelA.Before = async () =>
+        {
+            var other = await agentB.CreateSessionAsync();
+            historyB.Resume(other, sessionId);
+            await agentB.RunAsync("from B", other);
+        };
+        Assert.Equal("echo 3: third", (await agentA.RunAsync("third", session)).Text);
+        Assert.Equal(4, reads.Count);
+
+        var transcript = (await server.CreateClient().GetTranscriptAsync(Project, sessionId, null, CancellationToken.None))!;
+        var (messages, _) = TranscriptMessages.FromTranscript(transcript);
+        Assert.Equal(["hello", "echo 1: hello", "again", "echo 2: again", "from B", "echo 10: from B", "third", "echo 3: third"], messages.Select(m => m.Text));
+        // One chain through every entry: nothing branched from the message both hosts read last.
+        Assert.Equal(8, TranscriptMessages.ChainUuids(transcript).Count);
+        Assert.Equal(8, Encoding.UTF8.GetString(transcript).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // The next run of A reads once again and goes on after its own append, with no conflict.
+        modelA.Before = null;
+        await agentA.RunAsync("fourth", session);
+        Assert.Equal(5, reads.Count);
+        Assert.Equal(10, TranscriptMessages.ChainUuids((await server.CreateClient().GetTranscriptAsync(Project, sessionId, null, CancellationToken.None))!).Count);
+    }
+
     private (ChatClientAgent Agent, SessionsChatHistoryProvider History) Agent(IChatClient model)
     {
         var history = new SessionsChatHistoryProvider(server.CreateClient(), new SessionsChatHistoryOptions { ProjectKey = Project });
@@ -140,12 +182,21 @@ public sealed class AgentFrameworkTests(ServerFixture server) : IClassFixture<Se
 
         public List<List<ChatMessage>> Seen { get; } = [];
 
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        /// <summary>Runs before the next answer (once), e.g. another host's run in the same session.</summary>
+        public Func<Task>? Before { get; set; }
+
+        public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
         {
             var given = messages.ToList();
             Seen.Add(given);
+            if (Before is { } before)
+            {
+                Before = null;
+                await before();
+            }
+
             var last = given.Last(m => m.Role == ChatRole.User).Text;
-            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, $"echo {_next++}: {last}")));
+            return new ChatResponse(new ChatMessage(ChatRole.Assistant, $"echo {_next++}: {last}"));
         }
 
         public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -160,6 +211,24 @@ public sealed class AgentFrameworkTests(ServerFixture server) : IClassFixture<Se
 
         public void Dispose()
         {
+        }
+    }
+
+    // Counts the requests that match, on their way to the network.
+    private sealed class CountingHandler(Func<HttpRequestMessage, bool> matches) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _count;
+
+        public int Count => _count;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (matches(request))
+            {
+                Interlocked.Increment(ref _count);
+            }
+
+            return base.SendAsync(request, cancellationToken);
         }
     }
 }

@@ -13,6 +13,9 @@ public static class CatalogRows
     /// <summary>Column list of <see cref="Session"/>.</summary>
     public const string SessionColumns = "tenant, project_key, session_id, mtime, size, listed, summary, custom_title, first_prompt, tag, cwd, git_branch, created_at, parent_session_id, is_sidechain, usage";
 
+    /// <summary>How many columns <see cref="SessionColumns"/> names (a query's own columns follow them).</summary>
+    public static readonly int SessionColumnCount = SessionColumns.Split(", ").Length;
+
     /// <summary>Column list of <see cref="Audit"/>.</summary>
     public const string AuditColumns = "tenant, project_key, session_id, last_write, size, deleted_at, node, reason";
 

@@ -22,8 +22,11 @@ namespace Sessions.Cluster.Core.Storage;
 /// </remarks>
 public sealed class SessionUsage
 {
-    /// <summary>How many of the latest API messages are remembered, so that a later entry of one replaces its count.</summary>
-    public const int RecentMessages = 8;
+    /// <summary>
+    /// How many of the latest API messages are remembered, so that a later entry of one replaces its count (in the real
+    /// transcripts of the fixtures only user entries — tool results — ever come between the entries of one message).
+    /// </summary>
+    public const int RecentMessages = 2;
 
     /// <summary>How many distinct models are counted (a ninth is left out of <see cref="Models"/>, its tokens are not).</summary>
     public const int MaxModels = 8;
