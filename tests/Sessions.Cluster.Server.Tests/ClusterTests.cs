@@ -470,6 +470,27 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task TheSessionList_OnAnyNode_ShowsTheTotalsOfAppendsMadeThroughOthers()
+    {
+        var project = "usage-" + Guid.NewGuid().ToString("N")[..8];
+        var sessionId = Guid.NewGuid().ToString();
+        static string Assistant(string uuid, string messageId, int output) =>
+            $$$"""{"type":"assistant","uuid":"{{{uuid}}}","message":{"id":"{{{messageId}}}","model":"claude-opus-4-6","role":"assistant","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":2,"output_tokens":{{{output}}},"cache_read_input_tokens":1000,"cache_creation_input_tokens":30}""" + "}}";
+        // One API message written as two entries through two nodes (the second carries its final usage), then another.
+        foreach (var (node, line) in new[] { (0, Calls.Entry("u1", text: "go")), (0, Assistant("a1", "msg_1", 5)), (1, Assistant("a2", "msg_1", 40)), (1, Assistant("a3", "msg_2", 7)) })
+        {
+            using var http = cluster.ClientFor(node);
+            using var appended = await http.PostAsync($"v1/projects/{project}/sessions/{sessionId}/entries", Calls.Json($"[{line}]"));
+            Assert.True(appended.IsSuccessStatusCode, await appended.Content.ReadAsStringAsync());
+        }
+
+        using var reader = cluster.ClientFor(2);
+        var page = WebUtility.HtmlDecode(await reader.GetStringAsync($"console/projects/{project}"));
+        Assert.Contains("title=\"2 API messages; prompt tokens 4 input, 2,000 cache read, 60 cache write; output 47\">claude-opus-4-6", page, StringComparison.Ordinal);
+        Assert.Contains("2.06K prompt · 47 out", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConsoleForm_RenderedByOneNode_IsAcceptedByAnother_OneKeyRingInBlobStorage()
     {
         var sessionId = Guid.NewGuid().ToString();
