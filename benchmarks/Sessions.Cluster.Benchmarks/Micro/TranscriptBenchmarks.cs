@@ -5,7 +5,10 @@ using Sessions.Cluster.Testing;
 
 namespace Sessions.Cluster.Benchmarks.Micro;
 
-/// <summary>The in-process paths on the 3 MB real transcript: info from head/tail, message chain, fork.</summary>
+/// <summary>
+/// The in-process paths on the 3 MB real transcript: info from head/tail, message chain, fork, and the models and token
+/// totals a grain folds over what each append writes (<see cref="Core.Storage.SessionUsage"/>: here over all of it at once).
+/// </summary>
 [MemoryDiagnoser]
 public class TranscriptBenchmarks
 {
@@ -31,6 +34,14 @@ public class TranscriptBenchmarks
 
     [Benchmark]
     public int Messages() => SessionMessages.Build(_entries, false, 0, null).Count;
+
+    [Benchmark]
+    public int Usage()
+    {
+        var usage = new Core.Storage.SessionUsage();
+        usage.AddLines(_bytes);
+        return usage.Messages;
+    }
 
     [Benchmark]
     public int Fork() => ForkBuilder.Build(_entries, "s", "f", null, null, "t", DateTimeOffset.UnixEpoch, () => Guid.NewGuid().ToString()).Count;

@@ -203,19 +203,21 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             return known;
         }
 
-        if (known is null)
-        {
-            try
-            {
-                known = SessionUsage.Parse((await catalog.GetAsync(session.Tenant, session.ProjectKey, session.SessionId, CancellationToken.None).ConfigureAwait(false))?.Usage);
-            }
-            catch (SessionsException)
-            {
-                // The catalog is down: count the whole transcript instead.
-            }
-        }
-
+        known ??= await StoredUsageAsync(session.Tenant, session.Key(null)).ConfigureAwait(false);
         return await CountUsageAsync(store, session.Tenant, session.Key(null), known, result.Length, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    // The usage the session's catalog row holds, or null (none, or the catalog is down: the caller counts from nothing).
+    private async Task<SessionUsage?> StoredUsageAsync(string tenant, SessionKey key)
+    {
+        try
+        {
+            return SessionUsage.Parse((await catalog.GetAsync(tenant, key.ProjectKey, key.SessionId, CancellationToken.None).ConfigureAwait(false))?.Usage);
+        }
+        catch (SessionsException)
+        {
+            return null;
+        }
     }
 
     // Usage counted through the transcript's first `length` bytes: on from `start` when it is of no more than them, else
@@ -668,7 +670,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 continue;
             }
 
-            await RefreshCatalogAsync(tenant, stat.Key, null, null, cancellationToken).ConfigureAwait(false);
+            await RefreshCatalogAsync(tenant, stat.Key, null, null, cancellationToken, recount: true).ConfigureAwait(false);
             if (catalog is WriteBehindCatalog writeBehind)
             {
                 // The index keeps messages only of sessions the catalog has.
@@ -734,8 +736,9 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     // With through (MarkNext), the row is written now with the note of this writer instead of held back; else it is
     // held in the session's held writes when given (its grain's), else on its own.
     // The usage is the one given when it is of the windows' length (the caller's, counted on to it), else counted on
-    // from it (or from nothing) by reading the store; the given one may be advanced in place.
-    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false, HeldCatalogWrites? held = null, SessionUsage? usage = null)
+    // from it — or from the row's (from nothing with recount: a reindex trusts no row) — by reading the store; the given
+    // one may be advanced in place.
+    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false, HeldCatalogWrites? held = null, SessionUsage? usage = null, bool recount = false)
     {
         if (windows is null)
         {
@@ -751,6 +754,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
 
         if (usage is null || usage.Through != windows.Length)
         {
+            usage ??= recount ? null : await StoredUsageAsync(tenant, key).ConfigureAwait(false);
             usage = await CountUsageAsync(store, tenant, key, usage, windows.Length, cancellationToken).ConfigureAwait(false);
         }
 

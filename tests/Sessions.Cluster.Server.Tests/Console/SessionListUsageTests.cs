@@ -15,7 +15,8 @@ namespace Sessions.Cluster.Server.Tests.Console;
 /// <summary>
 /// The session list's model and token totals (issue 26 §3) on the embedded server: a real three-hour Claude Code
 /// session appended batch by batch shows the totals its page counts over the whole history; a row written before the
-/// catalog kept usage gets it from the session's next append after a new activation (read from the transcript).
+/// catalog kept usage gets it from the session's next append after a new activation (read from the transcript); a
+/// reindex counts every row's again.
 /// </summary>
 [Trait("Category", "Integration")]
 [Trait("Category", "Console")]
@@ -53,6 +54,20 @@ public sealed partial class SessionListUsageTests(ServerFixture server) : IClass
         await client.AppendLinesAsync(project, sessionId, null, [lines[^1]], null, CancellationToken.None);
 
         var all = SessionFacts.Of(TranscriptHistory.Read(File.ReadAllBytes(file)));
+        Assert.Equal(Expected(all), await ListedUsageAsync(project));
+
+        // A row whose usage is wrong is counted again from the transcript by a reindex (it trusts no row).
+        await using (var sqlite = new SqliteConnection($"Data Source={Path.Combine(server.DataDir, "catalog.db")}"))
+        {
+            await sqlite.OpenAsync();
+            await using var spoil = sqlite.CreateCommand();
+            spoil.CommandText = """UPDATE sessions SET usage = '{"input":1,"output":1,"cacheRead":1,"cacheWrite":1,"messages":1,"through":0,"models":{"x":1},"recent":[]}' WHERE project_key = $pk""";
+            spoil.Parameters.AddWithValue("$pk", project);
+            Assert.Equal(1, await spoil.ExecuteNonQueryAsync());
+        }
+
+        Assert.Equal("x: 1/1/1/1", await ListedUsageAsync(project));
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Post, "v1/admin/reindex")).Status);
         Assert.Equal(Expected(all), await ListedUsageAsync(project));
     }
 
