@@ -64,6 +64,16 @@ public interface ISessionGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<JsonAnswer> GetMessages(string? subpath, bool includeSystemMessages, int offset, int? limit);
 
+    /// <summary>
+    /// An answer of the host's transcript reader (the web console's page; see <see cref="Core.Sessions.ITranscriptReader"/>)
+    /// from its model of the main transcript, which the grain builds once per version of the transcript and keeps (within
+    /// the silo's budget) for the next page: only the answer crosses silos. <c>session_not_found</c> when there is no
+    /// transcript. A read: it interleaves with a running append.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The host registered no <see cref="Core.Sessions.ITranscriptReader"/>.</exception>
+    [AlwaysInterleave]
+    Task<JsonAnswer> GetTranscriptPage(TranscriptPageRequest request);
+
     /// <summary>The SDK's <c>getSubagentMessages</c> of the subagent <paramref name="agentId"/>, built by the grain. A read.</summary>
     [AlwaysInterleave]
     Task<JsonAnswer> GetSubagentMessages(string agentId, int offset, int? limit);

@@ -115,6 +115,21 @@ public sealed record TranscriptView([property: Id(0)] long? Length, [property: I
 [GenerateSerializer, Immutable]
 public sealed record JsonAnswer([property: Id(0)] byte[] Utf8);
 
+/// <summary>The wire shape of Core's <see cref="Core.Sessions.TranscriptPageQuery"/> (see <see cref="ISessionGrain.GetTranscriptPage"/>).</summary>
+/// <param name="ModelView">The SDK's chain instead of the full history.</param>
+/// <param name="Offset">The page's first message, or null.</param>
+/// <param name="At">A message whose page is asked, or null.</param>
+/// <param name="Search">Text to find, or null.</param>
+/// <param name="ParentSessionId">The session this one was forked from, or null.</param>
+/// <param name="Following">Not a page: what follows this message in the full history.</param>
+[GenerateSerializer, Immutable]
+public sealed record TranscriptPageRequest([property: Id(0)] bool ModelView, [property: Id(1)] int? Offset, [property: Id(2)] string? At,
+    [property: Id(3)] string? Search, [property: Id(4)] string? ParentSessionId, [property: Id(5)] string? Following = null)
+{
+    /// <summary>As Core's query.</summary>
+    public Core.Sessions.TranscriptPageQuery ToQuery() => new(ModelView, Offset, At, Search, ParentSessionId, Following);
+}
+
 /// <summary>The wire shape of Core's <see cref="SessionRecord"/> (Core stays free of Orleans).</summary>
 [GenerateSerializer]
 public struct SessionRecordSurrogate

@@ -11,7 +11,7 @@ public sealed partial class SessionGrain
 {
     // Calls that never change a transcript: they keep the copies.
     private static readonly HashSet<string> KeepsHotLogs =
-        [nameof(Append), nameof(GetView), nameof(GetInfo), nameof(ListSubkeys), nameof(Fork), nameof(ForkWritten), nameof(PutSummary), nameof(GetMessages), nameof(GetSubagentMessages), nameof(GetContext)];
+        [nameof(Append), nameof(GetView), nameof(GetInfo), nameof(ListSubkeys), nameof(Fork), nameof(ForkWritten), nameof(PutSummary), nameof(GetMessages), nameof(GetSubagentMessages), nameof(GetContext), nameof(GetTranscriptPage)];
 
     private readonly Dictionary<string, HotLog> _hot = new(StringComparer.Ordinal);
     private int _hotGeneration;
@@ -152,6 +152,7 @@ public sealed partial class SessionGrain
     private void DropHotLogs()
     {
         DropMessages();
+        DropReadModel();
         _writes++;
         _hotGeneration++;
         foreach (var hot in _hot.Values)

@@ -14,14 +14,15 @@ namespace Sessions.Cluster.Grains;
 /// </summary>
 /// <remarks>
 /// The session's state is a field of the grain (<see cref="SessionState"/>): its open logs (each with its committed
-/// length and uuids), the head/tail windows behind its catalog row and its idempotency answers; hot logs and the last
-/// messages asked are fields too. Orleans' activation collection frees them; the next activation, here or on another
-/// silo, learns the logs from storage again. Whether the session is in its tenant's trash is read
+/// length and uuids), the head/tail windows behind its catalog row and its idempotency answers; hot logs, the last
+/// messages asked and the transcript reader's model (the console's, see <see cref="GetTranscriptPage"/>) are fields
+/// too. Orleans' activation collection frees them; the next activation, here or on another silo, learns the logs from
+/// storage again. Whether the session is in its tenant's trash is read
 /// from the catalog when first needed and kept here, since every step in or out of the trash goes through this grain.
 /// An ephemeral session lives only as long as its activation: <see cref="SessionGrainOptions.EphemeralIdle"/> without a
 /// call, or the loss of its silo, and it is gone.
 /// </remarks>
-public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options, HotTranscriptBudget budget, ILogger<SessionGrain> logger)
+public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options, HotTranscriptBudget budget, IEnumerable<ITranscriptReader> readers, ILogger<SessionGrain> logger)
     : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
     private string _tenant = "";

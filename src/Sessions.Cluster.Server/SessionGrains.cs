@@ -152,6 +152,10 @@ public sealed class SessionGrains
     public Task<JsonAnswer> GetSubagentMessagesAsync(string tenant, string projectKey, string sessionId, string agentId, int offset, int? limit, CancellationToken cancellationToken) =>
         CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetSubagentMessages(agentId, offset, limit), cancellationToken);
 
+    /// <summary>An answer of the console's transcript reader, built by the session's grain from its model of the transcript (see <see cref="ISessionGrain.GetTranscriptPage"/>).</summary>
+    public Task<JsonAnswer> GetTranscriptPageAsync(string tenant, string projectKey, string sessionId, TranscriptPageRequest request, CancellationToken cancellationToken) =>
+        CallAsync(tenant, new SessionKey(projectKey, sessionId), g => g.GetTranscriptPage(request), cancellationToken);
+
     /// <summary>Context after compaction as the session's grain answers it (a JSON array).</summary>
     public Task<JsonAnswer> GetContextAsync(string tenant, SessionKey key, CancellationToken cancellationToken) =>
         CallAsync(tenant, key, g => g.GetContext(key.Subpath), cancellationToken);

@@ -69,6 +69,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             host.Services.AddSingleton(sp => new RetentionService(sp.GetRequiredService<ISessionCatalog>(), TimeProvider.System, Retention));
             host.Services.AddSingleton(new SessionGrainOptions { EphemeralIdle = EphemeralIdle, HotTranscriptBytes = HotTranscriptBytes });
             host.Services.AddSessionGrainServices();
+            host.Services.AddSingleton<ITranscriptReader, CountingTranscriptReader>();
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

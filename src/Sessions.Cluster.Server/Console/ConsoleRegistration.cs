@@ -73,6 +73,8 @@ internal static class ConsoleRegistration
         }
 
         services.AddSingleton<ConsoleKeyCookie>();
+        // The session grains build the console's model of a transcript with it (once per version) and answer pages.
+        services.AddSingleton<Core.Sessions.ITranscriptReader, ConsoleTranscriptReader>();
         services.AddHostedService<ConsoleMarkdownWarmup>();
         // Console paths authenticate with the sign-in cookie, every other path with the bearer key only: the cookie never
         // authenticates an API call, and a console page (sign-in and sign-out included) always sees its own user, which

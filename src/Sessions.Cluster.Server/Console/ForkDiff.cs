@@ -41,21 +41,23 @@ public sealed record ForkDiff(string ParentSessionId, string? Cut, int Copied, i
         return new ForkDiff(parentSessionId, cut, copied, own, firstOwn);
     }
 
-    /// <summary>This difference with what the parent has after the cut (<paramref name="parentHistory"/>: its full history, or null when it could not be read).</summary>
-    public ForkDiff WithParent(IReadOnlyList<JsonObject>? parentHistory)
+    /// <summary>This difference with what the parent has after the cut (<paramref name="parent"/>: <see cref="Following"/> of the cut in the parent's full history, or null when it could not be read or has no such message).</summary>
+    public ForkDiff WithParent(TranscriptFollowing? parent) =>
+        parent is null || Cut is null ? this : this with { ParentAfter = parent.After, ParentNext = parent.Next };
+
+    /// <summary>What follows the message <paramref name="uuid"/> in a full history, or null when it has no such message.</summary>
+    public static TranscriptFollowing? Following(IReadOnlyList<JsonObject> history, string uuid)
     {
-        if (parentHistory is null || Cut is null)
+        ArgumentNullException.ThrowIfNull(history);
+        for (var i = 0; i < history.Count; i++)
         {
-            return this;
+            if (Str(history[i]["uuid"]) == uuid)
+            {
+                return new TranscriptFollowing(history.Count - i - 1, i + 1 < history.Count ? Str(history[i + 1]["uuid"]) : null);
+            }
         }
 
-        var at = -1;
-        for (var i = 0; i < parentHistory.Count && at < 0; i++)
-        {
-            at = Str(parentHistory[i]["uuid"]) == Cut ? i : -1;
-        }
-
-        return at < 0 ? this : this with { ParentAfter = parentHistory.Count - at - 1, ParentNext = at + 1 < parentHistory.Count ? Str(parentHistory[at + 1]["uuid"]) : null };
+        return null;
     }
 
     private static string? Str(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;

@@ -40,7 +40,14 @@ public sealed record MessageItem(string Uuid, string Type, string? Timestamp, IR
 /// <param name="CacheWrite">Input tokens written to the prompt cache.</param>
 public sealed record TokenUsage(string? Model, long Input, long Output, long CacheRead, long CacheWrite);
 
-/// <summary>A piece of a message.</summary>
+/// <summary>A piece of a message (its kind named in JSON by <c>$block</c>: the page crosses silos as JSON).</summary>
+[System.Text.Json.Serialization.JsonPolymorphic(TypeDiscriminatorPropertyName = "$block")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(TextBlock), "text")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(ThinkingBlock), "thinking")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(ToolCallBlock), "tool_call")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(ToolResultBlock), "tool_result")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(ImageBlock), "image")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(OtherBlock), "other")]
 public abstract record MessageBlock;
 
 /// <summary>Text: Markdown for the assistant, plain for the user.</summary>

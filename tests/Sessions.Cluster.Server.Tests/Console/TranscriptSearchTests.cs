@@ -109,7 +109,8 @@ public sealed class TranscriptSearchTests
         var forkLines = fork.Select(e => e.ToJsonString()).Append(Entry("own-1", "user", "a question only the fork asked").ToJsonString());
         var forkHistory = TranscriptHistory.Read(Encoding.UTF8.GetBytes(string.Join('\n', forkLines)));
 
-        var diff = ForkDiff.Of(ConsoleBrowserTests.BigSession, forkHistory).WithParent(parent);
+        var own = ForkDiff.Of(ConsoleBrowserTests.BigSession, forkHistory);
+        var diff = own.WithParent(ForkDiff.Following(parent, own.Cut!));
 
         Assert.Equal(cutUuid, diff.Cut);
         Assert.Equal(forkHistory.Count - 1, diff.Copied);
@@ -117,8 +118,9 @@ public sealed class TranscriptSearchTests
         var cutIndex = parent.FindIndex(e => (string?)e["uuid"] == cutUuid);
         Assert.Equal(parent.Count - cutIndex - 1, diff.ParentAfter);
         Assert.Equal((string?)parent[cutIndex + 1]["uuid"], diff.ParentNext);
-        // Without the parent (deleted), the fork still tells its own side.
+        // Without the parent (deleted, or without that message), the fork still tells its own side.
         Assert.Null(ForkDiff.Of(ConsoleBrowserTests.BigSession, forkHistory).WithParent(null).ParentAfter);
+        Assert.Null(ForkDiff.Following(parent, "no-such-message"));
 
         // The page marks the copied messages and where the fork's own begin.
         var page = TranscriptModelBuilder.Build(forkHistory, default, 0, 10_000);
