@@ -8,8 +8,8 @@ namespace Sessions.Cluster.Grains;
 /// The host's transcript reader works from a model the grain builds of the main transcript (<see cref="ITranscriptReader"/>:
 /// the web console's parsed full history and its facts), once per version of the transcript: a page view after another
 /// asks for a page, not for the transcript. The model is kept while the transcript is unchanged (an append makes a new
-/// version; any other write drops it) and within the silo's budget (<see cref="HotTranscriptBudget"/>); activation
-/// collection frees it.
+/// version; any other write drops it) and within the silo's budget (<see cref="HotTranscriptBudget"/>), with the SDK's
+/// chain of the same version once a page of it was asked; activation collection frees them.
 /// </summary>
 public sealed partial class SessionGrain
 {
@@ -31,10 +31,29 @@ public sealed partial class SessionGrain
         IReadOnlyList<JsonObject>? chain = null;
         if (query.Following is null && (query.ModelView || !model.HasTranscript))
         {
-            chain = await sessions.GetMessagesAsync(_tenant, Key(null), includeSystemMessages: true, 0, null, CancellationToken.None, Fixed(view));
+            chain = await ChainAsync(model, view);
         }
 
         return new JsonAnswer(reader.Answer(model, query, chain));
+    }
+
+    // The SDK's chain (system messages included) of the model's version: kept with the model once built, when the
+    // budget allows (it holds at most the transcript's entries, parsed: reserved as twice its bytes).
+    private async Task<IReadOnlyList<JsonObject>> ChainAsync(TranscriptReadModel model, TranscriptView view)
+    {
+        if (_readModel is { Chain: { } kept } held && ReferenceEquals(held.Model, model))
+        {
+            return kept;
+        }
+
+        var generation = _writes;
+        var chain = await sessions.GetMessagesAsync(_tenant, Key(null), includeSystemMessages: true, 0, null, CancellationToken.None, Fixed(view));
+        if (generation == _writes && _readModel is { Chain: null } owner && ReferenceEquals(owner.Model, model) && budget.TryReserve(model.Length * 2))
+        {
+            owner.Chain = chain;
+        }
+
+        return chain;
     }
 
     // The model of the main transcript as of the view's length: the kept one when it is of that length and no write but
@@ -70,11 +89,14 @@ public sealed partial class SessionGrain
     {
         if (_readModel is { } kept)
         {
-            budget.Release(kept.Model.EstimatedBytes);
+            budget.Release(kept.Model.EstimatedBytes + (kept.Chain is null ? 0 : kept.Model.Length * 2));
             _readModel = null;
         }
     }
 
-    /// <summary>A reader's model as of the grain's last write other than an append (<see cref="_writes"/>).</summary>
-    private sealed record KeptReadModel(int Generation, TranscriptReadModel Model);
+    /// <summary>A reader's model as of the grain's last write other than an append (<see cref="_writes"/>), and the SDK's chain of its version once asked.</summary>
+    private sealed record KeptReadModel(int Generation, TranscriptReadModel Model)
+    {
+        public List<JsonObject>? Chain { get; set; }
+    }
 }
