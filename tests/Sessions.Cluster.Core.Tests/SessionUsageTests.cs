@@ -57,6 +57,17 @@ public sealed class SessionUsageTests
     }
 
     [Fact]
+    public void AtMostEightModels_EachNameCut_KeepTheRowSmall()
+    {
+        var lines = Enumerable.Range(0, 20).Select(i => Assistant($"a{i}", $"msg_{i}", 1, model: new string((char)('a' + i), 10_000))).ToArray();
+        var usage = Fold(lines);
+        Assert.Equal(20, usage.Messages);
+        Assert.Equal(SessionUsage.MaxModels, usage.Models.Count);
+        Assert.All(usage.Models.Keys, m => Assert.Equal(SessionUsage.MaxModelChars, m.Length));
+        Assert.True(usage.ToJson().Length < 2_000, $"{usage.ToJson().Length} characters");
+    }
+
+    [Fact]
     public void DeepContent_IsSkipped_AndTheUsageAfterItRead()
     {
         var deep = string.Concat(Enumerable.Repeat("[", 300)) + string.Concat(Enumerable.Repeat("]", 300));

@@ -162,8 +162,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                 // Forgotten first: if the refresh fails, the next one reads the store and info reads the catalog.
                 session.ForgetRow();
                 var mark = MarkNext(session);
-                (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None, mark, session.HeldWrites, usage).ConfigureAwait(false);
-                session.Usage = usage;
+                (session.Windows, session.Row, session.Usage) = await RefreshCatalogAsync(session.Tenant, key, result.Mtime, windows, CancellationToken.None, mark, session.HeldWrites, usage).ConfigureAwait(false);
                 session.RowMarked |= mark;
             }
             else if (result.Duplicates > 0)
@@ -174,8 +173,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
                     var usage = session.Usage;
                     session.ForgetRow();
                     var mark = MarkNext(session);
-                    (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None, mark, session.HeldWrites, usage).ConfigureAwait(false);
-                    session.Usage = usage;
+                    (session.Windows, session.Row, session.Usage) = await RefreshCatalogAsync(session.Tenant, key, null, null, CancellationToken.None, mark, session.HeldWrites, usage).ConfigureAwait(false);
                     session.RowMarked |= mark && session.Row is not null;
                 }
             }
@@ -308,8 +306,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             var usage = session.Usage;
             session.ForgetRow();
             var mark = MarkNext(session);
-            (session.Windows, session.Row) = await RefreshCatalogAsync(session.Tenant, key, null, null, cancellationToken, mark, session.HeldWrites, usage).ConfigureAwait(false);
-            session.Usage = usage;
+            (session.Windows, session.Row, session.Usage) = await RefreshCatalogAsync(session.Tenant, key, null, null, cancellationToken, mark, session.HeldWrites, usage).ConfigureAwait(false);
             session.RowMarked |= mark && session.Row is not null;
         }
 
@@ -737,15 +734,15 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     // held in the session's held writes when given (its grain's), else on its own.
     // The usage is the one given when it is of the windows' length (the caller's, counted on to it), else counted on
     // from it — or from the row's (from nothing with recount: a reindex trusts no row) — by reading the store; the given
-    // one may be advanced in place.
-    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false, HeldCatalogWrites? held = null, SessionUsage? usage = null, bool recount = false)
+    // one may be advanced in place. Answers the usage the row was written with (the caller's state keeps it).
+    private async Task<(TranscriptWindows? Windows, Lazy<SessionRecord>? Row, SessionUsage? Usage)> RefreshCatalogAsync(string tenant, SessionKey key, long? mtime, TranscriptWindows? windows, CancellationToken cancellationToken, bool through = false, HeldCatalogWrites? held = null, SessionUsage? usage = null, bool recount = false)
     {
         if (windows is null)
         {
             var stat = await store.StatAsync(tenant, key, cancellationToken).ConfigureAwait(false);
             if (stat is null)
             {
-                return (null, null);
+                return (null, null, null);
             }
 
             windows = await ReadWindowsAsync(store, tenant, key, stat.Length, cancellationToken).ConfigureAwait(false);
@@ -775,7 +772,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
             await catalog.RefreshAsync(tenant, key.ProjectKey, key.SessionId, () => row.Value, cancellationToken).ConfigureAwait(false);
         }
 
-        return (windows, row);
+        return (windows, row, usage);
     }
 
     // Reads the head and tail windows and computes the row the way the SDK computes SDKSessionInfo.

@@ -31,6 +31,9 @@ public sealed class SessionUsage
     /// <summary>How many distinct models are counted (a ninth is left out of <see cref="Models"/>, its tokens are not).</summary>
     public const int MaxModels = 8;
 
+    /// <summary>The longest model name kept, in characters (a longer one is cut: the row stays small whatever a transcript says).</summary>
+    public const int MaxModelChars = 128;
+
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 4096 };
     private readonly Dictionary<string, int> _models = new(StringComparer.Ordinal);
     private readonly List<Counted> _recent = [];
@@ -89,7 +92,8 @@ public sealed class SessionUsage
         CacheRead = Plus(CacheRead, entry.CacheRead);
         CacheWrite = Plus(CacheWrite, entry.CacheWrite);
         Messages++;
-        if (entry.Model is { Length: > 0 } model && model != "<synthetic>" && (_models.ContainsKey(model) || _models.Count < MaxModels))
+        if (entry.Model is { Length: > 0 } named && named != "<synthetic>"
+            && (named.Length <= MaxModelChars ? named : named[..MaxModelChars]) is var model && (_models.ContainsKey(model) || _models.Count < MaxModels))
         {
             _models[model] = _models.GetValueOrDefault(model) + 1;
         }
