@@ -6,6 +6,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans;
 using Orleans.Runtime;
+using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Server.Console;
 using Sessions.Cluster.Server.Tests.Infrastructure;
 using Sessions.Cluster.Testing;
@@ -78,6 +79,27 @@ public sealed partial class SessionListUsageTests(ServerFixture server) : IClass
         Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{project}/sessions/{Guid.NewGuid()}/entries", $"[{Calls.Entry("u1")}]")).Status);
         var page = await server.Http.GetStringAsync($"console/projects/{project}");
         Assert.Contains("<td class=\"usage\"><span class=\"muted\">–</span></td>", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AHostileModelName_IsListedAsText_CutShort()
+    {
+        var project = "usage-hostile-" + Guid.NewGuid().ToString("N")[..8];
+        var model = "<img src=x onerror=alert(1)>\u202E" + new string('m', 500);
+        var entry = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "assistant", ["uuid"] = "a1", ["parentUuid"] = "u1",
+            ["message"] = new System.Text.Json.Nodes.JsonObject { ["id"] = "msg_1", ["model"] = model, ["role"] = "assistant", ["content"] = "hi", ["usage"] = new System.Text.Json.Nodes.JsonObject { ["output_tokens"] = 3 } },
+        }.ToJsonString();
+        Assert.Equal(HttpStatusCode.OK, (await Calls.SendAsync(server.Http, HttpMethod.Post, $"v1/projects/{project}/sessions/{Guid.NewGuid()}/entries", $"[{Calls.Entry("u1", text: "go")},{entry}]")).Status);
+
+        var page = await server.Http.GetStringAsync($"console/projects/{project}");
+        Assert.DoesNotContain("<img", page, StringComparison.Ordinal);
+        var shown = WebUtility.HtmlDecode(page);
+        // As text, its bidi control named (Links.Shown), cut at 128 characters with the rest of the name.
+        Assert.Contains("<img src=x onerror=alert(1)>[U+202E]mmm", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u202E", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain(new string('m', SessionUsage.MaxModelChars), shown, StringComparison.Ordinal);
     }
 
     private static string Expected(SessionFacts facts) =>
