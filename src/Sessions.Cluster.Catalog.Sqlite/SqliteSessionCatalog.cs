@@ -1526,7 +1526,7 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
         // WAL with synchronous=NORMAL: a commit does not wait for an fsync. A power cut may lose the last catalog
         // updates, never corrupt the file; the catalog is derived from the transcripts and `reindex` rebuilds it.
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA synchronous=NORMAL;";
+        pragma.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;";
         await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return connection;
     }

@@ -68,8 +68,10 @@ internal sealed class FileTranscriptLog(string path, string sessionFolder, Sessi
 
                 file.Position = state.Committed;
                 var written = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-                await file.WriteAsync(written, cancellationToken).ConfigureAwait(false);
-                File.SetLastWriteTimeUtc(path, now.UtcDateTime);
+                // Synchronous on purpose: a write into the page cache takes microseconds, and an asynchronous one of a
+                // file on Unix is the same write handed to another thread-pool thread (a context switch per append).
+                file.Write(written.Span);
+                File.SetLastWriteTimeUtc(file.SafeFileHandle, now.UtcDateTime);
                 if (journal is not null)
                 {
                     try

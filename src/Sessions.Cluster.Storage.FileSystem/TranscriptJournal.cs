@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Threading.Channels;
 
 namespace Sessions.Cluster.Storage.FileSystem;
 
@@ -36,16 +35,22 @@ internal sealed partial class TranscriptJournal : IDisposable
     private const int RecordHeaderBytes = 20;
     private const int MinPayload = 1 + 2 + 8 + 8;
     private const int Version = 1;
+    private const int ZeroChunkBytes = 1024 * 1024;
+    private static readonly byte[] Zeros = new byte[ZeroChunkBytes];
 
     private readonly string _root;
     private readonly long _capacity;
     private readonly SafeFileHandleOwner _file;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly object _gate = new();
+    private readonly MemoryStream _buffer = new();
     private readonly HashSet<string> _dirtyFiles = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirtyFolders = new(StringComparer.Ordinal);
-    private readonly Task _writer;
+    private List<Pending> _queued = [];
+    private bool _writing;
+    private bool _closed;
     private long _generation;
     private long _position = HeaderBytes;
+    private long _zeroedTo = HeaderBytes; // this process's zeros (or records) reach here; re-zeroed after a restart
 
     private TranscriptJournal(string root, Microsoft.Win32.SafeHandles.SafeFileHandle file, long capacity, long generation, ReplayOutcome replayed)
     {
@@ -54,7 +59,6 @@ internal sealed partial class TranscriptJournal : IDisposable
         _generation = generation;
         Replayed = replayed;
         _file = new SafeFileHandleOwner(file);
-        _writer = Task.Run(WriteLoopAsync);
     }
 
     /// <summary>What opening the journal replayed.</summary>
@@ -109,10 +113,18 @@ internal sealed partial class TranscriptJournal : IDisposable
     /// <summary>Stops the writer, then syncs the files written since the last checkpoint and starts a new generation (a clean shutdown replays nothing).</summary>
     public void Dispose()
     {
-        _queue.Writer.TryComplete();
         try
         {
-            _writer.GetAwaiter().GetResult();
+            lock (_gate)
+            {
+                // New records are refused from here; what is queued is still written by the writer under way.
+                _closed = true;
+                while (_writing)
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+
             Checkpoint();
         }
         finally
@@ -124,69 +136,135 @@ internal sealed partial class TranscriptJournal : IDisposable
     /// <summary>Closes the journal as a crash leaves it: no checkpoint, what is queued never written (tests of replay).</summary>
     internal void Abandon()
     {
-        _queue.Writer.TryComplete();
+        List<Pending> dropped;
+        lock (_gate)
+        {
+            _closed = true;
+            (dropped, _queued) = (_queued, []);
+        }
+
+        dropped.ForEach(p => p.Durable.TrySetException(new IOException("The transcript journal was abandoned.")));
         _file.Dispose();
     }
 
+    // Group commit with the first caller as the writer: a record that finds no write under way is written and synced
+    // on its caller's thread, with any queued beside it (no hand-off to another thread and back: two context switches
+    // of an uncontended append); records that arrive while a sync runs wait for the next one, which a pool thread runs
+    // so that the caller who led is answered as soon as its own sync is done.
     private Task Enqueue(Kind kind, string path, long offset, long mtime, ReadOnlyMemory<byte> bytes)
     {
         var pending = new Pending(kind, Path.GetRelativePath(_root, path), offset, mtime, bytes, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        // Closed (the server is stopping): an I/O failure the caller answers as storage unavailable, never acknowledged.
-        return _queue.Writer.TryWrite(pending) ? pending.Durable.Task : Task.FromException(new IOException("The transcript journal is closed: the server is stopping."));
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                // Closed (the server is stopping): an I/O failure the caller answers as storage unavailable, never acknowledged.
+                return Task.FromException(new IOException("The transcript journal is closed: the server is stopping."));
+            }
+
+            _queued.Add(pending);
+            if (_writing)
+            {
+                return pending.Durable.Task;
+            }
+
+            _writing = true;
+        }
+
+        WriteBatch(TakeBatch());
+        if (!StopWritingIfIdle())
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static journal => journal.Drain(), this, preferLocal: false);
+        }
+
+        return pending.Durable.Task;
     }
 
-    // The single writer: everything queued while the last sync ran goes out in one write and one fdatasync.
-    private async Task WriteLoopAsync()
+    // The writer after a leading caller: batches until the queue is empty.
+    private void Drain()
     {
-        var batch = new List<Pending>();
-        var buffer = new MemoryStream();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        do
         {
-            batch.Clear();
-            buffer.SetLength(0);
-            for (long queued = 0; queued < 8 * 1024 * 1024 && _queue.Reader.TryRead(out var pending); queued += pending.Bytes.Length)
+            WriteBatch(TakeBatch());
+        }
+        while (!StopWritingIfIdle());
+    }
+
+    // Up to 8 MiB of the queued records, in order.
+    private List<Pending> TakeBatch()
+    {
+        lock (_gate)
+        {
+            long bytes = 0;
+            var count = 0;
+            while (count < _queued.Count && (count == 0 || bytes < 8 * 1024 * 1024))
             {
-                batch.Add(pending);
+                bytes += _queued[count++].Bytes.Length;
             }
 
-            try
+            var batch = _queued.GetRange(0, count);
+            _queued.RemoveRange(0, count);
+            return batch;
+        }
+    }
+
+    // Ends the writer's turn when nothing is queued (true); otherwise it goes on.
+    private bool StopWritingIfIdle()
+    {
+        lock (_gate)
+        {
+            if (_queued.Count > 0)
             {
-                foreach (var pending in batch)
-                {
-                    var payload = Payload(pending);
-                    if (RecordHeaderBytes + payload.Length > _capacity - HeaderBytes)
-                    {
-                        // Bigger than the whole journal: the file itself (and its folder's entry) is synced instead.
-                        SyncFile(Path.Combine(_root, pending.Path));
-                        SyncFolder(Path.GetDirectoryName(Path.Combine(_root, pending.Path))!);
-                        continue;
-                    }
-
-                    if (_position + buffer.Length + RecordHeaderBytes + payload.Length > _capacity)
-                    {
-                        Flush(buffer);
-                        Checkpoint();
-                    }
-
-                    WriteRecord(buffer, payload);
-                    Note(pending);
-                }
-
-                Flush(buffer);
-                foreach (var pending in batch)
-                {
-                    pending.Durable.TrySetResult();
-                }
+                return false;
             }
-            catch (Exception ex)
+
+            _writing = false;
+            Monitor.PulseAll(_gate);
+            return true;
+        }
+    }
+
+    // Writes a batch's records and syncs them once; completes each record's caller. Never throws: a failure fails this
+    // batch, as an I/O failure its callers answer as storage unavailable, and the next one tries again (a writer that
+    // stopped would leave every later append waiting forever).
+    private void WriteBatch(List<Pending> batch)
+    {
+        try
+        {
+            _buffer.SetLength(0);
+            foreach (var pending in batch)
             {
-                // The loop never stops on a failure (every later append would wait forever): this batch fails, as an
-                // I/O failure its callers answer as storage unavailable, and the next one tries again.
-                var failure = ex as IOException ?? new IOException($"The transcript journal could not be written: {ex.Message}", ex);
-                foreach (var pending in batch)
+                var payload = Payload(pending);
+                if (RecordHeaderBytes + payload.Length > _capacity - HeaderBytes)
                 {
-                    pending.Durable.TrySetException(failure);
+                    // Bigger than the whole journal: the file itself (and its folder's entry) is synced instead.
+                    SyncFile(Path.Combine(_root, pending.Path));
+                    SyncFolder(Path.GetDirectoryName(Path.Combine(_root, pending.Path))!);
+                    continue;
                 }
+
+                if (_position + _buffer.Length + RecordHeaderBytes + payload.Length > _capacity)
+                {
+                    Flush(_buffer);
+                    Checkpoint();
+                }
+
+                WriteRecord(_buffer, payload);
+                Note(pending);
+            }
+
+            Flush(_buffer);
+            foreach (var pending in batch)
+            {
+                pending.Durable.TrySetResult();
+            }
+        }
+        catch (Exception ex)
+        {
+            var failure = ex as IOException ?? new IOException($"The transcript journal could not be written: {ex.Message}", ex);
+            foreach (var pending in batch)
+            {
+                pending.Durable.TrySetException(failure);
             }
         }
     }
@@ -196,6 +274,21 @@ internal sealed partial class TranscriptJournal : IDisposable
         if (buffer.Length == 0)
         {
             return;
+        }
+
+        if (_position + buffer.Length > _zeroedTo)
+        {
+            // The allocated blocks ahead are written with zeros a chunk at a time (in the same sync as the records): a
+            // block allocated but never written makes every sync that first writes it update the file's metadata too (an
+            // extent conversion: a second device write per sync, a journal commit on ext4 with a journal).
+            var from = Math.Max(_zeroedTo, _position);
+            var to = Math.Min(_capacity, Math.Max(from, _position + buffer.Length) + ZeroChunkBytes);
+            for (var at = from; at < to; at += ZeroChunkBytes)
+            {
+                RandomAccess.Write(_file.Handle, Zeros.AsSpan(0, (int)Math.Min(ZeroChunkBytes, to - at)), at);
+            }
+
+            _zeroedTo = to;
         }
 
         RandomAccess.Write(_file.Handle, buffer.GetBuffer().AsSpan(0, (int)buffer.Length), _position);

@@ -159,6 +159,28 @@ public sealed class TranscriptJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task SixteenWritersAtOnce_ShareSyncs_AndEveryAcknowledgedLine_IsReplayedExactlyOnce()
+    {
+        // Records that arrive while a sync is under way wait for the next one (the caller that found no sync running
+        // writes on its own thread, the rest on a pool thread): every path of the group commit, with the files lost.
+        var keys = Enumerable.Range(0, 16).Select(i => new SessionKey("p", "w" + i)).ToList();
+        await Task.WhenAll(keys.Select(key => Task.Run(async () =>
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await AppendAsync(key, $"{key.SessionId}-{i}");
+            }
+        })));
+
+        CrashAndRestart(() => keys.ForEach(key => File.WriteAllText(PathOf(key), "")));
+        Assert.Equal((16 * 40, false), _store.JournalReplay);
+        foreach (var key in keys)
+        {
+            Assert.Equal(Text([.. Enumerable.Range(0, 40).Select(i => $"{key.SessionId}-{i}")]), await File.ReadAllTextAsync(PathOf(key)));
+        }
+    }
+
+    [Fact]
     public void TheJournal_IsHeldByOneStore()
     {
         var ex = Assert.ThrowsAny<IOException>(() => Start());

@@ -77,7 +77,7 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
 
         if (Wants("sdk"))
         {
-            await new SdkStores(this, sessionCount).RunAsync(batchesFile, fsync.Url, nofsync.Url);
+            await new SdkStores(this, sessionCount).RunAsync(batchesFile);
         }
 
         if (Wants("search"))
