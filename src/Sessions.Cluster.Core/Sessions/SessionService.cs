@@ -131,7 +131,7 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
         {
             try
             {
-                var version = await PutSummaryAsync(session, summary.DataJson, result.Mtime, summary.ExpectedVersion, result.PreviousMtime).ConfigureAwait(false);
+                var version = await PutSummaryAsync(session, summary.DataJson, result.Mtime, summary.ExpectedVersion, result.PreviousMtime, noneStored: result.Created).ConfigureAwait(false);
                 return new SummaryWriteOutcome(true, version, null);
             }
             catch (ConflictException e) when (e.Code == "summary_version_conflict")
@@ -466,14 +466,16 @@ public sealed partial class SessionService(ITranscriptStore store, ISessionCatal
     private bool KnowsSummary(SessionState session) => !session.Ephemeral && catalog is WriteBehindCatalog;
 
     // The sidecar's compare-and-swap: decided against what the session's state knows when it knows it (no catalog
-    // read), else by the catalog; the state then knows what it wrote, or nothing after a refusal.
-    private async Task<long> PutSummaryAsync(SessionState session, string dataJson, long mtime, long expectedVersion, long notBefore)
+    // read), else by the catalog; the state then knows what it wrote, or nothing after a refusal. `noneStored`: the
+    // append that carries it created the transcript, so no sidecar of this session is stored (one left by a delete that
+    // failed half-way belongs to the session that was deleted: the upsert replaces it).
+    private async Task<long> PutSummaryAsync(SessionState session, string dataJson, long mtime, long expectedVersion, long notBefore, bool noneStored = false)
     {
         var key = session.Key(null);
         try
         {
             var version = KnowsSummary(session) && catalog is WriteBehindCatalog writeBehind
-                ? await writeBehind.PutSummaryAsync(session.HeldWrites, session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, session.Summary, CancellationToken.None).ConfigureAwait(false)
+                ? await writeBehind.PutSummaryAsync(session.HeldWrites, session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, session.Summary, CancellationToken.None, noneStored).ConfigureAwait(false)
                 : await catalog.PutSummaryAsync(session.Tenant, key.ProjectKey, key.SessionId, dataJson, mtime, expectedVersion, notBefore, CancellationToken.None).ConfigureAwait(false);
             session.Summary = KnowsSummary(session) ? new SummaryRecord(key.SessionId, mtime, dataJson, version) : null;
             return version;

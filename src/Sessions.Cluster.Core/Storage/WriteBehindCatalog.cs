@@ -447,12 +447,14 @@ public sealed class WriteBehindCatalog(ISessionCatalog inner, TimeProvider timeP
     /// <param name="notBefore">The oldest mtime a replaced sidecar may have (epoch ms).</param>
     /// <param name="known">The sidecar as the caller knows it is stored, or null to read it.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
+    /// <param name="noneStored">The caller knows no sidecar is stored (its append just created the transcript): no read
+    /// when nothing is held back either.</param>
     /// <returns>The new version (<paramref name="expectedVersion"/> + 1).</returns>
     /// <exception cref="ConflictException">The compare-and-swap fails (code <c>summary_version_conflict</c>).</exception>
-    public async Task<long> PutSummaryAsync(HeldCatalogWrites held, string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, SummaryRecord? known, CancellationToken cancellationToken)
+    public async Task<long> PutSummaryAsync(HeldCatalogWrites held, string tenant, string projectKey, string sessionId, string dataJson, long mtime, long expectedVersion, long notBefore, SummaryRecord? known, CancellationToken cancellationToken, bool noneStored = false)
     {
         ArgumentNullException.ThrowIfNull(held);
-        var current = held.NewestSummary ?? known ?? await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false);
+        var current = held.NewestSummary ?? known ?? (noneStored ? null : await inner.GetSummaryAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false));
         var version = current?.Version ?? 0;
         if (version != expectedVersion || (current is not null && current.Mtime < notBefore))
         {
