@@ -36,7 +36,7 @@ internal sealed class AzureBlobTranscriptLog(AzureBlobTranscriptStore store, Blo
 
         await store.EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
         var created = _state is null && await client.CreateAppendBlobAsync(name, cancellationToken).ConfigureAwait(false);
-        var state = _state ?? await LearnAsync(cancellationToken).ConfigureAwait(false);
+        var state = _state ?? (created ? Started() : await LearnAsync(cancellationToken).ConfigureAwait(false));
         var checkedReplay = created;
         var previousMtime = created ? 0 : state.Mtime;
         var remaining = lines.ToList();
@@ -261,6 +261,17 @@ internal sealed class AzureBlobTranscriptLog(AzureBlobTranscriptStore store, Blo
     {
         var tail = await client.ReadRangeAsync(segment.Name, segment.Length, block.Length, cancellationToken).ConfigureAwait(false);
         return tail is not null && tail.AsSpan().SequenceEqual(block);
+    }
+
+    // The state of a log this handle has just created: empty, one segment. No later segment can exist without its
+    // first (they are created in order and deleted last to first), so there is nothing to learn from storage (a new
+    // session's append: two requests fewer). Another writer's block landing first is met by the append's fence.
+    private State Started()
+    {
+        var state = new State { Mtime = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() };
+        state.Segments.Add(new Segment(name));
+        _state = state;
+        return state;
     }
 
     private async Task<State> LearnAsync(CancellationToken cancellationToken)

@@ -79,14 +79,19 @@ internal sealed class AzureBlobTranscriptStore : ITranscriptStore
     internal async Task<bool> DeleteLogAsync(string name, SessionKey key, CancellationToken cancellationToken)
     {
         var removed = false;
-        var names = new List<string>();
+        var segments = new List<string>();
         await foreach (var item in _client.ListAsync(name, null, cancellationToken).ConfigureAwait(false))
         {
             if (item.Name == name || IsSegmentOf(item.Name, name))
             {
-                names.Add(item.Name);
+                segments.Add(item.Name);
             }
         }
+
+        // The last segment first, the first one last: a delete cut short never leaves a later segment without its
+        // first, which a new log of the same name would take for its own (a log's first segment is what makes it exist).
+        // (Their suffixes are digits: a longer name is a later segment, names of one length order as their numbers.)
+        var names = segments.OrderByDescending(n => n.Length).ThenByDescending(n => n, StringComparer.Ordinal).ToList();
 
         if (key.IsMain)
         {

@@ -63,6 +63,30 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     }
 
     [Fact]
+    public async Task ALogMadeAgainAfterItsDelete_HoldsOnlyItsNewEntries_WhoeverCreatesIt()
+    {
+        // The handle that creates a log knows it empty without reading it; a segmented log deleted and made again
+        // (by a handle that never saw it, then written by one that did) holds only the new entries, each once.
+        var store = SegmentedStore();
+        var key = new SessionKey("p", "again");
+        for (var i = 0; i < 7; i++)
+        {
+            await store.AppendAsync(Tenant, key, [Line($"old{i}")], null, CancellationToken.None);
+        }
+
+        Assert.True(await store.DeleteAsync(Tenant, key, CancellationToken.None));
+        var fresh = SegmentedStore();
+        var created = await fresh.AppendAsync(Tenant, key, [Line("new0"), Line("new1")], expectedLength: 0, CancellationToken.None);
+        Assert.True(created.Created);
+        Assert.Equal((2, 0), (created.Appended, created.Duplicates));
+        var next = await store.AppendAsync(Tenant, key, [Line("new1"), Line("new2")], null, CancellationToken.None);
+        Assert.Equal((1, 1, false), (next.Appended, next.Duplicates, next.Created));
+        Assert.Equal(3 * Encoding.UTF8.GetByteCount($"{{\"type\":\"t\",\"uuid\":\"new0\",\"b\":\"x\"}}\n"), next.Length);
+        await using var stream = await fresh.OpenReadAsync(Tenant, key, 0, null, CancellationToken.None);
+        Assert.Equal(string.Concat(new[] { "new0", "new1", "new2" }.Select(u => $"{{\"type\":\"t\",\"uuid\":\"{u}\",\"b\":\"x\"}}\n")), await new StreamReader(stream!).ReadToEndAsync());
+    }
+
+    [Fact]
     public async Task DeleteIfUnchanged_OfASegmentedLogWithSubpaths_LeavesNoBlobOfTheSession()
     {
         var store = SegmentedStore();
