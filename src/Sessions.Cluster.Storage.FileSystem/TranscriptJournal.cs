@@ -20,7 +20,7 @@ namespace Sessions.Cluster.Storage.FileSystem;
 /// </summary>
 /// <remarks>
 /// Chosen over Microsoft.FASTER.Core's FasterLog after measuring both (docs/BENCHMARKS.md, issue 25, stop 34: 0.21× and
-/// ~0.4× of this loop's durable commits per second for 1 and 16 writers). Layout: a 4 KiB header (magic, version,
+/// ~0.4× of this journal's durable commits per second for 1 and 16 writers). Layout: a 4 KiB header (magic, version,
 /// generation, CRC) then records, each <c>magic u32 | payload length u32 | generation u64 | crc32 u32 | payload</c>; the
 /// payload is <c>kind u8 | path length u16 | path (UTF-8, relative to the store's root) | offset i64 | mtime i64 | bytes</c>.
 /// </remarks>

@@ -13,6 +13,17 @@ public sealed class SessionsOptionsTests
         SessionsOptions.From(new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build());
 
     [Fact]
+    public async Task TheConfigurationFiles_AreReadOnce_SoNoWatcherWakesForEveryNewTranscript()
+    {
+        // Reloading appsettings.json on change watches the whole content root, which holds the default data folder.
+        var data = Path.Combine(Path.GetTempPath(), "sessions-cluster-tests", "config-" + Guid.NewGuid().ToString("N"));
+        await using var app = SessionsServer.Build(["--urls", "http://127.0.0.1:0", "--Sessions:DataDir", data]);
+        var files = ((IConfigurationRoot)app.Configuration).Providers.OfType<FileConfigurationProvider>().ToList();
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, f.Source.Path));
+    }
+
+    [Fact]
     public void Keys_AreThePropertyPathsOfTheOptions_SectionsIncluded()
     {
         Assert.Contains("Sessions:Mode", SessionsOptions.Keys);
