@@ -3,17 +3,18 @@
 // and Sessions.Cluster's ClusterSessionStore (src/claude-agent-sdk-store, built by the benchmark driver first).
 //   node sdk-bench.mjs '<json>'   with { store: "pg"|"ours", target: <pg URL | server URL>, durable, tenant,
 //     jsonl, batches, bigSessionId, small, smallSessionId, sessions, writers, ops: ["append1", "append16", "populate",
-//     "load", "messages", "info", "fork", "list"] }
+//     "load", "messages", "info", "fork", "list", "import"], importCwd }
 // append1 replays the 3 MB transcript as the SDK's mirror batches (store.append), one batch at a time; append16 does the
 // same for `writers` sessions at once; populate appends `sessions` small sessions (one append each, 16 at once); load is
 // store.load; messages, info, fork, list are getSessionMessages, getSessionInfo, forkSession (and the fork's messages),
-// listSessions with { sessionStore, dir }.
+// listSessions with { sessionStore, dir }. import copies every session of the Claude Code folder CLAUDE_CONFIG_DIR
+// (the project folder of importCwd) into the store with the SDK's importSessionToStore, 16 sessions at once.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { forkSession, getSessionInfo, getSessionMessages, listSessions } from '@anthropic-ai/claude-agent-sdk';
+import { forkSession, getSessionInfo, getSessionMessages, importSessionToStore, listSessions } from '@anthropic-ai/claude-agent-sdk';
 
 const config = JSON.parse(process.argv[2]);
 const ops = new Set(config.ops);
@@ -84,6 +85,19 @@ if (ops.has('populate')) {
     }
   })));
   result.populate = { ms, sessions: config.sessions };
+}
+
+if (ops.has('import')) {
+  const folder = join(process.env.CLAUDE_CONFIG_DIR, 'projects', projectOf(config.importCwd));
+  const ids = readdirSync(folder).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length));
+  let next = 0;
+  const [ms] = await timed(() => Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < ids.length) await importSessionToStore(ids[next++], store, { dir: config.importCwd });
+  })));
+  const project = projectOf(config.importCwd);
+  const stored = (await store.listSessions(project)).length;
+  if (stored < ids.length) throw new Error(`importSessionToStore left ${stored} of ${ids.length} sessions in the store under ${project}`);
+  result.import = { ms, sessions: ids.length };
 }
 
 const options = { dir, sessionStore: store };

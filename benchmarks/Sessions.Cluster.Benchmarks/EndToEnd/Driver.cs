@@ -21,7 +21,7 @@ namespace Sessions.Cluster.Benchmarks.EndToEnd;
 internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null)
 {
     /// <summary>The workload groups, in the order they run; <c>--only</c> picks some.</summary>
-    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup", "memory", "hook", "search", "journal", "scale", "console", "client"];
+    public static readonly IReadOnlyList<string> Workloads = ["append", "load", "fork", "list", "retention", "cluster", "sdk", "startup", "memory", "hook", "search", "journal", "scale", "console", "client", "import"];
 
     internal const string BigSession = "4d5611e5-241a-462a-8d15-5122611a9569";
     internal const string BigProject = "-home-USER-projects-spotter-worktrees-spotter-dov";
@@ -78,6 +78,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         if (Wants("sdk"))
         {
             await new SdkStores(this, sessionCount).RunAsync(batchesFile);
+        }
+
+        if (Wants("import"))
+        {
+            await new SessionsImport(this, sessionCount).RunAsync(batchesFile);
         }
 
         if (Wants("search"))

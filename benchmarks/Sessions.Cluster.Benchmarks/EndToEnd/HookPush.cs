@@ -19,7 +19,7 @@ internal sealed class HookPush(Driver driver)
 
     public async Task RunAsync(Driver.Node node, string bigFile)
     {
-        var program = Program();
+        var program = SessionsProgram();
         var native = await NativeAsync();
         var lines = File.ReadAllLines(bigFile).Where(l => l.Length > 0).ToArray();
         var nativeHook = new List<double>();
@@ -100,7 +100,7 @@ internal sealed class HookPush(Driver driver)
     }
 
     // The sessions program as built beside this benchmark's configuration (the project reference builds it).
-    private static string Program()
+    internal static string SessionsProgram()
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
         var program = Path.Combine(RepoPaths.Root, "src", "Sessions.Cluster.Cli", "bin", configuration, "net10.0", "sessions");

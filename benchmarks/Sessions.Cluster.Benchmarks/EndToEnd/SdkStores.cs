@@ -178,7 +178,7 @@ internal sealed class SdkStores(Driver driver, int sessions)
     }
 
     // A process's CPU so far, all its threads: /proc/[pid]/stat utime + stime, in clock ticks.
-    private static TimeSpan ProcessCpu(int pid)
+    internal static TimeSpan ProcessCpu(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -187,7 +187,7 @@ internal sealed class SdkStores(Driver driver, int sessions)
 
     // A PostgreSQL instance's CPU so far: the postmaster's own and its reaped children's (cutime + cstime), and each
     // live child's (/proc/[pid]/stat fields 14–17, in clock ticks).
-    private static TimeSpan PostgresCpu(int postmaster)
+    internal static TimeSpan PostgresCpu(int postmaster)
     {
         long ticks = 0;
         foreach (var dir in Directory.EnumerateDirectories("/proc"))

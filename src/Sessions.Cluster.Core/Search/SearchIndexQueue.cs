@@ -18,6 +18,9 @@ internal sealed class SearchIndexQueue
     /// <summary>Batches waiting at most; past it a batch is left to <c>reindex</c>.</summary>
     public const int Capacity = 100_000;
 
+    /// <summary>Sessions whose messages are written at once (each write a catalog call of its own).</summary>
+    public const int WritersAtOnce = 16;
+
     /// <summary>How long the worker gathers batches before it writes them.</summary>
     public static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(100);
 
@@ -49,17 +52,26 @@ internal sealed class SearchIndexQueue
                 messages.AddRange(batch.Lines.Where(l => l.Json.Length <= MessageText.MaxEntryBytes).Select(l => JsJson.Parse(l.Json.Span) as JsonObject).OfType<JsonObject>().Select(MessageText.Of).OfType<IndexedMessage>());
             }
 
-            foreach (var ((tenant, projectKey, sessionId), (messages, length)) in sessions)
+            // The sessions' writes go side by side, WritersAtOnce at a time, so the catalog commits them together (SQLite's
+            // group commit puts them in one transaction: FTS5 writes one segment for them, not one a session; PostgreSQL's
+            // concurrent commits share their WAL flushes). One after the other, each was a commit of its own.
+            foreach (var chunk in sessions.Chunk(WritersAtOnce))
             {
-                try
-                {
-                    await _catalog.IndexMessagesAsync(tenant, projectKey, sessionId, messages, length, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // Left for reindex: a search may miss these messages until then, an append never fails for it.
-                }
+                await Task.WhenAll(chunk.Select(IndexAsync)).ConfigureAwait(false);
             }
+        }
+    }
+
+    private async Task IndexAsync(KeyValuePair<(string Tenant, string ProjectKey, string SessionId), (List<IndexedMessage> Messages, long Length)> session)
+    {
+        var ((tenant, projectKey, sessionId), (messages, length)) = session;
+        try
+        {
+            await _catalog.IndexMessagesAsync(tenant, projectKey, sessionId, messages, length, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Left for reindex: a search may miss these messages until then, an append never fails for it.
         }
     }
 }
