@@ -40,15 +40,16 @@ internal sealed class SessionsImport(Driver driver, int sessions)
         await ImportWithCliAsync(cluster, config, "warm");
         await ImportWithSdkAsync(postgres, config, batchesFile, "warm");
 
-        var (reference, referenceCpu, ours, oursCpu, clustered, clusterCpu) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        // Wall ms of each round, and CPU ms per session.
+        List<double> reference = [], referenceCpu = [], ours = [], oursCpu = [], clustered = [], clusterCpu = [];
         for (var round = 0; round < Rounds; round++)
         {
             Console.WriteLine($"import: round {round + 1} of {Rounds}…");
             var steps = new List<Func<Task>>
             {
-                async () => Record(await Cpu(() => PostgresCpuOf(postgres), () => ImportWithSdkAsync(postgres, config, batchesFile, $"r{round}")), reference, referenceCpu),
-                async () => Record(await Cpu(() => ProcessCpuOf(embedded.Id), () => ImportWithCliAsync(embedded, config, $"r{round}")), ours, oursCpu),
-                async () => Record(await Cpu(() => ProcessCpuOf(cluster.Id), () => ImportWithCliAsync(cluster, config, $"r{round}")), clustered, clusterCpu),
+                async () => Record(await Cpu(() => SdkStores.PostgresCpu(postgres.PostmasterPid), () => ImportWithSdkAsync(postgres, config, batchesFile, $"r{round}")), reference, referenceCpu),
+                async () => Record(await Cpu(() => SdkStores.ProcessCpu(embedded.Id), () => ImportWithCliAsync(embedded, config, $"r{round}")), ours, oursCpu),
+                async () => Record(await Cpu(() => SdkStores.ProcessCpu(cluster.Id), () => ImportWithCliAsync(cluster, config, $"r{round}")), clustered, clusterCpu),
             };
             foreach (var step in round % 2 == 0 ? steps : Enumerable.Reverse(steps))
             {
@@ -155,8 +156,4 @@ internal sealed class SessionsImport(Driver driver, int sessions)
             throw new InvalidOperationException($"sdk-bench.mjs import failed: {stdout}{stderr}");
         }
     }
-
-    private static TimeSpan ProcessCpuOf(int pid) => SdkStores.ProcessCpu(pid);
-
-    private static TimeSpan PostgresCpuOf(PostgresServer postgres) => SdkStores.PostgresCpu(postgres.PostmasterPid);
 }
