@@ -159,22 +159,27 @@ internal sealed class SdkStores(Driver driver, int sessions)
     private async Task<double> CpuPerAppendAsync(Func<TimeSpan> cpu, JsonObject config, string batchesFile, JsonObject overrides)
     {
         // Background work left by the runs before (the content index catching up on the sessions they wrote) is not
-        // this run's: wait until the server uses under 2 % of a core over a second (at most a minute).
+        // this run's.
+        await WaitIdleAsync(cpu);
+        var before = cpu();
+        await MeasureAsync(config, batchesFile, ["append1"], overrides);
+        var used = cpu() - before;
+        var batches = JsonNode.Parse(await File.ReadAllTextAsync(batchesFile))!.AsArray().Count;
+        return used.TotalMilliseconds / (2 * batches);
+    }
+
+    /// <summary>Waits until a process (its CPU so far: <paramref name="cpu"/>) uses under 2 % of a core over a second, at most a minute.</summary>
+    internal static async Task WaitIdleAsync(Func<TimeSpan> cpu)
+    {
         for (var waited = 0; waited < 60; waited++)
         {
             var start = cpu();
             await Task.Delay(TimeSpan.FromSeconds(1));
             if (cpu() - start < TimeSpan.FromMilliseconds(20))
             {
-                break;
+                return;
             }
         }
-
-        var before = cpu();
-        await MeasureAsync(config, batchesFile, ["append1"], overrides);
-        var used = cpu() - before;
-        var batches = JsonNode.Parse(await File.ReadAllTextAsync(batchesFile))!.AsArray().Count;
-        return used.TotalMilliseconds / (2 * batches);
     }
 
     // A process's CPU so far, all its threads: /proc/[pid]/stat utime + stime, in clock ticks.

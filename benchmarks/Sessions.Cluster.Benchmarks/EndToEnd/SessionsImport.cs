@@ -82,26 +82,13 @@ internal sealed class SessionsImport(Driver driver, int sessions)
     // second, at most a minute after): the work written behind the import (the content index) is the import's too.
     private static async Task<(double Ms, double CpuMs)> Cpu(Func<TimeSpan> cpu, Func<Task> run)
     {
-        await Idle(cpu);
+        await SdkStores.WaitIdleAsync(cpu);
         var before = cpu();
         var clock = Stopwatch.StartNew();
         await run();
         var ms = clock.Elapsed.TotalMilliseconds;
-        await Idle(cpu);
+        await SdkStores.WaitIdleAsync(cpu);
         return (ms, (cpu() - before).TotalMilliseconds);
-    }
-
-    private static async Task Idle(Func<TimeSpan> cpu)
-    {
-        for (var waited = 0; waited < 60; waited++)
-        {
-            var start = cpu();
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            if (cpu() - start < TimeSpan.FromMilliseconds(20))
-            {
-                return;
-            }
-        }
     }
 
     // A Claude Code folder holding one project of `sessions` copies of a real 10 KB session, each under its own id.
