@@ -492,11 +492,11 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         }
     }
 
-    // A Claude Code folder with one project of n copies of a real 10 KB session, each under its own id.
-    internal static async Task<string> GenerateProjectAsync(int n)
+    // A Claude Code folder with one project (projects/<projectFolder>) of n copies of a real 10 KB session, each under its own id.
+    internal static async Task<string> GenerateProjectAsync(int n, string projectFolder = "big-project")
     {
         var config = RepoPaths.TempDir("generated");
-        var dir = Path.Combine(config, "projects", "big-project");
+        var dir = Path.Combine(config, "projects", projectFolder);
         Directory.CreateDirectory(dir);
         var template = await File.ReadAllTextAsync(Path.Combine(RepoPaths.ClaudeFixtures, "projects", SmallProject, SmallSession + ".jsonl"));
         for (var i = 0; i < n; i++)

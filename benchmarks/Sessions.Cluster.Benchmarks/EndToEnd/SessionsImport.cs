@@ -24,7 +24,7 @@ internal sealed class SessionsImport(Driver driver, int sessions)
 
     public async Task RunAsync(string batchesFile)
     {
-        var config = await GenerateAsync();
+        var config = await Driver.GenerateProjectAsync(sessions, Cwd.Replace('/', '-'));
         await NodeTools.EnsureInstalledAsync(PeersDir, "node_modules/pg/package.json");
         await using var postgres = await PostgresServer.StartNewAsync(durable: true);
         // The cluster's catalog in a PostgreSQL of its own, so its written-behind work never counts as the reference's.
@@ -89,22 +89,6 @@ internal sealed class SessionsImport(Driver driver, int sessions)
         var ms = clock.Elapsed.TotalMilliseconds;
         await SdkStores.WaitIdleAsync(cpu);
         return (ms, (cpu() - before).TotalMilliseconds);
-    }
-
-    // A Claude Code folder holding one project of `sessions` copies of a real 10 KB session, each under its own id.
-    private async Task<string> GenerateAsync()
-    {
-        var config = RepoPaths.TempDir("import-folder");
-        var folder = Path.Combine(config, "projects", Cwd.Replace('/', '-'));
-        Directory.CreateDirectory(folder);
-        var template = await File.ReadAllTextAsync(Path.Combine(RepoPaths.ClaudeFixtures, "projects", Driver.SmallProject, Driver.SmallSession + ".jsonl"));
-        for (var i = 0; i < sessions; i++)
-        {
-            var id = Guid.NewGuid().ToString();
-            await File.WriteAllTextAsync(Path.Combine(folder, id + ".jsonl"), template.Replace(Driver.SmallSession, id, StringComparison.Ordinal));
-        }
-
-        return config;
     }
 
     // The built `sessions import` into a tenant of its own; throws unless every session was imported.
