@@ -673,7 +673,9 @@ public sealed partial class PostgresSessionCatalog : ISessionCatalog, ITenantDir
     {
         ArgumentNullException.ThrowIfNull(entry);
         await using var cmd = await CommandAsync(entry.Tenant, """
-            WITH d AS (DELETE FROM sessions WHERE tenant = $1 AND project_key = $2 AND session_id = $3 RETURNING tenant, project_key, session_id),
+            WITH d AS (DELETE FROM sessions s WHERE s.tenant = $1 AND s.project_key = $2 AND s.session_id = $3 AND s.mtime = $4 AND s.size = $5
+                AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = $1 AND h.project_key = $2 AND h.session_id = $3)
+                RETURNING s.tenant, s.project_key, s.session_id),
             m AS (DELETE FROM summaries x USING d WHERE x.tenant = d.tenant AND x.project_key = d.project_key AND x.session_id = d.session_id
                 RETURNING x.mtime, x.data_text, x.version),
             t AS (INSERT INTO trash (tenant, project_key, session_id, last_write, size, trashed_at, title, summary_mtime, summary_data, summary_version)

@@ -1094,8 +1094,13 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
     {
         await using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid;";
+        cmd.CommandText = """
+            DELETE FROM sessions WHERE tenant = @tenant AND project_key = @pk AND session_id = @sid AND mtime = @last AND size = @size
+            AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant = @tenant AND h.project_key = @pk AND h.session_id = @sid);
+            """;
         AddKey(cmd, entry.Tenant, entry.ProjectKey, entry.SessionId);
+        cmd.Parameters.AddWithValue("@last", entry.LastWrite);
+        cmd.Parameters.AddWithValue("@size", entry.Size);
         if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
         {
             return false;
@@ -1109,8 +1114,6 @@ public sealed class SqliteSessionCatalog : ISessionCatalog, ITenantDirectory
             INSERT INTO retention_audit (tenant, project_key, session_id, last_write, size, deleted_at, node, reason)
             VALUES (@tenant, @pk, @sid, @last, @size, @at, @node, 'retention');
             """;
-        cmd.Parameters.AddWithValue("@last", entry.LastWrite);
-        cmd.Parameters.AddWithValue("@size", entry.Size);
         cmd.Parameters.AddWithValue("@at", entry.TrashedAt);
         cmd.Parameters.AddWithValue("@title", (object?)entry.Title ?? DBNull.Value);
         cmd.Parameters.AddWithValue("@node", node);

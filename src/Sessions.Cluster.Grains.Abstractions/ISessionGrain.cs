@@ -125,9 +125,13 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>
     /// Retention asks the session to expire (mirrors Claude Code's <c>cleanupPeriodDays</c>, with a trash): it goes to
     /// the tenant's trash only if its last activity is still before <paramref name="cutoff"/> (epoch ms) and it is not
-    /// held. Ordered with appends by the grain, so an append racing the sweep wins.
+    /// held. Ordered with appends by the grain, so an append racing the sweep wins. The sweep hands the grain the row it
+    /// listed: the grain decides on it without reading the catalog again, and the move is conditional on the row being
+    /// unchanged and unheld (a write or a hold since the listing wins).
     /// </summary>
-    Task<ExpireOutcome> Expire(long cutoff);
+    /// <param name="cutoff">Last activity before this expires, epoch ms.</param>
+    /// <param name="listed">The session's catalog row as the sweep listed it.</param>
+    Task<ExpireOutcome> Expire(long cutoff, Core.Storage.SessionRecord listed);
 
     /// <summary>Purges the trashed session if it went to the trash before <paramref name="trashedBefore"/> (epoch ms).</summary>
     Task<PurgeOutcome> Purge(long trashedBefore);

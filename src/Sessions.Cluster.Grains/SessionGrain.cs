@@ -218,7 +218,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         await TrashedAsync() ? [] : [.. await sessions.ListSubkeysAsync(_state, CancellationToken.None)];
 
     /// <inheritdoc />
-    public async Task<ExpireOutcome> Expire(long cutoff)
+    public async Task<ExpireOutcome> Expire(long cutoff, Core.Storage.SessionRecord listed)
     {
         // No trash read first: the catalog's move is conditional on the session having a row.
         if (_trashed == true)
@@ -226,7 +226,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             return ExpireOutcome.Missing;
         }
 
-        var outcome = await sessions.ExpireAsync(_state, cutoff, retention.HoldTags.ToList(), retention.GraceDays == 0, silo.Name, CancellationToken.None);
+        var outcome = await sessions.ExpireAsync(_state, listed, cutoff, retention.HoldTags.ToList(), retention.GraceDays == 0, silo.Name, CancellationToken.None);
         if (outcome is ExpireOutcome.Trashed or ExpireOutcome.Purged or ExpireOutcome.Missing)
         {
             _mainExists = false;

@@ -1,4 +1,5 @@
 using Sessions.Cluster.Core.Retention;
+using Sessions.Cluster.Core.Storage;
 
 namespace Sessions.Cluster.Grains;
 
@@ -9,8 +10,11 @@ namespace Sessions.Cluster.Grains;
 public sealed class SessionGrainExpiry(IGrainFactory grains) : ISessionExpiry
 {
     /// <inheritdoc />
-    public Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, CancellationToken cancellationToken) =>
-        Grain(tenant, projectKey, sessionId).Expire(cutoff);
+    public Task<ExpireOutcome> ExpireAsync(string tenant, SessionRecord listed, long cutoff, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(listed);
+        return Grain(tenant, listed.ProjectKey, listed.SessionId).Expire(cutoff, listed);
+    }
 
     /// <inheritdoc />
     public Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, CancellationToken cancellationToken) =>

@@ -23,6 +23,49 @@ public sealed class RetentionPropertyTests
     private const int GraceDays = 3;
     private static readonly string[] Tenants = ["ta", "tb"];
 
+    [Fact]
+    public async Task ASweepsListedRow_LosesToAWriteOrAHoldThatCameAfterIt()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var dir = RepoPaths.TempDir("retention-listed");
+        var store = new FileSystemTranscriptStore(new FileSystemTranscriptStoreOptions { Root = Path.Combine(dir, "t"), FlushToDisk = false }, clock);
+        var catalog = new SqliteSessionCatalog(new SqliteCatalogOptions { Path = Path.Combine(dir, "catalog.db") });
+        await catalog.InitializeAsync(CancellationToken.None);
+        var limits = new EntryLimits();
+        var sessions = new SessionService(store, catalog, clock, limits);
+        var counter = 0;
+        Task AppendAsync(string id) => sessions.AppendAsync(sessions.Open("t", "p", id), null,
+            [EntryParser.ParseLine(Encoding.UTF8.GetBytes($"{{\"type\":\"user\",\"uuid\":\"u{counter++}\",\"sessionId\":\"{id}\",\"message\":{{\"role\":\"user\",\"content\":\"hi\"}}}}"), limits)],
+            null, CancellationToken.None);
+        Task<ExpireOutcome> ExpireAsync(SessionRecord listed, long cutoff) =>
+            sessions.ExpireAsync(sessions.Open("t", "p", listed.SessionId), listed, cutoff, ["legal-hold"], false, "test", CancellationToken.None);
+
+        foreach (var id in new[] { "written", "held", "idle" })
+        {
+            await AppendAsync(id);
+        }
+
+        clock.Advance(TimeSpan.FromDays(40));
+        var cutoff = clock.GetUtcNow().AddDays(-30).ToUnixTimeMilliseconds();
+        var listed = (await catalog.ListExpiredAsync("t", cutoff, ["legal-hold"], 10, null, CancellationToken.None)).ToDictionary(r => r.SessionId);
+        Assert.Equal(["held", "idle", "written"], listed.Keys.Order());
+
+        // After the listing: one session is written, one is held. The sweep decides on the rows it listed.
+        await AppendAsync("written");
+        await catalog.SetHoldAsync("t", "p", "held", "case", clock.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
+        Assert.Equal(ExpireOutcome.Active, await ExpireAsync(listed["written"], cutoff));
+        Assert.Equal(ExpireOutcome.Held, await ExpireAsync(listed["held"], cutoff));
+        Assert.Equal(ExpireOutcome.Trashed, await ExpireAsync(listed["idle"], cutoff));
+        // The same listed row once more (a sweep's page older than the session's last step): nothing left to move.
+        Assert.Equal(ExpireOutcome.Missing, await ExpireAsync(listed["idle"], cutoff));
+
+        Assert.Equal(["idle"], (await catalog.ListTrashAsync("t", long.MaxValue, 10, CancellationToken.None)).Select(e => e.SessionId));
+        Assert.NotNull(await catalog.GetAsync("t", "p", "written", CancellationToken.None));
+        Assert.NotNull(await catalog.GetAsync("t", "p", "held", CancellationToken.None));
+        Assert.Single(await catalog.ListAuditAsync("t", 10, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => sessions.ExpireAsync(sessions.Open("t", "p", "held"), listed["written"], cutoff, [], false, "test", CancellationToken.None));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -183,8 +226,8 @@ public sealed class RetentionPropertyTests
     // The sweep's per-session steps asked of the session service directly (the grain adds only its one-at-a-time order).
     private sealed class DirectExpiry(SessionService sessions, RetentionOptions options) : ISessionExpiry
     {
-        public Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, CancellationToken cancellationToken) =>
-            sessions.ExpireAsync(sessions.Open(tenant, projectKey, sessionId), cutoff, options.HoldTags.ToList(), options.GraceDays == 0, "test", cancellationToken);
+        public Task<ExpireOutcome> ExpireAsync(string tenant, SessionRecord listed, long cutoff, CancellationToken cancellationToken) =>
+            sessions.ExpireAsync(sessions.Open(tenant, listed.ProjectKey, listed.SessionId), listed, cutoff, options.HoldTags.ToList(), options.GraceDays == 0, "test", cancellationToken);
 
         public Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, CancellationToken cancellationToken) =>
             sessions.PurgeAsync(sessions.Open(tenant, projectKey, sessionId), trashedBefore, "test", cancellationToken);

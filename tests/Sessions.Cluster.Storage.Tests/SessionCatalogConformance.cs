@@ -417,6 +417,26 @@ public abstract class SessionCatalogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Trash_MovesOnlyTheRowAsItWasRead_AndNeverAHeldOne()
+    {
+        var ct = CancellationToken.None;
+        await Catalog.UpsertAsync(Row("tc", "p", "s", 5, size: 10), ct);
+
+        // Read at another mtime or size (written since), or held since: nothing moves, nothing is audited.
+        Assert.False(await Catalog.MoveToTrashAsync(new TrashedSession("tc", "p", "s", 4, 10, 100, null), "n", ct));
+        Assert.False(await Catalog.MoveToTrashAsync(new TrashedSession("tc", "p", "s", 5, 9, 100, null), "n", ct));
+        await Catalog.SetHoldAsync("tc", "p", "s", "legal", 6, ct);
+        Assert.False(await Catalog.MoveToTrashAsync(new TrashedSession("tc", "p", "s", 5, 10, 100, null), "n", ct));
+        Assert.Equal(5, (await Catalog.GetAsync("tc", "p", "s", ct))?.Mtime);
+        Assert.Empty(await Catalog.ListTrashAsync("tc", long.MaxValue, 10, ct));
+        Assert.Empty(await Catalog.ListAuditAsync("tc", 10, ct));
+
+        Assert.True(await Catalog.RemoveHoldAsync("tc", "p", "s", ct));
+        Assert.True(await Catalog.MoveToTrashAsync(new TrashedSession("tc", "p", "s", 5, 10, 100, null), "n", ct));
+        Assert.Null(await Catalog.GetAsync("tc", "p", "s", ct));
+    }
+
+    [Fact]
     public async Task Purge_ForgetsTheEntryOnce_AndErasureTakesTheTrashToo()
     {
         await Catalog.UpsertAsync(Row("pu", "p", "a", 1, size: 3), CancellationToken.None);

@@ -6,8 +6,16 @@ namespace Sessions.Cluster.Core.Retention;
 /// </summary>
 public interface ISessionExpiry
 {
-    /// <summary>Expires the session if its last activity is still before <paramref name="cutoff"/> (epoch ms) and it is not held.</summary>
-    Task<ExpireOutcome> ExpireAsync(string tenant, string projectKey, string sessionId, long cutoff, CancellationToken cancellationToken);
+    /// <summary>
+    /// Expires the session of <paramref name="listed"/> if its last activity is still before <paramref name="cutoff"/>
+    /// (epoch ms) and it is not held: the decision is made on the row the sweep listed, and the move to the trash is
+    /// conditional on that row being unchanged and unheld (<see cref="Storage.ISessionCatalog.MoveToTrashAsync"/>).
+    /// </summary>
+    /// <param name="tenant">The session's tenant.</param>
+    /// <param name="listed">The session's catalog row as the sweep listed it.</param>
+    /// <param name="cutoff">Last activity before this expires, epoch ms.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    Task<ExpireOutcome> ExpireAsync(string tenant, Storage.SessionRecord listed, long cutoff, CancellationToken cancellationToken);
 
     /// <summary>Purges the session from the trash if it went there before <paramref name="trashedBefore"/> (epoch ms).</summary>
     Task<PurgeOutcome> PurgeAsync(string tenant, string projectKey, string sessionId, long trashedBefore, CancellationToken cancellationToken);

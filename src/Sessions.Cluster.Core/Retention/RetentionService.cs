@@ -99,7 +99,7 @@ public sealed class RetentionService(ISessionCatalog catalog, TimeProvider timeP
 
             await Parallel.ForEachAsync(page, parallel, async (row, ct) =>
             {
-                var outcome = await sessions.ExpireAsync(tenant, row.ProjectKey, row.SessionId, cutoff, ct).ConfigureAwait(false);
+                var outcome = await sessions.ExpireAsync(tenant, row, cutoff, ct).ConfigureAwait(false);
                 if (outcome == ExpireOutcome.Trashed)
                 {
                     Interlocked.Increment(ref expired);

@@ -7,31 +7,34 @@ namespace Sessions.Cluster.Core.Sessions;
 public sealed partial class SessionService
 {
     /// <summary>
-    /// Expires a session whose last activity (its catalog row's mtime, or a newer write to any subpath) is still
-    /// before <paramref name="cutoff"/> and that is not held: it moves to the tenant's trash (audited), and is purged
-    /// at once when <paramref name="purgeNow"/>. Run by the session's single writer, so an append ordered before this
-    /// call makes it a no-op and one ordered after it brings the session back (<see cref="RestoreAsync"/>).
+    /// Expires a session whose last activity (the row a sweep listed: its mtime, or a newer write to any subpath) is
+    /// still before <paramref name="cutoff"/> and that is not held: it moves to the tenant's trash (audited), and is
+    /// purged at once when <paramref name="purgeNow"/>. Run by the session's single writer, so an append ordered before
+    /// this call makes it a no-op and one ordered after it brings the session back (<see cref="RestoreAsync"/>). The
+    /// catalog is not read again on the way: the move is conditional on the listed row being unchanged and unheld
+    /// (<see cref="ISessionCatalog.MoveToTrashAsync"/>), and only a move refused is looked into.
     /// </summary>
     /// <param name="session">The session's state, held by its grain.</param>
+    /// <param name="listed">The session's catalog row as the sweep listed it.</param>
     /// <param name="cutoff">Last activity before this expires, epoch ms.</param>
     /// <param name="holdTags">Tags that exempt a session.</param>
     /// <param name="purgeNow">Purge at once (a grace period of 0 days).</param>
     /// <param name="node">Who does it, for the audit.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    internal async Task<ExpireOutcome> ExpireAsync(SessionState session, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
+    /// <exception cref="ArgumentException"><paramref name="listed"/> is another session's row.</exception>
+    internal async Task<ExpireOutcome> ExpireAsync(SessionState session, SessionRecord listed, long cutoff, IReadOnlyCollection<string> holdTags, bool purgeNow, string node, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        session.Summary = null; // the sidecar moves with the session to or from the trash
+        ArgumentNullException.ThrowIfNull(listed);
         ArgumentNullException.ThrowIfNull(holdTags);
-        var (tenant, projectKey, sessionId, key) = (session.Tenant, session.ProjectKey, session.SessionId, session.Key(null));
-        // Row refreshes held back by a write-behind catalog are written first: the row is what this decision reads.
-        await catalog.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } row)
+        var (tenant, projectKey, sessionId) = (session.Tenant, session.ProjectKey, session.SessionId);
+        if (listed.ProjectKey != projectKey || listed.SessionId != sessionId)
         {
-            return ExpireOutcome.Missing;
+            throw new ArgumentException($"The row of session '{listed.SessionId}' of project '{listed.ProjectKey}' is not this session's.", nameof(listed));
         }
 
-        if ((row.Tag is { } tag && holdTags.Contains(tag)) || await catalog.IsHeldAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false))
+        session.Summary = null; // the sidecar moves with the session to or from the trash
+        if (listed.Tag is { } tag && holdTags.Contains(tag))
         {
             return ExpireOutcome.Held;
         }
@@ -48,23 +51,27 @@ public sealed partial class SessionService
         }
 
         // The row's mtime is the main transcript's last activity (the writing node's clock, or an import's file time;
-        // a blob's own Last-Modified cannot say either). A row that lags its transcript is being repaired: not now.
-        if (main.Length != row.Size)
+        // a blob's own Last-Modified cannot say either). A row that lags its transcript is being repaired, or was
+        // written since the listing: not now.
+        if (main.Length != listed.Size)
         {
             return ExpireOutcome.Active;
         }
 
-        var lastActivity = await LastActivityAsync(session, row.Mtime, cancellationToken).ConfigureAwait(false);
+        var lastActivity = await LastActivityAsync(session, listed.Mtime, cancellationToken).ConfigureAwait(false);
         if (lastActivity >= cutoff)
         {
             return ExpireOutcome.Active;
         }
 
-        var entry = new TrashedSession(tenant, projectKey, sessionId, row.Mtime, main.Length, Now(), row.CustomTitle ?? row.Summary ?? row.FirstPrompt);
+        var entry = new TrashedSession(tenant, projectKey, sessionId, listed.Mtime, main.Length, Now(), listed.CustomTitle ?? listed.Summary ?? listed.FirstPrompt);
         session.ForgetRow();
         if (!await catalog.MoveToTrashAsync(entry, node, cancellationToken).ConfigureAwait(false))
         {
-            return ExpireOutcome.Missing;
+            // Refused: the row went, changed (a write or a re-tag since the listing) or a hold came.
+            return await catalog.GetAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) is not { } row ? ExpireOutcome.Missing
+                : (row.Tag is { } now && holdTags.Contains(now)) || await catalog.IsHeldAsync(tenant, projectKey, sessionId, cancellationToken).ConfigureAwait(false) ? ExpireOutcome.Held
+                : ExpireOutcome.Active;
         }
 
         Telemetry.SessionsTelemetry.Expirations.Add(1);

@@ -204,8 +204,14 @@ public interface ISessionCatalog
     /// <summary>
     /// Moves a session to its tenant's trash in one transaction: its row leaves the sessions (so no listing shows it),
     /// its summary sidecar is kept with the trash entry, and one <see cref="AuditReasons.Retention"/> record is written.
+    /// The move is conditional: only a row still at <see cref="TrashedSession.LastWrite"/> (its mtime) and
+    /// <see cref="TrashedSession.Size"/>, with no hold record, moves; so a sweep can decide on the row it listed, and a
+    /// write or a hold that came since wins.
     /// </summary>
-    /// <returns>False when the session has no row (already in the trash, or gone): nothing is changed or audited.</returns>
+    /// <returns>
+    /// False when nothing moved: the session has no row (already in the trash, or gone), its row changed since it was
+    /// read, or it is held. Nothing is changed or audited then.
+    /// </returns>
     Task<bool> MoveToTrashAsync(TrashedSession entry, string node, CancellationToken cancellationToken);
 
     /// <summary>The session's trash entry, or null when it is not in the trash.</summary>
