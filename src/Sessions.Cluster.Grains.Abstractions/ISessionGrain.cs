@@ -14,9 +14,14 @@ namespace Sessions.Cluster.Grains;
 /// </summary>
 public interface ISessionGrain : IGrainWithStringKey
 {
-    /// <summary>Appends a batch (SessionStore <c>append</c>, mirrors the SDK's contract: in order, deduplicated by uuid).</summary>
+    /// <summary>
+    /// Appends a batch (SessionStore <c>append</c>, mirrors the SDK's contract: in order, deduplicated by uuid). It
+    /// interleaves, so the grain sees the appends queued behind one in flight: those for the same log go out together
+    /// in one storage write (one Append Block), each answered as if alone; writes still run one at a time, in order.
+    /// </summary>
     /// <param name="command">The subpath, entries, fence and idempotency key.</param>
     /// <returns>What was written, the committed length and the store's mtime (epoch ms).</returns>
+    [AlwaysInterleave]
     Task<Core.Storage.AppendResult> Append(AppendCommand command);
 
     /// <summary>Compare-and-swap of the summary sidecar (SessionStore summaries); returns the new version.</summary>

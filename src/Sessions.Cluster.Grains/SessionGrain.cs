@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Retention;
 using Sessions.Cluster.Core.Sessions;
@@ -7,9 +8,11 @@ using SessionKey = Sessions.Cluster.Core.SessionKey;
 namespace Sessions.Cluster.Grains;
 
 /// <summary>
-/// The single writer of one session (<see cref="ISessionGrain"/>). Orleans runs one call at a time per activation, so
-/// appends from every node are ordered here; the storage fence below it (append position / file length) still
-/// refuses a second activation's write during a membership change. The SDK-equivalent logic is Core's
+/// The single writer of one session (<see cref="ISessionGrain"/>). Its writes run one at a time, in the order they
+/// asked (Orleans runs one non-interleaving call at a time; appends, which interleave so that those queued behind an
+/// append in flight go out together, take the same write turn: see <see cref="Append"/>), so appends from every node
+/// are ordered here; the storage fence below it (append position / file length) still refuses a second activation's
+/// write during a membership change. The SDK-equivalent logic is Core's
 /// <see cref="SessionService"/>: this grain only gives it one place per session and one order.
 /// </summary>
 /// <remarks>
@@ -25,6 +28,10 @@ namespace Sessions.Cluster.Grains;
 public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options, HotTranscriptBudget budget, IEnumerable<ITranscriptReader> readers, ILogger<SessionGrain> logger)
     : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
+    // The interface's reads: they interleave with everything and take no write turn.
+    private static readonly HashSet<string> Reads =
+        [.. typeof(ISessionGrain).GetMethods().Where(m => m.IsDefined(typeof(AlwaysInterleaveAttribute), inherit: false) && m.Name != nameof(Append)).Select(m => m.Name)];
+
     private string _tenant = "";
     private string _projectKey = "";
     private string _sessionId = "";
@@ -66,8 +73,10 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
     /// <remarks>
     /// Every call of the session's interface but <see cref="SeedFork"/> first makes sure a seeded fork's transcript is
     /// written (see <see cref="FinishFork"/>). Every call to an ephemeral session counts as a use and keeps it from being
-    /// collected for <see cref="SessionGrainOptions.EphemeralIdle"/>. A call that may change a transcript other than
-    /// <see cref="Append"/> drops the in-memory copies of hot logs before and after it runs.
+    /// collected for <see cref="SessionGrainOptions.EphemeralIdle"/>. Every write but <see cref="Append"/> (which takes
+    /// it in its queue) runs in the grain's write turn, so it never overlaps an append; a write that may change a
+    /// transcript other than <see cref="Append"/> drops the in-memory copies of hot logs before and after it runs.
+    /// Reads (the interface's <see cref="AlwaysInterleaveAttribute"/> calls) take no turn.
     /// </remarks>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
@@ -85,16 +94,32 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
                 await EnsureForkWrittenAsync();
             }
 
-            if (!KeepsHotLogs.Contains(context.InterfaceMethod.Name))
+            var name = context.InterfaceMethod.Name;
+            if (!Reads.Contains(name) && name != nameof(Append))
             {
-                DropHotLogs();
+                // A write other than an append (appends take the turn in their queue, see Append).
+                var turn = await TakeTurnAsync();
                 try
                 {
-                    await context.Invoke();
+                    if (KeepsHotLogs.Contains(name))
+                    {
+                        await context.Invoke();
+                        return;
+                    }
+
+                    DropHotLogs();
+                    try
+                    {
+                        await context.Invoke();
+                    }
+                    finally
+                    {
+                        DropHotLogs();
+                    }
                 }
                 finally
                 {
-                    DropHotLogs();
+                    turn.SetResult();
                 }
 
                 return;
@@ -102,44 +127,6 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
         }
 
         await context.Invoke();
-    }
-
-    /// <inheritdoc />
-    public async Task<Core.Storage.AppendResult> Append(AppendCommand command)
-    {
-        ArgumentNullException.ThrowIfNull(command);
-        var lines = Array.ConvertAll(command.Entries, e => e.ToLine());
-        if (lines.Length > 0 && await TrashedAsync())
-        {
-            // A write to a session in the trash (a host that kept it open past its retention) brings it back first.
-            await sessions.RestoreAsync(_state, "append", CancellationToken.None);
-            _trashed = false;
-        }
-
-        Core.Storage.AppendResult result;
-        try
-        {
-            result = await sessions.AppendAsync(_state, command.Subpath, lines, command.ExpectedLength, CancellationToken.None,
-                new AppendOptions(command.IdempotencyKey, command.LastActivity, command.Summary, _mainExists));
-        }
-        catch
-        {
-            // What reached storage is unknown: no copy or length is trusted any more.
-            DropHotLogs();
-            throw;
-        }
-
-        KeepAppended(command.Subpath, lines, result);
-        // A subpath append with entries succeeds only when the main transcript exists; a main one with any makes it.
-        _mainExists |= lines.Length > 0 && (command.Subpath is not null || result.Length > 0);
-
-        if (result.Appended > 0 && !_reminded)
-        {
-            _reminded = true;
-            _ = reminders.EnsureAsync(_tenant).ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        }
-
-        return result;
     }
 
     /// <inheritdoc />

@@ -24,7 +24,43 @@ internal sealed class AzureBlobTranscriptLog(AzureBlobTranscriptStore store, Blo
     public SessionKey Key => key;
 
     /// <inheritdoc />
-    public async Task<AppendResult> AppendAsync(IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken) =>
+        await AppendCoreAsync(lines, expectedLength, null, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public bool WritesBatchesTogether => true;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The batches' entries go out as one Append Block (more only past 4 MiB), fenced like any append; each batch's
+    /// answer is then told apart by which of its entries were written.
+    /// </remarks>
+    public async Task<IReadOnlyList<AppendResult>> AppendBatchesAsync(IReadOnlyList<IReadOnlyList<TranscriptLine>> batches, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        if (batches.Any(b => b.Count == 0 || b.Any(l => l.Uuid is null)))
+        {
+            throw new ArgumentException("Batches written together are not empty, and each of their entries carries a uuid.", nameof(batches));
+        }
+
+        var written = new HashSet<TranscriptLine>(ReferenceEqualityComparer.Instance);
+        var all = await AppendCoreAsync([.. batches.SelectMany(b => b)], null, written, cancellationToken).ConfigureAwait(false);
+        var each = new AppendResult[batches.Count];
+        var after = all.Length; // the length after batch k: the end, less what the batches after it wrote
+        for (var k = batches.Count - 1; k >= 0; k--)
+        {
+            var appended = batches[k].Where(written.Contains).ToList();
+            var bytes = appended.Sum(l => (long)l.Json.Length + 1);
+            each[k] = new AppendResult(appended.Count, batches[k].Count - appended.Count, after, all.Mtime, k == 0 && all.Created, bytes,
+                PreviousMtime: k == 0 ? all.PreviousMtime : all.Mtime);
+            after -= bytes;
+        }
+
+        return each;
+    }
+
+    // An append of the lines; each line written is added to `written` when given.
+    private async Task<AppendResult> AppendCoreAsync(IReadOnlyList<TranscriptLine> lines, long? expectedLength, HashSet<TranscriptLine>? written, CancellationToken cancellationToken)
     {
         for (var i = 0; i < lines.Count; i++)
         {
@@ -104,6 +140,7 @@ internal sealed class AzureBlobTranscriptLog(AzureBlobTranscriptStore store, Blo
             foreach (var line in write.Take(count))
             {
                 state.Index.Add(line);
+                written?.Add(line);
             }
 
             appended += count;

@@ -64,6 +64,52 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task AppendsQueuedBehindOneInFlight_GoOutTogetherInOneAppendBlock_EachAnsweredAsIfAlone()
+    {
+        var sessionId = Guid.NewGuid().ToString();
+        var key = SessionGrainKey.Format(Tenant, Project, sessionId);
+        var silos = fixture.Cluster.Silos.ToList();
+        await fixture.FactoryOf(silos[0]).GetGrain<ISessionGrain>(key).Append(new AppendCommand(null, [Entry(sessionId, "first")], null, null, null));
+        var blob = new Azure.Storage.Blobs.BlobServiceClient(fixture.Azurite.ConnectionString).GetBlobContainerClient(fixture.BlobOptions.Container)
+            .GetBlobClient(AzureBlobTranscriptStore.BlobName(Tenant, new SessionKey(Project, sessionId)));
+        async Task<int> BlocksAsync() => (await blob.GetPropertiesAsync()).Value.BlobCommittedBlockCount;
+        Assert.Equal(1, await BlocksAsync());
+
+        // 24 hosts append at once (two entries each, an idempotency key each), and one renames the session meanwhile.
+        var commands = Enumerable.Range(0, 24).Select(w => new AppendCommand(null, [Entry(sessionId, $"w{w}-a"), Entry(sessionId, $"w{w}-b")], null, $"key-{w}", null)).ToList();
+        Task<AppendResult[]> SendAllAsync() => Task.WhenAll(commands.Select((c, w) => fixture.FactoryOf(silos[w % silos.Count]).GetGrain<ISessionGrain>(key).Append(c)));
+        var sending = SendAllAsync();
+        var renamed = fixture.FactoryOf(silos[1]).GetGrain<ISessionGrain>(key).Rename("Written together");
+        var answers = await sending;
+        await renamed;
+
+        // Fewer blocks than writes: those queued behind a block in flight went out with the next one.
+        var blocks = await BlocksAsync();
+        Assert.True(blocks < 1 + 24 + 1, $"{blocks} blocks for the first append, 24 appends and a rename, written one by one");
+
+        // Each answer is its own: two entries written, and its entries stand in the transcript right before its length.
+        var bytes = await ReadBytesAsync(silos[2], sessionId);
+        for (var w = 0; w < answers.Length; w++)
+        {
+            Assert.Equal((2, 0), (answers[w].Appended, answers[w].Duplicates));
+            var own = Encoding.UTF8.GetString(bytes, (int)(answers[w].Length - answers[w].Bytes), (int)answers[w].Bytes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal([$"w{w}-a", $"w{w}-b"], own.Select(l => JsonNode.Parse(l)!["uuid"]!.GetValue<string>()));
+        }
+
+        var uuids = (await ReadLinesAsync(silos[0], sessionId)).Select(l => l["uuid"]?.GetValue<string>()).Where(u => u is not null).ToList();
+        Assert.Equal(1 + (24 * 2), uuids.Count);
+        Assert.Equal(uuids.Count, uuids.Distinct().Count());
+        Assert.Equal("Written together", (await fixture.FactoryOf(silos[2]).GetGrain<ISessionGrain>(key).GetInfo()).CustomTitle);
+
+        // The same calls again (a retry of each): each answered exactly as the first time, nothing written.
+        Assert.Equal(answers, await SendAllAsync());
+        // The same entries under new keys: all skipped as duplicates, nothing written.
+        commands = [.. commands.Select(c => c with { IdempotencyKey = "again-" + c.IdempotencyKey })];
+        Assert.All(await SendAllAsync(), a => Assert.Equal((0, 2), (a.Appended, a.Duplicates)));
+        Assert.Equal(blocks, await BlocksAsync());
+    }
+
+    [Fact]
     public async Task StaleExpectedLength_IsStillAConflict_CarryingBothLengths()
     {
         var sessionId = Guid.NewGuid().ToString();
@@ -249,6 +295,16 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
     }
 
     private static TranscriptLine Line(EntryMessage entry) => entry.ToLine();
+
+    private async Task<byte[]> ReadBytesAsync(Orleans.TestingHost.InProcessSiloHandle silo, string sessionId)
+    {
+        var grain = fixture.FactoryOf(silo).GetGrain<ISessionGrain>(SessionGrainKey.Format(Tenant, Project, sessionId));
+        var opened = await fixture.SessionsOf(silo).OpenTranscriptAsync(Tenant, new SessionKey(Project, sessionId), CancellationToken.None, async (key, _) => (await grain.GetView(key.Subpath, null)).ToLogView());
+        await using var stream = opened!.Value.Content;
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
 
     private async Task<List<JsonObject>> ReadLinesAsync(Orleans.TestingHost.InProcessSiloHandle silo, string sessionId)
     {

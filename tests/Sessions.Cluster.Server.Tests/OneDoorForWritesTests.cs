@@ -11,7 +11,7 @@ namespace Sessions.Cluster.Server.Tests;
 public sealed class OneDoorForWritesTests
 {
     private static readonly string[] Writes =
-        ["AppendAsync", "PutSummaryAsync", "DeleteAsync", "RenameAsync", "TagAsync", "ExpireAsync", "PurgeAsync", "RestoreAsync", "MakeEphemeral", "SnapshotForkAsync", "WriteForkAsync", "DropFailedForkAsync"];
+        ["AppendAsync", "AppendTogetherAsync", "PutSummaryAsync", "DeleteAsync", "RenameAsync", "TagAsync", "ExpireAsync", "PurgeAsync", "RestoreAsync", "MakeEphemeral", "SnapshotForkAsync", "WriteForkAsync", "DropFailedForkAsync"];
 
     [Fact]
     public void SessionService_ShowsTheServerNoWriteMethod()

@@ -63,6 +63,43 @@ public sealed class AzureBlobTranscriptStoreTests : TranscriptStoreConformance, 
     }
 
     [Fact]
+    public async Task BatchesWrittenTogether_AreOneBlock_EachAnsweredAsIfAppendedAlone()
+    {
+        var key = new SessionKey("p", "together");
+        var log = _store.Open(Tenant, key);
+        Assert.True(log.WritesBatchesTogether);
+        await log.AppendAsync([Line("a0")], null, CancellationToken.None);
+        var stored = (await log.StatAsync(CancellationToken.None))!;
+
+        // The second batch repeats an entry of the first and one stored before: they are skipped in it, as alone.
+        var each = await log.AppendBatchesAsync([[Line("b0"), Line("b1")], [Line("b1"), Line("a0"), Line("c0")], [Line("d0", "longer body")]], CancellationToken.None);
+        static long Size(TranscriptLine line) => line.Json.Length + 1;
+        var (b, c, d) = (Size(Line("b0")) + Size(Line("b1")), Size(Line("c0")), Size(Line("d0", "longer body")));
+        var end = stored.Length + b + c + d;
+        Assert.Equal(
+            [(2, 0, stored.Length + b, b, false), (1, 2, stored.Length + b + c, c, false), (1, 0, end, d, false)],
+            each.Select(r => (r.Appended, r.Duplicates, r.Length, r.Bytes, r.Created)));
+        Assert.Equal(stored.Mtime, each[0].PreviousMtime);
+        Assert.All(each, r => Assert.Equal(each[0].Mtime, r.Mtime));
+        var blob = new Azure.Storage.Blobs.BlobServiceClient(_options.ConnectionString).GetBlobContainerClient(_options.Container).GetBlobClient(AzureBlobTranscriptStore.BlobName(Tenant, key));
+        Assert.Equal(2, (await blob.GetPropertiesAsync()).Value.BlobCommittedBlockCount);
+        await using (var stream = await _store.OpenReadAsync(Tenant, key, 0, null, CancellationToken.None))
+        {
+            var uuids = (await new StreamReader(stream!).ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["uuid"]!.GetValue<string>());
+            Assert.Equal(["a0", "b0", "b1", "c0", "d0"], uuids);
+        }
+
+        // All or nothing: an entry too large for a block refuses every batch before anything is written; an entry
+        // without a uuid, or an empty batch, is not for writing together.
+        var huge = new TranscriptLine(Encoding.UTF8.GetBytes($"{{\"uuid\":\"h\",\"b\":\"{new string('x', AzureBlobOptions.MaxBlockBytes)}\"}}"), "h");
+        await Assert.ThrowsAsync<Sessions.Cluster.Core.LimitExceededException>(() => log.AppendBatchesAsync([[Line("e0")], [huge]], CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => log.AppendBatchesAsync([[Line("e0")], [Line(null)]], CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => log.AppendBatchesAsync([[Line("e0")], []], CancellationToken.None));
+        Assert.Equal(end, (await log.StatAsync(CancellationToken.None))!.Length);
+        Assert.Equal(2, (await blob.GetPropertiesAsync()).Value.BlobCommittedBlockCount);
+    }
+
+    [Fact]
     public async Task ALogMadeAgainAfterItsDelete_HoldsOnlyItsNewEntries_WhoeverCreatesIt()
     {
         // The handle that creates a log knows it empty without reading it; a segmented log deleted and made again

@@ -35,20 +35,28 @@ public sealed class IdempotencyKeys
     public async Task<AppendResult> RunOnceAsync(string? subpath, string idempotencyKey, long now, Func<Task<AppendResult>> append)
     {
         ArgumentNullException.ThrowIfNull(append);
-        var id = (subpath ?? "", idempotencyKey);
-        if (_answers.TryGetValue(id, out var seen) && now - seen.At <= RetentionMs)
+        if (_answers.TryGetValue((subpath ?? "", idempotencyKey), out var seen) && now - seen.At <= RetentionMs)
         {
             return seen.Result;
         }
 
         var result = await append().ConfigureAwait(false);
-        _answers[id] = (result, now);
+        Remember(subpath, idempotencyKey, now, result);
+        return result;
+    }
+
+    /// <summary>Whether a call with this key would answer a stored result (the key was seen within <see cref="RetentionMs"/>).</summary>
+    internal bool Knows(string? subpath, string idempotencyKey, long now) =>
+        _answers.TryGetValue((subpath ?? "", idempotencyKey), out var seen) && now - seen.At <= RetentionMs;
+
+    /// <summary>Stores the answer of an append made with this key (one of several written together).</summary>
+    internal void Remember(string? subpath, string idempotencyKey, long now, AppendResult result)
+    {
+        _answers[(subpath ?? "", idempotencyKey)] = (result, now);
         if (_answers.Count > Capacity)
         {
             Prune(now);
         }
-
-        return result;
     }
 
     private void Prune(long now)

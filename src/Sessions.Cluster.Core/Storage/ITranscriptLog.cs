@@ -32,6 +32,30 @@ public interface ITranscriptLog
     Task<AppendResult> AppendAsync(IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Whether <see cref="AppendBatchesAsync"/> writes several batches in one storage write (the blob log: one Append
+    /// Block). False by default: the holder then appends each batch alone, since nothing would be saved.
+    /// </summary>
+    bool WritesBatchesTogether => false;
+
+    /// <summary>
+    /// Appends the batches of several callers, queued one behind the other, in one storage write: the log ends as if
+    /// each had been appended alone, in order (<see cref="AppendAsync"/> without a fence), and each batch gets the answer
+    /// it would have got then (its own entries written or skipped, the length after its last entry, the same mtime).
+    /// Every entry carries a <c>uuid</c>, so planning the batches together is planning them one after the other
+    /// (<see cref="AppendPlan"/>: uuid-less entries align with the log batch by batch). All or nothing: a failure fails
+    /// every batch, and a refusal (<c>entry_too_large</c>) is made before anything is written.
+    /// </summary>
+    /// <param name="batches">The batches, in the order they were queued; each non-empty.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>One answer per batch, in order.</returns>
+    /// <exception cref="ArgumentException">An entry has no uuid, or a batch is empty.</exception>
+    /// <exception cref="NotSupportedException">The log does not write batches together (<see cref="WritesBatchesTogether"/> is false).</exception>
+    /// <exception cref="LimitExceededException">An entry is larger than the backend holds (code <c>entry_too_large</c>); nothing was written.</exception>
+    /// <exception cref="StorageUnavailableException">The backend failed; nothing acknowledged is lost.</exception>
+    Task<IReadOnlyList<AppendResult>> AppendBatchesAsync(IReadOnlyList<IReadOnlyList<TranscriptLine>> batches, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"The log {Key} does not write batches together: append each alone.");
+
+    /// <summary>
     /// Sets the log's last write time to an earlier instant (an import keeps the imported file's mtime, as Claude Code
     /// and the SDK's local listing read it). Files take it as their mtime; where the backend cannot set it (Azure
     /// Blob's Last-Modified), the handle answers it from memory and the catalog row keeps it. Nothing when the log does

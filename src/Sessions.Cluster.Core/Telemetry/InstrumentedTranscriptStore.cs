@@ -82,6 +82,19 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
         public Task<AppendResult> AppendAsync(IReadOnlyList<TranscriptLine> lines, long? expectedLength, CancellationToken cancellationToken) =>
             store.MeasureAppendAsync(tenant, Key, () => inner.AppendAsync(lines, expectedLength, cancellationToken));
 
+        public bool WritesBatchesTogether => inner.WritesBatchesTogether;
+
+        public async Task<IReadOnlyList<AppendResult>> AppendBatchesAsync(IReadOnlyList<IReadOnlyList<TranscriptLine>> batches, CancellationToken cancellationToken)
+        {
+            IReadOnlyList<AppendResult>? each = null;
+            await store.MeasureAppendAsync(tenant, Key, async () =>
+            {
+                each = await inner.AppendBatchesAsync(batches, cancellationToken).ConfigureAwait(false);
+                return each.Aggregate((a, b) => new AppendResult(a.Appended + b.Appended, a.Duplicates + b.Duplicates, b.Length, b.Mtime, a.Created, a.Bytes + b.Bytes));
+            }).ConfigureAwait(false);
+            return each!;
+        }
+
         public Task SetMtimeAsync(long mtime, CancellationToken cancellationToken) => inner.SetMtimeAsync(mtime, cancellationToken);
 
         public Task<TranscriptStat?> StatAsync(CancellationToken cancellationToken) =>
