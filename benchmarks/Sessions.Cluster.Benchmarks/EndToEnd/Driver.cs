@@ -311,6 +311,18 @@ internal sealed class Driver(int sessionCount, IReadOnlySet<string>? only = null
         var peerManyMs = peerMany.Max(p => Peers.Numbers(p, "latenciesMs").Sum());
         Add($"append, {Writers} sessions at once, cluster (peer: 4 processes at once)", Rate(entries * Writers, oursMany.Ms, oursMany.Latencies), $"raw Append Block {Rate(entries * 4, peerManyMs, null)}", entries * Writers / oursMany.Ms / (entries * 4 / peerManyMs), "≥ 0.7× raw Append Block", entries * Writers / oursMany.Ms / (entries * 4 / peerManyMs) >= 0.7);
 
+        // 16 hosts writing one session at once, each its own entries (the transcript's uuids made each writer's own): the
+        // appends queued behind an Append Block in flight go out together (issue 25 §2), so one session is not held to
+        // one round trip per append. Peer: one writer's raw Append Blocks to one blob, the same batches.
+        var batchIndex = new Dictionary<List<string>, int>(batches.Select((b, i) => KeyValuePair.Create(b, i)), ReferenceEqualityComparer.Instance);
+        var writerBatches = Enumerable.Range(0, Writers).Select(w => batches.Select(b => b.Select(l => l.Replace("\"uuid\":\"", $"\"uuid\":\"w{w}-", StringComparison.Ordinal)).ToList()).ToList()).ToList();
+        var shared = await ParallelReplayAsync(batches, (w, batch) => client.AppendLinesAsync("bench", "shared", null, writerBatches[w][batchIndex[batch]], null, CancellationToken.None));
+        var sharedBlob = new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("sessions").GetBlobClient("default/bench/shared.jsonl");
+        var sharedBlocks = (await sharedBlob.GetPropertiesAsync()).Value.BlobCommittedBlockCount;
+        var sharedRatio = entries * Writers / shared.Ms / (entries / blobLat.Sum());
+        Add($"append, {Writers} hosts writing one session at once, cluster ({sharedBlocks:N0} Append Blocks for {Writers * batches.Count:N0} appends)", Rate(entries * Writers, shared.Ms, shared.Latencies),
+            $"raw Append Block, one writer {Rate(entries, blobLat.Sum(), blobLat)}", sharedRatio, "≥ 1× one writer's raw Append Blocks", sharedRatio >= 1);
+
         using var http = new HttpClient { BaseAddress = node.Url };
         var load = await RepeatAsync(7, async () => (await http.GetByteArrayAsync("v1/projects/bench/sessions/one/entries")).Length);
         var download = Stats.Median(Peers.Numbers(await Peers.RunAsync(null, "blob-download", azurite.ConnectionString, "sessions", "default/bench/one.jsonl", "7"), "ms"));
