@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Sessions.Cluster.Client;
 using Sessions.Cluster.Testing;
@@ -14,10 +15,17 @@ namespace Sessions.Cluster.Benchmarks.EndToEnd;
 /// size: the first page of the project's listing, <c>latest</c>, the project list, a title search, a content search for
 /// a word of one session, the SDK's listing of the whole project (up to 100,000 rows), 200 appends to one session, and a
 /// retention sweep of 2,000 real sessions that expired among them. Each figure is set against the same figure at the
-/// first size (the ratio is how it holds up: 1.0 is flat, 0.1 ten times slower).
+/// first size (the ratio is how it holds up: 1.0 is flat, 0.1 ten times slower). Then the cluster again at the first
+/// size with 1, 3 and 6 local silos (in this process, one cluster over one Azurite and one PostgreSQL), every request
+/// sent to the next silo in turn, so most reach a silo that does not host the session's grain: each figure against the
+/// same figure with 1 silo (on two cores the silos share the same CPUs, so this measures what more silos cost, the
+/// directory and the calls between silos, not what they add).
 /// </summary>
 internal sealed class Scale(Driver driver, IReadOnlyList<int> sizes)
 {
+    /// <summary>The silo counts the cluster is measured with (issue 25 §5).</summary>
+    internal static readonly IReadOnlyList<int> SiloCounts = [1, 3, 6];
+
     private const string Project = "scale";
     private const int Expiring = 2000;
     private const int Appends = 200;
@@ -32,41 +40,90 @@ internal sealed class Scale(Driver driver, IReadOnlyList<int> sizes)
         await using (var node = await Driver.NodeAsync(["--Sessions:DataDir", data, "--Sessions:Retention:Enabled", "false"], clock))
         {
             var catalog = Path.Combine(data, "catalog.db");
-            await RunAsync(node, clock, "embedded", (from, count) => SynthesizeSqliteAsync(catalog, from, count),
+            await RunAsync([node], clock, "embedded", sizes, new(), $"at {sizes[0]:N0} rows", (from, count) => SynthesizeSqliteAsync(catalog, from, count),
                 () => Task.FromResult(new FileInfo(catalog).Length + (File.Exists(catalog + "-wal") ? new FileInfo(catalog + "-wal").Length : 0)));
         }
 
+        // The figures of 1 silo at the first size are the baseline of both: the larger sizes, and more silos.
+        var first = new Dictionary<string, double>();
+        await RunClusterAsync(1, sizes, first, $"at {sizes[0]:N0} rows");
+        foreach (var silos in SiloCounts.Where(n => n > 1))
+        {
+            await RunClusterAsync(silos, [sizes[0]], first, "with 1 silo");
+        }
+    }
+
+    // A cluster of `silos` silos over a fresh Azurite and PostgreSQL, measured at `at`.
+    private async Task RunClusterAsync(int silos, IReadOnlyList<int> at, Dictionary<string, double> first, string baseline)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var azurite = await AzuriteServer.StartNewAsync();
         await using var postgres = await PostgresServer.StartNewAsync();
         var database = await postgres.CreateDatabaseAsync("scale");
         var owner = $"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Database=scale;Timeout=15;Command Timeout=0";
-        await using var cluster = await Driver.NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString,
-            "--Sessions:Postgres:ConnectionString", database, "--Sessions:Retention:Enabled", "false",
-            "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(CultureInfo.InvariantCulture), "--Sessions:Orleans:GatewayPort", "0",
-            "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1"], clock);
-        await RunAsync(cluster, clock, "cluster, 1 silo", (from, count) => SynthesizePostgresAsync(owner, from, count), async () =>
+        var nodes = new List<Driver.Node>();
+        try
         {
-            await using var connection = new NpgsqlConnection(owner);
-            await connection.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT pg_total_relation_size('sessions') + pg_total_relation_size('summaries');", connection);
-            return (long)(await cmd.ExecuteScalarAsync())!;
-        });
+            for (var i = 0; i < silos; i++)
+            {
+                nodes.Add(await Driver.NodeAsync(["--Sessions:Mode", "cluster", "--Sessions:Blob:ConnectionString", azurite.ConnectionString,
+                    "--Sessions:Postgres:ConnectionString", database, "--Sessions:Retention:Enabled", "false",
+                    "--Sessions:Orleans:SiloPort", LocalPorts.Free().ToString(CultureInfo.InvariantCulture), "--Sessions:Orleans:GatewayPort", "0",
+                    "--Sessions:Orleans:AdvertisedAddress", "127.0.0.1"], clock));
+            }
+
+            await WaitForSilosAsync(nodes[0], silos);
+            await RunAsync(nodes, clock, $"cluster, {silos} silo{(silos == 1 ? "" : "s")}", at, first, baseline, (from, count) => SynthesizePostgresAsync(owner, from, count), async () =>
+            {
+                await using var connection = new NpgsqlConnection(owner);
+                await connection.OpenAsync();
+                await using var cmd = new NpgsqlCommand("SELECT pg_total_relation_size('sessions') + pg_total_relation_size('summaries');", connection);
+                return (long)(await cmd.ExecuteScalarAsync())!;
+            });
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
     }
 
-    private async Task RunAsync(Driver.Node node, FakeTimeProvider clock, string mode, Func<int, int, Task> synthesize, Func<Task<long>> catalogBytes)
+    // Waits until the cluster's membership shows every silo active.
+    private static async Task WaitForSilosAsync(Driver.Node node, int silos)
     {
-        using var client = node.Client();
-        using var http = new HttpClient { BaseAddress = node.Url, Timeout = TimeSpan.FromMinutes(10) };
-        var first = new Dictionary<string, double>();
+        var management = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        for (var wait = Stopwatch.StartNew(); (await management.GetHosts(onlyActive: true)).Count < silos;)
+        {
+            if (wait.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                throw new InvalidOperationException($"{silos} silos did not join one cluster within 2 minutes.");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    // The figures at each of `at`'s sizes, over `nodes` in turn, each against `first` (filled by the first run).
+    private async Task RunAsync(IReadOnlyList<Driver.Node> nodes, FakeTimeProvider clock, string mode, IReadOnlyList<int> at, Dictionary<string, double> first, string baseline, Func<int, int, Task> synthesize, Func<Task<long>> catalogBytes)
+    {
+        var clients = nodes.Select(n => n.Client()).ToList();
+        var https = nodes.Select(n => new HttpClient { BaseAddress = n.Url, Timeout = TimeSpan.FromMinutes(10) }).ToList();
+        var turn = 0;
+        SessionsClient Client() => clients[turn++ % clients.Count];
+        HttpClient Http() => https[turn++ % https.Count];
+        var (client, http) = (clients[0], https[0]);
         var synthesized = 0;
         var step = 0;
-        foreach (var size in sizes)
+        foreach (var size in at)
         {
             step++;
             // Real sessions that will expire, each with a word of its own, written at the store's "now".
             var config = await GenerateAsync(step);
-            await Parallel.ForEachAsync(Directory.EnumerateFiles(config), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (file, _) =>
-                await Driver.ImportAsync(client, file, Project, Path.GetFileNameWithoutExtension(file)));
+            var files = Directory.EnumerateFiles(config).Select((file, i) => (file, i));
+            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (f, _) =>
+                await Driver.ImportAsync(clients[f.i % clients.Count], f.file, Project, Path.GetFileNameWithoutExtension(f.file)));
 
             var sw = Stopwatch.StartNew();
             var count = size - synthesized - Expiring - 1;
@@ -77,7 +134,7 @@ internal sealed class Scale(Driver driver, IReadOnlyList<int> sizes)
             var figures = new List<(string Name, string Shown, double Ms)>();
             async Task Read(string name, int n, string path)
             {
-                var ms = await Driver.RepeatAsync(n, async () => (await http.GetByteArrayAsync(path)).Length);
+                var ms = await Driver.RepeatAsync(n, async () => (await Http().GetByteArrayAsync(path)).Length);
                 figures.Add((name, Stats.Ms(ms), ms));
             }
 
@@ -116,7 +173,7 @@ internal sealed class Scale(Driver driver, IReadOnlyList<int> sizes)
                     return line;
                 }).ToList();
                 var one = Stopwatch.StartNew();
-                await client.AppendLinesAsync(Project, "append-target", null, batch, null, CancellationToken.None);
+                await Client().AppendLinesAsync(Project, "append-target", null, batch, null, CancellationToken.None);
                 latencies.Add(one.Elapsed.TotalMilliseconds);
             }
 
@@ -152,13 +209,23 @@ internal sealed class Scale(Driver driver, IReadOnlyList<int> sizes)
             foreach (var (name, shown, ms) in figures)
             {
                 first.TryAdd(name, ms);
-                driver.Add($"scale, {mode}, {size:N0} rows: {name}", shown, $"at {sizes[0]:N0} rows {Stats.Ms(first[name])}", first[name] / ms, "–", null);
+                driver.Add($"scale, {mode}, {size:N0} rows: {name}", shown, $"{baseline} {Stats.Ms(first[name])}", first[name] / ms, "–", null);
             }
 
             // What a row costs on disk: the session rows, their indexes and sidecars (SQLite: the whole file, messages too).
             var perRow = (double)await catalogBytes() / size;
             first.TryAdd("bytes", perRow);
-            driver.Add($"scale, {mode}, {size:N0} rows: catalog bytes per session", $"{perRow:N0} B", $"at {sizes[0]:N0} rows {first["bytes"]:N0} B", first["bytes"] / perRow, "–", null);
+            driver.Add($"scale, {mode}, {size:N0} rows: catalog bytes per session", $"{perRow:N0} B", $"{baseline} {first["bytes"]:N0} B", first["bytes"] / perRow, "–", null);
+        }
+
+        foreach (var one in clients)
+        {
+            one.Dispose();
+        }
+
+        foreach (var one in https)
+        {
+            one.Dispose();
         }
     }
 
