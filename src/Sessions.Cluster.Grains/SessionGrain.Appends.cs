@@ -4,121 +4,107 @@ using Sessions.Cluster.Core.Storage;
 namespace Sessions.Cluster.Grains;
 
 /// <summary>
-/// Appends and the session's write turn. <see cref="Append"/> interleaves with the grain's other calls, so appends that
-/// arrive while one is being written wait in the grain's queue instead of Orleans'; when the write ends, those queued
-/// for the same log go out together as one storage write (<see cref="SessionService.AppendTogetherAsync"/>: one Append
-/// Block of at most 4 MiB), each caller answered as if alone. Every write, appends included, takes the grain's write
-/// turn, in the order it asked: so writes still run one at a time, as they did when Orleans ordered them all.
+/// Appends and the session's write turn. Every write takes the grain's write turn in the order it arrived, so writes run
+/// one at a time in arrival order, as they did when Orleans ordered them all. <see cref="Append"/> interleaves with the
+/// grain's other calls, so the grain sees the appends that arrive while a write is in flight: they wait for their turn
+/// in the grain's queue instead of Orleans', and consecutive ones for the same log that may go together
+/// (<see cref="SessionService.CanAppendTogether"/>) form one group, written in one turn as one storage write
+/// (<see cref="SessionService.AppendTogetherAsync"/>: one Append Block of at most 4 MiB), each caller answered as if
+/// alone. With nothing in flight an append's turn comes at once and it is written alone.
 /// </summary>
 public sealed partial class SessionGrain
 {
-    private readonly Queue<QueuedAppend> _queuedAppends = new();
-    private bool _appending;
     private Task _turn = Task.CompletedTask;
+    private AppendGroup? _open;
 
     /// <inheritdoc />
     public async Task<AppendResult> Append(AppendCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
         var queued = new QueuedAppend(command, Array.ConvertAll(command.Entries, e => e.ToLine()));
-        _queuedAppends.Enqueue(queued);
-        if (!_appending)
+        var together = CanGoTogether(queued);
+        if (together && _open is { } open && open.Takes(queued))
         {
-            _appending = true;
-            _ = WriteQueuedAppendsAsync();
+            // The last write queued is a group of appends still waiting for its turn: this one goes with it.
+            open.Members.Add(queued);
+        }
+        else
+        {
+            var group = new AppendGroup(queued);
+            var turn = TakeTurn();
+            _open = together ? group : null;
+            _ = WriteGroupAsync(group, turn);
         }
 
         return await queued.Answer.Task;
     }
 
-    // Waits for the writes that asked before this one, and returns what ends this one's turn (set it when done).
-    private async Task<TaskCompletionSource> TakeTurnAsync()
+    // Queues a write behind the writes that asked before it: Previous completes when they are done; set Mine when this
+    // one is. Arrival order is the order writes run in; a group of appends takes more appends until its turn comes.
+    private (Task Previous, TaskCompletionSource Mine) TakeTurn()
     {
         var previous = _turn;
         var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _turn = mine.Task;
+        return (previous, mine);
+    }
+
+    // A write other than an append: nothing queued after it joins a group queued before it.
+    private async Task<TaskCompletionSource> TakeWriteTurnAsync()
+    {
+        _open = null;
+        var (previous, mine) = TakeTurn();
         await previous;
         return mine;
     }
 
-    // Writes the queued appends, a group per turn, until none is left; every caller gets its answer or its error.
-    private async Task WriteQueuedAppendsAsync()
+    // Writes a group once the writes before it are done: together when it holds several appends that still may go
+    // together, else each alone, in order; every caller gets its answer or its error.
+    private async Task WriteGroupAsync(AppendGroup group, (Task Previous, TaskCompletionSource Mine) turn)
     {
+        await turn.Previous;
+        if (_open == group)
+        {
+            _open = null; // its turn came: appends from now on queue behind it
+        }
+
+        var members = group.Members;
         try
         {
-            while (_queuedAppends.Count > 0)
+            // A retry whose original was answered meanwhile no longer may go together: then each is appended alone.
+            if (members.Count > 1 && members.TrueForAll(CanGoTogether) && await AppendTogetherAsync(members) is { } together)
             {
-                var turn = await TakeTurnAsync();
-                var group = TakeAppendGroup();
+                for (var k = 0; k < members.Count; k++)
+                {
+                    members[k].Answer.TrySetResult(together.Each[k]);
+                }
+
+                return;
+            }
+
+            foreach (var queued in members)
+            {
                 try
                 {
-                    if (group.Count > 1 && await AppendTogetherAsync(group) is { } together)
-                    {
-                        for (var k = 0; k < group.Count; k++)
-                        {
-                            group[k].Answer.TrySetResult(together.Each[k]);
-                        }
-
-                        continue;
-                    }
-
-                    foreach (var queued in group)
-                    {
-                        try
-                        {
-                            queued.Answer.TrySetResult(await AppendAloneAsync(queued));
-                        }
-                        catch (Exception ex)
-                        {
-                            queued.Answer.TrySetException(ex);
-                        }
-                    }
+                    queued.Answer.TrySetResult(await AppendAloneAsync(queued));
                 }
                 catch (Exception ex)
                 {
-                    foreach (var queued in group)
-                    {
-                        queued.Answer.TrySetException(ex);
-                    }
+                    queued.Answer.TrySetException(ex);
                 }
-                finally
-                {
-                    turn.SetResult();
-                }
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var queued in members)
+            {
+                queued.Answer.TrySetException(ex);
             }
         }
         finally
         {
-            _appending = false;
+            turn.Mine.SetResult();
         }
-    }
-
-    // The next group: the first queued append, and the ones queued right behind it for the same log that may go with it
-    // (SessionService.CanAppendTogether), up to one Append Block's bytes, no idempotency key twice.
-    private List<QueuedAppend> TakeAppendGroup()
-    {
-        var first = _queuedAppends.Dequeue();
-        var group = new List<QueuedAppend> { first };
-        if (!CanGoTogether(first))
-        {
-            return group;
-        }
-
-        var bytes = first.Bytes;
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        if (first.Command.IdempotencyKey is { } firstKey)
-        {
-            keys.Add(firstKey);
-        }
-
-        while (_queuedAppends.TryPeek(out var next) && next.Command.Subpath == first.Command.Subpath && bytes + next.Bytes <= SessionService.MaxTogetherBytes
-            && CanGoTogether(next) && (next.Command.IdempotencyKey is not { } key || keys.Add(key)))
-        {
-            group.Add(_queuedAppends.Dequeue());
-            bytes += next.Bytes;
-        }
-
-        return group;
     }
 
     private bool CanGoTogether(QueuedAppend queued) =>
@@ -194,6 +180,27 @@ public sealed partial class SessionGrain
         {
             _reminded = true;
             _ = reminders.EnsureAsync(_tenant).ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+
+    // Appends queued one behind the other for one log, written in one turn.
+    private sealed class AppendGroup(QueuedAppend first)
+    {
+        public List<QueuedAppend> Members { get; } = [first];
+
+        private long Bytes { get; set; } = first.Bytes;
+
+        // Whether `next` may join: the same log, within one Append Block's bytes, and no idempotency key twice.
+        public bool Takes(QueuedAppend next)
+        {
+            if (next.Command.Subpath != first.Command.Subpath || Bytes + next.Bytes > SessionService.MaxTogetherBytes
+                || (next.Command.IdempotencyKey is { } key && Members.Exists(m => m.Command.IdempotencyKey == key)))
+            {
+                return false;
+            }
+
+            Bytes += next.Bytes;
+            return true;
         }
     }
 

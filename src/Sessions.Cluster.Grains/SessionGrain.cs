@@ -98,7 +98,7 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             if (!Reads.Contains(name) && name != nameof(Append))
             {
                 // A write other than an append (appends take the turn in their queue, see Append).
-                var turn = await TakeTurnAsync();
+                var turn = await TakeWriteTurnAsync();
                 try
                 {
                     if (KeepsHotLogs.Contains(name))
