@@ -139,7 +139,6 @@ public static partial class SessionsServer
             }
         }
 
-        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseConsoleHeaders();
         app.UseApiReferenceHeaders();
         app.UseExceptionHandler();

@@ -14,7 +14,8 @@ namespace Sessions.Cluster.Server;
 /// <c>Sessions:Telemetry:MetricExportIntervalMs</c> defaults to 60 000.
 /// </summary>
 /// <remarks>
-/// Sources: ours (<see cref="SessionsTelemetry.Name"/>), ASP.NET Core's request activities, Orleans' grain calls
+/// Sources: ours (<see cref="SessionsTelemetry.Name"/>), ASP.NET Core's request activities (through
+/// <c>OpenTelemetry.Instrumentation.AspNetCore</c>: a span per request named by method and route), Orleans' grain calls
 /// (<c>Microsoft.Orleans.*</c>, propagated between silos by <c>AddActivityPropagation</c>) and the Azure SDK's storage
 /// calls (<c>Azure.*</c>). Meters: ours, Orleans', ASP.NET Core's and Kestrel's.
 /// </remarks>
@@ -42,9 +43,10 @@ internal static class TelemetryRegistration
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("sessions-cluster", serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"))
             .WithTracing(t => t
-                // ASP.NET Core's own request activities: sampled as roots (or as the caller's traceparent says), so our
-                // spans and the grain calls nest under them.
-                .AddSource("Microsoft.AspNetCore")
+                // ASP.NET Core's own request activities, named and tagged by OpenTelemetry's instrumentation ("POST
+                // /v1/projects/{projectKey}/…", http.route, the status): sampled as roots (or as the caller's traceparent
+                // says), so our spans and the grain calls nest under them. Their metric is the hosting meter's below.
+                .AddAspNetCoreInstrumentation()
                 .AddSource(SessionsTelemetry.Name)
                 .AddSource("Microsoft.Orleans.*")
                 .AddSource("Azure.*")

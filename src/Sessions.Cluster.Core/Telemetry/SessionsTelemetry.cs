@@ -13,17 +13,14 @@ public static class SessionsTelemetry
     /// <summary>Name of the activity source and the meter.</summary>
     public const string Name = "Sessions.Cluster";
 
-    /// <summary>Traces: one activity per request and per storage operation.</summary>
+    /// <summary>
+    /// Traces: one activity per storage operation (a request's own span is ASP.NET Core's, and its metric the
+    /// <c>Microsoft.AspNetCore.Hosting</c> meter's <c>http.server.request.duration</c>, tagged with the route and status).
+    /// </summary>
     public static readonly ActivitySource ActivitySource = new(Name);
 
     /// <summary>Metrics.</summary>
     public static readonly Meter Meter = new(Name);
-
-    /// <summary><c>sessions.requests</c>: HTTP requests, tagged <c>operation</c> (route) and <c>status</c>.</summary>
-    public static readonly Counter<long> Requests = Meter.CreateCounter<long>("sessions.requests", "{request}", "HTTP requests served");
-
-    /// <summary><c>sessions.request.duration</c>: request time in seconds, tagged <c>operation</c> and <c>status</c>.</summary>
-    public static readonly Histogram<double> RequestDuration = Meter.CreateHistogram<double>("sessions.request.duration", "s", "HTTP request duration");
 
     /// <summary><c>sessions.append.entries</c>: entries written to transcripts (duplicates excluded).</summary>
     public static readonly Counter<long> AppendedEntries = Meter.CreateCounter<long>("sessions.append.entries", "{entry}", "Transcript entries appended");
