@@ -27,21 +27,25 @@ public sealed partial class SessionService
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(lines);
         ArgumentNullException.ThrowIfNull(options);
-        if (session.Ephemeral || lines.Count == 0 || expectedLength is not null || options.Summary is not null || options.LastActivity is not null
-            || lines.Any(l => l.Uuid is null)
-            || (options.IdempotencyKey is { } key && session.Answers.Knows(subpath, key, Now())))
+        if (session.Ephemeral || lines.Count == 0 || expectedLength is not null || options.Summary is not null || options.LastActivity is not null)
         {
             return false;
         }
 
         try
         {
-            return session.Log(subpath).WritesBatchesTogether;
+            // The log first: where it writes each batch alone (the embedded store), nothing else need be looked at.
+            if (!session.Log(subpath).WritesBatchesTogether)
+            {
+                return false;
+            }
         }
         catch (InvalidKeyException)
         {
             return false; // appended alone, where the caller gets the error
         }
+
+        return !lines.Any(l => l.Uuid is null) && (options.IdempotencyKey is not { } key || !session.Answers.Knows(subpath, key, Now()));
     }
 
     /// <summary>
