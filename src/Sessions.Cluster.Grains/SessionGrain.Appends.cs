@@ -129,7 +129,7 @@ public sealed partial class SessionGrain
 
         if (together is not null)
         {
-            AfterAppend(subpath, [.. group.SelectMany(q => q.Lines)], together.All);
+            AfterAppend(subpath, [.. group.SelectMany(q => q.Lines)], together.Together);
         }
 
         return together;

@@ -28,9 +28,10 @@ namespace Sessions.Cluster.Grains;
 public sealed partial class SessionGrain(SessionService sessions, RetentionOptions retention, TenantReminders reminders, ILocalSiloDetails silo, SessionGrainOptions options, HotTranscriptBudget budget, IEnumerable<ITranscriptReader> readers, ILogger<SessionGrain> logger)
     : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
-    // The interface's reads: they interleave with everything and take no write turn.
-    private static readonly HashSet<string> Reads =
-        [.. typeof(ISessionGrain).GetMethods().Where(m => m.IsDefined(typeof(AlwaysInterleaveAttribute), inherit: false) && m.Name != nameof(Append)).Select(m => m.Name)];
+    // The interface's calls that interleave with everything: the reads, which take no write turn, and Append, which
+    // takes its turn in its queue.
+    private static readonly HashSet<string> Interleaved =
+        [.. typeof(ISessionGrain).GetMethods().Where(m => m.IsDefined(typeof(AlwaysInterleaveAttribute), inherit: false)).Select(m => m.Name)];
 
     private string _tenant = "";
     private string _projectKey = "";
@@ -95,9 +96,9 @@ public sealed partial class SessionGrain(SessionService sessions, RetentionOptio
             }
 
             var name = context.InterfaceMethod.Name;
-            if (!Reads.Contains(name) && name != nameof(Append))
+            if (!Interleaved.Contains(name))
             {
-                // A write other than an append (appends take the turn in their queue, see Append).
+                // A write other than an append.
                 var turn = await TakeWriteTurnAsync();
                 try
                 {

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Sessions.Cluster.Core;
 using Sessions.Cluster.Core.Storage;
 using Sessions.Cluster.Storage.AzureBlob;
+using Sessions.Cluster.Testing;
 
 namespace Sessions.Cluster.Grains.Tests;
 
@@ -107,6 +108,40 @@ public sealed class SessionGrainTests(GrainClusterFixture fixture) : IClassFixtu
         commands = [.. commands.Select(c => c with { IdempotencyKey = "again-" + c.IdempotencyKey })];
         Assert.All(await SendAllAsync(), a => Assert.Equal((0, 2), (a.Appended, a.Duplicates)));
         Assert.Equal(blocks, await BlocksAsync());
+    }
+
+    [Fact]
+    public async Task ARealTranscript_AppendedByTwelveHostsAtOnce_IsStoredWhole_EachHostsEntriesInItsOrder()
+    {
+        // The 3 MB Claude Code transcript from ../shared/fixtures, dealt to 12 hosts in turn; each appends its share in
+        // batches of four (an idempotency key each) while the others do, so appends queue and go out together.
+        var file = Path.Combine(RepoPaths.ClaudeFixtures, "projects", "-home-USER-projects-spotter-worktrees-spotter-dov", "4d5611e5-241a-462a-8d15-5122611a9569.jsonl");
+        var all = File.ReadAllLines(file).Where(l => l.Length > 0).Select(l => EntryParser.ParseLine(Encoding.UTF8.GetBytes(l), new EntryLimits())).ToList();
+        var repeated = all.Where(l => l.Uuid is not null).GroupBy(l => l.Uuid).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        var lines = all.Where(l => l.Uuid is null || !repeated.Contains(l.Uuid)).ToList();
+        var sessionId = Guid.NewGuid().ToString();
+        var key = SessionGrainKey.Format(Tenant, Project, sessionId);
+        var silos = fixture.Cluster.Silos.ToList();
+        const int hosts = 12;
+        var shares = Enumerable.Range(0, hosts).Select(h => lines.Where((_, i) => i % hosts == h).ToList()).ToList();
+        await Task.WhenAll(shares.Select(async (share, h) =>
+        {
+            var grain = fixture.FactoryOf(silos[h % silos.Count]).GetGrain<ISessionGrain>(key);
+            foreach (var (batch, b) in share.Chunk(4).Select((batch, b) => (batch, b)))
+            {
+                var answer = await grain.Append(new AppendCommand(null, [.. batch.Select(l => new EntryMessage(l.Json, l.Uuid))], null, $"{h}-{b}", null));
+                Assert.Equal((batch.Length, 0), (answer.Appended, answer.Duplicates));
+            }
+        }));
+
+        // Every line stored once, byte for byte, and each host's lines in the order it sent them.
+        var stored = Encoding.UTF8.GetString(await ReadBytesAsync(silos[1], sessionId)).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        Assert.Equal(lines.Select(l => Encoding.UTF8.GetString(l.Json.Span)).Order(StringComparer.Ordinal), stored.Order(StringComparer.Ordinal));
+        foreach (var share in shares)
+        {
+            var mine = share.Select(l => Encoding.UTF8.GetString(l.Json.Span)).ToHashSet();
+            Assert.Equal(share.Select(l => Encoding.UTF8.GetString(l.Json.Span)), stored.Where(mine.Contains));
+        }
     }
 
     [Fact]

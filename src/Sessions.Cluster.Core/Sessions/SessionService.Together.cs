@@ -95,8 +95,7 @@ public sealed partial class SessionService
             }
         }
 
-        var all = new AppendResult(each.Sum(r => r.Appended), each.Sum(r => r.Duplicates), each[^1].Length, each[^1].Mtime, each[0].Created, each.Sum(r => r.Bytes),
-            PreviousMtime: each[0].PreviousMtime);
+        var all = AppendedTogether.Combine(each);
         if (key.IsMain)
         {
             await FollowWithRowAsync(session, lines, all).ConfigureAwait(false);
@@ -112,5 +111,18 @@ public sealed partial class SessionService
 
 /// <summary>What appends written together did (<see cref="SessionService.AppendTogetherAsync"/>).</summary>
 /// <param name="Each">Each batch's answer, in order: as if it had been appended alone.</param>
-/// <param name="All">The batches as one append: what was written in all, and the log's length and mtime after it.</param>
-public sealed record AppendedTogether(IReadOnlyList<AppendResult> Each, AppendResult All);
+/// <param name="Together">The batches as one append (<see cref="Combine"/>).</param>
+public sealed record AppendedTogether(IReadOnlyList<AppendResult> Each, AppendResult Together)
+{
+    /// <summary>
+    /// Batches' answers as the answer of one append: what was written in all, the log's length and mtime after the
+    /// last, whether the first created the log and the log's mtime before it.
+    /// </summary>
+    /// <param name="each">The batches' answers, in order; at least one.</param>
+    public static AppendResult Combine(IReadOnlyList<AppendResult> each)
+    {
+        ArgumentNullException.ThrowIfNull(each);
+        return new AppendResult(each.Sum(r => r.Appended), each.Sum(r => r.Duplicates), each[^1].Length, each[^1].Mtime, each[0].Created, each.Sum(r => r.Bytes),
+            PreviousMtime: each[0].PreviousMtime);
+    }
+}

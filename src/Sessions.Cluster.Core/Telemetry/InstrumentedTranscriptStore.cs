@@ -90,7 +90,7 @@ public sealed class InstrumentedTranscriptStore(ITranscriptStore inner, string b
             await store.MeasureAppendAsync(tenant, Key, async () =>
             {
                 each = await inner.AppendBatchesAsync(batches, cancellationToken).ConfigureAwait(false);
-                return each.Aggregate((a, b) => new AppendResult(a.Appended + b.Appended, a.Duplicates + b.Duplicates, b.Length, b.Mtime, a.Created, a.Bytes + b.Bytes));
+                return Sessions.AppendedTogether.Combine(each);
             }).ConfigureAwait(false);
             return each!;
         }
